@@ -1,0 +1,1 @@
+//! Rendering of user-facing errors.

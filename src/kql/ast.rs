@@ -1,0 +1,317 @@
+//! The syntax tree of a query, as written. Names are unresolved and nothing is typed: whether `X` is a column,
+//! a `let`, a table or a function is the checker's business. Every node has the span of its text.
+
+use super::span::Span;
+use super::types::Type;
+use super::value::Value;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Name {
+    pub text: String,
+    pub span: Span,
+}
+
+/// A whole query: `let` statements, then one tabular expression.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Query {
+    pub statements: Vec<Let>,
+    /// The tabular expression that produces the result; `None` if the text has only statements.
+    pub body: Option<Expr>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Let {
+    pub name: Name,
+    pub value: LetValue,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum LetValue {
+    /// A scalar or tabular expression (which one is decided by the checker: `let t = CloudAppEvents;`).
+    Expr(Expr),
+    Function(Function),
+}
+
+/// `(a: string, b: long = 5) { let x = ...; body }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Function {
+    pub parameters: Vec<Parameter>,
+    pub statements: Vec<Let>,
+    pub body: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Parameter {
+    pub name: Name,
+    /// `None` for a tabular parameter `T:(*)`.
+    pub ty: Option<Type>,
+    pub default: Option<Expr>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    /// A literal; `ty` distinguishes typed nulls (`int(null)`) and `int` from `long`.
+    Literal { value: Value, ty: Type },
+    /// An identifier or a bracketed name (`['Column Name']`).
+    Name(String),
+    /// `target.name`
+    Member { target: Box<Expr>, name: Name },
+    /// `target[index]`
+    Index { target: Box<Expr>, index: Box<Expr> },
+    Call { function: Name, arguments: Vec<Expr> },
+    Binary { operator: BinaryOperator, left: Box<Expr>, right: Box<Expr> },
+    Negate(Box<Expr>),
+    /// `x in (a, b)`, `x !in~ (dynamic([...]))`, `x in (T | project y)`.
+    In { target: Box<Expr>, list: Vec<Expr>, negated: bool, ignore_case: bool },
+    /// `x has_any (a, b)` / `x has_all (...)`.
+    HasAny { target: Box<Expr>, list: Vec<Expr>, all: bool },
+    /// `x between (low .. high)`.
+    Between { target: Box<Expr>, low: Box<Expr>, high: Box<Expr>, negated: bool },
+    /// A tabular expression where a scalar could stand: a `let` value, a function argument
+    /// (`toscalar(T | count)`), the list of `in`, the right side of a join.
+    Tabular(Box<Pipeline>),
+    /// `*` as an argument (`arg_max(Timestamp, *)`).
+    Star,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOperator {
+    Or,
+    And,
+    Equal,
+    NotEqual,
+    EqualIgnoreCase,
+    NotEqualIgnoreCase,
+    Less,
+    LessEqual,
+    Greater,
+    GreaterEqual,
+    Add,
+    Subtract,
+    Multiply,
+    Divide,
+    Modulo,
+    String(StringOperator),
+    MatchesRegex,
+}
+
+/// `contains`, `!has_cs`, `startswith`, … : which test, negated or not, case-sensitive or not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StringOperator {
+    pub test: StringTest,
+    pub negated: bool,
+    pub case_sensitive: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StringTest {
+    Contains,
+    Has,
+    HasPrefix,
+    HasSuffix,
+    StartsWith,
+    EndsWith,
+}
+
+impl BinaryOperator {
+    /// The operator as written, for error messages.
+    pub fn text(self) -> String {
+        match self {
+            BinaryOperator::Or => "or".into(),
+            BinaryOperator::And => "and".into(),
+            BinaryOperator::Equal => "==".into(),
+            BinaryOperator::NotEqual => "!=".into(),
+            BinaryOperator::EqualIgnoreCase => "=~".into(),
+            BinaryOperator::NotEqualIgnoreCase => "!~".into(),
+            BinaryOperator::Less => "<".into(),
+            BinaryOperator::LessEqual => "<=".into(),
+            BinaryOperator::Greater => ">".into(),
+            BinaryOperator::GreaterEqual => ">=".into(),
+            BinaryOperator::Add => "+".into(),
+            BinaryOperator::Subtract => "-".into(),
+            BinaryOperator::Multiply => "*".into(),
+            BinaryOperator::Divide => "/".into(),
+            BinaryOperator::Modulo => "%".into(),
+            BinaryOperator::MatchesRegex => "matches regex".into(),
+            BinaryOperator::String(op) => {
+                let name = match op.test {
+                    StringTest::Contains => "contains",
+                    StringTest::Has => "has",
+                    StringTest::HasPrefix => "hasprefix",
+                    StringTest::HasSuffix => "hassuffix",
+                    StringTest::StartsWith => "startswith",
+                    StringTest::EndsWith => "endswith",
+                };
+                format!("{}{}{}", if op.negated { "!" } else { "" }, name, if op.case_sensitive { "_cs" } else { "" })
+            }
+        }
+    }
+}
+
+/// `source | operator | operator ...`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pipeline {
+    pub source: Source,
+    pub operators: Vec<Operator>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// A table, a tabular `let`, a function call, or a parenthesized pipeline.
+    Expr(Expr),
+    Datatable { columns: Vec<(Name, Type)>, values: Vec<Expr>, span: Span },
+    Print(Vec<Assignment>),
+    Range { column: Name, from: Expr, to: Expr, step: Expr },
+    Union(Union),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Union {
+    pub inner: bool,
+    pub with_source: Option<Name>,
+    pub tables: Vec<UnionTable>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum UnionTable {
+    /// A table or `let` name, possibly with `*` wildcards.
+    Pattern(NamePattern),
+    Expr(Expr),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Operator {
+    pub kind: OperatorKind,
+    /// The operator keyword, which Kusto names in its messages (`'project' operator: ...`).
+    pub keyword: Name,
+    pub span: Span,
+}
+
+/// `Name = expr`, or a bare `expr` whose column name is derived from it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assignment {
+    pub names: Vec<Name>,
+    pub expr: Expr,
+}
+
+/// A column name that may contain `*` wildcards (`project-away Acc*`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamePattern {
+    pub text: String,
+    pub span: Span,
+}
+
+impl NamePattern {
+    pub fn is_wildcard(&self) -> bool {
+        self.text.contains('*')
+    }
+
+    pub fn matches(&self, name: &str) -> bool {
+        wildcard_match(&self.text, name)
+    }
+}
+
+fn wildcard_match(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == name,
+        Some((prefix, rest)) => {
+            if !name.starts_with(prefix) {
+                return false;
+            }
+            let tail = &name[prefix.len()..];
+            if rest.is_empty() {
+                return true;
+            }
+            (0..=tail.len()).filter(|i| tail.is_char_boundary(*i)).any(|i| wildcard_match(rest, &tail[i..]))
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SortKey {
+    pub expr: Expr,
+    pub descending: bool,
+    /// `Some(true)` for `nulls first`; `None` for the default of the direction.
+    pub nulls_first: Option<bool>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum JoinCondition {
+    /// `on Col`: the same column on both sides.
+    Same(Name),
+    /// `on $left.A == $right.B`.
+    Pair { left: Name, right: Name },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MvExpandItem {
+    pub name: Option<Name>,
+    pub expr: Expr,
+    pub to_type: Option<Type>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ParsePart {
+    Star(Span),
+    Literal(String, Span),
+    Column { name: Name, ty: Option<Type> },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParseKind {
+    Simple,
+    Regex,
+    Relaxed,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum OperatorKind {
+    Where(Expr),
+    Extend(Vec<Assignment>),
+    Project(Vec<Assignment>),
+    ProjectAway(Vec<NamePattern>),
+    ProjectKeep(Vec<NamePattern>),
+    ProjectRename(Vec<(Name, Name)>),
+    ProjectReorder(Vec<(NamePattern, Option<bool>)>),
+    Summarize { aggregates: Vec<Assignment>, by: Vec<Assignment> },
+    /// `distinct *` is an empty list.
+    Distinct(Vec<Expr>),
+    Count,
+    Take(Expr),
+    Top { count: Expr, by: Vec<SortKey> },
+    Sort(Vec<SortKey>),
+    Join { kind: Option<Name>, right: Expr, on: Vec<JoinCondition> },
+    Lookup { kind: Option<Name>, right: Expr, on: Vec<JoinCondition> },
+    Union(Union),
+    MvExpand { items: Vec<MvExpandItem>, item_index: Option<Name>, bag_expansion_array: bool, limit: Option<Expr> },
+    Parse { kind: ParseKind, source: Expr, pattern: Vec<ParsePart>, keep_only_matches: bool },
+    Invoke { function: Name, arguments: Vec<Expr> },
+    GetSchema,
+    As(Name),
+    Serialize(Vec<Assignment>),
+    Render,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wildcard_match;
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard_match("Acc*", "AccountName"));
+        assert!(wildcard_match("*Name", "AccountName"));
+        assert!(wildcard_match("A*t*e", "AccountName"));
+        assert!(!wildcard_match("Acc*", "DeviceName"));
+        assert!(wildcard_match("*", "x"));
+    }
+}

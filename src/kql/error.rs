@@ -1,0 +1,136 @@
+//! Errors of the KQL engine. They are data: a message written the way Kusto writes it, the span it is about,
+//! and an optional hint. Rendering them for a terminal is the job of `crate::diagnostics`.
+
+use super::span::Span;
+
+/// What phase found the problem; Kusto words its messages differently for each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The text is not KQL (a token or the grammar).
+    Syntax,
+    /// The query parses but refers to something that does not exist or has the wrong type.
+    Semantic,
+    /// Valid KQL that the local engine does not implement.
+    Unsupported,
+    /// Evaluation failed (I/O on a table file, a cancelled query, a limit).
+    Runtime,
+}
+
+/// One problem in a query.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KqlError {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub span: Span,
+    /// A suggestion shown under the caret, e.g. "did you mean 'Timestamp'?".
+    pub hint: Option<String>,
+}
+
+impl KqlError {
+    pub fn syntax(span: Span, message: impl Into<String>) -> Self {
+        KqlError { kind: ErrorKind::Syntax, message: message.into(), span, hint: None }
+    }
+
+    pub fn semantic(span: Span, message: impl Into<String>) -> Self {
+        KqlError { kind: ErrorKind::Semantic, message: message.into(), span, hint: None }
+    }
+
+    pub fn unsupported(span: Span, message: impl Into<String>) -> Self {
+        KqlError { kind: ErrorKind::Unsupported, message: message.into(), span, hint: None }
+    }
+
+    pub fn runtime(message: impl Into<String>) -> Self {
+        KqlError { kind: ErrorKind::Runtime, message: message.into(), span: Span::default(), hint: None }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl std::fmt::Display for KqlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, " ({hint})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for KqlError {}
+
+/// Every problem found in a query, in source order. Parsing and checking collect as many as they can.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KqlErrors(pub Vec<KqlError>);
+
+impl KqlErrors {
+    pub fn first(&self) -> Option<&KqlError> {
+        self.0.first()
+    }
+}
+
+impl From<KqlError> for KqlErrors {
+    fn from(error: KqlError) -> Self {
+        KqlErrors(vec![error])
+    }
+}
+
+impl std::fmt::Display for KqlErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (index, error) in self.0.iter().enumerate() {
+            if index > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for KqlErrors {}
+
+/// The closest candidate to `name`, for "did you mean" hints: case-insensitive equality first, then the
+/// smallest edit distance within a third of the name's length.
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = name.to_lowercase();
+    let mut best: Option<(usize, &str)> = None;
+    for candidate in candidates {
+        let distance = if candidate.to_lowercase() == lower { 0 } else { edit_distance(&lower, &candidate.to_lowercase()) };
+        if best.is_none_or(|(d, _)| distance < d) {
+            best = Some((distance, candidate));
+        }
+    }
+    let limit = (name.chars().count() / 3).max(1);
+    best.filter(|(distance, _)| *distance <= limit).map(|(_, candidate)| candidate)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        current[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::closest;
+
+    #[test]
+    fn closest_prefers_case_insensitive_match_then_small_edits() {
+        assert_eq!(closest("timestamp", ["Timestamp", "TimeGenerated"]), Some("Timestamp"));
+        assert_eq!(closest("TimeGenerated", ["Timestamp", "ActionType"]), None);
+        assert_eq!(closest("ActionTyp", ["ActionType", "Application"]), Some("ActionType"));
+        assert_eq!(closest("x", ["ActionType"]), None);
+    }
+}

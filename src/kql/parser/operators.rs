@@ -1,0 +1,615 @@
+//! The tabular operators after a `|`, and the sources that are not plain expressions (`datatable`, `print`,
+//! `range`, `union`).
+
+use super::super::ast::{
+    Assignment, Expr, ExprKind, JoinCondition, MvExpandItem, Name, NamePattern, Operator, OperatorKind, ParseKind,
+    ParsePart, SortKey, Source, Union, UnionTable,
+};
+use super::super::error::{KqlError, closest};
+use super::super::lexer::TokenKind;
+use super::super::span::Span;
+use super::{PResult, Parser};
+
+/// The operators the local engine implements, for "did you mean" on a misspelt one.
+const SUPPORTED: &[&str] = &[
+    "where",
+    "filter",
+    "extend",
+    "project",
+    "project-away",
+    "project-keep",
+    "project-rename",
+    "project-reorder",
+    "summarize",
+    "distinct",
+    "count",
+    "take",
+    "limit",
+    "top",
+    "sort",
+    "order",
+    "join",
+    "lookup",
+    "union",
+    "mv-expand",
+    "parse",
+    "parse-where",
+    "invoke",
+    "getschema",
+    "as",
+    "serialize",
+    "render",
+];
+
+/// Real Kusto operators that this engine does not implement.
+const UNSUPPORTED: &[&str] = &[
+    "evaluate",
+    "make-series",
+    "mv-apply",
+    "top-nested",
+    "top-hitters",
+    "search",
+    "find",
+    "sample",
+    "sample-distinct",
+    "partition",
+    "facet",
+    "fork",
+    "scan",
+    "parse-kv",
+    "project-smart",
+    "reduce",
+    "consume",
+    "make-graph",
+    "graph-match",
+    "lookup-",
+    "execute-and-cache",
+];
+
+impl Parser<'_> {
+    pub(super) fn operator(&mut self) -> PResult<Operator> {
+        let token = self.peek().clone();
+        if !matches!(token.kind, TokenKind::Ident | TokenKind::Word) {
+            return Err(self.unexpected("a tabular operator after '|'"));
+        }
+        let word = self.text_of(&token).to_string();
+        let keyword = Name { text: word.clone(), span: token.span };
+        self.advance();
+        let kind = match word.as_str() {
+            "where" | "filter" => OperatorKind::Where(self.expr()?),
+            "extend" => OperatorKind::Extend(self.assignments()?),
+            "project" => OperatorKind::Project(self.assignments()?),
+            "project-away" => OperatorKind::ProjectAway(self.name_patterns()?),
+            "project-keep" => OperatorKind::ProjectKeep(self.name_patterns()?),
+            "project-rename" => OperatorKind::ProjectRename(self.renames()?),
+            "project-reorder" => OperatorKind::ProjectReorder(self.reorder_patterns()?),
+            "summarize" => self.summarize()?,
+            "distinct" => {
+                if self.eat(&TokenKind::Star) {
+                    OperatorKind::Distinct(Vec::new())
+                } else {
+                    OperatorKind::Distinct(self.expr_list()?)
+                }
+            }
+            "count" => OperatorKind::Count,
+            "take" | "limit" => {
+                self.skip_hints();
+                OperatorKind::Take(self.expr()?)
+            }
+            "top" => {
+                let count = self.expr()?;
+                self.expect_word("by")?;
+                OperatorKind::Top { count, by: self.sort_keys()? }
+            }
+            "sort" | "order" => {
+                self.skip_hints();
+                self.expect_word("by")?;
+                OperatorKind::Sort(self.sort_keys()?)
+            }
+            "join" => {
+                let kind = self.kind_option()?;
+                let right = self.join_right()?;
+                let on = self.join_conditions()?;
+                OperatorKind::Join { kind, right, on }
+            }
+            "lookup" => {
+                let kind = self.kind_option()?;
+                let right = self.join_right()?;
+                let on = self.join_conditions()?;
+                OperatorKind::Lookup { kind, right, on }
+            }
+            "union" => OperatorKind::Union(self.union_body()?),
+            "mv-expand" => self.mv_expand()?,
+            "parse" => self.parse_operator(false)?,
+            "parse-where" => self.parse_operator(true)?,
+            "invoke" => {
+                let function = self.name("a function name after 'invoke'")?;
+                self.expect(&TokenKind::LeftParen, "'(' after the function name")?;
+                let mut arguments = Vec::new();
+                if !self.at(&TokenKind::RightParen) {
+                    arguments = self.expr_list()?;
+                }
+                self.expect(&TokenKind::RightParen, "')' after the arguments")?;
+                OperatorKind::Invoke { function, arguments }
+            }
+            "getschema" => OperatorKind::GetSchema,
+            "as" => {
+                self.skip_hints();
+                OperatorKind::As(self.name("a name after 'as'")?)
+            }
+            "serialize" => {
+                if self.at(&TokenKind::Pipe) || self.at(&TokenKind::Eof) || self.at(&TokenKind::RightParen) || self.at(&TokenKind::Semicolon) {
+                    OperatorKind::Serialize(Vec::new())
+                } else {
+                    OperatorKind::Serialize(self.assignments()?)
+                }
+            }
+            "render" => {
+                self.skip_operator_rest();
+                OperatorKind::Render
+            }
+            other if UNSUPPORTED.contains(&other) => {
+                return Err(KqlError::unsupported(token.span, format!("'{other}' operator is not supported by the local engine"))
+                    .with_hint("use the graph source for this query"));
+            }
+            other => {
+                let mut error = KqlError::syntax(token.span, format!("Syntax error: '{other}' is not a tabular operator"));
+                if let Some(suggestion) = closest(other, SUPPORTED.iter().copied()) {
+                    error = error.with_hint(format!("did you mean '{suggestion}'?"));
+                }
+                return Err(error);
+            }
+        };
+        Ok(Operator { kind, keyword, span: self.span_from(token.span) })
+    }
+
+    /// Consumes the rest of an operator whose arguments are ignored (`render timechart with (...)`).
+    fn skip_operator_rest(&mut self) {
+        let mut nesting = 0usize;
+        loop {
+            match self.peek().kind {
+                TokenKind::Eof => return,
+                TokenKind::Pipe | TokenKind::Semicolon if nesting == 0 => return,
+                TokenKind::RightParen if nesting == 0 => return,
+                TokenKind::LeftParen | TokenKind::LeftBracket | TokenKind::LeftBrace => nesting += 1,
+                TokenKind::RightParen | TokenKind::RightBracket | TokenKind::RightBrace => nesting -= 1,
+                _ => {}
+            }
+            self.advance();
+        }
+    }
+
+    /// Skips `hint.strategy=shuffle`-style options, which change nothing locally.
+    fn skip_hints(&mut self) {
+        while self.at_word("hint") && matches!(self.peek_at(1).kind, TokenKind::Dot) {
+            self.advance();
+            self.advance();
+            self.advance();
+            if self.eat(&TokenKind::Assign) {
+                self.advance();
+            }
+        }
+    }
+
+    /// `kind=inner` (with hints skipped before and after).
+    fn kind_option(&mut self) -> PResult<Option<Name>> {
+        let mut kind = None;
+        loop {
+            self.skip_hints();
+            if self.at_word("kind") && matches!(self.peek_at(1).kind, TokenKind::Assign) {
+                self.advance();
+                self.advance();
+                kind = Some(self.name("a join kind")?);
+            } else {
+                return Ok(kind);
+            }
+        }
+    }
+
+    fn join_right(&mut self) -> PResult<Expr> {
+        if self.at(&TokenKind::LeftParen) {
+            let open = self.advance().span;
+            let inner = self.tabular_or_expr()?;
+            let close = self.expect(&TokenKind::RightParen, "')' after the right side of the join")?;
+            return Ok(Expr { kind: inner.kind, span: open.to(close.span) });
+        }
+        let name = self.name("the right side of the join: a table name or '(' query ')'")?;
+        Ok(Expr { kind: ExprKind::Name(name.text), span: name.span })
+    }
+
+    fn join_conditions(&mut self) -> PResult<Vec<JoinCondition>> {
+        self.expect_word("on")?;
+        let mut conditions = Vec::new();
+        loop {
+            conditions.push(self.join_condition()?);
+            if !(self.eat(&TokenKind::Comma) || self.eat_word("and")) {
+                return Ok(conditions);
+            }
+        }
+    }
+
+    fn join_condition(&mut self) -> PResult<JoinCondition> {
+        let first = self.side_column()?;
+        let Some((first_side, first_name)) = first.0.map(|side| (side, first.1.clone())) else {
+            return Ok(JoinCondition::Same(first.1));
+        };
+        self.expect(&TokenKind::Equal, "'==' between the $left and $right columns")?;
+        let (second_side, second_name) = self.side_column()?;
+        match (first_side.as_str(), second_side.as_deref()) {
+            ("$left", Some("$right")) => Ok(JoinCondition::Pair { left: first_name, right: second_name }),
+            ("$right", Some("$left")) => Ok(JoinCondition::Pair { left: second_name, right: first_name }),
+            _ => Err(KqlError::syntax(
+                first_name.span.to(second_name.span),
+                "Syntax error: a join condition compares a $left column with a $right column",
+            )),
+        }
+    }
+
+    /// `Col`, `$left.Col` or `$right.Col`.
+    fn side_column(&mut self) -> PResult<(Option<String>, Name)> {
+        let word = self.word_at(0);
+        if let Some(side @ ("$left" | "$right")) = word {
+            let side = side.to_string();
+            self.advance();
+            self.expect(&TokenKind::Dot, "'.' after the side")?;
+            let name = self.name("a column name")?;
+            return Ok((Some(side), name));
+        }
+        Ok((None, self.name("a join column")?))
+    }
+
+    pub(super) fn union_body(&mut self) -> PResult<Union> {
+        let mut union = Union { inner: false, with_source: None, tables: Vec::new() };
+        loop {
+            match (self.word_at(0), &self.peek_at(1).kind) {
+                (Some("kind"), TokenKind::Assign) => {
+                    self.advance();
+                    self.advance();
+                    let kind = self.name("'inner' or 'outer'")?;
+                    match kind.text.as_str() {
+                        "inner" => union.inner = true,
+                        "outer" => union.inner = false,
+                        _ => return Err(KqlError::syntax(kind.span, "Syntax error: union kind is 'inner' or 'outer'")),
+                    }
+                }
+                (Some("withsource"), TokenKind::Assign) => {
+                    self.advance();
+                    self.advance();
+                    union.with_source = Some(self.name("a column name")?);
+                }
+                (Some("isfuzzy"), TokenKind::Assign) => {
+                    self.advance();
+                    self.advance();
+                    self.advance();
+                }
+                (Some("hint"), TokenKind::Dot) => self.skip_hints(),
+                _ => break,
+            }
+        }
+        loop {
+            if self.at(&TokenKind::LeftParen) {
+                let open = self.advance().span;
+                let inner = self.tabular_or_expr()?;
+                let close = self.expect(&TokenKind::RightParen, "')'")?;
+                union.tables.push(UnionTable::Expr(Expr { kind: inner.kind, span: open.to(close.span) }));
+            } else {
+                union.tables.push(UnionTable::Pattern(self.name_pattern()?));
+            }
+            if !self.eat(&TokenKind::Comma) {
+                return Ok(union);
+            }
+        }
+    }
+
+    fn summarize(&mut self) -> PResult<OperatorKind> {
+        self.skip_hints();
+        let aggregates = if self.at_word("by") { Vec::new() } else { self.assignments()? };
+        let by = if self.eat_word("by") { self.assignments()? } else { Vec::new() };
+        Ok(OperatorKind::Summarize { aggregates, by })
+    }
+
+    fn mv_expand(&mut self) -> PResult<OperatorKind> {
+        let mut item_index = None;
+        let mut bag_expansion_array = false;
+        loop {
+            match (self.word_at(0), &self.peek_at(1).kind) {
+                (Some("bagexpansion" | "kind"), TokenKind::Assign) => {
+                    self.advance();
+                    self.advance();
+                    let kind = self.name("'bag' or 'array'")?;
+                    bag_expansion_array = kind.text == "array";
+                }
+                (Some("with_itemindex"), TokenKind::Assign) => {
+                    self.advance();
+                    self.advance();
+                    item_index = Some(self.name("a column name")?);
+                }
+                _ => break,
+            }
+        }
+        let mut items = Vec::new();
+        loop {
+            let name = self.assignment_target();
+            let expr = self.expr()?;
+            let to_type = if self.eat_word("to") {
+                self.expect_word("typeof")?;
+                self.expect(&TokenKind::LeftParen, "'('")?;
+                let ty = self.type_name()?;
+                self.expect(&TokenKind::RightParen, "')'")?;
+                Some(ty)
+            } else {
+                None
+            };
+            items.push(MvExpandItem { name, expr, to_type });
+            if !self.eat(&TokenKind::Comma) {
+                break;
+            }
+        }
+        let limit = if self.eat_word("limit") { Some(self.expr()?) } else { None };
+        Ok(OperatorKind::MvExpand { items, item_index, bag_expansion_array, limit })
+    }
+
+    fn parse_operator(&mut self, keep_only_matches: bool) -> PResult<OperatorKind> {
+        let mut kind = ParseKind::Simple;
+        loop {
+            match (self.word_at(0), &self.peek_at(1).kind) {
+                (Some("kind"), TokenKind::Assign) => {
+                    self.advance();
+                    self.advance();
+                    let name = self.name("'simple', 'regex' or 'relaxed'")?;
+                    kind = match name.text.as_str() {
+                        "simple" => ParseKind::Simple,
+                        "regex" => ParseKind::Regex,
+                        "relaxed" => ParseKind::Relaxed,
+                        _ => return Err(KqlError::syntax(name.span, "Syntax error: parse kind is 'simple', 'regex' or 'relaxed'")),
+                    };
+                }
+                (Some("flags"), TokenKind::Assign) => {
+                    self.advance();
+                    self.advance();
+                    self.advance();
+                }
+                _ => break,
+            }
+        }
+        let source = self.expr()?;
+        self.expect_word("with")?;
+        let mut pattern = Vec::new();
+        loop {
+            let token = self.peek().clone();
+            match &token.kind {
+                TokenKind::Star => {
+                    self.advance();
+                    pattern.push(ParsePart::Star(token.span));
+                }
+                TokenKind::String(text) => {
+                    self.advance();
+                    pattern.push(ParsePart::Literal(text.clone(), token.span));
+                }
+                TokenKind::Ident | TokenKind::LeftBracket => {
+                    let name = self.name("a column name")?;
+                    let ty = if self.eat(&TokenKind::Colon) { Some(self.type_name()?) } else { None };
+                    pattern.push(ParsePart::Column { name, ty });
+                }
+                _ => break,
+            }
+        }
+        if pattern.is_empty() {
+            return Err(self.unexpected("a parse pattern after 'with'"));
+        }
+        Ok(OperatorKind::Parse { kind, source, pattern, keep_only_matches })
+    }
+
+    /// `Name =` before an expression (consumed when present).
+    fn assignment_target(&mut self) -> Option<Name> {
+        let is_target = matches!(self.peek().kind, TokenKind::Ident)
+            && matches!(self.peek_at(1).kind, TokenKind::Assign)
+            || matches!(self.peek().kind, TokenKind::LeftBracket)
+                && matches!(self.peek_at(1).kind, TokenKind::String(_))
+                && matches!(self.peek_at(2).kind, TokenKind::RightBracket)
+                && matches!(self.peek_at(3).kind, TokenKind::Assign);
+        if !is_target {
+            return None;
+        }
+        let name = self.name("a column name").ok()?;
+        self.advance();
+        Some(name)
+    }
+
+    /// `A = expr, expr, (B, C) = expr`
+    pub(super) fn assignments(&mut self) -> PResult<Vec<Assignment>> {
+        let mut assignments = Vec::new();
+        loop {
+            let names = if self.at(&TokenKind::LeftParen) && self.at_tuple_target() {
+                self.advance();
+                let mut names = Vec::new();
+                loop {
+                    names.push(self.name("a column name")?);
+                    if !self.eat(&TokenKind::Comma) {
+                        break;
+                    }
+                }
+                self.expect(&TokenKind::RightParen, "')'")?;
+                self.expect(&TokenKind::Assign, "'='")?;
+                names
+            } else {
+                self.assignment_target().into_iter().collect()
+            };
+            let expr = self.expr()?;
+            assignments.push(Assignment { names, expr });
+            if !self.eat(&TokenKind::Comma) {
+                return Ok(assignments);
+            }
+        }
+    }
+
+    /// `(A, B) =`: a parenthesized list of names followed by `=`.
+    fn at_tuple_target(&self) -> bool {
+        let mut offset = 1;
+        loop {
+            if !matches!(self.peek_at(offset).kind, TokenKind::Ident) {
+                return false;
+            }
+            match self.peek_at(offset + 1).kind {
+                TokenKind::Comma => offset += 2,
+                TokenKind::RightParen => return matches!(self.peek_at(offset + 2).kind, TokenKind::Assign),
+                _ => return false,
+            }
+        }
+    }
+
+    fn expr_list(&mut self) -> PResult<Vec<Expr>> {
+        let mut list = Vec::new();
+        loop {
+            list.push(self.expr()?);
+            if !self.eat(&TokenKind::Comma) {
+                return Ok(list);
+            }
+        }
+    }
+
+    fn sort_keys(&mut self) -> PResult<Vec<SortKey>> {
+        let mut keys = Vec::new();
+        loop {
+            let expr = self.expr()?;
+            let descending = if self.eat_word("asc") {
+                false
+            } else {
+                self.eat_word("desc");
+                true
+            };
+            let nulls_first = if self.eat_word("nulls") {
+                if self.eat_word("first") {
+                    Some(true)
+                } else {
+                    self.expect_word("last")?;
+                    Some(false)
+                }
+            } else {
+                None
+            };
+            keys.push(SortKey { expr, descending, nulls_first });
+            if !self.eat(&TokenKind::Comma) {
+                return Ok(keys);
+            }
+        }
+    }
+
+    /// A column name with optional `*` wildcards: `Acc*`, `*Name`, `*`.
+    fn name_pattern(&mut self) -> PResult<NamePattern> {
+        let start = self.peek().span;
+        let mut text = String::new();
+        let mut end = start;
+        loop {
+            let token = self.peek().clone();
+            let adjacent = text.is_empty() || token.span.start == end.end;
+            if !adjacent {
+                break;
+            }
+            match &token.kind {
+                TokenKind::Star => text.push('*'),
+                TokenKind::Ident => text.push_str(self.text_of(&token)),
+                TokenKind::LeftBracket => match self.bracketed_name() {
+                    Some(name) => {
+                        text.push_str(&name.text);
+                        end = name.span;
+                        continue;
+                    }
+                    None => break,
+                },
+                _ => break,
+            }
+            end = token.span;
+            self.advance();
+        }
+        if text.is_empty() {
+            return Err(self.unexpected("a column name"));
+        }
+        Ok(NamePattern { text, span: Span::new(start.start, end.end) })
+    }
+
+    fn name_patterns(&mut self) -> PResult<Vec<NamePattern>> {
+        let mut patterns = Vec::new();
+        loop {
+            patterns.push(self.name_pattern()?);
+            if !self.eat(&TokenKind::Comma) {
+                return Ok(patterns);
+            }
+        }
+    }
+
+    fn reorder_patterns(&mut self) -> PResult<Vec<(NamePattern, Option<bool>)>> {
+        let mut patterns = Vec::new();
+        loop {
+            let pattern = self.name_pattern()?;
+            let order = match self.word_at(0) {
+                Some("asc" | "granny-asc") => Some(false),
+                Some("desc" | "granny-desc") => Some(true),
+                _ => None,
+            };
+            if order.is_some() {
+                self.advance();
+            }
+            patterns.push((pattern, order));
+            if !self.eat(&TokenKind::Comma) {
+                return Ok(patterns);
+            }
+        }
+    }
+
+    fn renames(&mut self) -> PResult<Vec<(Name, Name)>> {
+        let mut renames = Vec::new();
+        loop {
+            let new = self.name("the new column name")?;
+            self.expect(&TokenKind::Assign, "'=' after the new name")?;
+            let old = self.name("the column to rename")?;
+            renames.push((new, old));
+            if !self.eat(&TokenKind::Comma) {
+                return Ok(renames);
+            }
+        }
+    }
+
+    pub(super) fn datatable(&mut self) -> PResult<Source> {
+        let start = self.advance().span;
+        self.expect(&TokenKind::LeftParen, "'(' after 'datatable'")?;
+        let mut columns = Vec::new();
+        loop {
+            let name = self.name("a column name")?;
+            self.expect(&TokenKind::Colon, "':' and the column's type")?;
+            let ty = self.type_name()?;
+            columns.push((name, ty));
+            if !self.eat(&TokenKind::Comma) {
+                break;
+            }
+        }
+        self.expect(&TokenKind::RightParen, "')' after the columns")?;
+        self.expect(&TokenKind::LeftBracket, "'[' and the values")?;
+        let mut values = Vec::new();
+        while !self.at(&TokenKind::RightBracket) {
+            values.push(self.expr()?);
+            if !self.eat(&TokenKind::Comma) {
+                break;
+            }
+        }
+        self.expect(&TokenKind::RightBracket, "']' after the values")?;
+        Ok(Source::Datatable { columns, values, span: self.span_from(start) })
+    }
+
+    pub(super) fn print(&mut self) -> PResult<Source> {
+        self.advance();
+        Ok(Source::Print(self.assignments()?))
+    }
+
+    pub(super) fn range(&mut self) -> PResult<Source> {
+        self.advance();
+        let column = self.name("a column name after 'range'")?;
+        self.expect_word("from")?;
+        let from = self.expr()?;
+        self.expect_word("to")?;
+        let to = self.expr()?;
+        self.expect_word("step")?;
+        let step = self.expr()?;
+        Ok(Source::Range { column, from, to, step })
+    }
+}

@@ -1,0 +1,1 @@
+//! Built-in schemas of the Defender advanced-hunting tables.

@@ -1,0 +1,9 @@
+//! huntbook: scheduled Microsoft Defender XDR advanced-hunting playbooks.
+//!
+//! The binary in `main.rs` is a thin shell over this library; everything it does is reachable from here so
+//! that integration tests, benchmarks and fuzz targets drive the same code the user runs.
+#![forbid(unsafe_code)]
+
+pub mod diagnostics;
+pub mod kql;
+pub mod sample;

@@ -1,0 +1,1 @@
+//! Deterministic sample data: a fictional tenant's `CloudAppEvents` and a `FileProfile` table.
