@@ -164,18 +164,30 @@ fn digits(bytes: &[u8], start: usize, count: usize) -> Option<u32> {
     Some(value)
 }
 
+/// One or two digits at `start`; the value and the position after them.
+fn short_number(bytes: &[u8], start: usize) -> Option<(u32, usize)> {
+    let first = *bytes.get(start)?;
+    if !first.is_ascii_digit() {
+        return None;
+    }
+    match bytes.get(start + 1) {
+        Some(second) if second.is_ascii_digit() => Some((u32::from(first - b'0') * 10 + u32::from(second - b'0'), start + 2)),
+        _ => Some((u32::from(first - b'0'), start + 1)),
+    }
+}
+
 fn parse_iso(bytes: &[u8]) -> Option<i64> {
     let year = digits(bytes, 0, 4)?;
     if bytes.get(4) != Some(&b'-') {
         return None;
     }
-    let month = digits(bytes, 5, 2)?;
-    if bytes.get(7) != Some(&b'-') {
+    let (month, after_month) = short_number(bytes, 5)?;
+    if bytes.get(after_month) != Some(&b'-') {
         return None;
     }
-    let day = digits(bytes, 8, 2)?;
+    let (day, after_day) = short_number(bytes, after_month + 1)?;
     let mut civil = Civil { year: i64::from(year), month, day, hour: 0, minute: 0, second: 0, fraction: 0 };
-    let mut position = 10;
+    let mut position = after_day;
     if matches!(bytes.get(position), Some(b'T' | b't' | b' ')) && bytes.get(position + 1).is_some_and(u8::is_ascii_digit) {
         civil.hour = digits(bytes, position + 1, 2)?;
         if bytes.get(position + 3) != Some(&b':') {

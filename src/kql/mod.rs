@@ -1,10 +1,63 @@
-//! The local KQL engine.
+//! The local KQL engine: runs advanced-hunting queries over local files with the answers Defender XDR would
+//! give. It is pure — it knows nothing of playbooks, HTTP or SQLite — and does I/O only in `load`, to read
+//! table files. Phases, one module each: `lexer` → `parser` (AST, `ast`) → `check` (names and types
+//! resolved, a typed `plan`) → `eval` (parallel streaming execution). Errors are data (`error`); turning
+//! them into text for a terminal is `crate::diagnostics`' job.
+
+pub mod aggregate;
 pub mod ast;
+pub mod check;
 pub mod datetime;
 pub mod error;
+pub mod eval;
+pub mod format;
+pub mod functions;
 pub mod lexer;
+pub mod load;
 pub mod parser;
+pub mod plan;
 pub mod schema;
 pub mod span;
+pub mod table;
 pub mod types;
 pub mod value;
+
+use error::{KqlError, KqlErrors};
+use eval::{ExecOptions, QueryResult};
+use plan::Plan;
+use table::Catalog;
+
+/// Why a query produced no rows.
+#[derive(Debug)]
+pub enum QueryError {
+    /// The text is not a valid query for these tables: every problem found.
+    Invalid(KqlErrors),
+    /// The query is valid but running it failed (a table file could not be read, it was cancelled).
+    Failed(KqlError),
+}
+
+impl std::fmt::Display for QueryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            QueryError::Invalid(errors) => errors.fmt(f),
+            QueryError::Failed(error) => error.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for QueryError {}
+
+/// Parses and checks a query: the plan, or every problem in it.
+pub fn compile(text: &str, catalog: &dyn Catalog) -> Result<Plan, KqlErrors> {
+    let query = parser::parse_query(text)?;
+    check::check_query(&query, catalog)
+}
+
+/// Compiles and runs a query.
+pub fn run(text: &str, catalog: &dyn Catalog, options: &ExecOptions) -> Result<QueryResult, QueryError> {
+    let plan = compile(text, catalog).map_err(QueryError::Invalid)?;
+    eval::execute(&plan, options).map_err(QueryError::Failed)
+}
+
+#[cfg(test)]
+mod tests;

@@ -53,8 +53,10 @@ pub enum Value {
     Dynamic(Dyn),
 }
 
+/// The empty string, shared: missing string cells are common and need no allocation each.
 pub fn empty_str() -> Str {
-    Arc::from("")
+    static EMPTY: std::sync::OnceLock<Str> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| Arc::from("")).clone()
 }
 
 impl Value {

@@ -1,0 +1,434 @@
+//! Typing of scalar expressions: names resolve to columns (first) or `let`s, calls to built-in functions or
+//! inlined `let` functions, operators to typed operations with Kusto's implicit conversions.
+
+use std::sync::Arc;
+
+use regex::Regex;
+
+use super::super::aggregate;
+use super::super::ast::{self, BinaryOperator, Expr, ExprKind};
+use super::super::functions::{self, Args};
+use super::super::plan::{BinaryOp, Call, Column, InList, TExpr, TExprKind};
+use super::super::span::Span;
+use super::super::types::Type;
+use super::super::value::{Str, Value};
+use super::{Binding, CResult, Checker, Reported, shared};
+
+fn typed(kind: TExprKind, ty: Type) -> TExpr {
+    TExpr { kind, ty }
+}
+
+fn literal(value: Value, ty: Type) -> TExpr {
+    typed(TExprKind::Literal(value), ty)
+}
+
+/// Whether values of two types can be compared with `==` or `<`.
+fn comparable(a: Type, b: Type) -> bool {
+    a == b
+        || a == Type::Dynamic
+        || b == Type::Dynamic
+        || (a.is_numeric() || a == Type::Bool) && (b.is_numeric() || b == Type::Bool)
+        || a.is_stringlike() && b.is_stringlike()
+}
+
+impl Checker<'_> {
+    /// Checks a scalar expression over a row of `row`'s columns.
+    pub(super) fn scalar(&mut self, expr: &Expr, row: &[Column]) -> CResult<TExpr> {
+        match &expr.kind {
+            ExprKind::Literal { value, ty } => Ok(literal(value.clone(), *ty)),
+            ExprKind::Name(name) => self.name(name, expr.span, row),
+            ExprKind::Member { target, name } => {
+                let target_typed = self.scalar(target, row)?;
+                self.require_dynamic(&target_typed, target.span, ".")?;
+                Ok(typed(TExprKind::Member(Box::new(target_typed), Str::from(name.text.as_str())), Type::Dynamic))
+            }
+            ExprKind::Index { target, index } => {
+                let target_typed = self.scalar(target, row)?;
+                self.require_dynamic(&target_typed, target.span, "[]")?;
+                let index_typed = self.scalar(index, row)?;
+                Ok(typed(TExprKind::Index(Box::new(target_typed), Box::new(index_typed)), Type::Dynamic))
+            }
+            ExprKind::Call { function, arguments } => self.call(function, arguments, expr.span, row),
+            ExprKind::Binary { operator, left, right } => self.binary(*operator, left, right, expr.span, row),
+            ExprKind::Negate(operand) => {
+                let operand_typed = self.scalar(operand, row)?;
+                if !(operand_typed.ty.is_numeric() || matches!(operand_typed.ty, Type::TimeSpan | Type::Dynamic)) {
+                    return Err(self.error(expr.span, format!("The operator '-' is not defined for the operand type {}.", operand_typed.ty)));
+                }
+                let ty = if operand_typed.ty == Type::Int { Type::Long } else { operand_typed.ty };
+                Ok(typed(TExprKind::Negate(Box::new(operand_typed)), ty))
+            }
+            ExprKind::In { target, list, negated, ignore_case } => {
+                let target_typed = self.scalar(target, row)?;
+                let mut items = Vec::new();
+                let mut subqueries = Vec::new();
+                for item in list {
+                    if self.is_tabular(item) {
+                        subqueries.push(shared(self.tabular(item)?));
+                    } else {
+                        let item_typed = self.scalar(item, row)?;
+                        if !comparable(target_typed.ty, item_typed.ty) && item_typed.ty != Type::Dynamic {
+                            return Err(self.cannot_compare(item.span, target_typed.ty, item_typed.ty));
+                        }
+                        items.push(item_typed);
+                    }
+                }
+                let list = InList { target: target_typed, items, subqueries, negated: *negated, ignore_case: *ignore_case, cache: Default::default() };
+                Ok(typed(TExprKind::In(Box::new(list)), Type::Bool))
+            }
+            ExprKind::HasAny { target, list, all } => {
+                let target_typed = self.scalar(target, row)?;
+                let mut terms = Vec::new();
+                for item in list {
+                    if self.is_tabular(item) {
+                        return Err(self.unsupported(item.span, "has_any/has_all with a subquery is not supported by the local engine"));
+                    }
+                    terms.push(self.scalar(item, row)?);
+                }
+                Ok(typed(TExprKind::HasAny { target: Box::new(target_typed), terms, all: *all }, Type::Bool))
+            }
+            ExprKind::Between { target, low, high, negated } => {
+                let target_typed = self.scalar(target, row)?;
+                let low_typed = self.scalar(low, row)?;
+                let high_typed = self.scalar(high, row)?;
+                let high_ok = comparable(target_typed.ty, high_typed.ty)
+                    || (target_typed.ty == Type::DateTime && high_typed.ty == Type::TimeSpan);
+                if !comparable(target_typed.ty, low_typed.ty) {
+                    return Err(self.cannot_compare(low.span, target_typed.ty, low_typed.ty));
+                }
+                if !high_ok {
+                    return Err(self.cannot_compare(high.span, target_typed.ty, high_typed.ty));
+                }
+                Ok(typed(
+                    TExprKind::Between {
+                        target: Box::new(target_typed),
+                        low: Box::new(low_typed),
+                        high: Box::new(high_typed),
+                        negated: *negated,
+                    },
+                    Type::Bool,
+                ))
+            }
+            ExprKind::Tabular(_) => Err(self.error(expr.span, "a tabular expression cannot be used as a scalar here (use toscalar())")),
+            ExprKind::Star => Err(self.error(expr.span, "'*' is only allowed as an argument of arg_max, arg_min or take_any")),
+        }
+    }
+
+    fn require_dynamic(&mut self, target: &TExpr, span: Span, operator: &str) -> CResult<()> {
+        if target.ty == Type::Dynamic {
+            Ok(())
+        } else {
+            Err(self.error_with_hint(
+                span,
+                format!("The operator '{operator}' requires a value of type dynamic, not {}", target.ty),
+                Some("convert it with parse_json() or todynamic()".to_string()),
+            ))
+        }
+    }
+
+    pub(super) fn cannot_compare(&mut self, span: Span, a: Type, b: Type) -> Reported {
+        self.error(span, format!("Cannot compare values of types {a} and {b}. Try adding explicit casts."))
+    }
+
+    fn name(&mut self, name: &str, span: Span, row: &[Column]) -> CResult<TExpr> {
+        if let Some(Binding::Scalar(value)) = self.lookup_parameter(name) {
+            return Ok(value.clone());
+        }
+        if let Some(index) = row.iter().position(|c| c.name == name) {
+            return Ok(typed(TExprKind::Column(index), row[index].ty));
+        }
+        match self.lookup(name).cloned() {
+            Some(Binding::Scalar(value)) => return Ok(value),
+            Some(Binding::Tabular(_)) => {
+                return Err(self.error_with_hint(
+                    span,
+                    format!("'{name}' is a table, not a scalar value"),
+                    Some(format!("to use one value of it, write toscalar({name})")),
+                ));
+            }
+            Some(Binding::Function(function)) if function.parameters.is_empty() => {
+                return self.inline_scalar(&function, &[], span, row);
+            }
+            Some(Binding::Function(_)) => return Err(self.error(span, format!("'{name}' is a function: call it with its arguments"))),
+            None => {}
+        }
+        let columns: Vec<String> = row.iter().map(|c| c.name.clone()).collect();
+        let hint = self.suggestion(name, &columns);
+        Err(self.error_with_hint(span, format!("Failed to resolve scalar expression named '{name}'"), hint))
+    }
+
+    fn inline_scalar(&mut self, function: &ast::Function, arguments: &[Expr], span: Span, row: &[Column]) -> CResult<TExpr> {
+        self.with_function_scope(function, arguments, row, span, |checker| {
+            for statement in &function.statements {
+                checker.let_statement(statement);
+            }
+            checker.scalar(&function.body, row)
+        })
+    }
+
+    fn call(&mut self, function: &ast::Name, arguments: &[Expr], span: Span, row: &[Column]) -> CResult<TExpr> {
+        let name = function.text.as_str();
+        if let Some(Binding::Function(definition)) = self.lookup(name).cloned() {
+            return self.inline_scalar(&definition, arguments, span, row);
+        }
+        match name {
+            "iff" | "iif" => return self.iff(arguments, span, row),
+            "case" => return self.case(arguments, span, row),
+            "toscalar" => return self.toscalar(arguments, span),
+            "column_ifexists" => return self.column_ifexists(arguments, span, row),
+            "typeof" => return Err(self.error(span, "typeof() is only allowed where a type is expected, as in extract(..., typeof(long))")),
+            _ => {}
+        }
+        if aggregate::lookup(name).is_some() {
+            return Err(self.error(function.span, format!("'{name}' is an aggregation function: it can only be used in summarize")));
+        }
+        let Some(definition) = functions::lookup(name) else {
+            let candidates: Vec<String> = functions::names().chain(aggregate::names()).map(String::from).collect();
+            let hint = self.suggestion(name, &candidates);
+            return Err(self.error_with_hint(function.span, format!("The name '{name}' does not refer to any known function."), hint));
+        };
+        if arguments.len() < definition.min_args || arguments.len() > definition.max_args {
+            let expected = match (definition.min_args, definition.max_args) {
+                (min, max) if min == max && min == 1 => "1 argument".to_string(),
+                (min, max) if min == max => format!("{min} arguments"),
+                (min, max) => format!("between {min} and {max} arguments"),
+            };
+            return Err(self.error(span, format!("The function '{name}' expects {expected}, not {}.", arguments.len())));
+        }
+        let mut typed_arguments = Vec::with_capacity(arguments.len());
+        let mut failed = false;
+        for argument in arguments {
+            match self.argument(argument, row) {
+                Ok(argument_typed) => typed_arguments.push(argument_typed),
+                Err(Reported) => failed = true,
+            }
+        }
+        if failed {
+            return Err(Reported);
+        }
+        let types: Vec<Type> = typed_arguments.iter().map(|a| a.ty).collect();
+        let literals: Vec<Option<Value>> = typed_arguments
+            .iter()
+            .map(|a| match &a.kind {
+                TExprKind::Literal(value) => Some(value.clone()),
+                _ => None,
+            })
+            .collect();
+        let result_type = match (definition.check)(&Args { types: &types, literals: &literals }) {
+            Ok(ty) => ty,
+            Err(message) => return Err(self.error(span, format!("The function '{name}' {message}."))),
+        };
+        let regex = match definition.regex_argument.and_then(|index| literals.get(index).cloned().flatten()) {
+            Some(pattern) => {
+                let text = pattern.to_text();
+                let text = definition.regex_rewrite.map_or_else(|| text.to_string(), |rewrite| rewrite(&text));
+                Some(self.compile_regex(&text, arguments[definition.regex_argument.unwrap_or(0)].span)?)
+            }
+            None => None,
+        };
+        Ok(typed(TExprKind::Call(Call { function: definition, arguments: typed_arguments, regex }), result_type))
+    }
+
+    /// An argument: `typeof(long)` becomes the type's name as a string literal.
+    fn argument(&mut self, argument: &Expr, row: &[Column]) -> CResult<TExpr> {
+        if let ExprKind::Call { function, arguments } = &argument.kind {
+            if function.text == "typeof" {
+                let type_name = match arguments.as_slice() {
+                    [Expr { kind: ExprKind::Name(name), .. }] => Type::from_name(name),
+                    _ => None,
+                };
+                return match type_name {
+                    Some(ty) => Ok(literal(Value::string(ty.name()), Type::String)),
+                    None => Err(self.error(argument.span, "typeof() expects a type name, such as typeof(long)")),
+                };
+            }
+        }
+        self.scalar(argument, row)
+    }
+
+    pub(super) fn compile_regex(&mut self, pattern: &str, span: Span) -> CResult<Arc<Regex>> {
+        match Regex::new(pattern) {
+            Ok(regex) => Ok(Arc::new(regex)),
+            Err(error) => {
+                let detail = error.to_string();
+                let last = detail.lines().last().unwrap_or_default().trim().to_string();
+                Err(self.error(span, format!("invalid regular expression: {last}")))
+            }
+        }
+    }
+
+    fn iff(&mut self, arguments: &[Expr], span: Span, row: &[Column]) -> CResult<TExpr> {
+        let [condition, then, otherwise] = arguments else {
+            return Err(self.error(span, format!("The function 'iff' expects 3 arguments, not {}.", arguments.len())));
+        };
+        let condition_typed = self.scalar(condition, row)?;
+        self.require_bool(&condition_typed, condition.span)?;
+        let then_typed = self.scalar(then, row)?;
+        let otherwise_typed = self.scalar(otherwise, row)?;
+        let Some(ty) = functions::common_type(&[then_typed.ty, otherwise_typed.ty]) else {
+            return Err(self.error(
+                span,
+                format!("iff(): the branches have different types, {} and {}", then_typed.ty, otherwise_typed.ty),
+            ));
+        };
+        Ok(typed(
+            TExprKind::Iff(Box::new(condition_typed), Box::new(self.coerce(then_typed, ty)), Box::new(self.coerce(otherwise_typed, ty))),
+            ty,
+        ))
+    }
+
+    fn case(&mut self, arguments: &[Expr], span: Span, row: &[Column]) -> CResult<TExpr> {
+        if arguments.len() < 3 || arguments.len() % 2 == 0 {
+            return Err(self.error(span, "case() expects pairs of condition and value, then the value for else"));
+        }
+        let mut branches = Vec::new();
+        for pair in arguments[..arguments.len() - 1].chunks(2) {
+            let condition = self.scalar(&pair[0], row)?;
+            self.require_bool(&condition, pair[0].span)?;
+            branches.push((condition, self.scalar(&pair[1], row)?));
+        }
+        let otherwise = self.scalar(&arguments[arguments.len() - 1], row)?;
+        let types: Vec<Type> = branches.iter().map(|(_, v)| v.ty).chain([otherwise.ty]).collect();
+        let Some(ty) = functions::common_type(&types) else {
+            return Err(self.error(span, "case(): the values have different types"));
+        };
+        let branches = branches.into_iter().map(|(c, v)| (c, self.coerce(v, ty))).collect();
+        Ok(typed(TExprKind::Case(branches, Box::new(self.coerce(otherwise, ty))), ty))
+    }
+
+    fn toscalar(&mut self, arguments: &[Expr], span: Span) -> CResult<TExpr> {
+        let [argument] = arguments else {
+            return Err(self.error(span, "toscalar() expects one tabular argument"));
+        };
+        if !self.is_tabular(argument) {
+            return self.scalar(argument, &[]);
+        }
+        let node = self.tabular(argument)?;
+        let Some(first) = node.schema().first() else {
+            return Err(self.error(span, "toscalar(): the query has no columns"));
+        };
+        let ty = first.ty;
+        Ok(typed(TExprKind::ToScalar(shared(node)), ty))
+    }
+
+    fn column_ifexists(&mut self, arguments: &[Expr], span: Span, row: &[Column]) -> CResult<TExpr> {
+        let [name, default] = arguments else {
+            return Err(self.error(span, "column_ifexists() expects a column name and a default value"));
+        };
+        let ExprKind::Literal { value: Value::String(column), .. } = &name.kind else {
+            return Err(self.error(name.span, "column_ifexists() expects the column name as a string literal"));
+        };
+        match row.iter().position(|c| *c.name == **column) {
+            Some(index) => Ok(typed(TExprKind::Column(index), row[index].ty)),
+            None => self.scalar(default, row),
+        }
+    }
+
+    pub(super) fn require_bool(&mut self, expr: &TExpr, span: Span) -> CResult<()> {
+        if matches!(expr.ty, Type::Bool | Type::Dynamic) {
+            Ok(())
+        } else {
+            Err(self.error(span, format!("The expression must be of type bool, not {}.", expr.ty)))
+        }
+    }
+
+    /// Wraps an expression in a conversion to `ty` when its own type differs.
+    pub(super) fn coerce(&self, expr: TExpr, ty: Type) -> TExpr {
+        if expr.ty == ty { expr } else { typed(TExprKind::Convert(Box::new(expr)), ty) }
+    }
+
+    fn binary(&mut self, operator: BinaryOperator, left: &Expr, right: &Expr, span: Span, row: &[Column]) -> CResult<TExpr> {
+        let left_result = self.scalar(left, row);
+        let right_result = self.scalar(right, row);
+        let (left_typed, right_typed) = (left_result?, right_result?);
+        let (a, b) = (left_typed.ty, right_typed.ty);
+        let (l, r) = (Box::new(left_typed), Box::new(right_typed));
+        match operator {
+            BinaryOperator::And | BinaryOperator::Or => {
+                for (side, ty) in [(left.span, a), (right.span, b)] {
+                    if !matches!(ty, Type::Bool | Type::Dynamic) {
+                        return Err(self.error(side, format!("The operator '{}' expects bool operands, not {ty}.", operator.text())));
+                    }
+                }
+                let kind = if operator == BinaryOperator::And { TExprKind::And(l, r) } else { TExprKind::Or(l, r) };
+                Ok(typed(kind, Type::Bool))
+            }
+            BinaryOperator::String(string_operator) => Ok(typed(TExprKind::StringTest(string_operator, l, r), Type::Bool)),
+            BinaryOperator::MatchesRegex => {
+                let regex = match &r.kind {
+                    TExprKind::Literal(pattern) => self.compile_regex(&pattern.to_text(), right.span)?,
+                    _ => return Err(self.error(right.span, "'matches regex' expects a constant pattern")),
+                };
+                Ok(typed(TExprKind::MatchesRegex(l, regex), Type::Bool))
+            }
+            comparison @ (BinaryOperator::Equal
+            | BinaryOperator::NotEqual
+            | BinaryOperator::EqualIgnoreCase
+            | BinaryOperator::NotEqualIgnoreCase
+            | BinaryOperator::Less
+            | BinaryOperator::LessEqual
+            | BinaryOperator::Greater
+            | BinaryOperator::GreaterEqual) => {
+                if !comparable(a, b) {
+                    return Err(self.cannot_compare(span, a, b));
+                }
+                let op = match comparison {
+                    BinaryOperator::Equal => BinaryOp::Equal,
+                    BinaryOperator::NotEqual => BinaryOp::NotEqual,
+                    BinaryOperator::EqualIgnoreCase => BinaryOp::EqualIgnoreCase,
+                    BinaryOperator::NotEqualIgnoreCase => BinaryOp::NotEqualIgnoreCase,
+                    BinaryOperator::Less => BinaryOp::Less,
+                    BinaryOperator::LessEqual => BinaryOp::LessEqual,
+                    BinaryOperator::Greater => BinaryOp::Greater,
+                    _ => BinaryOp::GreaterEqual,
+                };
+                Ok(typed(TExprKind::Binary(op, l, r), Type::Bool))
+            }
+            arithmetic => {
+                let op = match arithmetic {
+                    BinaryOperator::Add => BinaryOp::Add,
+                    BinaryOperator::Subtract => BinaryOp::Subtract,
+                    BinaryOperator::Multiply => BinaryOp::Multiply,
+                    BinaryOperator::Divide => BinaryOp::Divide,
+                    _ => BinaryOp::Modulo,
+                };
+                match arithmetic_type(op, a, b) {
+                    Some(ty) => Ok(typed(TExprKind::Binary(op, l, r), ty)),
+                    None => Err(self.error(
+                        span,
+                        format!("The operator '{}' is not defined for the operand types {a} and {b}.", arithmetic.text()),
+                    )),
+                }
+            }
+        }
+    }
+}
+
+/// The result type of arithmetic, or `None` when Kusto does not define it. Integers compute as `long`.
+fn arithmetic_type(op: BinaryOp, a: Type, b: Type) -> Option<Type> {
+    use Type::*;
+    let numeric = |t: Type| t.is_numeric() || t == Dynamic;
+    let widened = |a: Type, b: Type| {
+        if a == Dynamic || b == Dynamic {
+            if matches!(a, Int | Long) || matches!(b, Int | Long) { Long } else { Real }
+        } else {
+            match a.widen(b) {
+                Int => Long,
+                other => other,
+            }
+        }
+    };
+    Some(match (op, a, b) {
+        (BinaryOp::Add, DateTime, TimeSpan) | (BinaryOp::Add, TimeSpan, DateTime) => DateTime,
+        (BinaryOp::Subtract, DateTime, TimeSpan) => DateTime,
+        (BinaryOp::Subtract, DateTime, DateTime) => TimeSpan,
+        (BinaryOp::Add | BinaryOp::Subtract, TimeSpan, TimeSpan) => TimeSpan,
+        (BinaryOp::Multiply, TimeSpan, t) | (BinaryOp::Multiply, t, TimeSpan) if numeric(t) => TimeSpan,
+        (BinaryOp::Divide, TimeSpan, TimeSpan) => Real,
+        (BinaryOp::Divide | BinaryOp::Modulo, TimeSpan, t) if numeric(t) => TimeSpan,
+        (BinaryOp::Modulo, TimeSpan, TimeSpan) => TimeSpan,
+        (_, DateTime, Dynamic) | (_, Dynamic, DateTime) if matches!(op, BinaryOp::Add | BinaryOp::Subtract) => DateTime,
+        (_, a, b) if numeric(a) && numeric(b) => widened(a, b),
+        _ => return None,
+    })
+}

@@ -1,0 +1,524 @@
+//! The semantic pass: resolves every name against the tables of a catalog and the `let`s in scope, types
+//! every expression, and builds the `Plan` the evaluator runs. Errors read like Kusto's
+//! (`'where' operator: Failed to resolve scalar expression named 'X'`) and carry a "did you mean" where a
+//! near name exists. Independent problems are all reported; after a bad operator the rest of its pipeline
+//! is skipped, since what follows would only repeat the same mistake.
+
+mod expr;
+mod names;
+mod operators;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::ast::{self, Expr, ExprKind, LetValue, Source as AstSource};
+use super::error::{KqlError, KqlErrors, closest};
+use super::eval;
+use super::plan::{Column, Node, Plan, SharedNode, Source, TExpr, TExprKind, UnionPlan};
+use super::span::Span;
+use super::table::Catalog;
+use super::types::Type;
+use super::value::{Str, Value};
+
+pub use names::inferred_name;
+pub use operators::FILE_PROFILE_COLUMNS;
+
+/// Checks a parsed query against a catalog.
+pub fn check_query(query: &ast::Query, catalog: &dyn Catalog) -> Result<Plan, KqlErrors> {
+    let mut checker = Checker::new(catalog);
+    for statement in &query.statements {
+        checker.let_statement(statement);
+    }
+    let root = match &query.body {
+        Some(body) => checker.tabular(body).ok(),
+        None => {
+            checker.errors.push(KqlError::semantic(
+                Span::new(query.span.end, query.span.end),
+                "the query has no tabular expression: after the let statements, write the query whose rows you want",
+            ));
+            None
+        }
+    };
+    match (root, checker.errors.is_empty()) {
+        (Some(root), true) => Ok(Plan { root, span: query.body.as_ref().map_or(query.span, |b| b.span) }),
+        _ => Err(checker.into_errors()),
+    }
+}
+
+/// Checks a scalar expression over a row of the given columns (a playbook's `when:`), with no tables.
+pub fn check_scalar(expr: &Expr, columns: &[Column], catalog: &dyn Catalog) -> Result<TExpr, KqlErrors> {
+    let mut checker = Checker::new(catalog);
+    match checker.scalar(expr, columns) {
+        Ok(typed) if checker.errors.is_empty() => Ok(typed),
+        _ => Err(checker.into_errors()),
+    }
+}
+
+/// An error was recorded in `Checker::errors`; the caller gives up on the current operator.
+#[derive(Debug)]
+pub(super) struct Reported;
+
+pub(super) type CResult<T> = Result<T, Reported>;
+
+#[derive(Clone)]
+enum Binding {
+    Scalar(TExpr),
+    Tabular(Arc<SharedNode>),
+    Function(Arc<ast::Function>),
+}
+
+#[derive(Default)]
+struct Scope {
+    bindings: HashMap<String, Binding>,
+    /// Function parameters are found before the caller's columns.
+    parameters: bool,
+}
+
+pub(super) struct Checker<'a> {
+    catalog: &'a dyn Catalog,
+    errors: Vec<KqlError>,
+    scopes: Vec<Scope>,
+    /// The operator being checked, which Kusto names at the start of its messages.
+    operator: Option<String>,
+    /// Nesting of inlined function calls, bounded so that a recursive function is an error, not a crash.
+    inline_depth: usize,
+}
+
+const MAX_INLINE_DEPTH: usize = 32;
+
+impl<'a> Checker<'a> {
+    fn new(catalog: &'a dyn Catalog) -> Self {
+        Checker { catalog, errors: Vec::new(), scopes: vec![Scope::default()], operator: None, inline_depth: 0 }
+    }
+
+    fn into_errors(mut self) -> KqlErrors {
+        self.errors.sort_by_key(|e| (e.span.start, e.span.end));
+        self.errors.dedup();
+        KqlErrors(self.errors)
+    }
+
+    /// Records an error, prefixed with the current operator as Kusto does.
+    pub(super) fn error(&mut self, span: Span, message: impl Into<String>) -> Reported {
+        self.error_with_hint(span, message, None)
+    }
+
+    pub(super) fn error_with_hint(&mut self, span: Span, message: impl Into<String>, hint: Option<String>) -> Reported {
+        let message = message.into();
+        let message = match &self.operator {
+            Some(operator) => format!("'{operator}' operator: {message}"),
+            None => message,
+        };
+        let mut error = KqlError::semantic(span, message);
+        error.hint = hint;
+        self.errors.push(error);
+        Reported
+    }
+
+    pub(super) fn unsupported(&mut self, span: Span, message: impl Into<String>) -> Reported {
+        self.errors.push(KqlError::unsupported(span, message).with_hint("use the graph source for this query"));
+        Reported
+    }
+
+    fn lookup(&self, name: &str) -> Option<&Binding> {
+        self.scopes.iter().rev().find_map(|scope| scope.bindings.get(name))
+    }
+
+    /// A parameter of the function being inlined, which wins over a column of the same name.
+    fn lookup_parameter(&self, name: &str) -> Option<&Binding> {
+        let scope = self.scopes.iter().rev().find(|scope| scope.parameters)?;
+        scope.bindings.get(name)
+    }
+
+    fn bind(&mut self, name: &str, binding: Binding) {
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.bindings.insert(name.to_string(), binding);
+        }
+    }
+
+    fn let_names(&self) -> Vec<String> {
+        self.scopes.iter().flat_map(|scope| scope.bindings.keys().cloned()).collect()
+    }
+
+    /// "did you mean" among the given names and the `let`s, with Sentinel-to-Defender aliases.
+    pub(super) fn suggestion(&self, name: &str, candidates: &[String]) -> Option<String> {
+        if let Some(alias) = names::known_alias(name) {
+            if candidates.iter().any(|c| c == alias) {
+                return Some(format!("did you mean '{alias}'?"));
+            }
+        }
+        let lets = self.let_names();
+        let all = candidates.iter().chain(lets.iter()).map(String::as_str);
+        closest(name, all).map(|found| format!("did you mean '{found}'?"))
+    }
+
+    fn let_statement(&mut self, statement: &ast::Let) {
+        let name = statement.name.text.clone();
+        match &statement.value {
+            LetValue::Function(function) => self.bind(&name, Binding::Function(Arc::new(function.clone()))),
+            LetValue::Expr(expr) => {
+                if let Ok(binding) = self.let_value(expr) {
+                    self.bind(&name, binding);
+                }
+            }
+        }
+    }
+
+    /// A `let` value is tabular if it is a pipeline, a table or another tabular `let`; scalar otherwise.
+    fn let_value(&mut self, expr: &Expr) -> CResult<Binding> {
+        if self.is_tabular(expr) {
+            let node = self.tabular(expr)?;
+            return Ok(Binding::Tabular(shared(node)));
+        }
+        Ok(Binding::Scalar(self.scalar(expr, &[])?))
+    }
+
+    /// Whether an expression denotes a table rather than a scalar.
+    fn is_tabular(&self, expr: &Expr) -> bool {
+        match &expr.kind {
+            ExprKind::Tabular(_) => true,
+            ExprKind::Name(name) => match self.lookup(name) {
+                Some(Binding::Tabular(_)) => true,
+                Some(Binding::Function(function)) => function.parameters.is_empty() && self.is_tabular(&function.body),
+                Some(Binding::Scalar(_)) => false,
+                None => self.catalog.table(name).ok().flatten().is_some(),
+            },
+            ExprKind::Call { function, .. } => match self.lookup(&function.text) {
+                Some(Binding::Function(f)) => self.is_tabular(&f.body),
+                _ => matches!(function.text.as_str(), "materialize" | "table" | "view"),
+            },
+            _ => false,
+        }
+    }
+
+    // ----- tabular expressions --------------------------------------------------------------------------
+
+    /// Checks an expression that must be tabular and returns its plan.
+    pub(super) fn tabular(&mut self, expr: &Expr) -> CResult<Node> {
+        let saved = self.operator.take();
+        let result = self.tabular_inner(expr);
+        self.operator = saved;
+        result
+    }
+
+    fn tabular_inner(&mut self, expr: &Expr) -> CResult<Node> {
+        match &expr.kind {
+            ExprKind::Tabular(pipeline) => self.pipeline(pipeline),
+            ExprKind::Name(name) => self.named_table(name, expr.span),
+            ExprKind::Call { function, arguments } => self.tabular_call(function, arguments, expr.span),
+            _ => Err(self.error(expr.span, "expected a tabular expression (a table, a let bound to a query, or a query in parentheses)")),
+        }
+    }
+
+    fn named_table(&mut self, name: &str, span: Span) -> CResult<Node> {
+        match self.lookup(name).cloned() {
+            Some(Binding::Tabular(node)) => {
+                let schema = node.node.schema().to_vec();
+                return Ok(Node::new(Source::Shared(node), schema));
+            }
+            Some(Binding::Function(function)) if function.parameters.is_empty() => {
+                return self.inline_tabular(&function, &[], span);
+            }
+            Some(Binding::Scalar(_)) => {
+                return Err(self.error(span, format!("'{name}' is a scalar value, not a table")));
+            }
+            _ => {}
+        }
+        match self.catalog.table(name) {
+            Ok(Some(table)) => {
+                let columns = table.columns().to_vec();
+                Ok(Node::new(Source::Table(table), columns))
+            }
+            Ok(None) => {
+                let tables = self.catalog.table_names();
+                let hint = self.suggestion(name, &tables);
+                Err(self.error_with_hint(span, format!("Failed to resolve table or column expression named '{name}'"), hint))
+            }
+            Err(error) => {
+                self.errors.push(KqlError { span, ..error });
+                Err(Reported)
+            }
+        }
+    }
+
+    fn tabular_call(&mut self, function: &ast::Name, arguments: &[Expr], span: Span) -> CResult<Node> {
+        match self.lookup(&function.text).cloned() {
+            Some(Binding::Function(definition)) => return self.inline_tabular(&definition, arguments, span),
+            Some(_) => return Err(self.error(function.span, format!("'{}' is not a function", function.text))),
+            None => {}
+        }
+        match (function.text.as_str(), arguments) {
+            ("materialize", [inner]) => self.tabular(inner),
+            ("table", [name]) => match &name.kind {
+                ExprKind::Literal { value: Value::String(table), .. } => self.named_table(&table.clone(), name.span),
+                _ => Err(self.error(name.span, "table() expects the table's name as a string literal")),
+            },
+            _ => {
+                let tables = self.catalog.table_names();
+                let hint = self.suggestion(&function.text, &tables);
+                Err(self.error_with_hint(
+                    function.span,
+                    format!("Failed to resolve table or column expression named '{}'", function.text),
+                    hint,
+                ))
+            }
+        }
+    }
+
+    fn pipeline(&mut self, pipeline: &ast::Pipeline) -> CResult<Node> {
+        let mut node = self.source(&pipeline.source)?;
+        for operator in &pipeline.operators {
+            self.operator = Some(operator.keyword.text.clone());
+            let result = self.operator(node, operator);
+            self.operator = None;
+            node = result?;
+        }
+        Ok(node)
+    }
+
+    fn source(&mut self, source: &AstSource) -> CResult<Node> {
+        match source {
+            AstSource::Expr(expr) => self.tabular(expr),
+            AstSource::Datatable { columns, values, span } => self.datatable(columns, values, *span),
+            AstSource::Print(assignments) => {
+                self.operator = Some("print".to_string());
+                let result = self.print(assignments);
+                self.operator = None;
+                result
+            }
+            AstSource::Range { column, from, to, step } => self.range(column, from, to, step),
+            AstSource::Union(union) => self.union(Vec::new(), union),
+        }
+    }
+
+    fn datatable(&mut self, columns: &[(ast::Name, Type)], values: &[Expr], span: Span) -> CResult<Node> {
+        let schema: Vec<Column> = columns.iter().map(|(name, ty)| Column::new(name.text.clone(), *ty)).collect();
+        if schema.is_empty() || values.len() % schema.len() != 0 {
+            return Err(self.error(
+                span,
+                format!("datatable has {} columns but {} values, which is not a whole number of rows", schema.len(), values.len()),
+            ));
+        }
+        let mut rows = Vec::with_capacity(values.len() / schema.len());
+        let mut row = Vec::with_capacity(schema.len());
+        let mut failed = false;
+        for (index, value) in values.iter().enumerate() {
+            let column = &schema[index % schema.len()];
+            match self.constant(value, &[]) {
+                Ok(constant) => row.push(super::functions::convert(&constant, column.ty)),
+                Err(Reported) => failed = true,
+            }
+            if row.len() == schema.len() {
+                rows.push(std::mem::take(&mut row));
+            }
+        }
+        if failed {
+            return Err(Reported);
+        }
+        Ok(Node::new(Source::Rows(Arc::new(rows)), schema))
+    }
+
+    fn print(&mut self, assignments: &[ast::Assignment]) -> CResult<Node> {
+        let mut schema = Vec::new();
+        let mut exprs = Vec::new();
+        let mut failed = false;
+        for (index, assignment) in assignments.iter().enumerate() {
+            let Ok(typed) = self.scalar(&assignment.expr, &[]) else {
+                failed = true;
+                continue;
+            };
+            let taken: Vec<String> = schema.iter().map(|c: &Column| c.name.clone()).collect();
+            let name = match assignment.names.first() {
+                Some(name) => name.text.clone(),
+                None => names::unique(&format!("print_{index}"), &taken),
+            };
+            schema.push(Column::new(name, typed.ty));
+            exprs.push(typed);
+        }
+        if failed {
+            return Err(Reported);
+        }
+        Ok(Node::new(Source::Print(exprs), schema))
+    }
+
+    fn range(&mut self, column: &ast::Name, from: &Expr, to: &Expr, step: &Expr) -> CResult<Node> {
+        self.operator = Some("range".to_string());
+        let result = (|| {
+            let from_typed = self.scalar(from, &[])?;
+            let to_typed = self.scalar(to, &[])?;
+            let step_typed = self.scalar(step, &[])?;
+            let ty = match (from_typed.ty, to_typed.ty, step_typed.ty) {
+                (Type::DateTime, Type::DateTime, Type::TimeSpan) => Type::DateTime,
+                (Type::TimeSpan, Type::TimeSpan, Type::TimeSpan) => Type::TimeSpan,
+                (a, b, c) if a.is_numeric() && b.is_numeric() && c.is_numeric() => {
+                    if [a, b, c].iter().any(|t| matches!(t, Type::Real | Type::Decimal)) { Type::Real } else { Type::Long }
+                }
+                (a, b, c) => {
+                    return Err(self.error(
+                        from.span.to(step.span),
+                        format!("range needs numbers, or datetimes with a timespan step; got {a}, {b} and {c}"),
+                    ));
+                }
+            };
+            Ok(Node::new(Source::Range { from: from_typed, to: to_typed, step: step_typed }, vec![Column::new(column.text.clone(), ty)]))
+        })();
+        self.operator = None;
+        result
+    }
+
+    /// `union` as a source (`inputs` empty) or as an operator (`inputs` holds the piped-in node).
+    fn union(&mut self, mut inputs: Vec<(Node, Str)>, union: &ast::Union) -> CResult<Node> {
+        let mut failed = false;
+        for (index, table) in union.tables.iter().enumerate() {
+            match table {
+                ast::UnionTable::Expr(expr) => match self.tabular(expr) {
+                    Ok(node) => inputs.push((node, Str::from(format!("union_arg{index}")))),
+                    Err(Reported) => failed = true,
+                },
+                ast::UnionTable::Pattern(pattern) if pattern.is_wildcard() => {
+                    let mut names: Vec<String> = self.catalog.table_names().into_iter().filter(|t| pattern.matches(t)).collect();
+                    names.sort();
+                    if names.is_empty() {
+                        self.error(pattern.span, format!("no table matches '{}'", pattern.text));
+                        failed = true;
+                    }
+                    for name in names {
+                        match self.named_table(&name, pattern.span) {
+                            Ok(node) => inputs.push((node, Str::from(name.as_str()))),
+                            Err(Reported) => failed = true,
+                        }
+                    }
+                }
+                ast::UnionTable::Pattern(pattern) => match self.named_table(&pattern.text, pattern.span) {
+                    Ok(node) => inputs.push((node, Str::from(pattern.text.as_str()))),
+                    Err(Reported) => failed = true,
+                },
+            }
+        }
+        if failed {
+            return Err(Reported);
+        }
+        let (schema, mappings) = union_schema(&inputs, union.inner);
+        let mut schema = schema;
+        let source_names = union.with_source.as_ref().map(|name| {
+            schema.insert(0, Column::new(name.text.clone(), Type::String));
+            inputs.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>()
+        });
+        let inputs = inputs.into_iter().zip(mappings).map(|((node, _), mapping)| (node, mapping)).collect();
+        Ok(Node::new(Source::Union(Box::new(UnionPlan { inputs, source_names })), schema))
+    }
+
+    /// Inlines a call to a `let` function whose body is tabular. Arguments are checked without row context.
+    fn inline_tabular(&mut self, function: &ast::Function, arguments: &[Expr], span: Span) -> CResult<Node> {
+        self.with_function_scope(function, arguments, &[], span, |checker| {
+            for statement in &function.statements {
+                checker.let_statement(statement);
+            }
+            checker.tabular(&function.body)
+        })
+    }
+
+    /// Runs `body` in a scope where the function's parameters are bound to the checked arguments.
+    fn with_function_scope<T>(
+        &mut self,
+        function: &ast::Function,
+        arguments: &[Expr],
+        row: &[Column],
+        span: Span,
+        body: impl FnOnce(&mut Self) -> CResult<T>,
+    ) -> CResult<T> {
+        if self.inline_depth >= MAX_INLINE_DEPTH {
+            return Err(self.error(span, "functions call each other too deeply (is a function recursive?)"));
+        }
+        let required = function.parameters.iter().filter(|p| p.default.is_none()).count();
+        if arguments.len() < required || arguments.len() > function.parameters.len() {
+            return Err(self.error(
+                span,
+                format!("the function expects {} to {} arguments, not {}", required, function.parameters.len(), arguments.len()),
+            ));
+        }
+        let mut scope = Scope { parameters: true, ..Scope::default() };
+        for (index, parameter) in function.parameters.iter().enumerate() {
+            let argument = arguments.get(index).or(parameter.default.as_ref());
+            let Some(argument) = argument else { continue };
+            let binding = if parameter.ty.is_none() || self.is_tabular(argument) {
+                Binding::Tabular(shared(self.tabular(argument)?))
+            } else {
+                let typed = self.scalar(argument, row)?;
+                let ty = parameter.ty.unwrap_or(typed.ty);
+                Binding::Scalar(if typed.ty == ty { typed } else { TExpr { kind: TExprKind::Convert(Box::new(typed)), ty } })
+            };
+            scope.bindings.insert(parameter.name.text.clone(), binding);
+        }
+        self.scopes.push(scope);
+        self.inline_depth += 1;
+        let result = body(self);
+        self.inline_depth -= 1;
+        self.scopes.pop();
+        result
+    }
+
+    /// Evaluates an expression that must be constant (a `take` count, a `datatable` cell).
+    pub(super) fn constant(&mut self, expr: &Expr, row: &[Column]) -> CResult<Value> {
+        let typed = self.scalar(expr, row)?;
+        if references_columns(&typed) {
+            return Err(self.error(expr.span, "expected a constant value here, not one that depends on the row"));
+        }
+        Ok(eval::constant(&typed))
+    }
+}
+
+fn shared(node: Node) -> Arc<SharedNode> {
+    // A node that is only a shared reference already is not wrapped twice.
+    if node.operators.is_empty() {
+        if let Source::Shared(inner) = &node.source {
+            return inner.clone();
+        }
+    }
+    SharedNode::new(node)
+}
+
+/// Whether an expression reads any column of the row.
+pub(super) fn references_columns(expr: &TExpr) -> bool {
+    let mut found = false;
+    eval::visit(expr, &mut |e| {
+        if matches!(e.kind, TExprKind::Column(_)) {
+            found = true;
+        }
+    });
+    found
+}
+
+/// The output schema of a union and, for each input, where each output column comes from. Columns are
+/// matched by name; one name with different types becomes one column per type, named `x_long`, `x_string`.
+fn union_schema(inputs: &[(Node, Str)], inner: bool) -> (Vec<Column>, Vec<Vec<Option<usize>>>) {
+    let mut keys: Vec<(String, Type)> = Vec::new();
+    for (node, _) in inputs {
+        for column in node.schema() {
+            if !keys.iter().any(|(n, t)| *n == column.name && *t == column.ty) {
+                keys.push((column.name.clone(), column.ty));
+            }
+        }
+    }
+    if inner {
+        keys.retain(|(name, ty)| inputs.iter().all(|(node, _)| node.schema().iter().any(|c| c.name == *name && c.ty == *ty)));
+    }
+    let mut schema: Vec<Column> = Vec::new();
+    for (name, ty) in &keys {
+        let conflicting = keys.iter().filter(|(n, _)| n == name).count() > 1;
+        let base = if conflicting { format!("{name}_{}", ty.name()) } else { name.clone() };
+        let taken: Vec<String> = schema.iter().map(|c| c.name.clone()).collect();
+        schema.push(Column::new(names::unique(&base, &taken), *ty));
+    }
+    let mappings = inputs
+        .iter()
+        .map(|(node, _)| {
+            keys.iter()
+                .map(|(name, ty)| node.schema().iter().position(|c| c.name == *name && c.ty == *ty))
+                .collect()
+        })
+        .collect();
+    (schema, mappings)
+}
+
+#[cfg(test)]
+mod tests;

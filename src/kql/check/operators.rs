@@ -1,0 +1,744 @@
+//! Checking of each tabular operator: what it needs of its input, what its output columns are.
+
+use std::sync::Arc;
+
+use super::super::aggregate::{self, AggregateKind, AggregateSpec};
+use super::super::ast::{self, Expr, ExprKind, JoinCondition, NamePattern, OperatorKind, ParseKind, ParsePart};
+use super::super::plan::{
+    Column, FileProfilePlan, JoinKind, JoinPlan, MvExpandPlan, Node, Operator, ParsePlan, SortSpec, Source, TExpr, TExprKind,
+};
+use super::super::span::Span;
+use super::super::types::Type;
+use super::super::value::{Str, Value};
+use super::names::{ColumnNumbers, inferred_name, unique};
+use super::{Binding, CResult, Checker, Reported, shared};
+
+/// The columns `invoke FileProfile()` adds, as Defender documents them.
+pub const FILE_PROFILE_COLUMNS: [(&str, Type); 18] = [
+    ("SHA1", Type::String),
+    ("SHA256", Type::String),
+    ("MD5", Type::String),
+    ("FileSize", Type::Int),
+    ("GlobalPrevalence", Type::Int),
+    ("GlobalFirstSeen", Type::DateTime),
+    ("GlobalLastSeen", Type::DateTime),
+    ("Signer", Type::String),
+    ("Issuer", Type::String),
+    ("SignerHash", Type::String),
+    ("IsCertificateValid", Type::Bool),
+    ("IsRootSignerMicrosoft", Type::Bool),
+    ("SignatureState", Type::String),
+    ("IsExecutable", Type::Bool),
+    ("ThreatName", Type::String),
+    ("Publisher", Type::String),
+    ("SoftwareName", Type::String),
+    ("ProfileAvailability", Type::String),
+];
+
+fn names_of(columns: &[Column]) -> Vec<String> {
+    columns.iter().map(|c| c.name.clone()).collect()
+}
+
+fn column_ref(index: usize, ty: Type) -> TExpr {
+    TExpr { kind: TExprKind::Column(index), ty }
+}
+
+impl Checker<'_> {
+    pub(super) fn operator(&mut self, mut node: Node, operator: &ast::Operator) -> CResult<Node> {
+        let input = node.schema().to_vec();
+        let span = operator.span;
+        match &operator.kind {
+            OperatorKind::Where(expr) => {
+                let predicate = self.scalar(expr, &input)?;
+                self.require_bool(&predicate, expr.span)?;
+                node.push(Operator::Where(predicate), input);
+            }
+            OperatorKind::Extend(assignments) => {
+                let (assigned, schema) = self.extend(assignments, &input)?;
+                node.push(Operator::Extend(assigned), schema);
+            }
+            OperatorKind::Serialize(assignments) => {
+                let (assigned, schema) = self.extend(assignments, &input)?;
+                if !assigned.is_empty() {
+                    node.push(Operator::Serialize(assigned), schema);
+                }
+            }
+            OperatorKind::Project(assignments) => {
+                let (exprs, schema) = self.project(assignments, &input)?;
+                node.push(Operator::Project(exprs), schema);
+            }
+            OperatorKind::ProjectAway(patterns) => {
+                let matched = self.match_patterns(patterns, &input)?;
+                let kept: Vec<usize> = (0..input.len()).filter(|i| !matched.contains(i)).collect();
+                project_indexes(&mut node, &input, &kept);
+            }
+            OperatorKind::ProjectKeep(patterns) => {
+                let matched = self.match_patterns(patterns, &input)?;
+                let kept: Vec<usize> = (0..input.len()).filter(|i| matched.contains(i)).collect();
+                project_indexes(&mut node, &input, &kept);
+            }
+            OperatorKind::ProjectRename(renames) => {
+                let mut schema = input.clone();
+                let mut failed = false;
+                for (new, old) in renames {
+                    match schema.iter().position(|c| c.name == old.text) {
+                        Some(index) => schema[index].name = new.text.clone(),
+                        None => {
+                            self.unknown_column(&old.text, old.span, &input);
+                            failed = true;
+                        }
+                    }
+                }
+                if let Some(duplicate) = first_duplicate(&schema) {
+                    return Err(self.error(span, format!("the column name '{duplicate}' is used twice")));
+                }
+                if failed {
+                    return Err(Reported);
+                }
+                let exprs = input.iter().enumerate().map(|(i, c)| column_ref(i, c.ty)).collect();
+                node.push(Operator::Project(exprs), schema);
+            }
+            OperatorKind::ProjectReorder(patterns) => {
+                let order = self.reorder(patterns, &input)?;
+                project_indexes(&mut node, &input, &order);
+            }
+            OperatorKind::Summarize { aggregates, by } => {
+                let (operator, schema) = self.summarize(aggregates, by, &input, span)?;
+                node.push(operator, schema);
+            }
+            OperatorKind::Distinct(exprs) => {
+                if exprs.is_empty() {
+                    let all = input.iter().enumerate().map(|(i, c)| column_ref(i, c.ty)).collect();
+                    node.push(Operator::Distinct(all), input);
+                } else {
+                    let assignments: Vec<ast::Assignment> =
+                        exprs.iter().map(|e| ast::Assignment { names: Vec::new(), expr: e.clone() }).collect();
+                    let (keys, schema) = self.project(&assignments, &input)?;
+                    node.push(Operator::Distinct(keys), schema);
+                }
+            }
+            OperatorKind::Count => node.push(Operator::Count, vec![Column::new("Count", Type::Long)]),
+            OperatorKind::Take(count) => {
+                let count = self.count_argument(count, &input)?;
+                node.push(Operator::Take(count), input);
+            }
+            OperatorKind::Top { count, by } => {
+                let count = self.count_argument(count, &input)?;
+                let keys = self.sort_keys(by, &input)?;
+                node.push(Operator::Top { count, keys }, input);
+            }
+            OperatorKind::Sort(by) => {
+                let keys = self.sort_keys(by, &input)?;
+                node.push(Operator::Sort(keys), input);
+            }
+            OperatorKind::Join { kind, right, on } => {
+                let (join, schema) = self.join(kind.as_ref(), right, on, &input, false)?;
+                node.push(Operator::Join(join), schema);
+            }
+            OperatorKind::Lookup { kind, right, on } => {
+                let (join, schema) = self.join(kind.as_ref(), right, on, &input, true)?;
+                node.push(Operator::Join(join), schema);
+            }
+            OperatorKind::Union(union) => {
+                let saved = self.operator.take();
+                let result = self.union(vec![(node, Str::from("union_arg0"))], union);
+                self.operator = saved;
+                return result;
+            }
+            OperatorKind::MvExpand { items, item_index, bag_expansion_array, limit } => {
+                let (plan, schema) = self.mv_expand(items, item_index.as_ref(), *bag_expansion_array, limit.as_ref(), &input)?;
+                node.push(Operator::MvExpand(plan), schema);
+            }
+            OperatorKind::Parse { kind, source, pattern, keep_only_matches } => {
+                let (plan, schema) = self.parse(*kind, source, pattern, *keep_only_matches, &input)?;
+                node.push(Operator::Parse(plan), schema);
+            }
+            OperatorKind::Invoke { function, arguments } => {
+                let (plan, schema) = self.invoke(function, arguments, &input)?;
+                node.push(Operator::FileProfile(plan), schema);
+            }
+            OperatorKind::GetSchema => {
+                let rows = input
+                    .iter()
+                    .enumerate()
+                    .map(|(ordinal, column)| {
+                        vec![
+                            Value::string(column.name.as_str()),
+                            Value::Int(ordinal as i32),
+                            Value::string(column.ty.dotnet_name()),
+                            Value::string(column.ty.name()),
+                        ]
+                    })
+                    .collect();
+                let schema = vec![
+                    Column::new("ColumnName", Type::String),
+                    Column::new("ColumnOrdinal", Type::Int),
+                    Column::new("DataType", Type::String),
+                    Column::new("ColumnType", Type::String),
+                ];
+                return Ok(Node::new(Source::Rows(Arc::new(rows)), schema));
+            }
+            OperatorKind::As(name) => {
+                let node = shared(node);
+                self.bind(&name.text, Binding::Tabular(node.clone()));
+                return Ok(Node::new(Source::Shared(node), input));
+            }
+            OperatorKind::Render => {}
+        }
+        Ok(node)
+    }
+
+    fn unknown_column(&mut self, name: &str, span: Span, columns: &[Column]) -> Reported {
+        let hint = self.suggestion(name, &names_of(columns));
+        self.error_with_hint(span, format!("Failed to resolve scalar expression named '{name}'"), hint)
+    }
+
+    /// `extend` and `serialize`: each assignment sees the columns made before it; an existing name is replaced
+    /// in place.
+    fn extend(&mut self, assignments: &[ast::Assignment], input: &[Column]) -> CResult<(Vec<(usize, TExpr)>, Vec<Column>)> {
+        let mut schema = input.to_vec();
+        let mut assigned = Vec::new();
+        let mut numbers = ColumnNumbers::default();
+        let mut failed = false;
+        for assignment in assignments {
+            if assignment.names.len() > 1 {
+                return Err(self.unsupported(assignment.expr.span, "assigning several columns at once is not supported by the local engine"));
+            }
+            let typed = match self.scalar(&assignment.expr, &schema) {
+                Ok(typed) => typed,
+                Err(Reported) => {
+                    failed = true;
+                    continue;
+                }
+            };
+            let name = match assignment.names.first() {
+                Some(name) => name.text.clone(),
+                None => inferred_name(&assignment.expr).unwrap_or_else(|| numbers.next(&names_of(&schema))),
+            };
+            let slot = match schema.iter().position(|c| c.name == name) {
+                Some(index) => {
+                    schema[index].ty = typed.ty;
+                    index
+                }
+                None => {
+                    schema.push(Column::new(name, typed.ty));
+                    schema.len() - 1
+                }
+            };
+            assigned.push((slot, typed));
+        }
+        if failed { Err(Reported) } else { Ok((assigned, schema)) }
+    }
+
+    /// `project` (and `distinct` of expressions): new columns from expressions, named or inferred.
+    fn project(&mut self, assignments: &[ast::Assignment], input: &[Column]) -> CResult<(Vec<TExpr>, Vec<Column>)> {
+        let mut exprs = Vec::new();
+        let mut schema: Vec<Column> = Vec::new();
+        let mut numbers = ColumnNumbers::default();
+        let mut failed = false;
+        for assignment in assignments {
+            if assignment.names.len() > 1 {
+                return Err(self.unsupported(assignment.expr.span, "assigning several columns at once is not supported by the local engine"));
+            }
+            let typed = match self.scalar(&assignment.expr, input) {
+                Ok(typed) => typed,
+                Err(Reported) => {
+                    failed = true;
+                    continue;
+                }
+            };
+            let taken = names_of(&schema);
+            let name = match assignment.names.first() {
+                Some(name) if taken.contains(&name.text) => {
+                    self.error(name.span, format!("the column name '{}' is used twice", name.text));
+                    failed = true;
+                    continue;
+                }
+                Some(name) => name.text.clone(),
+                None => match inferred_name(&assignment.expr) {
+                    Some(name) => unique(&name, &taken),
+                    None => numbers.next(&taken),
+                },
+            };
+            schema.push(Column::new(name, typed.ty));
+            exprs.push(typed);
+        }
+        if failed { Err(Reported) } else { Ok((exprs, schema)) }
+    }
+
+    /// The input columns any of the patterns match; a plain name that matches nothing is an error.
+    fn match_patterns(&mut self, patterns: &[NamePattern], input: &[Column]) -> CResult<Vec<usize>> {
+        let mut matched = Vec::new();
+        let mut failed = false;
+        for pattern in patterns {
+            let found: Vec<usize> = (0..input.len()).filter(|i| pattern.matches(&input[*i].name)).collect();
+            if found.is_empty() && !pattern.is_wildcard() {
+                self.unknown_column(&pattern.text, pattern.span, input);
+                failed = true;
+            }
+            matched.extend(found);
+        }
+        if failed { Err(Reported) } else { Ok(matched) }
+    }
+
+    fn reorder(&mut self, patterns: &[(NamePattern, Option<bool>)], input: &[Column]) -> CResult<Vec<usize>> {
+        let mut order: Vec<usize> = Vec::new();
+        let mut failed = false;
+        for (pattern, descending) in patterns {
+            let mut found: Vec<usize> = (0..input.len()).filter(|i| pattern.matches(&input[*i].name) && !order.contains(i)).collect();
+            if found.is_empty() && !pattern.is_wildcard() && !input.iter().any(|c| c.name == pattern.text) {
+                self.unknown_column(&pattern.text, pattern.span, input);
+                failed = true;
+            }
+            match descending {
+                Some(false) => found.sort_by(|a, b| input[*a].name.cmp(&input[*b].name)),
+                Some(true) => found.sort_by(|a, b| input[*b].name.cmp(&input[*a].name)),
+                None => {}
+            }
+            order.extend(found);
+        }
+        order.extend((0..input.len()).filter(|i| !order.contains(i)).collect::<Vec<_>>());
+        if failed { Err(Reported) } else { Ok(order) }
+    }
+
+    fn count_argument(&mut self, expr: &Expr, input: &[Column]) -> CResult<usize> {
+        match self.constant(expr, input)?.as_i64() {
+            Some(n) if n >= 0 => Ok(n as usize),
+            _ => Err(self.error(expr.span, "expected a non-negative whole number of rows")),
+        }
+    }
+
+    fn sort_keys(&mut self, keys: &[ast::SortKey], input: &[Column]) -> CResult<Vec<SortSpec>> {
+        let mut specs = Vec::new();
+        for key in keys {
+            let expr = self.scalar(&key.expr, input)?;
+            specs.push(SortSpec { expr, descending: key.descending, nulls_first: key.nulls_first.unwrap_or(!key.descending) });
+        }
+        Ok(specs)
+    }
+
+    fn summarize(
+        &mut self,
+        aggregates: &[ast::Assignment],
+        by: &[ast::Assignment],
+        input: &[Column],
+        span: Span,
+    ) -> CResult<(Operator, Vec<Column>)> {
+        if aggregates.is_empty() && by.is_empty() {
+            return Err(self.error(span, "summarize needs an aggregation or a 'by' clause"));
+        }
+        let (keys, mut schema) = self.project(by, input)?;
+        let key_names = names_of(&schema);
+        let mut specs = Vec::new();
+        let mut failed = false;
+        for assignment in aggregates {
+            match self.aggregate(assignment, input, &key_names, &mut schema) {
+                Ok(spec) => specs.push(spec),
+                Err(Reported) => failed = true,
+            }
+        }
+        if failed {
+            return Err(Reported);
+        }
+        Ok((Operator::Summarize { keys, aggregates: specs }, schema))
+    }
+
+    /// One aggregation; appends its output columns to `schema`.
+    fn aggregate(
+        &mut self,
+        assignment: &ast::Assignment,
+        input: &[Column],
+        key_names: &[String],
+        schema: &mut Vec<Column>,
+    ) -> CResult<AggregateSpec> {
+        let expr = &assignment.expr;
+        let ExprKind::Call { function, arguments } = &expr.kind else {
+            return Err(self.error(expr.span, "expected an aggregation function such as count(), dcount(x) or arg_max(x, *)"));
+        };
+        let Some(definition) = aggregate::lookup(&function.text) else {
+            let candidates: Vec<String> = aggregate::names().map(String::from).collect();
+            let hint = self.suggestion(&function.text, &candidates);
+            let message = if super::super::functions::lookup(&function.text).is_some() {
+                format!("'{}' is not an aggregation function", function.text)
+            } else {
+                format!("The name '{}' does not refer to any known aggregation function.", function.text)
+            };
+            return Err(self.error_with_hint(function.span, message, hint));
+        };
+        if arguments.len() < definition.min_args || arguments.len() > definition.max_args {
+            return Err(self.error(
+                expr.span,
+                format!(
+                    "The function '{}' expects between {} and {} arguments, not {}.",
+                    definition.name,
+                    definition.min_args,
+                    definition.max_args,
+                    arguments.len()
+                ),
+            ));
+        }
+        use AggregateKind::*;
+        let kind = definition.kind;
+        let has_predicate = matches!(kind, CountIf | DCountIf | SumIf | AvgIf | MinIf | MaxIf | MakeSetIf | MakeListIf | MakeBagIf | TakeAnyIf);
+        let mut spec = AggregateSpec { kind, value: None, predicate: None, returned: Vec::new(), max_size: 1_048_576, output_types: Vec::new() };
+        let mut output_names: Vec<String> = Vec::new();
+        let value_name = |e: &Expr| inferred_name(e).unwrap_or_default();
+        match kind {
+            Count => {
+                spec.output_types.push(Type::Long);
+                output_names.push(format!("{}_{}", definition.prefix, arguments.first().map(value_name).unwrap_or_default()));
+            }
+            CountIf => {
+                spec.predicate = Some(self.predicate(&arguments[0], input)?);
+                spec.output_types.push(Type::Long);
+                output_names.push(format!("{}_", definition.prefix));
+            }
+            ArgMax | ArgMin => {
+                let maximized = self.scalar(&arguments[0], input)?;
+                let first_name = inferred_name(&arguments[0]).unwrap_or_else(|| format!("{}_", definition.prefix));
+                spec.output_types.push(maximized.ty);
+                output_names.push(first_name.clone());
+                for argument in &arguments[1..] {
+                    if matches!(argument.kind, ExprKind::Star) {
+                        for (index, column) in input.iter().enumerate() {
+                            if column.name == first_name || key_names.contains(&column.name) {
+                                continue;
+                            }
+                            spec.returned.push(column_ref(index, column.ty));
+                            spec.output_types.push(column.ty);
+                            output_names.push(column.name.clone());
+                        }
+                    } else {
+                        let returned = self.scalar(argument, input)?;
+                        spec.output_types.push(returned.ty);
+                        output_names.push(inferred_name(argument).unwrap_or_else(|| format!("{first_name}_arg{}", spec.returned.len())));
+                        spec.returned.push(returned);
+                    }
+                }
+                spec.value = Some(maximized);
+            }
+            TakeAny | TakeAnyIf => {
+                if kind == TakeAnyIf {
+                    spec.predicate = Some(self.predicate(&arguments[1], input)?);
+                }
+                let taken_arguments = if kind == TakeAnyIf { &arguments[..1] } else { &arguments[..] };
+                for (index, argument) in taken_arguments.iter().enumerate() {
+                    if matches!(argument.kind, ExprKind::Star) {
+                        return Err(self.unsupported(argument.span, "take_any(*) is not supported by the local engine"));
+                    }
+                    let typed = self.scalar(argument, input)?;
+                    spec.output_types.push(typed.ty);
+                    output_names.push(inferred_name(argument).unwrap_or_else(|| format!("any_arg{index}")));
+                    if index == 0 { spec.value = Some(typed) } else { spec.returned.push(typed) }
+                }
+            }
+            _ => {
+                let value = self.scalar(&arguments[0], input)?;
+                let value_type = value.ty;
+                if has_predicate {
+                    spec.predicate = Some(self.predicate(&arguments[1], input)?);
+                }
+                let size_argument = if has_predicate { arguments.get(2) } else { arguments.get(1) };
+                if let (Some(size), MakeSet | MakeSetIf | MakeList | MakeListIf | MakeBag | MakeBagIf) = (size_argument, kind) {
+                    spec.max_size = self.count_argument(size, input)?;
+                }
+                let output_type = match kind {
+                    DCount | DCountIf => Type::Long,
+                    Sum | SumIf => match value_type {
+                        Type::Int | Type::Long => Type::Long,
+                        Type::TimeSpan => Type::TimeSpan,
+                        t if t.is_numeric() || t == Type::Dynamic => Type::Real,
+                        other => return Err(self.error(arguments[0].span, format!("sum() cannot add values of type {other}"))),
+                    },
+                    Avg | AvgIf => match value_type {
+                        Type::TimeSpan | Type::DateTime => value_type,
+                        t if t.is_numeric() || t == Type::Dynamic => Type::Real,
+                        other => return Err(self.error(arguments[0].span, format!("avg() cannot average values of type {other}"))),
+                    },
+                    Min | Max | MinIf | MaxIf => value_type,
+                    _ => Type::Dynamic,
+                };
+                spec.value = Some(value);
+                spec.output_types.push(output_type);
+                output_names.push(format!("{}_{}", definition.prefix, value_name(&arguments[0])));
+            }
+        }
+        if let Some(name) = assignment.names.first() {
+            output_names[0] = name.text.clone();
+        }
+        for (index, (name, ty)) in output_names.into_iter().zip(spec.output_types.iter()).enumerate() {
+            let explicit = index == 0 && !assignment.names.is_empty();
+            let taken = names_of(schema);
+            if explicit && taken.contains(&name) {
+                return Err(self.error(expr.span, format!("the column name '{name}' is used twice")));
+            }
+            schema.push(Column::new(unique(&name, &taken), *ty));
+        }
+        Ok(spec)
+    }
+
+    fn predicate(&mut self, expr: &Expr, input: &[Column]) -> CResult<TExpr> {
+        let predicate = self.scalar(expr, input)?;
+        self.require_bool(&predicate, expr.span)?;
+        Ok(predicate)
+    }
+
+    fn join(
+        &mut self,
+        kind: Option<&ast::Name>,
+        right: &Expr,
+        on: &[JoinCondition],
+        input: &[Column],
+        lookup: bool,
+    ) -> CResult<(JoinPlan, Vec<Column>)> {
+        let kind = match kind.map(|k| k.text.as_str()) {
+            None if lookup => JoinKind::LeftOuter,
+            None => JoinKind::InnerUnique,
+            Some(name) => {
+                let parsed = match name {
+                    "leftouter" => Some(JoinKind::LeftOuter),
+                    "inner" => Some(JoinKind::Inner),
+                    "innerunique" if !lookup => Some(JoinKind::InnerUnique),
+                    "rightouter" if !lookup => Some(JoinKind::RightOuter),
+                    "fullouter" if !lookup => Some(JoinKind::FullOuter),
+                    "leftanti" | "anti" | "leftantisemi" if !lookup => Some(JoinKind::LeftAnti),
+                    "rightanti" | "rightantisemi" if !lookup => Some(JoinKind::RightAnti),
+                    "leftsemi" if !lookup => Some(JoinKind::LeftSemi),
+                    "rightsemi" if !lookup => Some(JoinKind::RightSemi),
+                    _ => None,
+                };
+                match parsed {
+                    Some(kind) => kind,
+                    None => {
+                        let span = kind.map_or(right.span, |k| k.span);
+                        let allowed = if lookup {
+                            "leftouter or inner"
+                        } else {
+                            "innerunique, inner, leftouter, rightouter, fullouter, leftanti, rightanti, leftsemi or rightsemi"
+                        };
+                        return Err(self.error(span, format!("unknown kind '{name}': expected {allowed}")));
+                    }
+                }
+            }
+        };
+        let saved = self.operator.take();
+        let right_node = self.tabular(right);
+        self.operator = saved;
+        let right_node = right_node?;
+        let right_schema = right_node.schema().to_vec();
+        let mut left_keys = Vec::new();
+        let mut right_keys = Vec::new();
+        let mut failed = false;
+        for condition in on {
+            let (left_name, right_name) = match condition {
+                JoinCondition::Same(name) => (name, name),
+                JoinCondition::Pair { left, right } => (left, right),
+            };
+            let left_index = input.iter().position(|c| c.name == left_name.text);
+            let right_index = right_schema.iter().position(|c| c.name == right_name.text);
+            if left_index.is_none() {
+                let hint = self.suggestion(&left_name.text, &names_of(input));
+                self.error_with_hint(left_name.span, format!("Failed to resolve column named '{}' on the left side", left_name.text), hint);
+                failed = true;
+            }
+            if right_index.is_none() {
+                let hint = self.suggestion(&right_name.text, &names_of(&right_schema));
+                self.error_with_hint(right_name.span, format!("Failed to resolve column named '{}' on the right side", right_name.text), hint);
+                failed = true;
+            }
+            if let (Some(l), Some(r)) = (left_index, right_index) {
+                let (a, b) = (input[l].ty, right_schema[r].ty);
+                if a != b && !(a.is_stringlike() && b.is_stringlike()) && !(a.is_numeric() && b.is_numeric()) {
+                    self.error(
+                        left_name.span.to(right_name.span),
+                        format!("Inconsistent data types for the join keys ({}, {}) ({a}, {b})", left_name.text, right_name.text),
+                    );
+                    failed = true;
+                }
+                left_keys.push(l);
+                right_keys.push(r);
+            }
+        }
+        if failed {
+            return Err(Reported);
+        }
+        let right_columns: Vec<usize> = if lookup {
+            (0..right_schema.len()).filter(|i| !right_keys.contains(i)).collect()
+        } else {
+            (0..right_schema.len()).collect()
+        };
+        let mut schema: Vec<Column> = match kind {
+            JoinKind::RightSemi | JoinKind::RightAnti => Vec::new(),
+            _ => input.to_vec(),
+        };
+        if !matches!(kind, JoinKind::LeftSemi | JoinKind::LeftAnti) {
+            for index in &right_columns {
+                let column = &right_schema[*index];
+                let name = unique(&column.name, &names_of(&schema));
+                schema.push(Column::new(name, column.ty));
+            }
+        }
+        Ok((JoinPlan { kind, right: Box::new(right_node), left_keys, right_keys, right_columns, lookup }, schema))
+    }
+
+    fn mv_expand(
+        &mut self,
+        items: &[ast::MvExpandItem],
+        item_index: Option<&ast::Name>,
+        bag_as_array: bool,
+        limit: Option<&Expr>,
+        input: &[Column],
+    ) -> CResult<(MvExpandPlan, Vec<Column>)> {
+        let mut schema = input.to_vec();
+        let mut columns = Vec::new();
+        for item in items {
+            let typed = self.scalar(&item.expr, input)?;
+            if typed.ty != Type::Dynamic {
+                return Err(self.error(item.expr.span, format!("mv-expand expects a dynamic array or bag, not {}", typed.ty)));
+            }
+            let ty = item.to_type.unwrap_or(Type::Dynamic);
+            let name = match &item.name {
+                Some(name) => name.text.clone(),
+                None => inferred_name(&item.expr).unwrap_or_else(|| ColumnNumbers::default().next(&names_of(&schema))),
+            };
+            let slot = match schema.iter().position(|c| c.name == name) {
+                Some(index) => {
+                    schema[index].ty = ty;
+                    index
+                }
+                None => {
+                    schema.push(Column::new(name, ty));
+                    schema.len() - 1
+                }
+            };
+            columns.push((slot, typed, item.to_type));
+        }
+        let item_index = item_index.map(|name| {
+            let name = unique(&name.text, &names_of(&schema));
+            schema.push(Column::new(name, Type::Long));
+            schema.len() - 1
+        });
+        let limit = match limit {
+            Some(expr) => Some(self.count_argument(expr, input)?),
+            None => None,
+        };
+        Ok((MvExpandPlan { columns, item_index, bag_as_array, limit }, schema))
+    }
+
+    /// `parse`: the pattern becomes one regular expression; each column is a capture group.
+    fn parse(
+        &mut self,
+        kind: ParseKind,
+        source: &Expr,
+        pattern: &[ParsePart],
+        keep_only_matches: bool,
+        input: &[Column],
+    ) -> CResult<(ParsePlan, Vec<Column>)> {
+        let source_typed = self.scalar(source, input)?;
+        let mut schema = input.to_vec();
+        let mut columns = Vec::new();
+        let mut regex = String::from("^");
+        let mut span = source.span;
+        for (index, part) in pattern.iter().enumerate() {
+            let is_last = index + 1 == pattern.len();
+            match part {
+                ParsePart::Star(part_span) => {
+                    span = span.to(*part_span);
+                    regex.push_str(if is_last { "(?:.*)" } else { "(?:.*?)" });
+                }
+                ParsePart::Literal(text, part_span) => {
+                    span = span.to(*part_span);
+                    if kind == ParseKind::Regex {
+                        regex.push_str(&format!("(?:{text})"));
+                    } else {
+                        regex.push_str(&regex::escape(text));
+                    }
+                }
+                ParsePart::Column { name, ty } => {
+                    span = span.to(name.span);
+                    let ty = ty.unwrap_or(Type::String);
+                    let group = match (ty, is_last) {
+                        (Type::Long | Type::Int, _) if kind == ParseKind::Regex => r"(\-?\d+)",
+                        (_, true) => "(.*)",
+                        _ => "(.*?)",
+                    };
+                    regex.push_str(group);
+                    let slot = match schema.iter().position(|c| c.name == name.text) {
+                        Some(existing) => {
+                            schema[existing].ty = ty;
+                            existing
+                        }
+                        None => {
+                            schema.push(Column::new(name.text.clone(), ty));
+                            schema.len() - 1
+                        }
+                    };
+                    columns.push((slot, ty));
+                }
+            }
+        }
+        if kind != ParseKind::Regex || !matches!(pattern.last(), Some(ParsePart::Star(_))) {
+            regex.push('$');
+        }
+        let compiled = self.compile_regex(&format!("(?s){regex}"), span)?;
+        let plan = ParsePlan { source: source_typed, regex: compiled, columns, relaxed: kind == ParseKind::Relaxed, keep_only_matches };
+        Ok((plan, schema))
+    }
+
+    /// `invoke FileProfile(column, limit)`: joins the data directory's `FileProfile` table.
+    fn invoke(&mut self, function: &ast::Name, arguments: &[Expr], input: &[Column]) -> CResult<(FileProfilePlan, Vec<Column>)> {
+        if function.text != "FileProfile" {
+            return Err(self.unsupported(
+                function.span,
+                format!("'invoke {}()' is not supported by the local engine (only FileProfile() is)", function.text),
+            ));
+        }
+        let column_name = match arguments.first().map(|a| &a.kind) {
+            None => "SHA1".to_string(),
+            Some(ExprKind::Name(name)) => name.clone(),
+            Some(ExprKind::Literal { value: Value::String(name), .. }) => name.to_string(),
+            Some(_) => return Err(self.error(arguments[0].span, "FileProfile() expects the name of the column that holds the hash")),
+        };
+        let id_span = arguments.first().map_or(function.span, |a| a.span);
+        let Some(id_column) = input.iter().position(|c| c.name == column_name) else {
+            return Err(self.unknown_column(&column_name, id_span, input));
+        };
+        let limit = match arguments.get(1) {
+            Some(expr) => self.count_argument(expr, input)?,
+            None => 100,
+        };
+        if !(1..=1000).contains(&limit) {
+            let span = arguments.get(1).map_or(function.span, |a| a.span);
+            return Err(self.error(span, "FileProfile() enriches between 1 and 1000 records"));
+        }
+        let profiles = match self.catalog.table("FileProfile") {
+            Ok(Some(table)) => {
+                let columns = table.columns().to_vec();
+                Some(Box::new(Node::new(Source::Table(table), columns)))
+            }
+            _ => None,
+        };
+        let mut schema = input.to_vec();
+        let mut slots = Vec::new();
+        for (name, ty) in FILE_PROFILE_COLUMNS {
+            match schema.iter().position(|c| c.name == name) {
+                Some(_) => slots.push(None),
+                None => {
+                    schema.push(Column::new(name, ty));
+                    slots.push(Some(schema.len() - 1));
+                }
+            }
+        }
+        Ok((FileProfilePlan { id_column, limit, profiles, slots }, schema))
+    }
+}
+
+fn project_indexes(node: &mut Node, input: &[Column], indexes: &[usize]) {
+    let exprs = indexes.iter().map(|i| column_ref(*i, input[*i].ty)).collect();
+    let schema = indexes.iter().map(|i| input[*i].clone()).collect();
+    node.push(Operator::Project(exprs), schema);
+}
+
+fn first_duplicate(columns: &[Column]) -> Option<String> {
+    columns.iter().enumerate().find(|(i, c)| columns[..*i].iter().any(|o| o.name == c.name)).map(|(_, c)| c.name.clone())
+}

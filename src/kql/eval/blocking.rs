@@ -1,0 +1,122 @@
+//! Operators that need all their input first: `sort`, `join` and `serialize`.
+
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
+
+use super::super::error::KqlError;
+use super::super::plan::{Column, JoinKind, JoinPlan, Operator, Row, SortSpec};
+use super::super::value::{GroupKey, Value, sort_order};
+use super::expr::{EvalContext, eval};
+use super::steps::join_key;
+use super::Executor;
+
+/// Orders values for one sort key: nulls where the key wants them, then ascending or descending.
+fn key_order(a: &Value, b: &Value, spec: &SortSpec) -> Ordering {
+    match (a.is_null(), b.is_null()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => if spec.nulls_first { Ordering::Less } else { Ordering::Greater },
+        (false, true) => if spec.nulls_first { Ordering::Greater } else { Ordering::Less },
+        (false, false) => {
+            let ordering = sort_order(a, b);
+            if spec.descending { ordering.reverse() } else { ordering }
+        }
+    }
+}
+
+/// Sorts rows by the keys (stable: equal rows keep their order).
+pub fn sort_rows(rows: &mut Vec<Row>, keys: &[SortSpec], context: &EvalContext) {
+    let mut keyed: Vec<(Vec<Value>, Row)> =
+        rows.drain(..).map(|row| (keys.iter().map(|k| eval(&k.expr, &row, context)).collect(), row)).collect();
+    keyed.sort_by(|(a, _), (b, _)| {
+        keys.iter().zip(a.iter().zip(b.iter())).map(|(spec, (x, y))| key_order(x, y, spec)).find(|o| o.is_ne()).unwrap_or(Ordering::Equal)
+    });
+    rows.extend(keyed.into_iter().map(|(_, row)| row));
+}
+
+impl Executor<'_> {
+    pub(super) fn blocking(&self, operator: &Operator, mut rows: Vec<Row>, input: &[Column], output: &[Column]) -> Result<Vec<Row>, KqlError> {
+        match operator {
+            Operator::Sort(keys) => {
+                sort_rows(&mut rows, keys, &self.context);
+                Ok(rows)
+            }
+            Operator::Serialize(assigned) => {
+                for row in &mut rows {
+                    for (slot, expr) in assigned {
+                        let value = eval(expr, row, &self.context);
+                        if *slot >= row.len() {
+                            row.resize(slot + 1, Value::Null);
+                        }
+                        row[*slot] = value;
+                    }
+                }
+                Ok(rows)
+            }
+            Operator::Join(plan) => {
+                let right = self.run(&plan.right)?;
+                Ok(join(plan, rows, right, input, plan.right.schema(), output))
+            }
+            other => Err(KqlError::runtime(format!("internal: {other:?} cannot run on a materialized table"))),
+        }
+    }
+}
+
+fn nulls(columns: &[Column], indexes: impl Iterator<Item = usize>) -> Row {
+    indexes.map(|i| Value::null_of(columns[i].ty)).collect()
+}
+
+/// A hash join. Keys with a null never match; `innerunique` keeps the first left row of each key.
+pub fn join(plan: &JoinPlan, left: Vec<Row>, right: Vec<Row>, left_schema: &[Column], right_schema: &[Column], _output: &[Column]) -> Vec<Row> {
+    let right_part = |row: &Row| -> Row { plan.right_columns.iter().map(|i| row[*i].clone()).collect() };
+    let mut index: HashMap<Vec<GroupKey>, Vec<usize>> = HashMap::new();
+    for (position, row) in right.iter().enumerate() {
+        if let Some(key) = join_key(row, &plan.right_keys) {
+            index.entry(key).or_default().push(position);
+        }
+    }
+    let left = if plan.kind == JoinKind::InnerUnique {
+        let mut seen = HashSet::new();
+        left.into_iter().filter(|row| join_key(row, &plan.left_keys).is_none_or(|key| seen.insert(key))).collect()
+    } else {
+        left
+    };
+    let mut out = Vec::new();
+    let mut right_matched = vec![false; right.len()];
+    for row in left {
+        let matches: &[usize] = join_key(&row, &plan.left_keys).and_then(|key| index.get(&key)).map_or(&[], Vec::as_slice);
+        for position in matches {
+            right_matched[*position] = true;
+        }
+        match plan.kind {
+            JoinKind::LeftSemi if !matches.is_empty() => out.push(row),
+            JoinKind::LeftAnti if matches.is_empty() => out.push(row),
+            JoinKind::InnerUnique | JoinKind::Inner | JoinKind::LeftOuter | JoinKind::RightOuter | JoinKind::FullOuter => {
+                for position in matches {
+                    let mut joined = row.clone();
+                    joined.extend(right_part(&right[*position]));
+                    out.push(joined);
+                }
+                if matches.is_empty() && matches!(plan.kind, JoinKind::LeftOuter | JoinKind::FullOuter) {
+                    let mut joined = row;
+                    joined.extend(nulls(right_schema, plan.right_columns.iter().copied()));
+                    out.push(joined);
+                }
+            }
+            _ => {}
+        }
+    }
+    for (position, row) in right.into_iter().enumerate() {
+        let matched = right_matched[position];
+        match plan.kind {
+            JoinKind::RightSemi if matched => out.push(right_part(&row)),
+            JoinKind::RightAnti if !matched => out.push(right_part(&row)),
+            JoinKind::RightOuter | JoinKind::FullOuter if !matched => {
+                let mut joined = nulls(left_schema, 0..left_schema.len());
+                joined.extend(right_part(&row));
+                out.push(joined);
+            }
+            _ => {}
+        }
+    }
+    out
+}

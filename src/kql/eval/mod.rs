@@ -1,0 +1,348 @@
+//! The evaluator. A node's leading row-by-row operators (`where`, `extend`, `project`, `mv-expand`, `parse`,
+//! `lookup`, `invoke FileProfile`) are fused into one pass over its source; that pass runs on several
+//! threads, one partition of the source at a time, each thread feeding its rows into its own accumulator of
+//! the first aggregating operator (`summarize`, `distinct`, `count`, `take`, `top`), and the accumulators are
+//! merged in partition order. What follows is run on the merged, much smaller, result. Subqueries
+//! (`toscalar`, `in (T | ...)`, the right side of a join, `let`s used twice) are evaluated once, first.
+
+mod accumulate;
+mod blocking;
+mod columns;
+mod expr;
+mod steps;
+mod text;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+pub use expr::{EvalContext, InSet, binary, constant, eval, reads_row, visit};
+
+use super::error::KqlError;
+use super::plan::{Column, Node, Operator, Plan, Row, SharedNode, Source, TExpr, TExprKind};
+use super::table::{MemoryTable, ScanRequest, ScanStats, Table, TableSource};
+use accumulate::Accumulator;
+use steps::Step;
+
+/// How a query runs.
+#[derive(Clone, Debug)]
+pub struct ExecOptions {
+    /// `now()` and `ago()` are relative to this instant (ticks).
+    pub now: i64,
+    /// Set to stop a running query; it then fails with "the query was cancelled".
+    pub cancel: Arc<AtomicBool>,
+    /// Bytes of table files read so far, for a progress display.
+    pub progress: Option<Arc<AtomicU64>>,
+    /// Threads for scans.
+    pub parallelism: usize,
+}
+
+impl ExecOptions {
+    pub fn new(now: i64) -> Self {
+        let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
+        ExecOptions { now, cancel: Arc::new(AtomicBool::new(false)), progress: None, parallelism }
+    }
+}
+
+/// A query's rows and what the scans saw on the way (bad lines skipped).
+#[derive(Clone, Debug, Default)]
+pub struct QueryResult {
+    pub table: Table,
+    pub stats: ScanStats,
+}
+
+/// Largest `range` the evaluator will materialize.
+const MAX_RANGE_ROWS: i64 = 10_000_000;
+
+pub fn execute(plan: &Plan, options: &ExecOptions) -> Result<QueryResult, KqlError> {
+    let executor = Executor { options, context: EvalContext { now: options.now }, stats: Mutex::new(ScanStats::default()) };
+    let rows = executor.run(&plan.root)?;
+    let stats = executor.stats.lock().map(|s| s.clone()).unwrap_or_default();
+    Ok(QueryResult { table: Table { columns: plan.root.schema().to_vec(), rows }, stats })
+}
+
+pub(super) struct Executor<'a> {
+    options: &'a ExecOptions,
+    context: EvalContext,
+    stats: Mutex<ScanStats>,
+}
+
+fn memory_table(name: &str, columns: &[Column], rows: Arc<Vec<Row>>) -> Arc<dyn TableSource> {
+    Arc::new(MemoryTable { name: name.to_string(), columns: columns.to_vec(), rows })
+}
+
+impl Executor<'_> {
+    fn check_cancelled(&self) -> Result<(), KqlError> {
+        if self.options.cancel.load(Ordering::Relaxed) { Err(KqlError::runtime("the query was cancelled")) } else { Ok(()) }
+    }
+
+    /// Runs a node to its rows.
+    fn run(&self, node: &Node) -> Result<Vec<Row>, KqlError> {
+        self.prepare_subqueries(node)?;
+        let source = self.source(node)?;
+        let needed = if matches!(node.source, Source::Table(_)) {
+            columns::required_source_columns(node)
+        } else {
+            vec![true; node.schemas[0].len()]
+        };
+        self.run_operators(source, node, 0, needed)
+    }
+
+    /// The result of a shared node, computed on first use.
+    fn shared(&self, shared: &Arc<SharedNode>) -> Result<Arc<Vec<Row>>, KqlError> {
+        if let Some(rows) = shared.result.get() {
+            return Ok(rows.clone());
+        }
+        let rows = Arc::new(self.run(&shared.node)?);
+        Ok(shared.result.get_or_init(|| rows).clone())
+    }
+
+    /// Evaluates the subqueries that the node's expressions read (`toscalar`, `in (T | ...)`).
+    fn prepare_subqueries(&self, node: &Node) -> Result<(), KqlError> {
+        let mut found: Vec<Arc<SharedNode>> = Vec::new();
+        let mut collect = |expr: &TExpr| {
+            visit(expr, &mut |e| match &e.kind {
+                TExprKind::ToScalar(shared) => found.push(shared.clone()),
+                TExprKind::In(list) => found.extend(list.subqueries.iter().cloned()),
+                _ => {}
+            })
+        };
+        for operator in &node.operators {
+            steps::expressions(operator, &mut collect);
+        }
+        if let Source::Print(exprs) = &node.source {
+            exprs.iter().for_each(&mut collect);
+        }
+        if let Source::Range { from, to, step } = &node.source {
+            [from, to, step].into_iter().for_each(&mut collect);
+        }
+        for shared in found {
+            self.shared(&shared)?;
+        }
+        Ok(())
+    }
+
+    fn source(&self, node: &Node) -> Result<Arc<dyn TableSource>, KqlError> {
+        let columns = &node.schemas[0];
+        Ok(match &node.source {
+            Source::Table(table) => table.clone(),
+            Source::Rows(rows) => memory_table("datatable", columns, rows.clone()),
+            Source::Shared(shared) => memory_table("let", columns, self.shared(shared)?),
+            Source::Print(exprs) => {
+                let row = exprs.iter().map(|e| eval(e, &[], &self.context)).collect();
+                memory_table("print", columns, Arc::new(vec![row]))
+            }
+            Source::Range { from, to, step } => memory_table("range", columns, Arc::new(self.range(from, to, step)?)),
+            Source::Union(union) => {
+                let mut rows = Vec::new();
+                for (index, (input, mapping)) in union.inputs.iter().enumerate() {
+                    for row in self.run(input)? {
+                        let mut out = Vec::with_capacity(columns.len());
+                        if let Some(names) = &union.source_names {
+                            out.push(super::value::Value::String(names[index].clone()));
+                        }
+                        let offset = out.len();
+                        for (position, from) in mapping.iter().enumerate() {
+                            let ty = columns[offset + position].ty;
+                            out.push(from.and_then(|i| row.get(i).cloned()).unwrap_or_else(|| super::value::Value::null_of(ty)));
+                        }
+                        rows.push(out);
+                    }
+                }
+                memory_table("union", columns, Arc::new(rows))
+            }
+        })
+    }
+
+    fn range(&self, from: &TExpr, to: &TExpr, step: &TExpr) -> Result<Vec<Row>, KqlError> {
+        use super::value::Value;
+        let (from, to, step) = (eval(from, &[], &self.context), eval(to, &[], &self.context), eval(step, &[], &self.context));
+        let mut rows = Vec::new();
+        match (&from, &to, &step) {
+            (Value::DateTime(a), Value::DateTime(b), Value::TimeSpan(s)) | (Value::TimeSpan(a), Value::TimeSpan(b), Value::TimeSpan(s)) => {
+                if *s <= 0 {
+                    return Err(KqlError::runtime("range: the step must be positive"));
+                }
+                if (b - a) / s > MAX_RANGE_ROWS {
+                    return Err(KqlError::runtime(format!("range: more than {MAX_RANGE_ROWS} rows")));
+                }
+                let datetime = matches!(from, Value::DateTime(_));
+                let mut t = *a;
+                while t <= *b {
+                    rows.push(vec![if datetime { Value::DateTime(t) } else { Value::TimeSpan(t) }]);
+                    t += s;
+                }
+            }
+            (Value::Long(a), Value::Long(b), Value::Long(s)) => {
+                if *s == 0 || (b - a) / s > MAX_RANGE_ROWS {
+                    return Err(KqlError::runtime("range: the step is zero or makes too many rows"));
+                }
+                let mut n = *a;
+                while (*s > 0 && n <= *b) || (*s < 0 && n >= *b) {
+                    rows.push(vec![Value::Long(n)]);
+                    n += s;
+                }
+            }
+            _ => {
+                let (Some(a), Some(b), Some(s)) = (from.as_f64(), to.as_f64(), step.as_f64()) else { return Ok(rows) };
+                if s == 0.0 || ((b - a) / s) > MAX_RANGE_ROWS as f64 {
+                    return Err(KqlError::runtime("range: the step is zero or makes too many rows"));
+                }
+                let mut x = a;
+                while (s > 0.0 && x <= b) || (s < 0.0 && x >= b) {
+                    rows.push(vec![Value::Real(x)]);
+                    x += s;
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Runs `node.operators[start..]` over `source`: a fused streaming pass up to and including the first
+    /// aggregating operator, then the rest over the result.
+    fn run_operators(&self, source: Arc<dyn TableSource>, node: &Node, start: usize, needed: Vec<bool>) -> Result<Vec<Row>, KqlError> {
+        let operators = &node.operators[start..];
+        let streaming = operators.iter().take_while(|o| o.is_streaming()).count();
+        let mut steps = Vec::new();
+        for operator in &operators[..streaming] {
+            steps.push(self.prepare_step(operator)?);
+        }
+        let next = operators.get(streaming);
+        let consumed_in_scan = next.is_some_and(Accumulator::accepts);
+        let accumulator = || match next {
+            Some(operator) if consumed_in_scan => Accumulator::for_operator(operator, self.context),
+            _ => Accumulator::collect(),
+        };
+        let rows = self.scan(&source, &needed, steps, &accumulator)?;
+        let mut after = start + streaming;
+        let rows = match next {
+            Some(_) if consumed_in_scan => {
+                after += 1;
+                rows
+            }
+            Some(operator) => {
+                after += 1;
+                self.blocking(operator, rows, &node.schemas[start + streaming], &node.schemas[after])?
+            }
+            None => rows,
+        };
+        if after >= node.operators.len() {
+            return Ok(rows);
+        }
+        let schema = &node.schemas[after];
+        let width = schema.len();
+        self.run_operators(memory_table("result", schema, Arc::new(rows)), node, after, vec![true; width])
+    }
+
+    /// One pass over a source: rows go through the steps into accumulators, one per partition, merged in
+    /// partition order.
+    fn scan<'p>(
+        &self,
+        source: &Arc<dyn TableSource>,
+        needed: &[bool],
+        mut steps: Vec<Step<'p>>,
+        accumulator: &(dyn Fn() -> Accumulator<'p> + Sync),
+    ) -> Result<Vec<Row>, KqlError> {
+        // Leading filters run inside the scan, on the filter's columns alone, before the rest is decoded.
+        let mut filters: Vec<&TExpr> = Vec::new();
+        while let Some(Step::Filter(predicate)) = steps.first() {
+            filters.push(predicate);
+            steps.remove(0);
+        }
+        let mut filter_columns = vec![false; needed.len()];
+        for predicate in &filters {
+            visit(predicate, &mut |e| {
+                if let TExprKind::Column(i) = e.kind {
+                    if let Some(slot) = filter_columns.get_mut(i) {
+                        *slot = true;
+                    }
+                }
+            });
+        }
+        let prefilter = filters.iter().filter_map(|predicate| columns::prefilter(predicate)).next();
+        let context = self.context;
+        let filter = |row: &Row| filters.iter().all(|predicate| eval(predicate, row, &context).is_true());
+        let cancel = &self.options.cancel;
+        let request = ScanRequest {
+            columns: needed,
+            filter: if filters.is_empty() { None } else { Some(&filter) },
+            filter_columns: &filter_columns,
+            prefilter: prefilter.as_ref(),
+            cancel,
+            progress: self.options.progress.as_deref(),
+        };
+        let run_partition = |partition: usize| -> Result<Accumulator, KqlError> {
+            let mut accumulator = accumulator();
+            let mut seen = 0u32;
+            let stats = source.scan_partition(partition, &request, &mut |row| {
+                seen = seen.wrapping_add(1);
+                if seen % 4096 == 0 && cancel.load(Ordering::Relaxed) {
+                    return false;
+                }
+                steps::push(&steps, row, &context, &mut |row| accumulator.push(row))
+            })?;
+            if let Ok(mut total) = self.stats.lock() {
+                total.absorb(stats);
+            }
+            Ok(accumulator)
+        };
+        let partitions = source.partition_count();
+        let threads = self.options.parallelism.clamp(1, partitions.max(1));
+        let mut merged: Option<Accumulator> = None;
+        if threads <= 1 {
+            for partition in 0..partitions {
+                let part = run_partition(partition)?;
+                merged = Some(match merged {
+                    Some(mut so_far) => {
+                        so_far.merge(part);
+                        so_far
+                    }
+                    None => part,
+                });
+                if merged.as_ref().is_some_and(Accumulator::is_full) {
+                    break;
+                }
+            }
+        } else {
+            let next = AtomicUsize::new(0);
+            let results: Vec<Mutex<Option<Result<Accumulator, KqlError>>>> = (0..partitions).map(|_| Mutex::new(None)).collect();
+            std::thread::scope(|scope| {
+                for _ in 0..threads {
+                    scope.spawn(|| {
+                        loop {
+                            let partition = next.fetch_add(1, Ordering::Relaxed);
+                            if partition >= partitions || cancel.load(Ordering::Relaxed) {
+                                break;
+                            }
+                            let result = run_partition(partition);
+                            let failed = result.is_err();
+                            if let Ok(mut slot) = results[partition].lock() {
+                                *slot = Some(result);
+                            }
+                            if failed {
+                                break;
+                            }
+                        }
+                    });
+                }
+            });
+            for slot in results {
+                let result = slot.into_inner().ok().flatten();
+                let Some(result) = result else { continue };
+                let part = result?;
+                merged = Some(match merged {
+                    Some(mut so_far) => {
+                        so_far.merge(part);
+                        so_far
+                    }
+                    None => part,
+                });
+            }
+        }
+        self.check_cancelled()?;
+        Ok(merged.unwrap_or_else(accumulator).finish())
+    }
+
+    fn prepare_step<'p>(&self, operator: &'p Operator) -> Result<Step<'p>, KqlError> {
+        steps::prepare(operator, |node| self.run(node))
+    }
+}

@@ -1,0 +1,218 @@
+//! `.jsonl` tables (one JSON object per line), scanned in place: the file is split into byte ranges that
+//! threads scan independently, and each line is decoded only as far as the query needs. One pass of
+//! `serde_json` finds where each wanted column's value is (skipping the others without building them);
+//! the filter's columns are decoded and tested first, and the rest of the row only for lines that pass.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::super::error::KqlError;
+use super::super::plan::{Column, Row};
+use super::super::table::{ScanRequest, ScanStats, TableSource};
+use super::super::value::Value;
+use super::decode::from_raw_json;
+
+/// Bytes per partition: large enough that a partition's setup is noise, small enough to balance threads.
+const PARTITION_BYTES: u64 = 16 << 20;
+
+#[derive(Debug)]
+pub struct JsonLinesTable {
+    name: String,
+    path: PathBuf,
+    columns: Vec<Column>,
+    positions: HashMap<String, usize>,
+    size: u64,
+}
+
+impl JsonLinesTable {
+    pub fn new(name: String, path: PathBuf, columns: Vec<Column>, size: u64) -> Self {
+        let positions = columns.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
+        JsonLinesTable { name, path, columns, positions, size }
+    }
+
+    /// The column of a key, trying the column after the previous key first (rows usually keep one order).
+    fn position(&self, key: &str, guess: &mut usize) -> Option<usize> {
+        let found = match self.columns.get(*guess) {
+            Some(column) if column.name == key => Some(*guess),
+            _ => self.positions.get(key).copied(),
+        };
+        if let Some(index) = found {
+            *guess = index + 1;
+        }
+        found
+    }
+
+    /// Decodes one line; `Ok(None)` when the scan's filter rejects it.
+    fn decode_line(&self, line: &[u8], request: &ScanRequest) -> Result<Option<Row>, String> {
+        let mut found: Vec<Option<&RawValue>> = vec![None; self.columns.len()];
+        let mut deserializer = serde_json::Deserializer::from_slice(line);
+        let visitor = LineVisitor { table: self, wanted: request.columns, found: &mut found };
+        deserializer.deserialize_map(visitor).map_err(|e| e.to_string())?;
+        deserializer.end().map_err(|e| e.to_string())?;
+        let mut row: Row = self.columns.iter().map(|c| Value::null_of(c.ty)).collect();
+        let decode = |row: &mut Row, index: usize| {
+            if let Some(raw) = found[index] {
+                row[index] = from_raw_json(raw.get(), self.columns[index].ty);
+            }
+        };
+        if let Some(filter) = request.filter {
+            for index in (0..self.columns.len()).filter(|i| request.filter_columns.get(*i).copied().unwrap_or(false)) {
+                decode(&mut row, index);
+            }
+            if !filter(&row) {
+                return Ok(None);
+            }
+        }
+        for index in 0..self.columns.len() {
+            let wanted = request.columns.get(index).copied().unwrap_or(true);
+            let done = request.filter.is_some() && request.filter_columns.get(index).copied().unwrap_or(false);
+            if wanted && !done {
+                decode(&mut row, index);
+            }
+        }
+        Ok(Some(row))
+    }
+}
+
+struct LineVisitor<'t, 'f, 'de> {
+    table: &'t JsonLinesTable,
+    wanted: &'t [bool],
+    found: &'f mut Vec<Option<&'de RawValue>>,
+}
+
+impl<'de> Visitor<'de> for LineVisitor<'_, '_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object (one row per line)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut guess = 0;
+        while let Some(position) = map.next_key_seed(KeySeed { table: self.table, guess: &mut guess })? {
+            match position {
+                Some(index) if self.wanted.get(index).copied().unwrap_or(true) => {
+                    self.found[index] = Some(map.next_value::<&'de RawValue>()?);
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads a key and maps it to a column position without allocating.
+struct KeySeed<'t, 'g> {
+    table: &'t JsonLinesTable,
+    guess: &'g mut usize,
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_, '_> {
+    type Value = Option<usize>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<usize>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeySeed<'_, '_> {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a column name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Option<usize>, E> {
+        Ok(self.table.position(key, self.guess))
+    }
+}
+
+impl TableSource for JsonLinesTable {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    fn partition_count(&self) -> usize {
+        self.size.div_ceil(PARTITION_BYTES).max(1) as usize
+    }
+
+    fn size_hint(&self) -> u64 {
+        self.size
+    }
+
+    /// A partition owns the lines that start inside its byte range.
+    fn scan_partition(&self, partition: usize, request: &ScanRequest, sink: &mut dyn FnMut(Row) -> bool) -> Result<ScanStats, KqlError> {
+        let start = partition as u64 * PARTITION_BYTES;
+        let end = (start + PARTITION_BYTES).min(self.size);
+        let file_name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let io_error = |e: std::io::Error| KqlError::runtime(format!("reading {file_name}: {e}"));
+        let mut file = File::open(&self.path).map_err(io_error)?;
+        let mut offset = start.saturating_sub(1);
+        file.seek(SeekFrom::Start(offset)).map_err(io_error)?;
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let mut line = Vec::with_capacity(4096);
+        if start > 0 {
+            // Skip the line that began in the previous partition (or just the newline before `start`).
+            offset += reader.read_until(b'\n', &mut line).map_err(io_error)? as u64;
+        }
+        let mut stats = ScanStats::default();
+        let mut unreported = 0u64;
+        while offset < end {
+            line.clear();
+            let read = reader.read_until(b'\n', &mut line).map_err(io_error)?;
+            if read == 0 {
+                break;
+            }
+            let line_start = offset;
+            offset += read as u64;
+            unreported += read as u64;
+            if unreported >= 1 << 20 {
+                if let Some(progress) = request.progress {
+                    progress.fetch_add(unreported, Ordering::Relaxed);
+                }
+                unreported = 0;
+                if request.cancel.load(Ordering::Relaxed) {
+                    break;
+                }
+            }
+            let text = line.trim_ascii();
+            if text.is_empty() {
+                continue;
+            }
+            stats.rows_read += 1;
+            if request.prefilter.is_some_and(|p| !p.may_match(text)) {
+                continue;
+            }
+            match self.decode_line(text, request) {
+                Ok(Some(row)) => {
+                    if !sink(row) {
+                        break;
+                    }
+                }
+                Ok(None) => {}
+                Err(message) => {
+                    stats.bad_rows += 1;
+                    if stats.first_bad_row.is_none() {
+                        stats.first_bad_row = Some(format!("{file_name}: the line at byte {line_start} is not a JSON object: {message}"));
+                    }
+                }
+            }
+        }
+        if let Some(progress) = request.progress {
+            progress.fetch_add(unreported, Ordering::Relaxed);
+        }
+        Ok(stats)
+    }
+}

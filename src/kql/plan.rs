@@ -1,0 +1,266 @@
+//! The checked, typed form of a query that the evaluator runs. Every name is resolved: columns are indexes
+//! into the row, functions are pointers into the function table, `let`s are inlined or shared. A `Node` is a
+//! source followed by a list of operators; the evaluator streams a node's leading row-by-row operators over
+//! its source in parallel and materializes the rest.
+
+use std::sync::{Arc, OnceLock};
+
+use regex::Regex;
+
+use super::aggregate::AggregateSpec;
+use super::functions::FunctionDef;
+use super::span::Span;
+use super::table::TableSource;
+use super::types::Type;
+use super::value::{Str, Value};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    pub ty: Type,
+}
+
+impl Column {
+    pub fn new(name: impl Into<String>, ty: Type) -> Self {
+        Column { name: name.into(), ty }
+    }
+}
+
+pub type Row = Vec<Value>;
+
+/// A typed scalar expression.
+#[derive(Clone, Debug)]
+pub struct TExpr {
+    pub kind: TExprKind,
+    pub ty: Type,
+}
+
+#[derive(Clone, Debug)]
+pub enum TExprKind {
+    Literal(Value),
+    Column(usize),
+    /// `target.name` on a dynamic.
+    Member(Box<TExpr>, Str),
+    /// `target[index]` on a dynamic (a number indexes an array, a string a bag).
+    Index(Box<TExpr>, Box<TExpr>),
+    Call(Call),
+    Binary(BinaryOp, Box<TExpr>, Box<TExpr>),
+    And(Box<TExpr>, Box<TExpr>),
+    Or(Box<TExpr>, Box<TExpr>),
+    Negate(Box<TExpr>),
+    StringTest(super::ast::StringOperator, Box<TExpr>, Box<TExpr>),
+    /// `x matches regex "..."` with the pattern compiled once.
+    MatchesRegex(Box<TExpr>, Arc<Regex>),
+    In(Box<InList>),
+    HasAny { target: Box<TExpr>, terms: Vec<TExpr>, all: bool },
+    Between { target: Box<TExpr>, low: Box<TExpr>, high: Box<TExpr>, negated: bool },
+    Iff(Box<TExpr>, Box<TExpr>, Box<TExpr>),
+    Case(Vec<(TExpr, TExpr)>, Box<TExpr>),
+    /// `toscalar(T)`: the first cell of a subquery, evaluated once before the rows.
+    ToScalar(Arc<SharedNode>),
+    /// Converts the value to the expression's type (implicit widening, `to typeof(...)`).
+    Convert(Box<TExpr>),
+}
+
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub function: &'static FunctionDef,
+    pub arguments: Vec<TExpr>,
+    /// A regular expression argument given as a literal, compiled once.
+    pub regex: Option<Arc<Regex>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    Equal,
+    NotEqual,
+    EqualIgnoreCase,
+    NotEqualIgnoreCase,
+    Less,
+    LessEqual,
+    Greater,
+    GreaterEqual,
+    Add,
+    Subtract,
+    Multiply,
+    Divide,
+    Modulo,
+}
+
+/// `x in (...)`: constants, expressions, dynamic arrays (flattened) and subqueries (first column).
+#[derive(Clone, Debug)]
+pub struct InList {
+    pub target: TExpr,
+    pub items: Vec<TExpr>,
+    pub subqueries: Vec<Arc<SharedNode>>,
+    pub negated: bool,
+    pub ignore_case: bool,
+    /// The set of values, built on first use when the list does not depend on the row.
+    pub cache: Arc<OnceLock<super::eval::InSet>>,
+}
+
+/// A tabular expression used in more than one place, or inside a scalar (`toscalar`, `in (T | ...)`):
+/// evaluated once, on first use, and kept.
+#[derive(Debug)]
+pub struct SharedNode {
+    pub node: Node,
+    pub result: OnceLock<Arc<Vec<Row>>>,
+}
+
+impl SharedNode {
+    pub fn new(node: Node) -> Arc<SharedNode> {
+        Arc::new(SharedNode { node, result: OnceLock::new() })
+    }
+}
+
+/// A source and the operators applied to it, with the schema after each step.
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub source: Source,
+    pub operators: Vec<Operator>,
+    /// `schemas[i]` is the schema before `operators[i]`; the last entry is the output.
+    pub schemas: Vec<Arc<Vec<Column>>>,
+}
+
+impl Node {
+    pub fn new(source: Source, schema: Vec<Column>) -> Node {
+        Node { source, operators: Vec::new(), schemas: vec![Arc::new(schema)] }
+    }
+
+    pub fn schema(&self) -> &[Column] {
+        self.schemas.last().map(|s| s.as_slice()).unwrap_or_default()
+    }
+
+    pub fn push(&mut self, operator: Operator, schema: Vec<Column>) {
+        self.operators.push(operator);
+        self.schemas.push(Arc::new(schema));
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Source {
+    Table(Arc<dyn TableSource>),
+    Rows(Arc<Vec<Row>>),
+    /// `print`: one row computed from expressions.
+    Print(Vec<TExpr>),
+    Range { from: TExpr, to: TExpr, step: TExpr },
+    Union(Box<UnionPlan>),
+    Shared(Arc<SharedNode>),
+}
+
+#[derive(Clone, Debug)]
+pub struct UnionPlan {
+    /// Each input and, for every output column, where it comes from in that input's rows.
+    pub inputs: Vec<(Node, Vec<Option<usize>>)>,
+    /// With `withsource=`, the name of each input, put in the first column.
+    pub source_names: Option<Vec<Str>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinKind {
+    InnerUnique,
+    Inner,
+    LeftOuter,
+    RightOuter,
+    FullOuter,
+    LeftAnti,
+    RightAnti,
+    LeftSemi,
+    RightSemi,
+}
+
+#[derive(Clone, Debug)]
+pub struct SortSpec {
+    pub expr: TExpr,
+    pub descending: bool,
+    pub nulls_first: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct ParsePlan {
+    pub source: TExpr,
+    pub regex: Arc<Regex>,
+    /// Output slot and type of each capture group, in order.
+    pub columns: Vec<(usize, Type)>,
+    /// `relaxed`: a value that does not convert is null on its own instead of failing the whole match.
+    pub relaxed: bool,
+    /// `parse-where`: rows that do not match are dropped.
+    pub keep_only_matches: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct MvExpandPlan {
+    /// Output slot, expression and target type of each expanded column.
+    pub columns: Vec<(usize, TExpr, Option<Type>)>,
+    /// The slot of `with_itemindex=`.
+    pub item_index: Option<usize>,
+    pub bag_as_array: bool,
+    pub limit: Option<usize>,
+}
+
+#[derive(Clone, Debug)]
+pub struct JoinPlan {
+    pub kind: JoinKind,
+    pub right: Box<Node>,
+    pub left_keys: Vec<usize>,
+    pub right_keys: Vec<usize>,
+    /// For `lookup`: the right columns kept (keys are not repeated). For `join`: all of them.
+    pub right_columns: Vec<usize>,
+    pub lookup: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct FileProfilePlan {
+    /// The column holding the SHA1 or SHA256.
+    pub id_column: usize,
+    pub limit: usize,
+    /// The `FileProfile` table of the data directory, if there is one.
+    pub profiles: Option<Box<Node>>,
+    /// For every column of `FILE_PROFILE_COLUMNS`: the output slot it fills, or `None` when the input already
+    /// had a column of that name (which is kept as it is).
+    pub slots: Vec<Option<usize>>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Operator {
+    Where(TExpr),
+    /// `(slot, expr)`: a slot past the input's width appends a column, otherwise replaces it.
+    Extend(Vec<(usize, TExpr)>),
+    Project(Vec<TExpr>),
+    Summarize { keys: Vec<TExpr>, aggregates: Vec<AggregateSpec> },
+    Distinct(Vec<TExpr>),
+    Count,
+    Take(usize),
+    Top { count: usize, keys: Vec<SortSpec> },
+    Sort(Vec<SortSpec>),
+    Join(JoinPlan),
+    MvExpand(MvExpandPlan),
+    Parse(ParsePlan),
+    FileProfile(FileProfilePlan),
+    /// `serialize` with assignments: like `extend`, evaluated in order on one thread.
+    Serialize(Vec<(usize, TExpr)>),
+}
+
+impl Operator {
+    /// Row-by-row operators, which the evaluator fuses into the parallel scan.
+    pub fn is_streaming(&self) -> bool {
+        match self {
+            Operator::Where(_)
+            | Operator::Extend(_)
+            | Operator::Project(_)
+            | Operator::MvExpand(_)
+            | Operator::Parse(_)
+            | Operator::FileProfile(_) => true,
+            Operator::Join(join) => join.lookup,
+            _ => false,
+        }
+    }
+}
+
+/// A checked query, ready to run.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub root: Node,
+    /// Where the query's tabular expression is in the text, for runtime errors.
+    pub span: Span,
+}

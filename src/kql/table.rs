@@ -1,0 +1,179 @@
+//! Tables: the `TableSource` trait that the evaluator scans (files, in-memory rows), the `Catalog` that
+//! names them, and `Table`, a materialized result.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+
+use aho_corasick::AhoCorasick;
+
+use super::error::KqlError;
+use super::plan::{Column, Row};
+
+/// A materialized result: columns and rows.
+#[derive(Clone, Debug, Default)]
+pub struct Table {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Row>,
+}
+
+impl Table {
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+}
+
+/// Literal tests on a row's raw text, applied before a row is decoded: every group must find one of its
+/// needles. Built by the evaluator only from conditions that cannot hold when the needle is absent.
+#[derive(Debug)]
+pub struct Prefilter {
+    /// Each group's needles, and whether they ignore (ASCII) case.
+    groups: Vec<(AhoCorasick, bool)>,
+    ignores_case: bool,
+}
+
+impl Prefilter {
+    pub fn new(groups: Vec<(AhoCorasick, bool)>) -> Self {
+        let ignores_case = groups.iter().any(|(_, ignore)| *ignore);
+        Prefilter { groups, ignores_case }
+    }
+
+    /// Whether the raw text may hold a matching row. A line with `\u` escapes may hide a needle behind an
+    /// escape, and the two characters whose lowercase is ASCII (the Kelvin sign and the dotted capital I)
+    /// may hide one from an ASCII case-insensitive search, so such lines always go on to the real test.
+    pub fn may_match(&self, raw: &[u8]) -> bool {
+        self.groups.iter().all(|(group, _)| group.is_match(raw))
+            || memchr::memmem::find(raw, b"\\u").is_some()
+            || (self.ignores_case
+                && (memchr::memmem::find(raw, "\u{212A}".as_bytes()).is_some() || memchr::memmem::find(raw, "\u{130}".as_bytes()).is_some()))
+    }
+}
+
+/// What the evaluator asks of one scan.
+pub struct ScanRequest<'a> {
+    /// Which columns to decode; the others are left null (or `""` for strings).
+    pub columns: &'a [bool],
+    /// A row test applied as soon as `filter_columns` are decoded, before the rest of the row is.
+    pub filter: Option<&'a (dyn Fn(&Row) -> bool + Sync)>,
+    pub filter_columns: &'a [bool],
+    pub prefilter: Option<&'a Prefilter>,
+    pub cancel: &'a AtomicBool,
+    /// Bytes read so far, for a progress display.
+    pub progress: Option<&'a AtomicU64>,
+}
+
+/// What a scan of one partition saw.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScanStats {
+    pub rows_read: u64,
+    /// Lines that were not valid rows (bad JSON, wrong shape): skipped, counted, the first one described.
+    pub bad_rows: u64,
+    pub first_bad_row: Option<String>,
+}
+
+impl ScanStats {
+    pub fn absorb(&mut self, other: ScanStats) {
+        self.rows_read += other.rows_read;
+        self.bad_rows += other.bad_rows;
+        if self.first_bad_row.is_none() {
+            self.first_bad_row = other.first_bad_row;
+        }
+    }
+}
+
+/// A table the evaluator can scan, in independent partitions that threads take in turn.
+pub trait TableSource: Send + Sync + std::fmt::Debug {
+    fn name(&self) -> &str;
+    fn columns(&self) -> &[Column];
+    /// The column that `Timestamp`-style windows apply to, if the table has one.
+    fn time_column(&self) -> Option<usize> {
+        self.columns().iter().position(|c| c.name == "Timestamp" || c.name == "TimeGenerated")
+    }
+    fn partition_count(&self) -> usize;
+    /// Total bytes the scan reads (0 when unknown), for progress.
+    fn size_hint(&self) -> u64 {
+        0
+    }
+    /// Feeds the rows of one partition to `sink`, in order, until it returns `false`.
+    fn scan_partition(&self, partition: usize, request: &ScanRequest, sink: &mut dyn FnMut(Row) -> bool)
+    -> Result<ScanStats, KqlError>;
+}
+
+/// Rows held in memory (`datatable`, small files, test fixtures).
+#[derive(Debug)]
+pub struct MemoryTable {
+    pub name: String,
+    pub columns: Vec<Column>,
+    pub rows: Arc<Vec<Row>>,
+}
+
+const MEMORY_PARTITION_ROWS: usize = 65_536;
+
+impl TableSource for MemoryTable {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    fn partition_count(&self) -> usize {
+        self.rows.len().div_ceil(MEMORY_PARTITION_ROWS).max(1)
+    }
+
+    fn scan_partition(&self, partition: usize, request: &ScanRequest, sink: &mut dyn FnMut(Row) -> bool) -> Result<ScanStats, KqlError> {
+        let start = partition * MEMORY_PARTITION_ROWS;
+        let end = (start + MEMORY_PARTITION_ROWS).min(self.rows.len());
+        let mut stats = ScanStats::default();
+        for row in self.rows.get(start..end).unwrap_or_default() {
+            stats.rows_read += 1;
+            if request.filter.is_some_and(|filter| !filter(row)) {
+                continue;
+            }
+            if !sink(row.clone()) {
+                break;
+            }
+        }
+        Ok(stats)
+    }
+}
+
+/// Where tables come from: a data directory, a test's fixtures, nothing at all.
+pub trait Catalog: Send + Sync {
+    fn table(&self, name: &str) -> Result<Option<Arc<dyn TableSource>>, KqlError>;
+    fn table_names(&self) -> Vec<String>;
+}
+
+/// A catalog of tables held in memory.
+#[derive(Debug, Default)]
+pub struct MemoryCatalog {
+    tables: HashMap<String, Arc<dyn TableSource>>,
+}
+
+impl MemoryCatalog {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn insert(&mut self, table: Arc<dyn TableSource>) {
+        self.tables.insert(table.name().to_string(), table);
+    }
+
+    pub fn with_table(mut self, name: &str, columns: Vec<Column>, rows: Vec<Row>) -> Self {
+        self.insert(Arc::new(MemoryTable { name: name.to_string(), columns, rows: Arc::new(rows) }));
+        self
+    }
+}
+
+impl Catalog for MemoryCatalog {
+    fn table(&self, name: &str) -> Result<Option<Arc<dyn TableSource>>, KqlError> {
+        Ok(self.tables.get(name).cloned())
+    }
+
+    fn table_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.tables.keys().cloned().collect();
+        names.sort();
+        names
+    }
+}
