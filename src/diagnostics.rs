@@ -1,1 +1,153 @@
-//! Rendering of user-facing errors.
+//! Renders problems for people: `file:line:col`, the line of text, a caret under the exact span, and a
+//! hint. Every user-facing error of huntbook goes through here; the modules that find problems only
+//! return them as data.
+//!
+//! ```text
+//! error: 'where' operator: Failed to resolve scalar expression named 'ActionTyp'
+//!  --> query:2:9
+//!   |
+//! 2 | | where ActionTyp == "IsolateDevice"
+//!   |         ^^^^^^^^^ did you mean 'ActionType'?
+//! ```
+
+use std::fmt::Write;
+
+use unicode_width::UnicodeWidthChar;
+
+use crate::kql::error::{ErrorKind, KqlError};
+use crate::kql::span::Span;
+
+/// The text a span points into, and where that text sits in its file.
+#[derive(Clone, Debug)]
+pub struct SourceText<'a> {
+    /// Shown before the position: a file path, or `query` for a query given on the command line.
+    pub name: &'a str,
+    pub text: &'a str,
+    /// The file line (1-based) of the text's first line.
+    pub first_line: usize,
+    /// The file column (1-based) of the text's first character.
+    pub first_column: usize,
+    /// Columns to add to positions on the text's later lines (the indentation of a YAML block scalar).
+    pub indent: usize,
+}
+
+impl<'a> SourceText<'a> {
+    pub fn new(name: &'a str, text: &'a str) -> Self {
+        SourceText { name, text, first_line: 1, first_column: 1, indent: 0 }
+    }
+
+    /// The 0-based line of a byte offset, and the byte offset where that line starts.
+    fn line_of(&self, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(self.text, offset.min(self.text.len()));
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count();
+        let start = before.rfind('\n').map_or(0, |i| i + 1);
+        (line, start)
+    }
+
+    /// `name:line:column` of a byte offset, in file coordinates; columns count characters.
+    pub fn location(&self, offset: usize) -> String {
+        let (line, start) = self.line_of(offset);
+        let offset = floor_char_boundary(self.text, offset.min(self.text.len()));
+        let column = self.text[start..offset].chars().count() + 1;
+        let column = if line == 0 { column + self.first_column - 1 } else { column + self.indent };
+        format!("{}:{}:{}", self.name, line + self.first_line, column)
+    }
+}
+
+fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
+    while offset > 0 && !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+fn label(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Unsupported => "error (not supported locally)",
+        _ => "error",
+    }
+}
+
+/// Renders one error with its source line and caret.
+pub fn render(source: &SourceText, error: &KqlError) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}: {}", label(error.kind), error.message);
+    if error.kind == ErrorKind::Runtime && error.span == Span::default() {
+        if let Some(hint) = &error.hint {
+            let _ = writeln!(out, "  = hint: {hint}");
+        }
+        return out;
+    }
+    let (line, start) = source.line_of(error.span.start);
+    let line_text = source.text[start..].split('\n').next().unwrap_or_default().trim_end_matches('\r');
+    let number = (line + source.first_line).to_string();
+    let gutter = " ".repeat(number.len());
+    let _ = writeln!(out, "{gutter}--> {}", source.location(error.span.start));
+    let _ = writeln!(out, "{gutter} |");
+    let shown: String = line_text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+    let _ = writeln!(out, "{number} | {shown}");
+    let span_start = floor_char_boundary(source.text, error.span.start.min(source.text.len()));
+    let column_start = source.text[start..span_start]
+        .chars()
+        .map(|c| c.width().unwrap_or(0).max(usize::from(c == '\t')))
+        .sum::<usize>();
+    let line_end = start + line_text.len();
+    let span_end = floor_char_boundary(source.text, error.span.end.min(line_end).max(span_start));
+    let width = source.text[span_start..span_end]
+        .chars()
+        .map(|c| c.width().unwrap_or(0).max(usize::from(c == '\t')))
+        .sum::<usize>()
+        .max(1);
+    let hint = error.hint.as_deref().map(|h| format!(" {h}")).unwrap_or_default();
+    let _ = writeln!(out, "{gutter} | {}{}{}", " ".repeat(column_start), "^".repeat(width), hint);
+    out
+}
+
+/// Renders every error, separated by blank lines.
+pub fn render_all(source: &SourceText, errors: &[KqlError]) -> String {
+    errors.iter().map(|e| render(source, e)).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_line_caret_and_hint() {
+        let text = "CloudAppEvents\n| where ActionTyp == \"IsolateDevice\"";
+        let error = KqlError::semantic(
+            Span::new(23, 32),
+            "'where' operator: Failed to resolve scalar expression named 'ActionTyp'",
+        )
+        .with_hint("did you mean 'ActionType'?");
+        let rendered = render(&SourceText::new("query", text), &error);
+        assert_eq!(
+            rendered,
+            "error: 'where' operator: Failed to resolve scalar expression named 'ActionTyp'\n --> query:2:9\n  |\n2 | | where ActionTyp == \"IsolateDevice\"\n  |         ^^^^^^^^^ did you mean 'ActionType'?\n"
+        );
+    }
+
+    #[test]
+    fn positions_inside_a_file() {
+        let source =
+            SourceText { name: "playbooks/x.yaml", text: "T\n| take 1", first_line: 10, first_column: 3, indent: 2 };
+        assert_eq!(source.location(0), "playbooks/x.yaml:10:3");
+        assert_eq!(source.location(4), "playbooks/x.yaml:11:5");
+    }
+
+    #[test]
+    fn an_error_at_the_end_gets_a_caret_after_the_text() {
+        let error =
+            KqlError::syntax(Span::new(9, 9), "Syntax error: expected an expression, found the end of the query");
+        let rendered = render(&SourceText::new("query", "T | where"), &error);
+        assert!(rendered.ends_with("1 | T | where\n  |          ^\n"), "{rendered}");
+    }
+
+    #[test]
+    fn wide_characters_keep_the_caret_aligned() {
+        let error = KqlError::semantic(Span::new(17, 18), "x");
+        let rendered = render(&SourceText::new("query", "print '日本' + x"), &error);
+        assert!(rendered.contains(&format!("1 | print '日本' + x\n  | {}^", " ".repeat(15))), "{rendered}");
+    }
+}

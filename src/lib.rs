@@ -4,6 +4,8 @@
 //! that integration tests, benchmarks and fuzz targets drive the same code the user runs.
 #![forbid(unsafe_code)]
 
+pub mod app;
+pub mod cli;
 pub mod diagnostics;
 pub mod kql;
 pub mod sample;

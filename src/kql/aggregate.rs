@@ -43,7 +43,13 @@ pub struct AggregateDef {
     pub prefix: &'static str,
 }
 
-const fn aggregate(name: &'static str, kind: AggregateKind, min_args: usize, max_args: usize, prefix: &'static str) -> AggregateDef {
+const fn aggregate(
+    name: &'static str,
+    kind: AggregateKind,
+    min_args: usize,
+    max_args: usize,
+    prefix: &'static str,
+) -> AggregateDef {
     AggregateDef { name, kind, min_args, max_args, prefix }
 }
 
@@ -149,10 +155,10 @@ impl AggregateSpec {
 
     /// Adds one row; `eval` computes an expression over it.
     pub fn update(&self, state: &mut AggregateState, row: &Row, eval: &dyn Fn(&TExpr, &Row) -> Value) {
-        if let Some(predicate) = &self.predicate {
-            if !eval(predicate, row).is_true() {
-                return;
-            }
+        if let Some(predicate) = &self.predicate
+            && !eval(predicate, row).is_true()
+        {
+            return;
         }
         let value = self.value.as_ref().map(|e| eval(e, row));
         match state {
@@ -183,18 +189,18 @@ impl AggregateSpec {
                 }
             }
             AggregateState::Extreme(best) => {
-                if let Some(v) = value.filter(|v| !v.is_null()) {
-                    if best.as_ref().is_none_or(|b| compare(&v, b) == Some(self.wanted())) {
-                        *best = Some(v);
-                    }
+                if let Some(v) = value.filter(|v| !v.is_null())
+                    && best.as_ref().is_none_or(|b| compare(&v, b) == Some(self.wanted()))
+                {
+                    *best = Some(v);
                 }
             }
             AggregateState::Arg { best, values } => {
-                if let Some(v) = value.filter(|v| !v.is_null()) {
-                    if best.as_ref().is_none_or(|b| compare(&v, b) == Some(self.wanted())) {
-                        *values = self.returned.iter().map(|e| eval(e, row)).collect();
-                        *best = Some(v);
-                    }
+                if let Some(v) = value.filter(|v| !v.is_null())
+                    && best.as_ref().is_none_or(|b| compare(&v, b) == Some(self.wanted()))
+                {
+                    *values = self.returned.iter().map(|e| eval(e, row)).collect();
+                    *best = Some(v);
                 }
             }
             AggregateState::Set { seen, items } => {
@@ -214,10 +220,10 @@ impl AggregateSpec {
                 }
             }
             AggregateState::List(items) => {
-                if let Some(v) = value.filter(|v| !v.is_null()) {
-                    if items.len() < self.max_size {
-                        items.push(v.to_dyn());
-                    }
+                if let Some(v) = value.filter(|v| !v.is_null())
+                    && items.len() < self.max_size
+                {
+                    items.push(v.to_dyn());
                 }
             }
             AggregateState::Bag(pairs) => {
@@ -251,16 +257,16 @@ impl AggregateSpec {
                 *sum += s2;
                 *count += c2;
             }
-            (AggregateState::Extreme(best), AggregateState::Extreme(Some(candidate))) => {
-                if best.as_ref().is_none_or(|b| compare(&candidate, b) == Some(self.wanted())) {
-                    *best = Some(candidate);
-                }
+            (AggregateState::Extreme(best), AggregateState::Extreme(Some(candidate)))
+                if best.as_ref().is_none_or(|b| compare(&candidate, b) == Some(self.wanted())) =>
+            {
+                *best = Some(candidate);
             }
-            (AggregateState::Arg { best, values }, AggregateState::Arg { best: Some(candidate), values: v2 }) => {
-                if best.as_ref().is_none_or(|b| compare(&candidate, b) == Some(self.wanted())) {
-                    *best = Some(candidate);
-                    *values = v2;
-                }
+            (AggregateState::Arg { best, values }, AggregateState::Arg { best: Some(candidate), values: v2 })
+                if best.as_ref().is_none_or(|b| compare(&candidate, b) == Some(self.wanted())) =>
+            {
+                *best = Some(candidate);
+                *values = v2;
             }
             (AggregateState::Set { seen, items }, AggregateState::Set { items: other_items, .. }) => {
                 for element in other_items {
@@ -281,10 +287,8 @@ impl AggregateSpec {
                     add_to_bag(pairs, &key, &item, self.max_size);
                 }
             }
-            (AggregateState::Any(taken), AggregateState::Any(other)) => {
-                if taken.is_none() {
-                    *taken = other;
-                }
+            (AggregateState::Any(taken), AggregateState::Any(other)) if taken.is_none() => {
+                *taken = other;
             }
             _ => {}
         }

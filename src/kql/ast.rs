@@ -60,22 +60,52 @@ pub struct Expr {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExprKind {
     /// A literal; `ty` distinguishes typed nulls (`int(null)`) and `int` from `long`.
-    Literal { value: Value, ty: Type },
+    Literal {
+        value: Value,
+        ty: Type,
+    },
     /// An identifier or a bracketed name (`['Column Name']`).
     Name(String),
     /// `target.name`
-    Member { target: Box<Expr>, name: Name },
+    Member {
+        target: Box<Expr>,
+        name: Name,
+    },
     /// `target[index]`
-    Index { target: Box<Expr>, index: Box<Expr> },
-    Call { function: Name, arguments: Vec<Expr> },
-    Binary { operator: BinaryOperator, left: Box<Expr>, right: Box<Expr> },
+    Index {
+        target: Box<Expr>,
+        index: Box<Expr>,
+    },
+    Call {
+        function: Name,
+        arguments: Vec<Expr>,
+    },
+    Binary {
+        operator: BinaryOperator,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
     Negate(Box<Expr>),
     /// `x in (a, b)`, `x !in~ (dynamic([...]))`, `x in (T | project y)`.
-    In { target: Box<Expr>, list: Vec<Expr>, negated: bool, ignore_case: bool },
+    In {
+        target: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+        ignore_case: bool,
+    },
     /// `x has_any (a, b)` / `x has_all (...)`.
-    HasAny { target: Box<Expr>, list: Vec<Expr>, all: bool },
+    HasAny {
+        target: Box<Expr>,
+        list: Vec<Expr>,
+        all: bool,
+    },
     /// `x between (low .. high)`.
-    Between { target: Box<Expr>, low: Box<Expr>, high: Box<Expr>, negated: bool },
+    Between {
+        target: Box<Expr>,
+        low: Box<Expr>,
+        high: Box<Expr>,
+        negated: bool,
+    },
     /// A tabular expression where a scalar could stand: a `let` value, a function argument
     /// (`toscalar(T | count)`), the list of `in`, the right side of a join.
     Tabular(Box<Pipeline>),
@@ -169,9 +199,18 @@ pub struct Pipeline {
 pub enum Source {
     /// A table, a tabular `let`, a function call, or a parenthesized pipeline.
     Expr(Expr),
-    Datatable { columns: Vec<(Name, Type)>, values: Vec<Expr>, span: Span },
+    Datatable {
+        columns: Vec<(Name, Type)>,
+        values: Vec<Expr>,
+        span: Span,
+    },
     Print(Vec<Assignment>),
-    Range { column: Name, from: Expr, to: Expr, step: Expr },
+    Range {
+        column: Name,
+        from: Expr,
+        to: Expr,
+        step: Expr,
+    },
     Union(Union),
 }
 
@@ -283,19 +322,46 @@ pub enum OperatorKind {
     ProjectKeep(Vec<NamePattern>),
     ProjectRename(Vec<(Name, Name)>),
     ProjectReorder(Vec<(NamePattern, Option<bool>)>),
-    Summarize { aggregates: Vec<Assignment>, by: Vec<Assignment> },
+    Summarize {
+        aggregates: Vec<Assignment>,
+        by: Vec<Assignment>,
+    },
     /// `distinct *` is an empty list.
     Distinct(Vec<Expr>),
     Count,
     Take(Expr),
-    Top { count: Expr, by: Vec<SortKey> },
+    Top {
+        count: Expr,
+        by: Vec<SortKey>,
+    },
     Sort(Vec<SortKey>),
-    Join { kind: Option<Name>, right: Expr, on: Vec<JoinCondition> },
-    Lookup { kind: Option<Name>, right: Expr, on: Vec<JoinCondition> },
+    Join {
+        kind: Option<Name>,
+        right: Expr,
+        on: Vec<JoinCondition>,
+    },
+    Lookup {
+        kind: Option<Name>,
+        right: Expr,
+        on: Vec<JoinCondition>,
+    },
     Union(Union),
-    MvExpand { items: Vec<MvExpandItem>, item_index: Option<Name>, bag_expansion_array: bool, limit: Option<Expr> },
-    Parse { kind: ParseKind, source: Expr, pattern: Vec<ParsePart>, keep_only_matches: bool },
-    Invoke { function: Name, arguments: Vec<Expr> },
+    MvExpand {
+        items: Vec<MvExpandItem>,
+        item_index: Option<Name>,
+        bag_expansion_array: bool,
+        limit: Option<Expr>,
+    },
+    Parse {
+        kind: ParseKind,
+        source: Expr,
+        pattern: Vec<ParsePart>,
+        keep_only_matches: bool,
+    },
+    Invoke {
+        function: Name,
+        arguments: Vec<Expr>,
+    },
     GetSchema,
     As(Name),
     Serialize(Vec<Assignment>),

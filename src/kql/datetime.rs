@@ -171,7 +171,9 @@ fn short_number(bytes: &[u8], start: usize) -> Option<(u32, usize)> {
         return None;
     }
     match bytes.get(start + 1) {
-        Some(second) if second.is_ascii_digit() => Some((u32::from(first - b'0') * 10 + u32::from(second - b'0'), start + 2)),
+        Some(second) if second.is_ascii_digit() => {
+            Some((u32::from(first - b'0') * 10 + u32::from(second - b'0'), start + 2))
+        }
         _ => Some((u32::from(first - b'0'), start + 1)),
     }
 }
@@ -188,7 +190,9 @@ fn parse_iso(bytes: &[u8]) -> Option<i64> {
     let (day, after_day) = short_number(bytes, after_month + 1)?;
     let mut civil = Civil { year: i64::from(year), month, day, hour: 0, minute: 0, second: 0, fraction: 0 };
     let mut position = after_day;
-    if matches!(bytes.get(position), Some(b'T' | b't' | b' ')) && bytes.get(position + 1).is_some_and(u8::is_ascii_digit) {
+    if matches!(bytes.get(position), Some(b'T' | b't' | b' '))
+        && bytes.get(position + 1).is_some_and(u8::is_ascii_digit)
+    {
         civil.hour = digits(bytes, position + 1, 2)?;
         if bytes.get(position + 3) != Some(&b':') {
             return None;
@@ -293,7 +297,13 @@ fn parse_clock_timespan(body: &str) -> Option<i64> {
     if parts.next().is_some() || minutes > 59 || seconds > 59 || hours < 0 {
         return None;
     }
-    Some(days * TICKS_PER_DAY + hours * TICKS_PER_HOUR + minutes * TICKS_PER_MINUTE + seconds * TICKS_PER_SECOND + fraction)
+    Some(
+        days * TICKS_PER_DAY
+            + hours * TICKS_PER_HOUR
+            + minutes * TICKS_PER_MINUTE
+            + seconds * TICKS_PER_SECOND
+            + fraction,
+    )
 }
 
 #[cfg(test)]
@@ -316,13 +326,22 @@ mod tests {
         assert_eq!(format_datetime(ticks), "2024-03-26T09:39:50.7688641Z");
         assert_eq!(format_datetime(parse_datetime("2024-01-01").expect("valid")), "2024-01-01T00:00:00.0000000Z");
         assert_eq!(format_datetime(parse_datetime("2024-01-01 10:30").expect("valid")), "2024-01-01T10:30:00.0000000Z");
-        assert_eq!(format_datetime(parse_datetime("2024-01-01T10:00:00+02:00").expect("valid")), "2024-01-01T08:00:00.0000000Z");
-        assert_eq!(format_datetime(parse_datetime("2024-01-01T10:00:00.5Z").expect("valid")), "2024-01-01T10:00:00.5000000Z");
+        assert_eq!(
+            format_datetime(parse_datetime("2024-01-01T10:00:00+02:00").expect("valid")),
+            "2024-01-01T08:00:00.0000000Z"
+        );
+        assert_eq!(
+            format_datetime(parse_datetime("2024-01-01T10:00:00.5Z").expect("valid")),
+            "2024-01-01T10:00:00.5000000Z"
+        );
         assert_eq!(
             format_datetime(parse_datetime("2024-01-01T10:00:00.123456789Z").expect("valid")),
             "2024-01-01T10:00:00.1234567Z"
         );
-        assert_eq!(format_datetime(parse_datetime("Tue, 26 Mar 2024 09:39:50 GMT").expect("valid")), "2024-03-26T09:39:50.0000000Z");
+        assert_eq!(
+            format_datetime(parse_datetime("Tue, 26 Mar 2024 09:39:50 GMT").expect("valid")),
+            "2024-03-26T09:39:50.0000000Z"
+        );
         assert_eq!(parse_datetime("2024-02-30"), None);
         assert_eq!(parse_datetime("yesterday"), None);
         assert_eq!(parse_datetime("2024-01-01T10:00:00Zjunk"), None);
@@ -339,7 +358,10 @@ mod tests {
         assert_eq!(format_timespan(TICKS_PER_DAY), "1.00:00:00");
         assert_eq!(format_timespan(30 * TICKS_PER_MINUTE), "00:30:00");
         assert_eq!(format_timespan(-TICKS_PER_SECOND / 10), "-00:00:00.1000000");
-        assert_eq!(parse_timespan("1.02:03:04.5"), Some(TICKS_PER_DAY + 2 * TICKS_PER_HOUR + 3 * TICKS_PER_MINUTE + 45_000_000));
+        assert_eq!(
+            parse_timespan("1.02:03:04.5"),
+            Some(TICKS_PER_DAY + 2 * TICKS_PER_HOUR + 3 * TICKS_PER_MINUTE + 45_000_000)
+        );
         assert_eq!(parse_timespan("00:30:00"), Some(30 * TICKS_PER_MINUTE));
         assert_eq!(parse_timespan("1.5h"), Some(TICKS_PER_HOUR * 3 / 2));
         assert_eq!(parse_timespan("-2d"), Some(-2 * TICKS_PER_DAY));

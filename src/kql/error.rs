@@ -97,7 +97,8 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     let lower = name.to_lowercase();
     let mut best: Option<(usize, &str)> = None;
     for candidate in candidates {
-        let distance = if candidate.to_lowercase() == lower { 0 } else { edit_distance(&lower, &candidate.to_lowercase()) };
+        let distance =
+            if candidate.to_lowercase() == lower { 0 } else { edit_distance(&lower, &candidate.to_lowercase()) };
         if best.is_none_or(|(d, _)| distance < d) {
             best = Some((distance, candidate));
         }

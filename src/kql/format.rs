@@ -77,7 +77,11 @@ pub fn write_text_table(out: &mut dyn Write, table: &Table, max_cell: usize) -> 
     let cells: Vec<Vec<String>> = table
         .rows
         .iter()
-        .map(|row| row.iter().map(|v| cut(&printable(&if v.is_null() { String::new() } else { v.to_text().to_string() }), max_cell)).collect())
+        .map(|row| {
+            row.iter()
+                .map(|v| cut(&printable(&if v.is_null() { String::new() } else { v.to_text().to_string() }), max_cell))
+                .collect()
+        })
         .collect();
     let headers: Vec<String> = table.columns.iter().map(|c| cut(&c.name, max_cell)).collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.width()).collect();

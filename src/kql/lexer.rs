@@ -20,7 +20,10 @@ pub enum TokenKind {
     Timespan(i64),
     /// `datetime(...)`, `timespan(...)`, `time(...)`, `guid(...)` with unquoted content: the keyword and the raw
     /// text between the parentheses.
-    TypedRaw { keyword: String, raw: String },
+    TypedRaw {
+        keyword: String,
+        raw: String,
+    },
     Pipe,
     LeftParen,
     RightParen,
@@ -196,12 +199,7 @@ impl Lexer<'_> {
 
     fn starts_prefixed_string(&self, start: usize) -> bool {
         let rest = &self.bytes[start..];
-        match rest {
-            [b'@', b'"' | b'\'', ..] => true,
-            [b'h' | b'H', b'"' | b'\'', ..] => true,
-            [b'h' | b'H', b'@', b'"' | b'\'', ..] => true,
-            _ => false,
-        }
+        matches!(rest, [b'@', b'"' | b'\'', ..] | [b'h' | b'H', b'"' | b'\'', ..] | [b'h' | b'H', b'@', b'"' | b'\'', ..])
     }
 
     fn prefixed_string(&mut self, start: usize) {
@@ -479,7 +477,8 @@ impl Lexer<'_> {
             ('%', _) => (TokenKind::Percent, 1),
             _ => {
                 self.position = start + c.len_utf8();
-                self.errors.push(KqlError::syntax(Span::new(start, self.position), format!("unexpected character '{c}'")));
+                self.errors
+                    .push(KqlError::syntax(Span::new(start, self.position), format!("unexpected character '{c}'")));
                 return;
             }
         };
@@ -500,7 +499,12 @@ mod tests {
 
     fn words(text: &str) -> Vec<String> {
         let lexed = lex(text);
-        lexed.tokens.iter().filter(|t| t.kind != TokenKind::Eof).map(|t| text[t.span.start..t.span.end].to_string()).collect()
+        lexed
+            .tokens
+            .iter()
+            .filter(|t| t.kind != TokenKind::Eof)
+            .map(|t| text[t.span.start..t.span.end].to_string())
+            .collect()
     }
 
     #[test]
@@ -515,33 +519,43 @@ mod tests {
 
     #[test]
     fn numbers_and_timespans() {
-        assert_eq!(kinds("42 1.5 1e3 0x1F"), vec![TokenKind::Long(42), TokenKind::Real(1.5), TokenKind::Real(1000.0), TokenKind::Long(31)]);
-        assert_eq!(kinds("1d 1.5h 30m 10s 100ms"), vec![
-            TokenKind::Timespan(TICKS_PER_DAY),
-            TokenKind::Timespan(TICKS_PER_HOUR * 3 / 2),
-            TokenKind::Timespan(30 * TICKS_PER_MINUTE),
-            TokenKind::Timespan(10 * TICKS_PER_SECOND),
-            TokenKind::Timespan(100 * TICKS_PER_MILLISECOND),
-        ]);
+        assert_eq!(
+            kinds("42 1.5 1e3 0x1F"),
+            vec![TokenKind::Long(42), TokenKind::Real(1.5), TokenKind::Real(1000.0), TokenKind::Long(31)]
+        );
+        assert_eq!(
+            kinds("1d 1.5h 30m 10s 100ms"),
+            vec![
+                TokenKind::Timespan(TICKS_PER_DAY),
+                TokenKind::Timespan(TICKS_PER_HOUR * 3 / 2),
+                TokenKind::Timespan(30 * TICKS_PER_MINUTE),
+                TokenKind::Timespan(10 * TICKS_PER_SECOND),
+                TokenKind::Timespan(100 * TICKS_PER_MILLISECOND),
+            ]
+        );
         assert_eq!(kinds("1..5"), vec![TokenKind::Long(1), TokenKind::DotDot, TokenKind::Long(5)]);
     }
 
     #[test]
     fn hyphenated_and_negated_words() {
-        assert_eq!(words("T | project-away A | mv-expand X"), vec!["T", "|", "project-away", "A", "|", "mv-expand", "X"]);
+        assert_eq!(
+            words("T | project-away A | mv-expand X"),
+            vec!["T", "|", "project-away", "A", "|", "mv-expand", "X"]
+        );
         assert_eq!(words("a-b"), vec!["a", "-", "b"]);
-        assert_eq!(words("x !contains 'a' and y !in~ (1) and z in~ (2)"), vec![
-            "x", "!contains", "'a'", "and", "y", "!in~", "(", "1", ")", "and", "z", "in~", "(", "2", ")"
-        ]);
+        assert_eq!(
+            words("x !contains 'a' and y !in~ (1) and z in~ (2)"),
+            vec!["x", "!contains", "'a'", "and", "y", "!in~", "(", "1", ")", "and", "z", "in~", "(", "2", ")"]
+        );
         assert_eq!(words("a != b !~ c"), vec!["a", "!=", "b", "!~", "c"]);
     }
 
     #[test]
     fn typed_raw_literals() {
-        assert_eq!(kinds("datetime(2024-01-01T10:00:00Z)"), vec![TokenKind::TypedRaw {
-            keyword: "datetime".into(),
-            raw: "2024-01-01T10:00:00Z".into()
-        }]);
+        assert_eq!(
+            kinds("datetime(2024-01-01T10:00:00Z)"),
+            vec![TokenKind::TypedRaw { keyword: "datetime".into(), raw: "2024-01-01T10:00:00Z".into() }]
+        );
         assert_eq!(words("datetime('2024-01-01')"), vec!["datetime", "(", "'2024-01-01'", ")"]);
         assert_eq!(words("timespan(x)"), vec!["timespan", "(", "x", ")"]);
     }

@@ -52,8 +52,17 @@ pub enum TExprKind {
     /// `x matches regex "..."` with the pattern compiled once.
     MatchesRegex(Box<TExpr>, Arc<Regex>),
     In(Box<InList>),
-    HasAny { target: Box<TExpr>, terms: Vec<TExpr>, all: bool },
-    Between { target: Box<TExpr>, low: Box<TExpr>, high: Box<TExpr>, negated: bool },
+    HasAny {
+        target: Box<TExpr>,
+        terms: Vec<TExpr>,
+        all: bool,
+    },
+    Between {
+        target: Box<TExpr>,
+        low: Box<TExpr>,
+        high: Box<TExpr>,
+        negated: bool,
+    },
     Iff(Box<TExpr>, Box<TExpr>, Box<TExpr>),
     Case(Vec<(TExpr, TExpr)>, Box<TExpr>),
     /// `toscalar(T)`: the first cell of a subquery, evaluated once before the rows.
@@ -143,7 +152,11 @@ pub enum Source {
     Rows(Arc<Vec<Row>>),
     /// `print`: one row computed from expressions.
     Print(Vec<TExpr>),
-    Range { from: TExpr, to: TExpr, step: TExpr },
+    Range {
+        from: TExpr,
+        to: TExpr,
+        step: TExpr,
+    },
     Union(Box<UnionPlan>),
     Shared(Arc<SharedNode>),
 }
@@ -227,11 +240,17 @@ pub enum Operator {
     /// `(slot, expr)`: a slot past the input's width appends a column, otherwise replaces it.
     Extend(Vec<(usize, TExpr)>),
     Project(Vec<TExpr>),
-    Summarize { keys: Vec<TExpr>, aggregates: Vec<AggregateSpec> },
+    Summarize {
+        keys: Vec<TExpr>,
+        aggregates: Vec<AggregateSpec>,
+    },
     Distinct(Vec<TExpr>),
     Count,
     Take(usize),
-    Top { count: usize, keys: Vec<SortSpec> },
+    Top {
+        count: usize,
+        keys: Vec<SortSpec>,
+    },
     Sort(Vec<SortSpec>),
     Join(JoinPlan),
     MvExpand(MvExpandPlan),

@@ -45,7 +45,8 @@ impl Prefilter {
         self.groups.iter().all(|(group, _)| group.is_match(raw))
             || memchr::memmem::find(raw, b"\\u").is_some()
             || (self.ignores_case
-                && (memchr::memmem::find(raw, "\u{212A}".as_bytes()).is_some() || memchr::memmem::find(raw, "\u{130}".as_bytes()).is_some()))
+                && (memchr::memmem::find(raw, "\u{212A}".as_bytes()).is_some()
+                    || memchr::memmem::find(raw, "\u{130}".as_bytes()).is_some()))
     }
 }
 
@@ -95,8 +96,12 @@ pub trait TableSource: Send + Sync + std::fmt::Debug {
         0
     }
     /// Feeds the rows of one partition to `sink`, in order, until it returns `false`.
-    fn scan_partition(&self, partition: usize, request: &ScanRequest, sink: &mut dyn FnMut(Row) -> bool)
-    -> Result<ScanStats, KqlError>;
+    fn scan_partition(
+        &self,
+        partition: usize,
+        request: &ScanRequest,
+        sink: &mut dyn FnMut(Row) -> bool,
+    ) -> Result<ScanStats, KqlError>;
 }
 
 /// Rows held in memory (`datatable`, small files, test fixtures).
@@ -122,7 +127,12 @@ impl TableSource for MemoryTable {
         self.rows.len().div_ceil(MEMORY_PARTITION_ROWS).max(1)
     }
 
-    fn scan_partition(&self, partition: usize, request: &ScanRequest, sink: &mut dyn FnMut(Row) -> bool) -> Result<ScanStats, KqlError> {
+    fn scan_partition(
+        &self,
+        partition: usize,
+        request: &ScanRequest,
+        sink: &mut dyn FnMut(Row) -> bool,
+    ) -> Result<ScanStats, KqlError> {
         let start = partition * MEMORY_PARTITION_ROWS;
         let end = (start + MEMORY_PARTITION_ROWS).min(self.rows.len());
         let mut stats = ScanStats::default();

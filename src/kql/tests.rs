@@ -23,11 +23,46 @@ fn fixture() -> MemoryCatalog {
         Column::new("RawEventData", Type::Dynamic),
     ];
     let rows = vec![
-        vec![t("2026-11-18T09:00:00Z"), s("IsolateDevice"), s("pc1"), s("alice"), Value::Long(10), d(r#"{"ActionScope":"Full","ActionComment":"malware","SettingsNewValue":false}"#)],
-        vec![t("2026-11-18T10:00:00Z"), s("IsolateDevice"), s("pc2"), s("bob"), Value::Long(20), d(r#"{"ActionScope":"Selective","ActionComment":"suspicious"}"#)],
-        vec![t("2026-11-19T09:00:00Z"), s("ReleaseFromIsolation"), s("pc1"), s("alice"), Value::Null, d(r#"{"ActionComment":"clean"}"#)],
-        vec![t("2026-11-19T11:00:00Z"), s("IsolateDevice"), s("pc1"), s("carol"), Value::Long(30), d(r#"{"ActionScope":"Selective","ActionComment":"again"}"#)],
-        vec![t("2026-11-20T08:00:00Z"), s("ReleaseFromIsolation"), s("pc1"), s("bob"), Value::Long(5), d(r#"{"ActionComment":"done","Items":[{"Name":"a"},{"Name":"b"}]}"#)],
+        vec![
+            t("2026-11-18T09:00:00Z"),
+            s("IsolateDevice"),
+            s("pc1"),
+            s("alice"),
+            Value::Long(10),
+            d(r#"{"ActionScope":"Full","ActionComment":"malware","SettingsNewValue":false}"#),
+        ],
+        vec![
+            t("2026-11-18T10:00:00Z"),
+            s("IsolateDevice"),
+            s("pc2"),
+            s("bob"),
+            Value::Long(20),
+            d(r#"{"ActionScope":"Selective","ActionComment":"suspicious"}"#),
+        ],
+        vec![
+            t("2026-11-19T09:00:00Z"),
+            s("ReleaseFromIsolation"),
+            s("pc1"),
+            s("alice"),
+            Value::Null,
+            d(r#"{"ActionComment":"clean"}"#),
+        ],
+        vec![
+            t("2026-11-19T11:00:00Z"),
+            s("IsolateDevice"),
+            s("pc1"),
+            s("carol"),
+            Value::Long(30),
+            d(r#"{"ActionScope":"Selective","ActionComment":"again"}"#),
+        ],
+        vec![
+            t("2026-11-20T08:00:00Z"),
+            s("ReleaseFromIsolation"),
+            s("pc1"),
+            s("bob"),
+            Value::Long(5),
+            d(r#"{"ActionComment":"done","Items":[{"Name":"a"},{"Name":"b"}]}"#),
+        ],
     ];
     MemoryCatalog::new().with_table("Events", columns, rows)
 }
@@ -49,7 +84,13 @@ fn options() -> ExecOptions {
 /// The rows of a query, in the test notation.
 fn rows(query: &str) -> String {
     match run(query, &fixture(), &options()) {
-        Ok(result) => result.table.rows.iter().map(|row| row.iter().map(cell).collect::<Vec<_>>().join(", ")).collect::<Vec<_>>().join("; "),
+        Ok(result) => result
+            .table
+            .rows
+            .iter()
+            .map(|row| row.iter().map(cell).collect::<Vec<_>>().join(", "))
+            .collect::<Vec<_>>()
+            .join("; "),
         Err(error) => panic!("{query}\n  failed: {error}"),
     }
 }
@@ -72,9 +113,8 @@ fn error(query: &str) -> String {
 fn table(cases: &[(&str, &str)]) {
     let mut failures = Vec::new();
     for (query, expected) in cases {
-        let actual = std::panic::catch_unwind(|| rows(query)).unwrap_or_else(|e| {
-            e.downcast_ref::<String>().cloned().unwrap_or_else(|| "panic".into())
-        });
+        let actual = std::panic::catch_unwind(|| rows(query))
+            .unwrap_or_else(|e| e.downcast_ref::<String>().cloned().unwrap_or_else(|| "panic".into()));
         if actual != *expected {
             failures.push(format!("{query}\n    expected: {expected}\n    actual:   {actual}"));
         }
@@ -82,7 +122,7 @@ fn table(cases: &[(&str, &str)]) {
     assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }
 
-mod semantics;
-mod operators;
-mod functions;
 mod errors;
+mod functions;
+mod operators;
+mod semantics;

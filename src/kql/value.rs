@@ -268,7 +268,9 @@ impl Dyn {
     /// A property of a bag (`d.Name`, `d["Name"]`); null for a missing key or a value that is not a bag.
     pub fn member(&self, key: &str) -> Dyn {
         match self {
-            Dyn::Object(pairs) => pairs.iter().rev().find(|(k, _)| &**k == key).map(|(_, v)| v.clone()).unwrap_or_default(),
+            Dyn::Object(pairs) => {
+                pairs.iter().rev().find(|(k, _)| &**k == key).map(|(_, v)| v.clone()).unwrap_or_default()
+            }
             _ => Dyn::Null,
         }
     }
@@ -375,7 +377,9 @@ impl Dyn {
             J::Number(n) => n.as_i64().map(Dyn::Long).unwrap_or_else(|| Dyn::Real(n.as_f64().unwrap_or(f64::NAN))),
             J::String(s) => Dyn::String(Arc::from(s.as_str())),
             J::Array(items) => Dyn::array(items.iter().map(Dyn::from_json).collect()),
-            J::Object(map) => Dyn::object(map.iter().map(|(k, v)| (Arc::from(k.as_str()), Dyn::from_json(v))).collect()),
+            J::Object(map) => {
+                Dyn::object(map.iter().map(|(k, v)| (Arc::from(k.as_str()), Dyn::from_json(v))).collect())
+            }
         }
     }
 
@@ -386,7 +390,9 @@ impl Dyn {
 
     fn structural_eq(&self, other: &Dyn) -> bool {
         match (self, other) {
-            (Dyn::Array(a), Dyn::Array(b)) => a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.structural_eq(y)),
+            (Dyn::Array(a), Dyn::Array(b)) => {
+                a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.structural_eq(y))
+            }
             (Dyn::Object(a), Dyn::Object(b)) => {
                 a.len() == b.len() && a.iter().all(|(k, v)| b.iter().any(|(k2, v2)| k == k2 && v.structural_eq(v2)))
             }
@@ -513,11 +519,7 @@ impl<'de> Deserialize<'de> for KeyStr {
 
 /// Case-insensitive string equality (ordinal, ignoring case, with an ASCII fast path).
 pub fn eq_ignore_case(a: &str, b: &str) -> bool {
-    if a.is_ascii() && b.is_ascii() {
-        a.eq_ignore_ascii_case(b)
-    } else {
-        a.to_lowercase() == b.to_lowercase()
-    }
+    if a.is_ascii() && b.is_ascii() { a.eq_ignore_ascii_case(b) } else { a.to_lowercase() == b.to_lowercase() }
 }
 
 /// `a == b` (or `=~` when `ignore_case`), as Kusto defines it for nulls: two nulls give null, a null and a
@@ -576,8 +578,12 @@ fn compare_dynamic(d: &Dyn, other: &Value) -> Option<Ordering> {
     let scalar = d.to_scalar();
     match (other, &scalar) {
         (Value::String(s), _) => Some(d.to_text().as_ref().cmp(s.as_ref())),
-        (Value::DateTime(_), Value::String(text)) => compare(&parse_datetime(text).map_or(Value::Null, Value::DateTime), other),
-        (Value::TimeSpan(_), Value::String(text)) => compare(&parse_timespan(text).map_or(Value::Null, Value::TimeSpan), other),
+        (Value::DateTime(_), Value::String(text)) => {
+            compare(&parse_datetime(text).map_or(Value::Null, Value::DateTime), other)
+        }
+        (Value::TimeSpan(_), Value::String(text)) => {
+            compare(&parse_timespan(text).map_or(Value::Null, Value::TimeSpan), other)
+        }
         (Value::Int(_) | Value::Long(_) | Value::Real(_) | Value::Bool(_), Value::String(text)) => {
             let number: f64 = text.trim().parse().ok()?;
             number.partial_cmp(&other.as_f64()?)

@@ -53,7 +53,10 @@ impl Checker<'_> {
             ExprKind::Negate(operand) => {
                 let operand_typed = self.scalar(operand, row)?;
                 if !(operand_typed.ty.is_numeric() || matches!(operand_typed.ty, Type::TimeSpan | Type::Dynamic)) {
-                    return Err(self.error(expr.span, format!("The operator '-' is not defined for the operand type {}.", operand_typed.ty)));
+                    return Err(self.error(
+                        expr.span,
+                        format!("The operator '-' is not defined for the operand type {}.", operand_typed.ty),
+                    ));
                 }
                 let ty = if operand_typed.ty == Type::Int { Type::Long } else { operand_typed.ty };
                 Ok(typed(TExprKind::Negate(Box::new(operand_typed)), ty))
@@ -73,7 +76,14 @@ impl Checker<'_> {
                         items.push(item_typed);
                     }
                 }
-                let list = InList { target: target_typed, items, subqueries, negated: *negated, ignore_case: *ignore_case, cache: Default::default() };
+                let list = InList {
+                    target: target_typed,
+                    items,
+                    subqueries,
+                    negated: *negated,
+                    ignore_case: *ignore_case,
+                    cache: Default::default(),
+                };
                 Ok(typed(TExprKind::In(Box::new(list)), Type::Bool))
             }
             ExprKind::HasAny { target, list, all } => {
@@ -81,7 +91,10 @@ impl Checker<'_> {
                 let mut terms = Vec::new();
                 for item in list {
                     if self.is_tabular(item) {
-                        return Err(self.unsupported(item.span, "has_any/has_all with a subquery is not supported by the local engine"));
+                        return Err(self.unsupported(
+                            item.span,
+                            "has_any/has_all with a subquery is not supported by the local engine",
+                        ));
                     }
                     terms.push(self.scalar(item, row)?);
                 }
@@ -109,8 +122,12 @@ impl Checker<'_> {
                     Type::Bool,
                 ))
             }
-            ExprKind::Tabular(_) => Err(self.error(expr.span, "a tabular expression cannot be used as a scalar here (use toscalar())")),
-            ExprKind::Star => Err(self.error(expr.span, "'*' is only allowed as an argument of arg_max, arg_min or take_any")),
+            ExprKind::Tabular(_) => {
+                Err(self.error(expr.span, "a tabular expression cannot be used as a scalar here (use toscalar())"))
+            }
+            ExprKind::Star => {
+                Err(self.error(expr.span, "'*' is only allowed as an argument of arg_max, arg_min or take_any"))
+            }
         }
     }
 
@@ -149,7 +166,9 @@ impl Checker<'_> {
             Some(Binding::Function(function)) if function.parameters.is_empty() => {
                 return self.inline_scalar(&function, &[], span, row);
             }
-            Some(Binding::Function(_)) => return Err(self.error(span, format!("'{name}' is a function: call it with its arguments"))),
+            Some(Binding::Function(_)) => {
+                return Err(self.error(span, format!("'{name}' is a function: call it with its arguments")));
+            }
             None => {}
         }
         let columns: Vec<String> = row.iter().map(|c| c.name.clone()).collect();
@@ -157,7 +176,13 @@ impl Checker<'_> {
         Err(self.error_with_hint(span, format!("Failed to resolve scalar expression named '{name}'"), hint))
     }
 
-    fn inline_scalar(&mut self, function: &ast::Function, arguments: &[Expr], span: Span, row: &[Column]) -> CResult<TExpr> {
+    fn inline_scalar(
+        &mut self,
+        function: &ast::Function,
+        arguments: &[Expr],
+        span: Span,
+        row: &[Column],
+    ) -> CResult<TExpr> {
         self.with_function_scope(function, arguments, row, span, |checker| {
             for statement in &function.statements {
                 checker.let_statement(statement);
@@ -176,16 +201,28 @@ impl Checker<'_> {
             "case" => return self.case(arguments, span, row),
             "toscalar" => return self.toscalar(arguments, span),
             "column_ifexists" => return self.column_ifexists(arguments, span, row),
-            "typeof" => return Err(self.error(span, "typeof() is only allowed where a type is expected, as in extract(..., typeof(long))")),
+            "typeof" => {
+                return Err(self.error(
+                    span,
+                    "typeof() is only allowed where a type is expected, as in extract(..., typeof(long))",
+                ));
+            }
             _ => {}
         }
         if aggregate::lookup(name).is_some() {
-            return Err(self.error(function.span, format!("'{name}' is an aggregation function: it can only be used in summarize")));
+            return Err(self.error(
+                function.span,
+                format!("'{name}' is an aggregation function: it can only be used in summarize"),
+            ));
         }
         let Some(definition) = functions::lookup(name) else {
             let candidates: Vec<String> = functions::names().chain(aggregate::names()).map(String::from).collect();
             let hint = self.suggestion(name, &candidates);
-            return Err(self.error_with_hint(function.span, format!("The name '{name}' does not refer to any known function."), hint));
+            return Err(self.error_with_hint(
+                function.span,
+                format!("The name '{name}' does not refer to any known function."),
+                hint,
+            ));
         };
         if arguments.len() < definition.min_args || arguments.len() > definition.max_args {
             let expected = match (definition.min_args, definition.max_args) {
@@ -231,17 +268,17 @@ impl Checker<'_> {
 
     /// An argument: `typeof(long)` becomes the type's name as a string literal.
     fn argument(&mut self, argument: &Expr, row: &[Column]) -> CResult<TExpr> {
-        if let ExprKind::Call { function, arguments } = &argument.kind {
-            if function.text == "typeof" {
-                let type_name = match arguments.as_slice() {
-                    [Expr { kind: ExprKind::Name(name), .. }] => Type::from_name(name),
-                    _ => None,
-                };
-                return match type_name {
-                    Some(ty) => Ok(literal(Value::string(ty.name()), Type::String)),
-                    None => Err(self.error(argument.span, "typeof() expects a type name, such as typeof(long)")),
-                };
-            }
+        if let ExprKind::Call { function, arguments } = &argument.kind
+            && function.text == "typeof"
+        {
+            let type_name = match arguments.as_slice() {
+                [Expr { kind: ExprKind::Name(name), .. }] => Type::from_name(name),
+                _ => None,
+            };
+            return match type_name {
+                Some(ty) => Ok(literal(Value::string(ty.name()), Type::String)),
+                None => Err(self.error(argument.span, "typeof() expects a type name, such as typeof(long)")),
+            };
         }
         self.scalar(argument, row)
     }
@@ -251,8 +288,9 @@ impl Checker<'_> {
             Ok(regex) => Ok(Arc::new(regex)),
             Err(error) => {
                 let detail = error.to_string();
-                let last = detail.lines().last().unwrap_or_default().trim().to_string();
-                Err(self.error(span, format!("invalid regular expression: {last}")))
+                let last = detail.lines().last().unwrap_or_default().trim();
+                let reason = last.strip_prefix("error: ").unwrap_or(last).to_string();
+                Err(self.error(span, format!("invalid regular expression: {reason}")))
             }
         }
     }
@@ -272,13 +310,17 @@ impl Checker<'_> {
             ));
         };
         Ok(typed(
-            TExprKind::Iff(Box::new(condition_typed), Box::new(self.coerce(then_typed, ty)), Box::new(self.coerce(otherwise_typed, ty))),
+            TExprKind::Iff(
+                Box::new(condition_typed),
+                Box::new(self.coerce(then_typed, ty)),
+                Box::new(self.coerce(otherwise_typed, ty)),
+            ),
             ty,
         ))
     }
 
     fn case(&mut self, arguments: &[Expr], span: Span, row: &[Column]) -> CResult<TExpr> {
-        if arguments.len() < 3 || arguments.len() % 2 == 0 {
+        if arguments.len() < 3 || arguments.len().is_multiple_of(2) {
             return Err(self.error(span, "case() expects pairs of condition and value, then the value for else"));
         }
         let mut branches = Vec::new();
@@ -337,7 +379,14 @@ impl Checker<'_> {
         if expr.ty == ty { expr } else { typed(TExprKind::Convert(Box::new(expr)), ty) }
     }
 
-    fn binary(&mut self, operator: BinaryOperator, left: &Expr, right: &Expr, span: Span, row: &[Column]) -> CResult<TExpr> {
+    fn binary(
+        &mut self,
+        operator: BinaryOperator,
+        left: &Expr,
+        right: &Expr,
+        span: Span,
+        row: &[Column],
+    ) -> CResult<TExpr> {
         let left_result = self.scalar(left, row);
         let right_result = self.scalar(right, row);
         let (left_typed, right_typed) = (left_result?, right_result?);
@@ -347,13 +396,18 @@ impl Checker<'_> {
             BinaryOperator::And | BinaryOperator::Or => {
                 for (side, ty) in [(left.span, a), (right.span, b)] {
                     if !matches!(ty, Type::Bool | Type::Dynamic) {
-                        return Err(self.error(side, format!("The operator '{}' expects bool operands, not {ty}.", operator.text())));
+                        return Err(self.error(
+                            side,
+                            format!("The operator '{}' expects bool operands, not {ty}.", operator.text()),
+                        ));
                     }
                 }
                 let kind = if operator == BinaryOperator::And { TExprKind::And(l, r) } else { TExprKind::Or(l, r) };
                 Ok(typed(kind, Type::Bool))
             }
-            BinaryOperator::String(string_operator) => Ok(typed(TExprKind::StringTest(string_operator, l, r), Type::Bool)),
+            BinaryOperator::String(string_operator) => {
+                Ok(typed(TExprKind::StringTest(string_operator, l, r), Type::Bool))
+            }
             BinaryOperator::MatchesRegex => {
                 let regex = match &r.kind {
                     TExprKind::Literal(pattern) => self.compile_regex(&pattern.to_text(), right.span)?,
@@ -396,7 +450,10 @@ impl Checker<'_> {
                     Some(ty) => Ok(typed(TExprKind::Binary(op, l, r), ty)),
                     None => Err(self.error(
                         span,
-                        format!("The operator '{}' is not defined for the operand types {a} and {b}.", arithmetic.text()),
+                        format!(
+                            "The operator '{}' is not defined for the operand types {a} and {b}.",
+                            arithmetic.text()
+                        ),
                     )),
                 }
             }

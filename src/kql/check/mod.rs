@@ -141,10 +141,10 @@ impl<'a> Checker<'a> {
 
     /// "did you mean" among the given names and the `let`s, with Sentinel-to-Defender aliases.
     pub(super) fn suggestion(&self, name: &str, candidates: &[String]) -> Option<String> {
-        if let Some(alias) = names::known_alias(name) {
-            if candidates.iter().any(|c| c == alias) {
-                return Some(format!("did you mean '{alias}'?"));
-            }
+        if let Some(alias) = names::known_alias(name)
+            && candidates.iter().any(|c| c == alias)
+        {
+            return Some(format!("did you mean '{alias}'?"));
         }
         let lets = self.let_names();
         let all = candidates.iter().chain(lets.iter()).map(String::as_str);
@@ -205,7 +205,10 @@ impl<'a> Checker<'a> {
             ExprKind::Tabular(pipeline) => self.pipeline(pipeline),
             ExprKind::Name(name) => self.named_table(name, expr.span),
             ExprKind::Call { function, arguments } => self.tabular_call(function, arguments, expr.span),
-            _ => Err(self.error(expr.span, "expected a tabular expression (a table, a let bound to a query, or a query in parentheses)")),
+            _ => Err(self.error(
+                expr.span,
+                "expected a tabular expression (a table, a let bound to a query, or a query in parentheses)",
+            )),
         }
     }
 
@@ -231,7 +234,11 @@ impl<'a> Checker<'a> {
             Ok(None) => {
                 let tables = self.catalog.table_names();
                 let hint = self.suggestion(name, &tables);
-                Err(self.error_with_hint(span, format!("Failed to resolve table or column expression named '{name}'"), hint))
+                Err(self.error_with_hint(
+                    span,
+                    format!("Failed to resolve table or column expression named '{name}'"),
+                    hint,
+                ))
             }
             Err(error) => {
                 self.errors.push(KqlError { span, ..error });
@@ -292,10 +299,14 @@ impl<'a> Checker<'a> {
 
     fn datatable(&mut self, columns: &[(ast::Name, Type)], values: &[Expr], span: Span) -> CResult<Node> {
         let schema: Vec<Column> = columns.iter().map(|(name, ty)| Column::new(name.text.clone(), *ty)).collect();
-        if schema.is_empty() || values.len() % schema.len() != 0 {
+        if schema.is_empty() || !values.len().is_multiple_of(schema.len()) {
             return Err(self.error(
                 span,
-                format!("datatable has {} columns but {} values, which is not a whole number of rows", schema.len(), values.len()),
+                format!(
+                    "datatable has {} columns but {} values, which is not a whole number of rows",
+                    schema.len(),
+                    values.len()
+                ),
             ));
         }
         let mut rows = Vec::with_capacity(values.len() / schema.len());
@@ -350,7 +361,11 @@ impl<'a> Checker<'a> {
                 (Type::DateTime, Type::DateTime, Type::TimeSpan) => Type::DateTime,
                 (Type::TimeSpan, Type::TimeSpan, Type::TimeSpan) => Type::TimeSpan,
                 (a, b, c) if a.is_numeric() && b.is_numeric() && c.is_numeric() => {
-                    if [a, b, c].iter().any(|t| matches!(t, Type::Real | Type::Decimal)) { Type::Real } else { Type::Long }
+                    if [a, b, c].iter().any(|t| matches!(t, Type::Real | Type::Decimal)) {
+                        Type::Real
+                    } else {
+                        Type::Long
+                    }
                 }
                 (a, b, c) => {
                     return Err(self.error(
@@ -359,7 +374,10 @@ impl<'a> Checker<'a> {
                     ));
                 }
             };
-            Ok(Node::new(Source::Range { from: from_typed, to: to_typed, step: step_typed }, vec![Column::new(column.text.clone(), ty)]))
+            Ok(Node::new(
+                Source::Range { from: from_typed, to: to_typed, step: step_typed },
+                vec![Column::new(column.text.clone(), ty)],
+            ))
         })();
         self.operator = None;
         result
@@ -375,7 +393,8 @@ impl<'a> Checker<'a> {
                     Err(Reported) => failed = true,
                 },
                 ast::UnionTable::Pattern(pattern) if pattern.is_wildcard() => {
-                    let mut names: Vec<String> = self.catalog.table_names().into_iter().filter(|t| pattern.matches(t)).collect();
+                    let mut names: Vec<String> =
+                        self.catalog.table_names().into_iter().filter(|t| pattern.matches(t)).collect();
                     names.sort();
                     if names.is_empty() {
                         self.error(pattern.span, format!("no table matches '{}'", pattern.text));
@@ -433,7 +452,12 @@ impl<'a> Checker<'a> {
         if arguments.len() < required || arguments.len() > function.parameters.len() {
             return Err(self.error(
                 span,
-                format!("the function expects {} to {} arguments, not {}", required, function.parameters.len(), arguments.len()),
+                format!(
+                    "the function expects {} to {} arguments, not {}",
+                    required,
+                    function.parameters.len(),
+                    arguments.len()
+                ),
             ));
         }
         let mut scope = Scope { parameters: true, ..Scope::default() };
@@ -445,7 +469,11 @@ impl<'a> Checker<'a> {
             } else {
                 let typed = self.scalar(argument, row)?;
                 let ty = parameter.ty.unwrap_or(typed.ty);
-                Binding::Scalar(if typed.ty == ty { typed } else { TExpr { kind: TExprKind::Convert(Box::new(typed)), ty } })
+                Binding::Scalar(if typed.ty == ty {
+                    typed
+                } else {
+                    TExpr { kind: TExprKind::Convert(Box::new(typed)), ty }
+                })
             };
             scope.bindings.insert(parameter.name.text.clone(), binding);
         }
@@ -469,10 +497,10 @@ impl<'a> Checker<'a> {
 
 fn shared(node: Node) -> Arc<SharedNode> {
     // A node that is only a shared reference already is not wrapped twice.
-    if node.operators.is_empty() {
-        if let Source::Shared(inner) = &node.source {
-            return inner.clone();
-        }
+    if node.operators.is_empty()
+        && let Source::Shared(inner) = &node.source
+    {
+        return inner.clone();
     }
     SharedNode::new(node)
 }
@@ -500,7 +528,9 @@ fn union_schema(inputs: &[(Node, Str)], inner: bool) -> (Vec<Column>, Vec<Vec<Op
         }
     }
     if inner {
-        keys.retain(|(name, ty)| inputs.iter().all(|(node, _)| node.schema().iter().any(|c| c.name == *name && c.ty == *ty)));
+        keys.retain(|(name, ty)| {
+            inputs.iter().all(|(node, _)| node.schema().iter().any(|c| c.name == *name && c.ty == *ty))
+        });
     }
     let mut schema: Vec<Column> = Vec::new();
     for (name, ty) in &keys {
@@ -512,9 +542,7 @@ fn union_schema(inputs: &[(Node, Str)], inner: bool) -> (Vec<Column>, Vec<Vec<Op
     let mappings = inputs
         .iter()
         .map(|(node, _)| {
-            keys.iter()
-                .map(|(name, ty)| node.schema().iter().position(|c| c.name == *name && c.ty == *ty))
-                .collect()
+            keys.iter().map(|(name, ty)| node.schema().iter().position(|c| c.name == *name && c.ty == *ty)).collect()
         })
         .collect();
     (schema, mappings)

@@ -26,7 +26,8 @@ pub fn inferred_name(expr: &Expr) -> Option<String> {
                     _ => None,
                 };
             }
-            let by_first = functions::lookup(&function.text).is_some_and(|f| f.result_name == ResultName::FirstArgument);
+            let by_first =
+                functions::lookup(&function.text).is_some_and(|f| f.result_name == ResultName::FirstArgument);
             if by_first { arguments.first().and_then(inferred_name) } else { None }
         }
         _ => None,
@@ -52,7 +53,7 @@ impl ColumnNumbers {
         loop {
             self.next += 1;
             let candidate = format!("Column{}", self.next);
-            if !taken.iter().any(|t| *t == candidate) {
+            if !taken.contains(&candidate) {
                 return candidate;
             }
         }

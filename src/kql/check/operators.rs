@@ -5,7 +5,8 @@ use std::sync::Arc;
 use super::super::aggregate::{self, AggregateKind, AggregateSpec};
 use super::super::ast::{self, Expr, ExprKind, JoinCondition, NamePattern, OperatorKind, ParseKind, ParsePart};
 use super::super::plan::{
-    Column, FileProfilePlan, JoinKind, JoinPlan, MvExpandPlan, Node, Operator, ParsePlan, SortSpec, Source, TExpr, TExprKind,
+    Column, FileProfilePlan, JoinKind, JoinPlan, MvExpandPlan, Node, Operator, ParsePlan, SortSpec, Source, TExpr,
+    TExprKind,
 };
 use super::super::span::Span;
 use super::super::types::Type;
@@ -34,6 +35,9 @@ pub const FILE_PROFILE_COLUMNS: [(&str, Type); 18] = [
     ("SoftwareName", Type::String),
     ("ProfileAvailability", Type::String),
 ];
+
+/// Assignments of an `extend` (the slot each value goes to) and the schema after it.
+type Extended = (Vec<(usize, TExpr)>, Vec<Column>);
 
 fn names_of(columns: &[Column]) -> Vec<String> {
     columns.iter().map(|c| c.name.clone()).collect()
@@ -146,7 +150,8 @@ impl Checker<'_> {
                 return result;
             }
             OperatorKind::MvExpand { items, item_index, bag_expansion_array, limit } => {
-                let (plan, schema) = self.mv_expand(items, item_index.as_ref(), *bag_expansion_array, limit.as_ref(), &input)?;
+                let (plan, schema) =
+                    self.mv_expand(items, item_index.as_ref(), *bag_expansion_array, limit.as_ref(), &input)?;
                 node.push(Operator::MvExpand(plan), schema);
             }
             OperatorKind::Parse { kind, source, pattern, keep_only_matches } => {
@@ -195,14 +200,21 @@ impl Checker<'_> {
 
     /// `extend` and `serialize`: each assignment sees the columns made before it; an existing name is replaced
     /// in place.
-    fn extend(&mut self, assignments: &[ast::Assignment], input: &[Column]) -> CResult<(Vec<(usize, TExpr)>, Vec<Column>)> {
+    fn extend(
+        &mut self,
+        assignments: &[ast::Assignment],
+        input: &[Column],
+    ) -> CResult<Extended> {
         let mut schema = input.to_vec();
         let mut assigned = Vec::new();
         let mut numbers = ColumnNumbers::default();
         let mut failed = false;
         for assignment in assignments {
             if assignment.names.len() > 1 {
-                return Err(self.unsupported(assignment.expr.span, "assigning several columns at once is not supported by the local engine"));
+                return Err(self.unsupported(
+                    assignment.expr.span,
+                    "assigning several columns at once is not supported by the local engine",
+                ));
             }
             let typed = match self.scalar(&assignment.expr, &schema) {
                 Ok(typed) => typed,
@@ -238,7 +250,10 @@ impl Checker<'_> {
         let mut failed = false;
         for assignment in assignments {
             if assignment.names.len() > 1 {
-                return Err(self.unsupported(assignment.expr.span, "assigning several columns at once is not supported by the local engine"));
+                return Err(self.unsupported(
+                    assignment.expr.span,
+                    "assigning several columns at once is not supported by the local engine",
+                ));
             }
             let typed = match self.scalar(&assignment.expr, input) {
                 Ok(typed) => typed,
@@ -285,7 +300,8 @@ impl Checker<'_> {
         let mut order: Vec<usize> = Vec::new();
         let mut failed = false;
         for (pattern, descending) in patterns {
-            let mut found: Vec<usize> = (0..input.len()).filter(|i| pattern.matches(&input[*i].name) && !order.contains(i)).collect();
+            let mut found: Vec<usize> =
+                (0..input.len()).filter(|i| pattern.matches(&input[*i].name) && !order.contains(i)).collect();
             if found.is_empty() && !pattern.is_wildcard() && !input.iter().any(|c| c.name == pattern.text) {
                 self.unknown_column(&pattern.text, pattern.span, input);
                 failed = true;
@@ -312,7 +328,11 @@ impl Checker<'_> {
         let mut specs = Vec::new();
         for key in keys {
             let expr = self.scalar(&key.expr, input)?;
-            specs.push(SortSpec { expr, descending: key.descending, nulls_first: key.nulls_first.unwrap_or(!key.descending) });
+            specs.push(SortSpec {
+                expr,
+                descending: key.descending,
+                nulls_first: key.nulls_first.unwrap_or(!key.descending),
+            });
         }
         Ok(specs)
     }
@@ -353,7 +373,9 @@ impl Checker<'_> {
     ) -> CResult<AggregateSpec> {
         let expr = &assignment.expr;
         let ExprKind::Call { function, arguments } = &expr.kind else {
-            return Err(self.error(expr.span, "expected an aggregation function such as count(), dcount(x) or arg_max(x, *)"));
+            return Err(
+                self.error(expr.span, "expected an aggregation function such as count(), dcount(x) or arg_max(x, *)")
+            );
         };
         let Some(definition) = aggregate::lookup(&function.text) else {
             let candidates: Vec<String> = aggregate::names().map(String::from).collect();
@@ -379,14 +401,28 @@ impl Checker<'_> {
         }
         use AggregateKind::*;
         let kind = definition.kind;
-        let has_predicate = matches!(kind, CountIf | DCountIf | SumIf | AvgIf | MinIf | MaxIf | MakeSetIf | MakeListIf | MakeBagIf | TakeAnyIf);
-        let mut spec = AggregateSpec { kind, value: None, predicate: None, returned: Vec::new(), max_size: 1_048_576, output_types: Vec::new() };
+        let has_predicate = matches!(
+            kind,
+            CountIf | DCountIf | SumIf | AvgIf | MinIf | MaxIf | MakeSetIf | MakeListIf | MakeBagIf | TakeAnyIf
+        );
+        let mut spec = AggregateSpec {
+            kind,
+            value: None,
+            predicate: None,
+            returned: Vec::new(),
+            max_size: 1_048_576,
+            output_types: Vec::new(),
+        };
         let mut output_names: Vec<String> = Vec::new();
         let value_name = |e: &Expr| inferred_name(e).unwrap_or_default();
         match kind {
             Count => {
                 spec.output_types.push(Type::Long);
-                output_names.push(format!("{}_{}", definition.prefix, arguments.first().map(value_name).unwrap_or_default()));
+                output_names.push(format!(
+                    "{}_{}",
+                    definition.prefix,
+                    arguments.first().map(value_name).unwrap_or_default()
+                ));
             }
             CountIf => {
                 spec.predicate = Some(self.predicate(&arguments[0], input)?);
@@ -411,7 +447,10 @@ impl Checker<'_> {
                     } else {
                         let returned = self.scalar(argument, input)?;
                         spec.output_types.push(returned.ty);
-                        output_names.push(inferred_name(argument).unwrap_or_else(|| format!("{first_name}_arg{}", spec.returned.len())));
+                        output_names.push(
+                            inferred_name(argument)
+                                .unwrap_or_else(|| format!("{first_name}_arg{}", spec.returned.len())),
+                        );
                         spec.returned.push(returned);
                     }
                 }
@@ -439,7 +478,9 @@ impl Checker<'_> {
                     spec.predicate = Some(self.predicate(&arguments[1], input)?);
                 }
                 let size_argument = if has_predicate { arguments.get(2) } else { arguments.get(1) };
-                if let (Some(size), MakeSet | MakeSetIf | MakeList | MakeListIf | MakeBag | MakeBagIf) = (size_argument, kind) {
+                if let (Some(size), MakeSet | MakeSetIf | MakeList | MakeListIf | MakeBag | MakeBagIf) =
+                    (size_argument, kind)
+                {
                     spec.max_size = self.count_argument(size, input)?;
                 }
                 let output_type = match kind {
@@ -448,12 +489,20 @@ impl Checker<'_> {
                         Type::Int | Type::Long => Type::Long,
                         Type::TimeSpan => Type::TimeSpan,
                         t if t.is_numeric() || t == Type::Dynamic => Type::Real,
-                        other => return Err(self.error(arguments[0].span, format!("sum() cannot add values of type {other}"))),
+                        other => {
+                            return Err(
+                                self.error(arguments[0].span, format!("sum() cannot add values of type {other}"))
+                            );
+                        }
                     },
                     Avg | AvgIf => match value_type {
                         Type::TimeSpan | Type::DateTime => value_type,
                         t if t.is_numeric() || t == Type::Dynamic => Type::Real,
-                        other => return Err(self.error(arguments[0].span, format!("avg() cannot average values of type {other}"))),
+                        other => {
+                            return Err(
+                                self.error(arguments[0].span, format!("avg() cannot average values of type {other}"))
+                            );
+                        }
                     },
                     Min | Max | MinIf | MaxIf => value_type,
                     _ => Type::Dynamic,
@@ -536,14 +585,32 @@ impl Checker<'_> {
             };
             let left_index = input.iter().position(|c| c.name == left_name.text);
             let right_index = right_schema.iter().position(|c| c.name == right_name.text);
+            if left_index.is_none() && right_index.is_none() && matches!(condition, JoinCondition::Same(_)) {
+                let hint = self.suggestion(&left_name.text, &names_of(input));
+                self.error_with_hint(
+                    left_name.span,
+                    format!("Failed to resolve column named '{}' on either side", left_name.text),
+                    hint,
+                );
+                failed = true;
+                continue;
+            }
             if left_index.is_none() {
                 let hint = self.suggestion(&left_name.text, &names_of(input));
-                self.error_with_hint(left_name.span, format!("Failed to resolve column named '{}' on the left side", left_name.text), hint);
+                self.error_with_hint(
+                    left_name.span,
+                    format!("Failed to resolve column named '{}' on the left side", left_name.text),
+                    hint,
+                );
                 failed = true;
             }
             if right_index.is_none() {
                 let hint = self.suggestion(&right_name.text, &names_of(&right_schema));
-                self.error_with_hint(right_name.span, format!("Failed to resolve column named '{}' on the right side", right_name.text), hint);
+                self.error_with_hint(
+                    right_name.span,
+                    format!("Failed to resolve column named '{}' on the right side", right_name.text),
+                    hint,
+                );
                 failed = true;
             }
             if let (Some(l), Some(r)) = (left_index, right_index) {
@@ -551,7 +618,10 @@ impl Checker<'_> {
                 if a != b && !(a.is_stringlike() && b.is_stringlike()) && !(a.is_numeric() && b.is_numeric()) {
                     self.error(
                         left_name.span.to(right_name.span),
-                        format!("Inconsistent data types for the join keys ({}, {}) ({a}, {b})", left_name.text, right_name.text),
+                        format!(
+                            "Inconsistent data types for the join keys ({}, {}) ({a}, {b})",
+                            left_name.text, right_name.text
+                        ),
                     );
                     failed = true;
                 }
@@ -594,7 +664,9 @@ impl Checker<'_> {
         for item in items {
             let typed = self.scalar(&item.expr, input)?;
             if typed.ty != Type::Dynamic {
-                return Err(self.error(item.expr.span, format!("mv-expand expects a dynamic array or bag, not {}", typed.ty)));
+                return Err(
+                    self.error(item.expr.span, format!("mv-expand expects a dynamic array or bag, not {}", typed.ty))
+                );
             }
             let ty = item.to_type.unwrap_or(Type::Dynamic);
             let name = match &item.name {
@@ -681,12 +753,23 @@ impl Checker<'_> {
             regex.push('$');
         }
         let compiled = self.compile_regex(&format!("(?s){regex}"), span)?;
-        let plan = ParsePlan { source: source_typed, regex: compiled, columns, relaxed: kind == ParseKind::Relaxed, keep_only_matches };
+        let plan = ParsePlan {
+            source: source_typed,
+            regex: compiled,
+            columns,
+            relaxed: kind == ParseKind::Relaxed,
+            keep_only_matches,
+        };
         Ok((plan, schema))
     }
 
     /// `invoke FileProfile(column, limit)`: joins the data directory's `FileProfile` table.
-    fn invoke(&mut self, function: &ast::Name, arguments: &[Expr], input: &[Column]) -> CResult<(FileProfilePlan, Vec<Column>)> {
+    fn invoke(
+        &mut self,
+        function: &ast::Name,
+        arguments: &[Expr],
+        input: &[Column],
+    ) -> CResult<(FileProfilePlan, Vec<Column>)> {
         if function.text != "FileProfile" {
             return Err(self.unsupported(
                 function.span,
@@ -697,7 +780,11 @@ impl Checker<'_> {
             None => "SHA1".to_string(),
             Some(ExprKind::Name(name)) => name.clone(),
             Some(ExprKind::Literal { value: Value::String(name), .. }) => name.to_string(),
-            Some(_) => return Err(self.error(arguments[0].span, "FileProfile() expects the name of the column that holds the hash")),
+            Some(_) => {
+                return Err(
+                    self.error(arguments[0].span, "FileProfile() expects the name of the column that holds the hash")
+                );
+            }
         };
         let id_span = arguments.first().map_or(function.span, |a| a.span);
         let Some(id_column) = input.iter().position(|c| c.name == column_name) else {
@@ -740,5 +827,9 @@ fn project_indexes(node: &mut Node, input: &[Column], indexes: &[usize]) {
 }
 
 fn first_duplicate(columns: &[Column]) -> Option<String> {
-    columns.iter().enumerate().find(|(i, c)| columns[..*i].iter().any(|o| o.name == c.name)).map(|(_, c)| c.name.clone())
+    columns
+        .iter()
+        .enumerate()
+        .find(|(i, c)| columns[..*i].iter().any(|o| o.name == c.name))
+        .map(|(_, c)| c.name.clone())
 }

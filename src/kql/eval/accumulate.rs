@@ -33,7 +33,14 @@ impl<'p> Accumulator<'p> {
 
     /// Whether an operator can be fed by a scan (and its parts merged).
     pub fn accepts(operator: &Operator) -> bool {
-        matches!(operator, Operator::Count | Operator::Take(_) | Operator::Top { .. } | Operator::Distinct(_) | Operator::Summarize { .. })
+        matches!(
+            operator,
+            Operator::Count
+                | Operator::Take(_)
+                | Operator::Top { .. }
+                | Operator::Distinct(_)
+                | Operator::Summarize { .. }
+        )
     }
 
     pub fn for_operator(operator: &'p Operator, context: EvalContext) -> Self {
@@ -127,7 +134,8 @@ impl Groups<'_> {
         let values: Vec<Value> = self.keys.iter().map(|k| eval(k, row, &context)).collect();
         let key: Vec<GroupKey> = values.iter().map(Value::group_key).collect();
         let aggregates = self.aggregates;
-        let (_, states) = self.groups.entry(key).or_insert_with(|| (values, aggregates.iter().map(AggregateSpec::start).collect()));
+        let (_, states) =
+            self.groups.entry(key).or_insert_with(|| (values, aggregates.iter().map(AggregateSpec::start).collect()));
         let evaluate = |expr: &TExpr, row: &Row| eval(expr, row, &context);
         for (spec, state) in aggregates.iter().zip(states.iter_mut()) {
             spec.update(state, row, &evaluate);

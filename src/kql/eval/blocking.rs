@@ -6,16 +6,28 @@ use std::collections::{HashMap, HashSet};
 use super::super::error::KqlError;
 use super::super::plan::{Column, JoinKind, JoinPlan, Operator, Row, SortSpec};
 use super::super::value::{GroupKey, Value, sort_order};
+use super::Executor;
 use super::expr::{EvalContext, eval};
 use super::steps::join_key;
-use super::Executor;
 
 /// Orders values for one sort key: nulls where the key wants them, then ascending or descending.
 fn key_order(a: &Value, b: &Value, spec: &SortSpec) -> Ordering {
     match (a.is_null(), b.is_null()) {
         (true, true) => Ordering::Equal,
-        (true, false) => if spec.nulls_first { Ordering::Less } else { Ordering::Greater },
-        (false, true) => if spec.nulls_first { Ordering::Greater } else { Ordering::Less },
+        (true, false) => {
+            if spec.nulls_first {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            }
+        }
+        (false, true) => {
+            if spec.nulls_first {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            }
+        }
         (false, false) => {
             let ordering = sort_order(a, b);
             if spec.descending { ordering.reverse() } else { ordering }
@@ -28,13 +40,23 @@ pub fn sort_rows(rows: &mut Vec<Row>, keys: &[SortSpec], context: &EvalContext) 
     let mut keyed: Vec<(Vec<Value>, Row)> =
         rows.drain(..).map(|row| (keys.iter().map(|k| eval(&k.expr, &row, context)).collect(), row)).collect();
     keyed.sort_by(|(a, _), (b, _)| {
-        keys.iter().zip(a.iter().zip(b.iter())).map(|(spec, (x, y))| key_order(x, y, spec)).find(|o| o.is_ne()).unwrap_or(Ordering::Equal)
+        keys.iter()
+            .zip(a.iter().zip(b.iter()))
+            .map(|(spec, (x, y))| key_order(x, y, spec))
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
     });
     rows.extend(keyed.into_iter().map(|(_, row)| row));
 }
 
 impl Executor<'_> {
-    pub(super) fn blocking(&self, operator: &Operator, mut rows: Vec<Row>, input: &[Column], output: &[Column]) -> Result<Vec<Row>, KqlError> {
+    pub(super) fn blocking(
+        &self,
+        operator: &Operator,
+        mut rows: Vec<Row>,
+        input: &[Column],
+        output: &[Column],
+    ) -> Result<Vec<Row>, KqlError> {
         match operator {
             Operator::Sort(keys) => {
                 sort_rows(&mut rows, keys, &self.context);
@@ -66,7 +88,14 @@ fn nulls(columns: &[Column], indexes: impl Iterator<Item = usize>) -> Row {
 }
 
 /// A hash join. Keys with a null never match; `innerunique` keeps the first left row of each key.
-pub fn join(plan: &JoinPlan, left: Vec<Row>, right: Vec<Row>, left_schema: &[Column], right_schema: &[Column], _output: &[Column]) -> Vec<Row> {
+pub fn join(
+    plan: &JoinPlan,
+    left: Vec<Row>,
+    right: Vec<Row>,
+    left_schema: &[Column],
+    right_schema: &[Column],
+    _output: &[Column],
+) -> Vec<Row> {
     let right_part = |row: &Row| -> Row { plan.right_columns.iter().map(|i| row[*i].clone()).collect() };
     let mut index: HashMap<Vec<GroupKey>, Vec<usize>> = HashMap::new();
     for (position, row) in right.iter().enumerate() {
@@ -83,14 +112,19 @@ pub fn join(plan: &JoinPlan, left: Vec<Row>, right: Vec<Row>, left_schema: &[Col
     let mut out = Vec::new();
     let mut right_matched = vec![false; right.len()];
     for row in left {
-        let matches: &[usize] = join_key(&row, &plan.left_keys).and_then(|key| index.get(&key)).map_or(&[], Vec::as_slice);
+        let matches: &[usize] =
+            join_key(&row, &plan.left_keys).and_then(|key| index.get(&key)).map_or(&[], Vec::as_slice);
         for position in matches {
             right_matched[*position] = true;
         }
         match plan.kind {
             JoinKind::LeftSemi if !matches.is_empty() => out.push(row),
             JoinKind::LeftAnti if matches.is_empty() => out.push(row),
-            JoinKind::InnerUnique | JoinKind::Inner | JoinKind::LeftOuter | JoinKind::RightOuter | JoinKind::FullOuter => {
+            JoinKind::InnerUnique
+            | JoinKind::Inner
+            | JoinKind::LeftOuter
+            | JoinKind::RightOuter
+            | JoinKind::FullOuter => {
                 for position in matches {
                     let mut joined = row.clone();
                     joined.extend(right_part(&right[*position]));

@@ -11,10 +11,10 @@ use super::expr::visit;
 
 fn mark_columns(expr: &TExpr, needed: &mut [bool]) {
     visit(expr, &mut |e| {
-        if let TExprKind::Column(index) = e.kind {
-            if let Some(slot) = needed.get_mut(index) {
-                *slot = true;
-            }
+        if let TExprKind::Column(index) = e.kind
+            && let Some(slot) = needed.get_mut(index)
+        {
+            *slot = true;
         }
     });
 }
@@ -79,7 +79,8 @@ pub fn required_inputs(operator: &Operator, needed: &[bool], width: usize) -> Ve
             }
         }
         Operator::MvExpand(plan) => {
-            let overwritten: Vec<usize> = plan.columns.iter().map(|(slot, _, _)| *slot).filter(|s| *s < width).collect();
+            let overwritten: Vec<usize> =
+                plan.columns.iter().map(|(slot, _, _)| *slot).filter(|s| *s < width).collect();
             pass_through(&mut inputs, &overwritten);
             plan.columns.iter().for_each(|(_, e, _)| mark_columns(e, &mut inputs));
         }
@@ -99,7 +100,8 @@ pub fn required_inputs(operator: &Operator, needed: &[bool], width: usize) -> Ve
 /// Characters that no JSON or CSV writer escapes: a needle made of them appears verbatim in the raw text of
 /// any row whose value contains it (unless the line uses `\u` escapes, which `Prefilter` checks).
 fn verbatim_safe(needle: &str) -> bool {
-    !needle.is_empty() && needle.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b' ' | b'_' | b'-' | b'.' | b':' | b'@'))
+    !needle.is_empty()
+        && needle.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b' ' | b'_' | b'-' | b'.' | b':' | b'@'))
 }
 
 /// How an expression's text relates to the row's raw text.
@@ -117,8 +119,12 @@ fn raw_text(expr: &TExpr) -> Option<RawText> {
         TExprKind::Column(_) if expr.ty.is_stringlike() => Some(RawText::Verbatim),
         TExprKind::Column(_) if expr.ty == Type::Dynamic => Some(RawText::Derived),
         TExprKind::Member(target, _) => raw_text(target).map(|_| RawText::Derived),
-        TExprKind::Index(target, index) if matches!(index.kind, TExprKind::Literal(_)) => raw_text(target).map(|_| RawText::Derived),
-        TExprKind::Call(call) if matches!(call.function.name, "tostring" | "parse_json" | "todynamic" | "parsejson") => {
+        TExprKind::Index(target, index) if matches!(index.kind, TExprKind::Literal(_)) => {
+            raw_text(target).map(|_| RawText::Derived)
+        }
+        TExprKind::Call(call)
+            if matches!(call.function.name, "tostring" | "parse_json" | "todynamic" | "parsejson") =>
+        {
             match call.arguments.as_slice() {
                 [argument] => raw_text(argument),
                 _ => None,
@@ -129,7 +135,9 @@ fn raw_text(expr: &TExpr) -> Option<RawText> {
 }
 
 fn usable(needle: &str, kind: RawText) -> bool {
-    verbatim_safe(needle) && (kind == RawText::Verbatim || needle.bytes().any(|b| !matches!(b, b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')))
+    verbatim_safe(needle)
+        && (kind == RawText::Verbatim
+            || needle.bytes().any(|b| !matches!(b, b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')))
 }
 
 fn literal_text(expr: &TExpr) -> Option<String> {
@@ -152,7 +160,9 @@ fn needles(expr: &TExpr) -> Option<(Vec<String>, bool)> {
         }
         // Every positive string test (`has`, `contains`, `startswith`, ...) implies that the needle is a
         // substring of the value.
-        TExprKind::StringTest(op, left, right) if !op.negated => (vec![literal_text(right)?], op.case_sensitive, raw_text(left)?),
+        TExprKind::StringTest(op, left, right) if !op.negated => {
+            (vec![literal_text(right)?], op.case_sensitive, raw_text(left)?)
+        }
         TExprKind::In(list) if !list.negated && list.subqueries.is_empty() => {
             let kind = raw_text(&list.target)?;
             let all = list.items.iter().map(literal_text).collect::<Option<Vec<_>>>()?;

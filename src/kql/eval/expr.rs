@@ -1,12 +1,12 @@
 //! Evaluation of typed scalar expressions over one row. Never fails: what Kusto turns into null (a bad
 //! conversion, a missing member, a division of integers by zero) is null here too.
 
-use std::collections::HashSet;
 use super::super::functions::{self, CallContext};
 use super::super::plan::{BinaryOp, InList, TExpr, TExprKind};
 use super::super::types::Type;
 use super::super::value::{Dyn, Str, Value, compare, eq_ignore_case, equals};
 use super::text::{string_test, term_match};
+use std::collections::HashSet;
 
 /// What every expression may read besides the row.
 #[derive(Clone, Copy, Debug)]
@@ -20,10 +20,15 @@ pub fn visit(expr: &TExpr, f: &mut dyn FnMut(&TExpr)) {
     f(expr);
     match &expr.kind {
         TExprKind::Literal(_) | TExprKind::Column(_) | TExprKind::ToScalar(_) => {}
-        TExprKind::Member(target, _) | TExprKind::Negate(target) | TExprKind::Convert(target) | TExprKind::MatchesRegex(target, _) => {
-            visit(target, f)
-        }
-        TExprKind::Index(a, b) | TExprKind::Binary(_, a, b) | TExprKind::And(a, b) | TExprKind::Or(a, b) | TExprKind::StringTest(_, a, b) => {
+        TExprKind::Member(target, _)
+        | TExprKind::Negate(target)
+        | TExprKind::Convert(target)
+        | TExprKind::MatchesRegex(target, _) => visit(target, f),
+        TExprKind::Index(a, b)
+        | TExprKind::Binary(_, a, b)
+        | TExprKind::And(a, b)
+        | TExprKind::Or(a, b)
+        | TExprKind::StringTest(_, a, b) => {
             visit(a, f);
             visit(b, f);
         }
@@ -92,7 +97,9 @@ pub fn eval(expr: &TExpr, row: &[Value], context: &EvalContext) -> Value {
             };
             (call.function.eval)(&call_context, &values)
         }
-        TExprKind::Binary(op, left, right) => binary(*op, &eval(left, row, context), &eval(right, row, context), expr.ty),
+        TExprKind::Binary(op, left, right) => {
+            binary(*op, &eval(left, row, context), &eval(right, row, context), expr.ty)
+        }
         TExprKind::And(left, right) => {
             let l = eval(left, row, context).as_bool();
             if l == Some(false) {
@@ -136,7 +143,8 @@ pub fn eval(expr: &TExpr, row: &[Value], context: &EvalContext) -> Value {
             for term in terms {
                 flatten(eval(term, row, context), &mut needles);
             }
-            let mut matches = needles.iter().map(|needle| term_match(&haystack, &needle.to_text().to_lowercase(), true, true));
+            let mut matches =
+                needles.iter().map(|needle| term_match(&haystack, &needle.to_text().to_lowercase(), true, true));
             Value::Bool(if *all { matches.all(|m| m) } else { matches.any(|m| m) })
         }
         TExprKind::Between { target, low, high, negated } => {
@@ -211,7 +219,11 @@ impl InSet {
 
     fn contains(&self, target: &Value, ignore_case: bool) -> bool {
         if let Some(text) = target.as_str() {
-            let found = if ignore_case { self.strings.contains(text.to_lowercase().as_str()) } else { self.strings.contains(text) };
+            let found = if ignore_case {
+                self.strings.contains(text.to_lowercase().as_str())
+            } else {
+                self.strings.contains(text)
+            };
             if found {
                 return true;
             }

@@ -54,7 +54,8 @@ pub struct QueryResult {
 const MAX_RANGE_ROWS: i64 = 10_000_000;
 
 pub fn execute(plan: &Plan, options: &ExecOptions) -> Result<QueryResult, KqlError> {
-    let executor = Executor { options, context: EvalContext { now: options.now }, stats: Mutex::new(ScanStats::default()) };
+    let executor =
+        Executor { options, context: EvalContext { now: options.now }, stats: Mutex::new(ScanStats::default()) };
     let rows = executor.run(&plan.root)?;
     let stats = executor.stats.lock().map(|s| s.clone()).unwrap_or_default();
     Ok(QueryResult { table: Table { columns: plan.root.schema().to_vec(), rows }, stats })
@@ -72,7 +73,11 @@ fn memory_table(name: &str, columns: &[Column], rows: Arc<Vec<Row>>) -> Arc<dyn 
 
 impl Executor<'_> {
     fn check_cancelled(&self) -> Result<(), KqlError> {
-        if self.options.cancel.load(Ordering::Relaxed) { Err(KqlError::runtime("the query was cancelled")) } else { Ok(()) }
+        if self.options.cancel.load(Ordering::Relaxed) {
+            Err(KqlError::runtime("the query was cancelled"))
+        } else {
+            Ok(())
+        }
     }
 
     /// Runs a node to its rows.
@@ -143,7 +148,10 @@ impl Executor<'_> {
                         let offset = out.len();
                         for (position, from) in mapping.iter().enumerate() {
                             let ty = columns[offset + position].ty;
-                            out.push(from.and_then(|i| row.get(i).cloned()).unwrap_or_else(|| super::value::Value::null_of(ty)));
+                            out.push(
+                                from.and_then(|i| row.get(i).cloned())
+                                    .unwrap_or_else(|| super::value::Value::null_of(ty)),
+                            );
                         }
                         rows.push(out);
                     }
@@ -155,10 +163,12 @@ impl Executor<'_> {
 
     fn range(&self, from: &TExpr, to: &TExpr, step: &TExpr) -> Result<Vec<Row>, KqlError> {
         use super::value::Value;
-        let (from, to, step) = (eval(from, &[], &self.context), eval(to, &[], &self.context), eval(step, &[], &self.context));
+        let (from, to, step) =
+            (eval(from, &[], &self.context), eval(to, &[], &self.context), eval(step, &[], &self.context));
         let mut rows = Vec::new();
         match (&from, &to, &step) {
-            (Value::DateTime(a), Value::DateTime(b), Value::TimeSpan(s)) | (Value::TimeSpan(a), Value::TimeSpan(b), Value::TimeSpan(s)) => {
+            (Value::DateTime(a), Value::DateTime(b), Value::TimeSpan(s))
+            | (Value::TimeSpan(a), Value::TimeSpan(b), Value::TimeSpan(s)) => {
                 if *s <= 0 {
                     return Err(KqlError::runtime("range: the step must be positive"));
                 }
@@ -199,7 +209,13 @@ impl Executor<'_> {
 
     /// Runs `node.operators[start..]` over `source`: a fused streaming pass up to and including the first
     /// aggregating operator, then the rest over the result.
-    fn run_operators(&self, source: Arc<dyn TableSource>, node: &Node, start: usize, needed: Vec<bool>) -> Result<Vec<Row>, KqlError> {
+    fn run_operators(
+        &self,
+        source: Arc<dyn TableSource>,
+        node: &Node,
+        start: usize,
+        needed: Vec<bool>,
+    ) -> Result<Vec<Row>, KqlError> {
         let operators = &node.operators[start..];
         let streaming = operators.iter().take_while(|o| o.is_streaming()).count();
         let mut steps = Vec::new();
@@ -251,10 +267,10 @@ impl Executor<'_> {
         let mut filter_columns = vec![false; needed.len()];
         for predicate in &filters {
             visit(predicate, &mut |e| {
-                if let TExprKind::Column(i) = e.kind {
-                    if let Some(slot) = filter_columns.get_mut(i) {
-                        *slot = true;
-                    }
+                if let TExprKind::Column(i) = e.kind
+                    && let Some(slot) = filter_columns.get_mut(i)
+                {
+                    *slot = true;
                 }
             });
         }
@@ -275,7 +291,7 @@ impl Executor<'_> {
             let mut seen = 0u32;
             let stats = source.scan_partition(partition, &request, &mut |row| {
                 seen = seen.wrapping_add(1);
-                if seen % 4096 == 0 && cancel.load(Ordering::Relaxed) {
+                if seen.is_multiple_of(4096) && cancel.load(Ordering::Relaxed) {
                     return false;
                 }
                 steps::push(&steps, row, &context, &mut |row| accumulator.push(row))
@@ -304,7 +320,8 @@ impl Executor<'_> {
             }
         } else {
             let next = AtomicUsize::new(0);
-            let results: Vec<Mutex<Option<Result<Accumulator, KqlError>>>> = (0..partitions).map(|_| Mutex::new(None)).collect();
+            let results: Vec<Mutex<Option<Result<Accumulator, KqlError>>>> =
+                (0..partitions).map(|_| Mutex::new(None)).collect();
             std::thread::scope(|scope| {
                 for _ in 0..threads {
                     scope.spawn(|| {

@@ -49,7 +49,10 @@ pub fn join_key(row: &Row, columns: &[usize]) -> Option<Vec<GroupKey>> {
         .collect()
 }
 
-pub fn prepare<'p>(operator: &'p Operator, run: impl Fn(&Node) -> Result<Vec<Row>, KqlError>) -> Result<Step<'p>, KqlError> {
+pub fn prepare<'p>(
+    operator: &'p Operator,
+    run: impl Fn(&Node) -> Result<Vec<Row>, KqlError>,
+) -> Result<Step<'p>, KqlError> {
     Ok(match operator {
         Operator::Where(predicate) => Step::Filter(predicate),
         Operator::Extend(assigned) => Step::Extend(assigned),
@@ -77,7 +80,9 @@ pub fn prepare<'p>(operator: &'p Operator, run: impl Fn(&Node) -> Result<Vec<Row
                     let values: Vec<Value> = positions
                         .iter()
                         .zip(FILE_PROFILE_COLUMNS.iter())
-                        .map(|(position, (_, ty))| convert(&position.and_then(|p| row.get(p).cloned()).unwrap_or_default(), *ty))
+                        .map(|(position, (_, ty))| {
+                            convert(&position.and_then(|p| row.get(p).cloned()).unwrap_or_default(), *ty)
+                        })
                         .collect();
                     for hash in [&values[0], &values[1]] {
                         let text = hash.to_text().to_lowercase();
@@ -102,7 +107,12 @@ pub fn expressions(operator: &Operator, f: &mut dyn FnMut(&TExpr)) {
         Operator::Summarize { keys, aggregates } => {
             keys.iter().for_each(&mut *f);
             for aggregate in aggregates {
-                aggregate.value.iter().chain(aggregate.predicate.iter()).chain(aggregate.returned.iter()).for_each(&mut *f);
+                aggregate
+                    .value
+                    .iter()
+                    .chain(aggregate.predicate.iter())
+                    .chain(aggregate.returned.iter())
+                    .for_each(&mut *f);
             }
         }
         Operator::Top { keys, .. } | Operator::Sort(keys) => keys.iter().for_each(|k| f(&k.expr)),
@@ -193,7 +203,8 @@ fn elements(value: &Value, bag_as_array: bool) -> Vec<Dyn> {
 }
 
 fn mv_expand(plan: &MvExpandPlan, row: Row, context: &EvalContext, out: &mut dyn FnMut(Row) -> bool) -> bool {
-    let expanded: Vec<Vec<Dyn>> = plan.columns.iter().map(|(_, expr, _)| elements(&eval(expr, &row, context), plan.bag_as_array)).collect();
+    let expanded: Vec<Vec<Dyn>> =
+        plan.columns.iter().map(|(_, expr, _)| elements(&eval(expr, &row, context), plan.bag_as_array)).collect();
     let mut count = expanded.iter().map(Vec::len).max().unwrap_or(0);
     if let Some(limit) = plan.limit {
         count = count.min(limit);
@@ -252,7 +263,11 @@ fn file_profile(profile: &FileProfile, row: &mut Row) {
     let id = row.get(plan.id_column).map(|v| v.to_text().to_lowercase()).unwrap_or_default();
     let valid = matches!(id.len(), 40 | 64) && id.bytes().all(|b| b.is_ascii_hexdigit());
     let within_limit = valid
-        && profile.enriched.lock().map(|mut seen| seen.contains(&id) || (seen.len() < plan.limit && seen.insert(id.clone()))).unwrap_or(false);
+        && profile
+            .enriched
+            .lock()
+            .map(|mut seen| seen.contains(&id) || (seen.len() < plan.limit && seen.insert(id.clone())))
+            .unwrap_or(false);
     let found = if within_limit { profile.profiles.get(&id) } else { None };
     let availability = match (valid && within_limit, found) {
         (_, Some(values)) => {

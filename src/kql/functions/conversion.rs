@@ -10,7 +10,10 @@ fn any_to(ty: Type) -> impl Fn(&Args) -> Result<Type, String> {
 }
 
 pub(super) static FUNCTIONS: [FunctionDef; 15] = [
-    FunctionDef { result_name: ResultName::FirstArgument, ..def("tostring", 1, 1, |a| any_to(Type::String)(a), |_, v| Value::String(v[0].to_text())) },
+    FunctionDef {
+        result_name: ResultName::FirstArgument,
+        ..def("tostring", 1, 1, |a| any_to(Type::String)(a), |_, v| Value::String(v[0].to_text()))
+    },
     def("toint", 1, 1, |a| any_to(Type::Int)(a), |_, v| convert(&v[0], Type::Int)),
     def("tolong", 1, 1, |a| any_to(Type::Long)(a), |_, v| convert(&v[0], Type::Long)),
     def("todouble", 1, 1, |a| any_to(Type::Real)(a), |_, v| convert(&v[0], Type::Real)),
@@ -93,7 +96,9 @@ pub(super) fn convert(value: &Value, ty: Type) -> Value {
         Type::Int | Type::Long => {
             let number = match value {
                 Value::String(s) | Value::Dynamic(Dyn::String(s)) => parse_integer(s),
-                Value::DateTime(t) | Value::TimeSpan(t) | Value::Dynamic(Dyn::DateTime(t) | Dyn::TimeSpan(t)) => Some(*t),
+                Value::DateTime(t) | Value::TimeSpan(t) | Value::Dynamic(Dyn::DateTime(t) | Dyn::TimeSpan(t)) => {
+                    Some(*t)
+                }
                 Value::Real(x) | Value::Dynamic(Dyn::Real(x)) => {
                     (x.is_finite() && x.abs() < 9.2e18).then(|| x.trunc() as i64)
                 }
@@ -118,7 +123,9 @@ pub(super) fn convert(value: &Value, ty: Type) -> Value {
         Type::TimeSpan => match value {
             Value::TimeSpan(t) | Value::Dynamic(Dyn::TimeSpan(t)) => Value::TimeSpan(*t),
             Value::String(s) | Value::Dynamic(Dyn::String(s)) => parse_timespan(s).map_or(Value::Null, Value::TimeSpan),
-            Value::Int(_) | Value::Long(_) | Value::Dynamic(Dyn::Long(_)) => value.as_i64().map_or(Value::Null, Value::TimeSpan),
+            Value::Int(_) | Value::Long(_) | Value::Dynamic(Dyn::Long(_)) => {
+                value.as_i64().map_or(Value::Null, Value::TimeSpan)
+            }
             _ => Value::Null,
         },
     }

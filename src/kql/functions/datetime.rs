@@ -6,7 +6,10 @@ use super::super::datetime::{Civil, MAX_TICKS, UNIX_EPOCH_TICKS, days_in_month};
 use super::super::lexer::{TICKS_PER_DAY, TICKS_PER_HOUR, TICKS_PER_MILLISECOND, TICKS_PER_MINUTE, TICKS_PER_SECOND};
 use super::super::types::Type;
 use super::super::value::Value;
-use super::{Args, CallContext, FunctionDef, Param, ResultName, def, expect, integer, real, text, timespan_arg, datetime_arg, string_value};
+use super::{
+    Args, CallContext, FunctionDef, Param, ResultName, datetime_arg, def, expect, integer, real, string_value, text,
+    timespan_arg,
+};
 
 fn to(ty: Type, params: &'static [Param]) -> impl Fn(&Args) -> Result<Type, String> {
     move |args| expect(args, params).map(|()| ty)
@@ -16,14 +19,30 @@ const DT: &[Param] = &[Param::DateTime, Param::Integer];
 
 pub(super) static FUNCTIONS: [FunctionDef; 26] = [
     def("now", 0, 1, |a| to(Type::DateTime, &[Param::TimeSpan])(a), |c, v| shift(c.now, v.first())),
-    def("ago", 1, 1, |a| to(Type::DateTime, &[Param::TimeSpan])(a), |c, v| {
-        timespan_arg(&v[0]).map_or(Value::Null, |t| datetime(c.now.checked_sub(t)))
-    }),
+    def(
+        "ago",
+        1,
+        1,
+        |a| to(Type::DateTime, &[Param::TimeSpan])(a),
+        |c, v| timespan_arg(&v[0]).map_or(Value::Null, |t| datetime(c.now.checked_sub(t))),
+    ),
     FunctionDef { result_name: ResultName::FirstArgument, ..def("bin", 2, 2, check_bin, bin) },
     FunctionDef { result_name: ResultName::FirstArgument, ..def("floor", 2, 2, check_bin, bin) },
     FunctionDef { result_name: ResultName::FirstArgument, ..def("bin_at", 3, 3, check_bin, bin_at) },
-    def("datetime_add", 3, 3, |a| to(Type::DateTime, &[Param::String, Param::Integer, Param::DateTime])(a), datetime_add),
-    def("datetime_diff", 3, 3, |a| to(Type::Long, &[Param::String, Param::DateTime, Param::DateTime])(a), datetime_diff),
+    def(
+        "datetime_add",
+        3,
+        3,
+        |a| to(Type::DateTime, &[Param::String, Param::Integer, Param::DateTime])(a),
+        datetime_add,
+    ),
+    def(
+        "datetime_diff",
+        3,
+        3,
+        |a| to(Type::Long, &[Param::String, Param::DateTime, Param::DateTime])(a),
+        datetime_diff,
+    ),
     def("startofday", 1, 2, |a| to(Type::DateTime, DT)(a), |_, v| start_of(v, Unit::Day)),
     def("startofweek", 1, 2, |a| to(Type::DateTime, DT)(a), |_, v| start_of(v, Unit::Week)),
     def("startofmonth", 1, 2, |a| to(Type::DateTime, DT)(a), |_, v| start_of(v, Unit::Month)),
@@ -32,23 +51,76 @@ pub(super) static FUNCTIONS: [FunctionDef; 26] = [
     def("endofweek", 1, 2, |a| to(Type::DateTime, DT)(a), |_, v| end_of(v, Unit::Week)),
     def("endofmonth", 1, 2, |a| to(Type::DateTime, DT)(a), |_, v| end_of(v, Unit::Month)),
     def("endofyear", 1, 2, |a| to(Type::DateTime, DT)(a), |_, v| end_of(v, Unit::Year)),
-    def("dayofweek", 1, 1, |a| to(Type::TimeSpan, DT)(a), |_, v| {
-        civil(&v[0]).map_or(Value::Null, |c| Value::TimeSpan(i64::from(c.weekday()) * TICKS_PER_DAY))
-    }),
-    def("dayofmonth", 1, 1, |a| to(Type::Int, DT)(a), |_, v| civil(&v[0]).map_or(Value::Null, |c| Value::Int(c.day as i32))),
-    def("dayofyear", 1, 1, |a| to(Type::Int, DT)(a), |_, v| civil(&v[0]).map_or(Value::Null, |c| Value::Int(day_of_year(c) as i32))),
-    def("getyear", 1, 1, |a| to(Type::Int, DT)(a), |_, v| civil(&v[0]).map_or(Value::Null, |c| Value::Int(c.year as i32))),
-    def("getmonth", 1, 1, |a| to(Type::Int, DT)(a), |_, v| civil(&v[0]).map_or(Value::Null, |c| Value::Int(c.month as i32))),
-    def("monthofyear", 1, 1, |a| to(Type::Int, DT)(a), |_, v| civil(&v[0]).map_or(Value::Null, |c| Value::Int(c.month as i32))),
-    def("hourofday", 1, 1, |a| to(Type::Int, DT)(a), |_, v| civil(&v[0]).map_or(Value::Null, |c| Value::Int(c.hour as i32))),
+    def(
+        "dayofweek",
+        1,
+        1,
+        |a| to(Type::TimeSpan, DT)(a),
+        |_, v| civil(&v[0]).map_or(Value::Null, |c| Value::TimeSpan(i64::from(c.weekday()) * TICKS_PER_DAY)),
+    ),
+    def(
+        "dayofmonth",
+        1,
+        1,
+        |a| to(Type::Int, DT)(a),
+        |_, v| civil(&v[0]).map_or(Value::Null, |c| Value::Int(c.day as i32)),
+    ),
+    def(
+        "dayofyear",
+        1,
+        1,
+        |a| to(Type::Int, DT)(a),
+        |_, v| civil(&v[0]).map_or(Value::Null, |c| Value::Int(day_of_year(c) as i32)),
+    ),
+    def(
+        "getyear",
+        1,
+        1,
+        |a| to(Type::Int, DT)(a),
+        |_, v| civil(&v[0]).map_or(Value::Null, |c| Value::Int(c.year as i32)),
+    ),
+    def(
+        "getmonth",
+        1,
+        1,
+        |a| to(Type::Int, DT)(a),
+        |_, v| civil(&v[0]).map_or(Value::Null, |c| Value::Int(c.month as i32)),
+    ),
+    def(
+        "monthofyear",
+        1,
+        1,
+        |a| to(Type::Int, DT)(a),
+        |_, v| civil(&v[0]).map_or(Value::Null, |c| Value::Int(c.month as i32)),
+    ),
+    def(
+        "hourofday",
+        1,
+        1,
+        |a| to(Type::Int, DT)(a),
+        |_, v| civil(&v[0]).map_or(Value::Null, |c| Value::Int(c.hour as i32)),
+    ),
     def("format_datetime", 2, 2, |a| to(Type::String, &[Param::DateTime, Param::String])(a), format_datetime),
     def("format_timespan", 2, 2, |a| to(Type::String, &[Param::TimeSpan, Param::String])(a), format_timespan),
-    def("unixtime_seconds_todatetime", 1, 1, |a| to(Type::DateTime, &[Param::Number])(a), |_, v| {
-        real(&v[0]).map_or(Value::Null, |s| datetime(Some(UNIX_EPOCH_TICKS + (s * TICKS_PER_SECOND as f64) as i64)))
-    }),
-    def("unixtime_milliseconds_todatetime", 1, 1, |a| to(Type::DateTime, &[Param::Number])(a), |_, v| {
-        real(&v[0]).map_or(Value::Null, |s| datetime(Some(UNIX_EPOCH_TICKS + (s * TICKS_PER_MILLISECOND as f64) as i64)))
-    }),
+    def(
+        "unixtime_seconds_todatetime",
+        1,
+        1,
+        |a| to(Type::DateTime, &[Param::Number])(a),
+        |_, v| {
+            real(&v[0]).map_or(Value::Null, |s| datetime(Some(UNIX_EPOCH_TICKS + (s * TICKS_PER_SECOND as f64) as i64)))
+        },
+    ),
+    def(
+        "unixtime_milliseconds_todatetime",
+        1,
+        1,
+        |a| to(Type::DateTime, &[Param::Number])(a),
+        |_, v| {
+            real(&v[0])
+                .map_or(Value::Null, |s| datetime(Some(UNIX_EPOCH_TICKS + (s * TICKS_PER_MILLISECOND as f64) as i64)))
+        },
+    ),
 ];
 
 fn datetime(ticks: Option<i64>) -> Value {
@@ -75,10 +147,11 @@ fn day_of_year(c: Civil) -> u32 {
 
 fn check_bin(args: &Args) -> Result<Type, String> {
     let (value, size) = (args.types[0], args.types[1]);
-    if let Some(third) = args.types.get(2) {
-        if !matches!(third, Type::DateTime | Type::TimeSpan | Type::Dynamic) && !third.is_numeric() {
-            return Err(format!("expects a fixed point of the same type as the value, not {third}"));
-        }
+    if let Some(third) = args.types.get(2)
+        && !matches!(third, Type::DateTime | Type::TimeSpan | Type::Dynamic)
+        && !third.is_numeric()
+    {
+        return Err(format!("expects a fixed point of the same type as the value, not {third}"));
     }
     match value {
         Type::DateTime if matches!(size, Type::TimeSpan | Type::Dynamic) || size.is_numeric() => Ok(Type::DateTime),
@@ -136,7 +209,9 @@ fn bin_at(context: &CallContext, v: &[Value]) -> Value {
             _ => Value::Null,
         },
         _ => match (real(&v[0]), real(&v[1]), real(&v[2])) {
-            (Some(x), Some(size), Some(origin)) if size > 0.0 => Value::Real(((x - origin) / size).floor() * size + origin),
+            (Some(x), Some(size), Some(origin)) if size > 0.0 => {
+                Value::Real(((x - origin) / size).floor() * size + origin)
+            }
             _ => Value::Null,
         },
     }
@@ -209,7 +284,9 @@ fn datetime_add(_: &CallContext, v: &[Value]) -> Value {
         Unit::Quarter => amount.checked_mul(3).and_then(|m| add_months(ticks, m)),
         Unit::Month => add_months(ticks, amount),
         Unit::Nanosecond => ticks.checked_add(amount / 100),
-        other => fixed_ticks(other).and_then(|size| amount.checked_mul(size)).and_then(|delta| ticks.checked_add(delta)),
+        other => {
+            fixed_ticks(other).and_then(|size| amount.checked_mul(size)).and_then(|delta| ticks.checked_add(delta))
+        }
     };
     datetime(result)
 }
@@ -245,8 +322,13 @@ fn start_ticks(ticks: i64, unit: Unit, offset: i64) -> Option<i64> {
             let day = ticks.div_euclid(TICKS_PER_DAY) - i64::from(c.weekday());
             Some((day + 7 * offset) * TICKS_PER_DAY)
         }
-        Unit::Month => add_months(Civil { day: 1, hour: 0, minute: 0, second: 0, fraction: 0, ..c }.to_ticks()?, offset),
-        Unit::Year => add_months(Civil { month: 1, day: 1, hour: 0, minute: 0, second: 0, fraction: 0, ..c }.to_ticks()?, offset * 12),
+        Unit::Month => {
+            add_months(Civil { day: 1, hour: 0, minute: 0, second: 0, fraction: 0, ..c }.to_ticks()?, offset)
+        }
+        Unit::Year => add_months(
+            Civil { month: 1, day: 1, hour: 0, minute: 0, second: 0, fraction: 0, ..c }.to_ticks()?,
+            offset * 12,
+        ),
         _ => None,
     }
 }
@@ -300,7 +382,7 @@ fn format_datetime(_: &CallContext, v: &[Value]) -> Value {
             ('H', 1) => out.push_str(&c.hour.to_string()),
             ('H', _) => out.push_str(&format!("{:02}", c.hour)),
             ('h', n) => {
-                let hour = if c.hour % 12 == 0 { 12 } else { c.hour % 12 };
+                let hour = if c.hour.is_multiple_of(12) { 12 } else { c.hour % 12 };
                 out.push_str(&if n == 1 { hour.to_string() } else { format!("{hour:02}") });
             }
             ('m', 1) => out.push_str(&c.minute.to_string()),

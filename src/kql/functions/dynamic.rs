@@ -11,37 +11,61 @@ fn to(ty: Type, params: &'static [Param]) -> impl Fn(&Args) -> Result<Type, Stri
 }
 
 fn check_pack(args: &Args) -> Result<Type, String> {
-    if args.types.len() % 2 != 0 {
+    if !args.types.len().is_multiple_of(2) {
         return Err("expects pairs of key and value arguments".to_string());
     }
     Ok(Type::Dynamic)
 }
 
 pub(super) static FUNCTIONS: [FunctionDef; 10] = [
-    def("array_length", 1, 1, |a| to(Type::Long, &[Param::Any])(a), |_, v| match v[0].as_dyn() {
-        Some(Dyn::Array(items)) => Value::Long(items.len() as i64),
-        _ => Value::Null,
-    }),
+    def(
+        "array_length",
+        1,
+        1,
+        |a| to(Type::Long, &[Param::Any])(a),
+        |_, v| match v[0].as_dyn() {
+            Some(Dyn::Array(items)) => Value::Long(items.len() as i64),
+            _ => Value::Null,
+        },
+    ),
     def("array_concat", 1, 64, |a| to(Type::Dynamic, &[Param::Any])(a), array_concat),
     def("set_has_element", 2, 2, |a| to(Type::Bool, &[Param::Any, Param::Any])(a), set_has_element),
     def("array_index_of", 2, 2, |a| to(Type::Long, &[Param::Any, Param::Any])(a), array_index_of),
     def("array_slice", 3, 3, |a| to(Type::Dynamic, &[Param::Any, Param::Integer, Param::Integer])(a), array_slice),
-    def("bag_keys", 1, 1, |a| to(Type::Dynamic, &[Param::Any])(a), |_, v| match v[0].as_dyn() {
-        Some(Dyn::Object(pairs)) => Value::Dynamic(Dyn::array(pairs.iter().map(|(k, _)| Dyn::String(k.clone())).collect())),
-        _ => Value::Null,
-    }),
-    def("bag_has_key", 2, 2, |a| to(Type::Bool, &[Param::Any, Param::String])(a), |_, v| match v[0].as_dyn() {
-        Some(Dyn::Object(pairs)) => {
-            let key = v[1].to_text();
-            Value::Bool(pairs.iter().any(|(k, _)| *k == key))
-        }
-        _ => Value::Null,
-    }),
+    def(
+        "bag_keys",
+        1,
+        1,
+        |a| to(Type::Dynamic, &[Param::Any])(a),
+        |_, v| match v[0].as_dyn() {
+            Some(Dyn::Object(pairs)) => {
+                Value::Dynamic(Dyn::array(pairs.iter().map(|(k, _)| Dyn::String(k.clone())).collect()))
+            }
+            _ => Value::Null,
+        },
+    ),
+    def(
+        "bag_has_key",
+        2,
+        2,
+        |a| to(Type::Bool, &[Param::Any, Param::String])(a),
+        |_, v| match v[0].as_dyn() {
+            Some(Dyn::Object(pairs)) => {
+                let key = v[1].to_text();
+                Value::Bool(pairs.iter().any(|(k, _)| *k == key))
+            }
+            _ => Value::Null,
+        },
+    ),
     def("bag_pack", 0, 128, check_pack, pack),
     def("pack", 0, 128, check_pack, pack),
-    def("pack_array", 0, 128, |a| to(Type::Dynamic, &[Param::Any])(a), |_, v| {
-        Value::Dynamic(Dyn::array(v.iter().map(Value::to_dyn).collect()))
-    }),
+    def(
+        "pack_array",
+        0,
+        128,
+        |a| to(Type::Dynamic, &[Param::Any])(a),
+        |_, v| Value::Dynamic(Dyn::array(v.iter().map(Value::to_dyn).collect())),
+    ),
 ];
 
 fn array_concat(_: &CallContext, v: &[Value]) -> Value {
@@ -57,7 +81,9 @@ fn array_concat(_: &CallContext, v: &[Value]) -> Value {
 
 fn position(array: &Value, needle: &Value) -> Option<Option<usize>> {
     match array.as_dyn() {
-        Some(Dyn::Array(items)) => Some(items.iter().position(|item| equals(&item.to_scalar(), needle, false) == Some(true))),
+        Some(Dyn::Array(items)) => {
+            Some(items.iter().position(|item| equals(&item.to_scalar(), needle, false) == Some(true)))
+        }
         _ => None,
     }
 }
@@ -75,7 +101,9 @@ fn array_slice(_: &CallContext, v: &[Value]) -> Value {
     let Some(Dyn::Array(items)) = v[0].as_dyn() else { return Value::Null };
     let len = items.len() as i64;
     let resolve = |i: i64| if i < 0 { len + i } else { i };
-    let (Some(start), Some(end)) = (integer(&v[1]).map(resolve), integer(&v[2]).map(resolve)) else { return Value::Null };
+    let (Some(start), Some(end)) = (integer(&v[1]).map(resolve), integer(&v[2]).map(resolve)) else {
+        return Value::Null;
+    };
     let start = start.max(0);
     let end = end.min(len - 1);
     if start > end {

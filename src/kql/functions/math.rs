@@ -28,19 +28,37 @@ fn check_common(args: &Args) -> Result<Type, String> {
 
 pub(super) static FUNCTIONS: [FunctionDef; 13] = [
     def("round", 1, 2, same_numeric, round),
-    def("abs", 1, 1, |a| {
-        if a.types[0] == Type::TimeSpan { Ok(Type::TimeSpan) } else { same_numeric(a) }
-    }, abs),
+    def(
+        "abs",
+        1,
+        1,
+        |a| {
+            if a.types[0] == Type::TimeSpan { Ok(Type::TimeSpan) } else { same_numeric(a) }
+        },
+        abs,
+    ),
     def("pow", 2, 2, |a| to(Type::Real, &[Param::Number, Param::Number])(a), |_, v| number2(v, f64::powf)),
     def("sqrt", 1, 1, |a| to(Type::Real, &[Param::Number])(a), |_, v| number1(v, f64::sqrt)),
     def("exp", 1, 1, |a| to(Type::Real, &[Param::Number])(a), |_, v| number1(v, f64::exp)),
     def("log", 1, 1, |a| to(Type::Real, &[Param::Number])(a), |_, v| number1(v, f64::ln)),
     def("log10", 1, 1, |a| to(Type::Real, &[Param::Number])(a), |_, v| number1(v, f64::log10)),
-    def("isnan", 1, 1, |a| to(Type::Bool, &[Param::Number])(a), |_, v| real(&v[0]).map_or(Value::Null, |x| Value::Bool(x.is_nan()))),
+    def(
+        "isnan",
+        1,
+        1,
+        |a| to(Type::Bool, &[Param::Number])(a),
+        |_, v| real(&v[0]).map_or(Value::Null, |x| Value::Bool(x.is_nan())),
+    ),
     def("min_of", 2, 64, check_common, |c, v| extreme(c, v, Ordering::Less)),
     def("max_of", 2, 64, check_common, |c, v| extreme(c, v, Ordering::Greater)),
     def("coalesce", 1, 64, check_common, coalesce),
-    def("not", 1, 1, |a| to(Type::Bool, &[Param::Bool])(a), |_, v| v[0].as_bool().map_or(Value::Null, |b| Value::Bool(!b))),
+    def(
+        "not",
+        1,
+        1,
+        |a| to(Type::Bool, &[Param::Bool])(a),
+        |_, v| v[0].as_bool().map_or(Value::Null, |b| Value::Bool(!b)),
+    ),
     def("sign", 1, 1, same_numeric, |_, v| match &v[0] {
         Value::Long(n) => Value::Long(n.signum()),
         other => real(other).map_or(Value::Null, |x| Value::Real(if x == 0.0 { 0.0 } else { x.signum() })),

@@ -131,7 +131,16 @@ pub(crate) const fn def(
     check: fn(&Args) -> Result<Type, String>,
     eval: fn(&CallContext, &[Value]) -> Value,
 ) -> FunctionDef {
-    FunctionDef { name, min_args, max_args, check, eval, regex_argument: None, regex_rewrite: None, result_name: ResultName::None }
+    FunctionDef {
+        name,
+        min_args,
+        max_args,
+        check,
+        eval,
+        regex_argument: None,
+        regex_rewrite: None,
+        result_name: ResultName::None,
+    }
 }
 
 fn all_functions() -> &'static [&'static FunctionDef] {

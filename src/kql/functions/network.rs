@@ -14,26 +14,50 @@ fn to(ty: Type, params: &'static [Param]) -> impl Fn(&Args) -> Result<Type, Stri
 }
 
 pub(super) static FUNCTIONS: [FunctionDef; 8] = [
-    def("hash_sha256", 1, 1, |a| to(Type::String, &[Param::Any])(a), |_, v| {
-        let digest = Sha256::digest(text(&v[0]).as_bytes());
-        string_value(digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
-    }),
-    def("ipv4_is_private", 1, 1, |a| to(Type::Bool, &[Param::String])(a), |_, v| match parse_ipv4_range(&text(&v[0])) {
-        Some((ip, _)) => Value::Bool(ip.is_private()),
-        None => Value::Null,
-    }),
+    def(
+        "hash_sha256",
+        1,
+        1,
+        |a| to(Type::String, &[Param::Any])(a),
+        |_, v| {
+            let digest = Sha256::digest(text(&v[0]).as_bytes());
+            string_value(digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+        },
+    ),
+    def(
+        "ipv4_is_private",
+        1,
+        1,
+        |a| to(Type::Bool, &[Param::String])(a),
+        |_, v| match parse_ipv4_range(&text(&v[0])) {
+            Some((ip, _)) => Value::Bool(ip.is_private()),
+            None => Value::Null,
+        },
+    ),
     def("ipv4_is_in_range", 2, 2, |a| to(Type::Bool, &[Param::String, Param::String])(a), ipv4_is_in_range),
-    def("url_decode", 1, 1, |a| to(Type::String, &[Param::String])(a), |_, v| {
-        let source = text(&v[0]);
-        match percent_encoding::percent_decode_str(&source).decode_utf8() {
-            Ok(decoded) => string_value(decoded.into_owned()),
-            Err(_) => Value::empty_string(),
-        }
-    }),
+    def(
+        "url_decode",
+        1,
+        1,
+        |a| to(Type::String, &[Param::String])(a),
+        |_, v| {
+            let source = text(&v[0]);
+            match percent_encoding::percent_decode_str(&source).decode_utf8() {
+                Ok(decoded) => string_value(decoded.into_owned()),
+                Err(_) => Value::empty_string(),
+            }
+        },
+    ),
     def("parse_url", 1, 1, |a| to(Type::Dynamic, &[Param::String])(a), parse_url),
     def("parse_path", 1, 1, |a| to(Type::Dynamic, &[Param::String])(a), parse_path),
     def("tohex", 1, 2, |a| to(Type::String, &[Param::Integer, Param::Integer])(a), tohex),
-    def("reverse", 1, 1, |a| to(Type::String, &[Param::Any])(a), |_, v| string_value(text(&v[0]).chars().rev().collect::<String>())),
+    def(
+        "reverse",
+        1,
+        1,
+        |a| to(Type::String, &[Param::Any])(a),
+        |_, v| string_value(text(&v[0]).chars().rev().collect::<String>()),
+    ),
 ];
 
 /// `a.b.c.d` or `a.b.c.d/n`.
@@ -47,7 +71,8 @@ fn parse_ipv4_range(text: &str) -> Option<(Ipv4Addr, u32)> {
 }
 
 fn ipv4_is_in_range(_: &CallContext, v: &[Value]) -> Value {
-    let (Some((ip, _)), Some((network, prefix))) = (parse_ipv4_range(&text(&v[0])), parse_ipv4_range(&text(&v[1]))) else {
+    let (Some((ip, _)), Some((network, prefix))) = (parse_ipv4_range(&text(&v[0])), parse_ipv4_range(&text(&v[1])))
+    else {
         return Value::Null;
     };
     let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
@@ -79,7 +104,9 @@ fn parse_url(_: &CallContext, v: &[Value]) -> Value {
 fn parse_path(_: &CallContext, v: &[Value]) -> Value {
     let source = text(&v[0]);
     let (scheme, rest) = match source.split_once("://") {
-        Some((scheme, rest)) if scheme.chars().all(|c| c.is_ascii_alphabetic()) => (scheme.to_string(), rest.to_string()),
+        Some((scheme, rest)) if scheme.chars().all(|c| c.is_ascii_alphabetic()) => {
+            (scheme.to_string(), rest.to_string())
+        }
         _ => (String::new(), source.to_string()),
     };
     let root = match rest.as_bytes() {

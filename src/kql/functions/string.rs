@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use super::super::value::{Dyn, Value};
 use super::super::types::Type;
+use super::super::value::{Dyn, Value};
 use super::{Args, CallContext, FunctionDef, Param, def, expect, integer, string_value, text, with_regex};
 
 fn strings_to(ty: Type, params: &'static [Param]) -> impl Fn(&Args) -> Result<Type, String> {
@@ -14,26 +14,63 @@ const S: &[Param] = &[Param::String];
 const SS: &[Param] = &[Param::String, Param::String];
 const SSS: &[Param] = &[Param::String, Param::String, Param::String];
 
-pub(super) static FUNCTIONS: [FunctionDef; 20] = [
+pub(super) static FUNCTIONS: [FunctionDef; 21] = [
     def("strlen", 1, 1, |a| strings_to(Type::Long, S)(a), |_, v| Value::Long(text(&v[0]).chars().count() as i64)),
     def("tolower", 1, 1, |a| strings_to(Type::String, S)(a), |_, v| string_value(text(&v[0]).to_lowercase())),
     def("toupper", 1, 1, |a| strings_to(Type::String, S)(a), |_, v| string_value(text(&v[0]).to_uppercase())),
-    def("substring", 2, 3, |a| strings_to(Type::String, &[Param::String, Param::Integer, Param::Integer])(a), substring),
+    def(
+        "substring",
+        2,
+        3,
+        |a| strings_to(Type::String, &[Param::String, Param::Integer, Param::Integer])(a),
+        substring,
+    ),
     def("split", 2, 3, |a| strings_to(Type::Dynamic, &[Param::String, Param::String, Param::Integer])(a), split),
     def("replace_string", 3, 3, |a| strings_to(Type::String, SSS)(a), replace_string),
-    FunctionDef { regex_argument: Some(1), ..def("replace_regex", 3, 3, |a| strings_to(Type::String, SSS)(a), replace_regex) },
+    FunctionDef {
+        regex_argument: Some(1),
+        ..def("replace_regex", 3, 3, |a| strings_to(Type::String, SSS)(a), replace_regex)
+    },
     FunctionDef { regex_argument: Some(0), ..def("extract", 3, 4, check_extract, extract) },
-    FunctionDef { regex_argument: Some(0), ..def("extract_all", 2, 3, |a| strings_to(Type::Dynamic, &[Param::String, Param::Any, Param::String])(a), extract_all) },
-    FunctionDef { regex_argument: Some(0), regex_rewrite: Some(trim_both_pattern), ..def("trim", 2, 2, |a| strings_to(Type::String, SS)(a), trim) },
-    FunctionDef { regex_argument: Some(0), regex_rewrite: Some(trim_start_pattern), ..def("trim_start", 2, 2, |a| strings_to(Type::String, SS)(a), trim) },
-    FunctionDef { regex_argument: Some(0), regex_rewrite: Some(trim_end_pattern), ..def("trim_end", 2, 2, |a| strings_to(Type::String, SS)(a), trim) },
-    def("indexof", 2, 5, |a| strings_to(Type::Long, &[Param::Any, Param::Any, Param::Integer, Param::Integer, Param::Integer])(a), indexof),
+    FunctionDef {
+        regex_argument: Some(0),
+        ..def(
+            "extract_all",
+            2,
+            3,
+            |a| strings_to(Type::Dynamic, &[Param::String, Param::Any, Param::String])(a),
+            extract_all,
+        )
+    },
+    FunctionDef {
+        regex_argument: Some(0),
+        regex_rewrite: Some(trim_both_pattern),
+        ..def("trim", 2, 2, |a| strings_to(Type::String, SS)(a), trim)
+    },
+    FunctionDef {
+        regex_argument: Some(0),
+        regex_rewrite: Some(trim_start_pattern),
+        ..def("trim_start", 2, 2, |a| strings_to(Type::String, SS)(a), trim)
+    },
+    FunctionDef {
+        regex_argument: Some(0),
+        regex_rewrite: Some(trim_end_pattern),
+        ..def("trim_end", 2, 2, |a| strings_to(Type::String, SS)(a), trim)
+    },
+    def(
+        "indexof",
+        2,
+        5,
+        |a| strings_to(Type::Long, &[Param::Any, Param::Any, Param::Integer, Param::Integer, Param::Integer])(a),
+        indexof,
+    ),
     def("countof", 2, 3, |a| strings_to(Type::Long, SSS)(a), countof),
     def("strcat", 1, 64, |a| strings_to(Type::String, &[Param::Any])(a), strcat),
     def("strcat_delim", 3, 65, |a| strings_to(Type::String, &[Param::String, Param::Any])(a), strcat_delim),
     def("isempty", 1, 1, |a| strings_to(Type::Bool, &[Param::Any])(a), |_, v| Value::Bool(v[0].is_empty())),
     def("isnotempty", 1, 1, |a| strings_to(Type::Bool, &[Param::Any])(a), |_, v| Value::Bool(!v[0].is_empty())),
     def("isnull", 1, 1, |a| strings_to(Type::Bool, &[Param::Any])(a), |_, v| Value::Bool(v[0].is_null())),
+    def("strrep", 2, 3, |a| strings_to(Type::String, &[Param::Any, Param::Integer, Param::String])(a), strrep),
     def("isnotnull", 1, 1, |a| strings_to(Type::Bool, &[Param::Any])(a), |_, v| Value::Bool(!v[0].is_null())),
 ];
 
@@ -73,7 +110,9 @@ fn split(_: &CallContext, v: &[Value]) -> Value {
     };
     match v.get(2) {
         Some(index) => match integer(index) {
-            Some(i) if i >= 0 && (i as usize) < parts.len() => Value::Dynamic(Dyn::array(vec![parts[i as usize].clone()])),
+            Some(i) if i >= 0 && (i as usize) < parts.len() => {
+                Value::Dynamic(Dyn::array(vec![parts[i as usize].clone()]))
+            }
             Some(_) => Value::Dynamic(Dyn::array(Vec::new())),
             None => Value::Null,
         },
@@ -114,7 +153,7 @@ fn replace_regex(context: &CallContext, v: &[Value]) -> Value {
     let source = text(&v[0]);
     let template = rewrite_template(&text(&v[2]));
     with_regex(context, &v[1], |regex| string_value(regex.replace_all(&source, template.as_str()).into_owned()))
-        .unwrap_or_else(|| Value::String(source))
+        .unwrap_or(Value::String(source))
 }
 
 fn check_extract(args: &Args) -> Result<Type, String> {
@@ -187,7 +226,7 @@ fn trim_end_pattern(pattern: &str) -> String {
 fn trim(context: &CallContext, v: &[Value]) -> Value {
     let source = text(&v[1]);
     with_regex(context, &v[0], |regex| string_value(regex.replace_all(&source, "").into_owned()))
-        .unwrap_or_else(|| Value::String(source))
+        .unwrap_or(Value::String(source))
 }
 
 /// `indexof(source, lookup[, start[, length[, occurrence]]])` in code points; -1 when not found.
@@ -234,7 +273,8 @@ fn countof(context: &CallContext, v: &[Value]) -> Value {
     let source = text(&v[0]);
     let regex_kind = v.get(2).is_some_and(|kind| &*text(kind) == "regex");
     if regex_kind {
-        return with_regex(context, &v[1], |regex| Value::Long(regex.find_iter(&source).count() as i64)).unwrap_or(Value::Null);
+        return with_regex(context, &v[1], |regex| Value::Long(regex.find_iter(&source).count() as i64))
+            .unwrap_or(Value::Null);
     }
     let search = text(&v[1]);
     if search.is_empty() {
@@ -267,4 +307,13 @@ fn strcat_delim(_: &CallContext, v: &[Value]) -> Value {
         value.write_text(&mut out);
     }
     string_value(out)
+}
+
+/// `strrep(value, count[, delimiter])`: the text repeated, at most 1,024 times (as Kusto caps it).
+fn strrep(_: &CallContext, v: &[Value]) -> Value {
+    let source = text(&v[0]);
+    let Some(count) = integer(&v[1]).filter(|n| *n >= 0) else { return Value::empty_string() };
+    let delimiter = v.get(2).map(text).unwrap_or_default();
+    let parts = vec![&*source; count.min(1024) as usize];
+    string_value(parts.join(&delimiter))
 }

@@ -46,7 +46,11 @@ pub fn from_raw_json(raw: &str, ty: Type) -> Value {
 /// A JSON number in a column of type `ty`.
 fn number(raw: &str, ty: Type) -> Value {
     match ty {
-        Type::Long => raw.parse::<i64>().ok().or_else(|| raw.parse::<f64>().ok().map(|x| x as i64)).map_or(Value::Null, Value::Long),
+        Type::Long => raw
+            .parse::<i64>()
+            .ok()
+            .or_else(|| raw.parse::<f64>().ok().map(|x| x as i64))
+            .map_or(Value::Null, Value::Long),
         Type::Int => raw.parse::<i64>().ok().and_then(|n| i32::try_from(n).ok()).map_or(Value::Null, Value::Int),
         Type::Real | Type::Decimal => raw.parse::<f64>().map_or(Value::Null, Value::Real),
         Type::Bool => raw.parse::<f64>().map_or(Value::Null, |x| Value::Bool(x != 0.0)),
@@ -74,7 +78,10 @@ pub fn from_text(text: &str, ty: Type, quoted: bool) -> Value {
         Type::TimeSpan => parse_timespan(text).map_or(Value::Null, Value::TimeSpan),
         Type::Long => {
             let text = text.trim();
-            text.parse::<i64>().ok().or_else(|| text.parse::<f64>().ok().map(|x| x as i64)).map_or(Value::Null, Value::Long)
+            text.parse::<i64>()
+                .ok()
+                .or_else(|| text.parse::<f64>().ok().map(|x| x as i64))
+                .map_or(Value::Null, Value::Long)
         }
         Type::Int => text.trim().parse::<i32>().map_or(Value::Null, Value::Int),
         Type::Real | Type::Decimal => text.trim().parse::<f64>().map_or(Value::Null, Value::Real),
@@ -85,10 +92,10 @@ pub fn from_text(text: &str, ty: Type, quoted: bool) -> Value {
         },
         Type::Dynamic => {
             let trimmed = text.trim_start();
-            if trimmed.starts_with(['{', '[']) || !quoted {
-                if let Ok(parsed) = serde_json::from_str::<Dyn>(text) {
-                    return Value::Dynamic(parsed);
-                }
+            if (trimmed.starts_with(['{', '[']) || !quoted)
+                && let Ok(parsed) = serde_json::from_str::<Dyn>(text)
+            {
+                return Value::Dynamic(parsed);
             }
             Value::Dynamic(Dyn::String(Arc::from(text)))
         }

@@ -153,7 +153,12 @@ impl TableSource for JsonLinesTable {
     }
 
     /// A partition owns the lines that start inside its byte range.
-    fn scan_partition(&self, partition: usize, request: &ScanRequest, sink: &mut dyn FnMut(Row) -> bool) -> Result<ScanStats, KqlError> {
+    fn scan_partition(
+        &self,
+        partition: usize,
+        request: &ScanRequest,
+        sink: &mut dyn FnMut(Row) -> bool,
+    ) -> Result<ScanStats, KqlError> {
         let start = partition as u64 * PARTITION_BYTES;
         let end = (start + PARTITION_BYTES).min(self.size);
         let file_name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -205,7 +210,8 @@ impl TableSource for JsonLinesTable {
                 Err(message) => {
                     stats.bad_rows += 1;
                     if stats.first_bad_row.is_none() {
-                        stats.first_bad_row = Some(format!("{file_name}: the line at byte {line_start} is not a JSON object: {message}"));
+                        stats.first_bad_row =
+                            Some(format!("{file_name}: the line at byte {line_start} is not a JSON object: {message}"));
                     }
                 }
             }

@@ -42,18 +42,24 @@ pub struct DataDir {
 
 impl std::fmt::Debug for DataDir {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DataDir").field("dir", &self.dir).field("tables", &self.files.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("DataDir")
+            .field("dir", &self.dir)
+            .field("tables", &self.files.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
 impl DataDir {
     /// Lists the table files of a directory. Two files for one table are an error.
     pub fn open(dir: &Path) -> Result<DataDir, KqlError> {
-        let entries = std::fs::read_dir(dir).map_err(|e| KqlError::runtime(format!("cannot read the data directory {}: {e}", dir.display())))?;
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| KqlError::runtime(format!("cannot read the data directory {}: {e}", dir.display())))?;
         let mut files: BTreeMap<String, (PathBuf, Format)> = BTreeMap::new();
         for entry in entries.flatten() {
             let path = entry.path();
-            let (Some(stem), Some(extension)) = (path.file_stem().and_then(|s| s.to_str()), path.extension().and_then(|e| e.to_str())) else {
+            let (Some(stem), Some(extension)) =
+                (path.file_stem().and_then(|s| s.to_str()), path.extension().and_then(|e| e.to_str()))
+            else {
                 continue;
             };
             let format = match extension.to_ascii_lowercase().as_str() {
@@ -185,8 +191,11 @@ struct SavedColumn {
 fn parse_json_table(name: &str, text: &str) -> Result<(Vec<Column>, Vec<Row>), String> {
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') {
-        let saved: SavedResponse = serde_json::from_str(text)
-            .map_err(|e| format!("expected an array of rows or a saved Graph response {{\"schema\": [...], \"results\": [...]}}: {e}"))?;
+        let saved: SavedResponse = serde_json::from_str(text).map_err(|e| {
+            format!(
+                "expected an array of rows or a saved Graph response {{\"schema\": [...], \"results\": [...]}}: {e}"
+            )
+        })?;
         let columns: Vec<Column> = saved
             .schema
             .iter()
@@ -202,7 +211,10 @@ fn parse_json_table(name: &str, text: &str) -> Result<(Vec<Column>, Vec<Row>), S
                         let raw = result.get(&column.name).or_else(|| {
                             result.iter().find(|(k, _)| k.eq_ignore_ascii_case(&column.name)).map(|(_, v)| v)
                         });
-                        raw.map_or_else(|| super::value::Value::null_of(column.ty), |raw| from_raw_json(raw.get(), column.ty))
+                        raw.map_or_else(
+                            || super::value::Value::null_of(column.ty),
+                            |raw| from_raw_json(raw.get(), column.ty),
+                        )
                     })
                     .collect()
             })
@@ -257,7 +269,11 @@ fn read_csv_table(name: &str, path: &Path) -> Result<(Vec<Column>, Vec<Row>), St
     let rows = records
         .iter()
         .map(|record| {
-            columns.iter().enumerate().map(|(index, column)| from_text(record.get(index).unwrap_or_default(), column.ty, false)).collect()
+            columns
+                .iter()
+                .enumerate()
+                .map(|(index, column)| from_text(record.get(index).unwrap_or_default(), column.ty, false))
+                .collect()
         })
         .collect();
     Ok((columns, rows))

@@ -116,7 +116,8 @@ impl Parser<'_> {
                     self.advance();
                     let list = self.in_list()?;
                     let span = left.span.to(self.span_from(token.span));
-                    left = Expr { kind: ExprKind::HasAny { target: Box::new(left), list, all: word == "has_all" }, span };
+                    left =
+                        Expr { kind: ExprKind::HasAny { target: Box::new(left), list, all: word == "has_all" }, span };
                 }
                 "between" | "!between" => {
                     self.advance();
@@ -297,7 +298,11 @@ impl Parser<'_> {
             TokenKind::LeftParen => {
                 self.advance();
                 let inner = self.tabular_or_expr()?;
-                let close = self.expect(&TokenKind::RightParen, "')'")?;
+                let close = self.expect(&TokenKind::RightParen, "')'").map_err(|error| {
+                    let found = error.message.rsplit(", found ").next().unwrap_or("something else").to_string();
+                    KqlError::syntax(token.span, "Syntax error: this '(' is not closed")
+                        .with_hint(format!("expected ')', found {found}"))
+                })?;
                 Ok(Expr { kind: inner.kind, span: token.span.to(close.span) })
             }
             TokenKind::LeftBracket => match self.bracketed_name() {
@@ -329,10 +334,10 @@ impl Parser<'_> {
             _ => {}
         }
         if followed_by_paren {
-            if let Some(ty) = constructor_type(word) {
-                if let Some(expr) = self.typed_literal(ty, token.span)? {
-                    return Ok(expr);
-                }
+            if let Some(ty) = constructor_type(word)
+                && let Some(expr) = self.typed_literal(ty, token.span)?
+            {
+                return Ok(expr);
             }
             self.advance();
             let mut arguments = Vec::new();
@@ -389,7 +394,9 @@ impl Parser<'_> {
                 Some(ticks) => Value::TimeSpan(ticks),
                 None => return Err(KqlError::syntax(content.span, format!("'{text}' is not a valid timespan"))),
             },
-            (TokenKind::String(text), Type::Guid | Type::String) if !negative => Value::String(Str::from(text.as_str())),
+            (TokenKind::String(text), Type::Guid | Type::String) if !negative => {
+                Value::String(Str::from(text.as_str()))
+            }
             _ => return Ok(None),
         };
         self.position += if negative { 4 } else { 3 };
@@ -502,8 +509,13 @@ impl Parser<'_> {
                     "null" => Ok(Dyn::Null),
                     "true" | "True" => Ok(Dyn::Bool(true)),
                     "false" | "False" => Ok(Dyn::Bool(false)),
-                    _ => Err(KqlError::syntax(token.span, format!("Syntax error: '{word}' is not allowed in a dynamic literal"))
-                        .with_hint("a dynamic literal holds only constants: strings, numbers, true, false, null, arrays and bags")),
+                    _ => Err(KqlError::syntax(
+                        token.span,
+                        format!("Syntax error: '{word}' is not allowed in a dynamic literal"),
+                    )
+                    .with_hint(
+                        "a dynamic literal holds only constants: strings, numbers, true, false, null, arrays and bags",
+                    )),
                 }
             }
             _ => Err(self.unexpected("a constant in the dynamic literal")),

@@ -28,11 +28,7 @@ pub fn parse_query(text: &str) -> Result<Query, KqlErrors> {
 pub fn parse_expression(text: &str) -> Result<Expr, KqlErrors> {
     let mut parser = Parser::new(text);
     let result = parser.expr().and_then(|expr| {
-        if parser.at(&TokenKind::Eof) {
-            Ok(expr)
-        } else {
-            Err(parser.unexpected("the end of the expression"))
-        }
+        if parser.at(&TokenKind::Eof) { Ok(expr) } else { Err(parser.unexpected("the end of the expression")) }
     });
     match result {
         Ok(expr) => parser.finish(expr),
@@ -130,9 +126,15 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// "expected X, found Y" at the next token; at the end of the query, just after the last token (so the
+    /// caret points at the line that is missing something, not at an empty line).
     fn unexpected(&self, expected: &str) -> KqlError {
         let token = self.peek();
-        KqlError::syntax(token.span, format!("Syntax error: expected {expected}, found {}", self.describe(token)))
+        let span = match (&token.kind, self.position.checked_sub(1).and_then(|p| self.tokens.get(p))) {
+            (TokenKind::Eof, Some(previous)) => Span::new(previous.span.end, previous.span.end),
+            _ => token.span,
+        };
+        KqlError::syntax(span, format!("Syntax error: expected {expected}, found {}", self.describe(token)))
     }
 
     fn expect(&mut self, kind: &TokenKind, expected: &str) -> PResult<Token> {
@@ -177,7 +179,10 @@ impl<'a> Parser<'a> {
     fn enter(&mut self) -> PResult<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(KqlError::syntax(self.peek().span, format!("the query is nested too deeply (more than {MAX_DEPTH} levels)")));
+            return Err(KqlError::syntax(
+                self.peek().span,
+                format!("the query is nested too deeply (more than {MAX_DEPTH} levels)"),
+            ));
         }
         Ok(())
     }
@@ -287,11 +292,10 @@ impl<'a> Parser<'a> {
         if !self.at(&TokenKind::LeftParen) {
             return false;
         }
-        match (&self.peek_at(1).kind, &self.peek_at(2).kind) {
-            (TokenKind::RightParen, TokenKind::LeftBrace) => true,
-            (TokenKind::Ident, TokenKind::Colon) => true,
-            _ => false,
-        }
+        matches!(
+            (&self.peek_at(1).kind, &self.peek_at(2).kind),
+            (TokenKind::RightParen, TokenKind::LeftBrace) | (TokenKind::Ident, TokenKind::Colon)
+        )
     }
 
     fn function(&mut self) -> PResult<Function> {
@@ -352,8 +356,9 @@ impl<'a> Parser<'a> {
             "guid" | "uniqueid" => Type::Guid,
             "dynamic" => Type::Dynamic,
             _ => {
-                return Err(KqlError::syntax(token.span, format!("Syntax error: '{text}' is not a type"))
-                    .with_hint("the types are bool, int, long, real, decimal, string, datetime, timespan, guid, dynamic"));
+                return Err(KqlError::syntax(token.span, format!("Syntax error: '{text}' is not a type")).with_hint(
+                    "the types are bool, int, long, real, decimal, string, datetime, timespan, guid, dynamic",
+                ));
             }
         };
         self.advance();

@@ -138,7 +138,11 @@ impl Parser<'_> {
                 OperatorKind::As(self.name("a name after 'as'")?)
             }
             "serialize" => {
-                if self.at(&TokenKind::Pipe) || self.at(&TokenKind::Eof) || self.at(&TokenKind::RightParen) || self.at(&TokenKind::Semicolon) {
+                if self.at(&TokenKind::Pipe)
+                    || self.at(&TokenKind::Eof)
+                    || self.at(&TokenKind::RightParen)
+                    || self.at(&TokenKind::Semicolon)
+                {
                     OperatorKind::Serialize(Vec::new())
                 } else {
                     OperatorKind::Serialize(self.assignments()?)
@@ -149,11 +153,15 @@ impl Parser<'_> {
                 OperatorKind::Render
             }
             other if UNSUPPORTED.contains(&other) => {
-                return Err(KqlError::unsupported(token.span, format!("'{other}' operator is not supported by the local engine"))
-                    .with_hint("use the graph source for this query"));
+                return Err(KqlError::unsupported(
+                    token.span,
+                    format!("'{other}' operator is not supported by the local engine"),
+                )
+                .with_hint("use the graph source for this query"));
             }
             other => {
-                let mut error = KqlError::syntax(token.span, format!("Syntax error: '{other}' is not a tabular operator"));
+                let mut error =
+                    KqlError::syntax(token.span, format!("Syntax error: '{other}' is not a tabular operator"));
                 if let Some(suggestion) = closest(other, SUPPORTED.iter().copied()) {
                     error = error.with_hint(format!("did you mean '{suggestion}'?"));
                 }
@@ -361,7 +369,12 @@ impl Parser<'_> {
                         "simple" => ParseKind::Simple,
                         "regex" => ParseKind::Regex,
                         "relaxed" => ParseKind::Relaxed,
-                        _ => return Err(KqlError::syntax(name.span, "Syntax error: parse kind is 'simple', 'regex' or 'relaxed'")),
+                        _ => {
+                            return Err(KqlError::syntax(
+                                name.span,
+                                "Syntax error: parse kind is 'simple', 'regex' or 'relaxed'",
+                            ));
+                        }
                     };
                 }
                 (Some("flags"), TokenKind::Assign) => {

@@ -54,23 +54,31 @@ fn let_statements_functions_and_tabular_lets() {
     )
     .expect("parses");
     assert_eq!(query.statements.len(), 3);
-    assert!(matches!(&query.statements[1].value, LetValue::Function(f) if f.parameters.len() == 2 && f.parameters[1].default.is_some()));
+    assert!(
+        matches!(&query.statements[1].value, LetValue::Function(f) if f.parameters.len() == 2 && f.parameters[1].default.is_some())
+    );
     assert!(matches!(&query.statements[2].value, LetValue::Expr(Expr { kind: ExprKind::Tabular(_), .. })));
 }
 
 #[test]
 fn joins_lookups_and_unions() {
-    let ops = operators("A | join kind=leftouter hint.strategy=broadcast (B | where x > 1) on $left.Device == $right.DeviceName, Key | lookup C on Id | union withsource=Source D, (E | take 1)");
+    let ops = operators(
+        "A | join kind=leftouter hint.strategy=broadcast (B | where x > 1) on $left.Device == $right.DeviceName, Key | lookup C on Id | union withsource=Source D, (E | take 1)",
+    );
     let OperatorKind::Join { kind, on, .. } = &ops[0] else { panic!() };
     assert_eq!(kind.as_ref().map(|k| k.text.as_str()), Some("leftouter"));
-    assert!(matches!(&on[0], JoinCondition::Pair { left, right } if left.text == "Device" && right.text == "DeviceName"));
+    assert!(
+        matches!(&on[0], JoinCondition::Pair { left, right } if left.text == "Device" && right.text == "DeviceName")
+    );
     assert!(matches!(&on[1], JoinCondition::Same(name) if name.text == "Key"));
     assert!(matches!(&ops[2], OperatorKind::Union(u) if u.with_source.is_some() && u.tables.len() == 2));
 }
 
 #[test]
 fn sources_datatable_print_range_union() {
-    assert!(matches!(body("datatable(a:string, b:long)['x', 1, 'y', 2] | count").source, Source::Datatable { ref values, .. } if values.len() == 4));
+    assert!(
+        matches!(body("datatable(a:string, b:long)['x', 1, 'y', 2] | count").source, Source::Datatable { ref values, .. } if values.len() == 4)
+    );
     assert!(matches!(body("print x = 1, 'a' | extend y = 2").source, Source::Print(ref a) if a.len() == 2));
     assert!(matches!(body("range i from 1 to 10 step 2 | count").source, Source::Range { .. }));
     assert!(matches!(body("union T1, T2* | count").source, Source::Union(ref u) if u.tables.len() == 2));
@@ -83,7 +91,9 @@ fn mv_expand_parse_and_projections() {
            | parse kind=relaxed Text with * "user=" User:string "," Rest
            | project-away Acc*, *Id | project-rename New = Old | project-reorder B*, A desc | distinct *"#,
     );
-    assert!(matches!(&ops[0], OperatorKind::MvExpand { items, item_index: Some(_), limit: Some(_), .. } if items[0].name.is_some() && items[0].to_type.is_some()));
+    assert!(
+        matches!(&ops[0], OperatorKind::MvExpand { items, item_index: Some(_), limit: Some(_), .. } if items[0].name.is_some() && items[0].to_type.is_some())
+    );
     assert!(matches!(&ops[1], OperatorKind::Parse { pattern, .. } if pattern.len() == 5));
     assert!(matches!(&ops[2], OperatorKind::ProjectAway(p) if p[0].text == "Acc*" && p[1].text == "*Id"));
     assert!(matches!(&ops[4], OperatorKind::ProjectReorder(p) if p[1].1 == Some(true)));
@@ -92,7 +102,9 @@ fn mv_expand_parse_and_projections() {
 
 #[test]
 fn literals() {
-    let pipeline = body(r#"print a = datetime(2024-01-01), b = time(1.00:00:00), c = dynamic({"k": [1, "x", null]}), d = int(null), e = -1.5, f = 1d, g = h"secret", h = guid(00000000-0000-0000-0000-000000000000) | take 1"#);
+    let pipeline = body(
+        r#"print a = datetime(2024-01-01), b = time(1.00:00:00), c = dynamic({"k": [1, "x", null]}), d = int(null), e = -1.5, f = 1d, g = h"secret", h = guid(00000000-0000-0000-0000-000000000000) | take 1"#,
+    );
     let Source::Print(assignments) = pipeline.source else { panic!() };
     assert_eq!(assignments.len(), 8);
     assert!(assignments.iter().all(|a| matches!(a.expr.kind, ExprKind::Literal { .. })), "{assignments:?}");

@@ -27,7 +27,10 @@ pub struct SchemaColumn {
 
 impl TableSchema {
     pub fn columns(&self) -> Vec<Column> {
-        self.columns.iter().map(|c| Column::new(c.name.clone(), Type::from_name(&c.type_name).unwrap_or(Type::String))).collect()
+        self.columns
+            .iter()
+            .map(|c| Column::new(c.name.clone(), Type::from_name(&c.type_name).unwrap_or(Type::String)))
+            .collect()
     }
 }
 
@@ -69,7 +72,13 @@ mod tests {
         for schema in all() {
             assert!(!schema.columns.is_empty(), "{}", schema.table);
             for column in &schema.columns {
-                assert!(Type::from_name(&column.type_name).is_some(), "{}.{}: {}", schema.table, column.name, column.type_name);
+                assert!(
+                    Type::from_name(&column.type_name).is_some(),
+                    "{}.{}: {}",
+                    schema.table,
+                    column.name,
+                    column.type_name
+                );
             }
         }
     }

@@ -8,11 +8,19 @@ fn where_extend_project() {
         ("Events | filter Size > 15 | project Device, Size", "pc2, 20; pc1, 30"),
         ("Events | take 1 | extend a = 1, b = a + 1 | project a, b", "1, 2"),
         ("Events | take 1 | extend Size = Size * 2 | project Size", "20"),
-        ("Events | take 1 | project RawEventData.ActionScope, tostring(RawEventData.ActionComment), strlen(Device)", "Full, malware, 3"),
-        ("Events | take 1 | project ['Time Stamp'] = Timestamp | project ['Time Stamp']", "2026-11-18T09:00:00.0000000Z"),
+        (
+            "Events | take 1 | project RawEventData.ActionScope, tostring(RawEventData.ActionComment), strlen(Device)",
+            "Full, malware, 3",
+        ),
+        (
+            "Events | take 1 | project ['Time Stamp'] = Timestamp | project ['Time Stamp']",
+            "2026-11-18T09:00:00.0000000Z",
+        ),
     ]);
     assert_eq!(
-        columns("Events | take 1 | project RawEventData.ActionScope, tostring(RawEventData.ActionComment), strlen(Device), x = 1, bin(Timestamp, 1d)"),
+        columns(
+            "Events | take 1 | project RawEventData.ActionScope, tostring(RawEventData.ActionComment), strlen(Device), x = 1, bin(Timestamp, 1d)"
+        ),
         "RawEventData_ActionScope:dynamic, RawEventData_ActionComment:string, Column1:long, x:long, Timestamp:datetime"
     );
     assert_eq!(columns("Events | take 1 | extend Size = tostring(Size) | project-keep Size"), "Size:string");
@@ -31,27 +39,53 @@ fn project_away_keep_rename_reorder() {
         "Device:string, ActionType:string, Actor:string, Timestamp:datetime, Size:long"
     );
     assert_eq!(columns("print a='a', b='b', c='c' | project-reorder b"), "b:string, a:string, c:string");
-    assert_eq!(columns("print b='b', a2='a2', a3='a3', a1='a1' | project-reorder a* asc"), "a1:string, a2:string, a3:string, b:string");
+    assert_eq!(
+        columns("print b='b', a2='a2', a3='a3', a1='a1' | project-reorder a* asc"),
+        "a1:string, a2:string, a3:string, b:string"
+    );
 }
 
 #[test]
 fn summarize_names_and_aggregates() {
     table(&[
-        ("Events | summarize count() by ActionType | order by ActionType asc", "IsolateDevice, 3; ReleaseFromIsolation, 2"),
-        ("Events | summarize c = countif(Size > 9), dcount(Device), sum(Size), min(Size), max(Size)", "3, 2, 65, 5, 30"),
-        ("Events | summarize avg(Size), make_set(Device), make_list(Actor, 2)", "16.25, [\"pc1\",\"pc2\"], [\"alice\",\"bob\"]"),
-        ("Events | summarize arg_max(Timestamp, Actor) by Device | order by Device asc", "pc1, 2026-11-20T08:00:00.0000000Z, bob; pc2, 2026-11-18T10:00:00.0000000Z, bob"),
-        ("Events | summarize arg_min(Timestamp, *) by Device | project Device, Actor | order by Device asc", "pc1, alice; pc2, bob"),
-        ("Events | summarize dcountif(Actor, ActionType == 'IsolateDevice'), sumif(Size, Device == 'pc1'), take_any(Device)", "3, 45, pc1"),
+        (
+            "Events | summarize count() by ActionType | order by ActionType asc",
+            "IsolateDevice, 3; ReleaseFromIsolation, 2",
+        ),
+        (
+            "Events | summarize c = countif(Size > 9), dcount(Device), sum(Size), min(Size), max(Size)",
+            "3, 2, 65, 5, 30",
+        ),
+        (
+            "Events | summarize avg(Size), make_set(Device), make_list(Actor, 2)",
+            "16.25, [\"pc1\",\"pc2\"], [\"alice\",\"bob\"]",
+        ),
+        (
+            "Events | summarize arg_max(Timestamp, Actor) by Device | order by Device asc",
+            "pc1, 2026-11-20T08:00:00.0000000Z, bob; pc2, 2026-11-18T10:00:00.0000000Z, bob",
+        ),
+        (
+            "Events | summarize arg_min(Timestamp, *) by Device | project Device, Actor | order by Device asc",
+            "pc1, alice; pc2, bob",
+        ),
+        (
+            "Events | summarize dcountif(Actor, ActionType == 'IsolateDevice'), sumif(Size, Device == 'pc1'), take_any(Device)",
+            "3, 45, pc1",
+        ),
         ("Events | summarize by Device | order by Device asc", "pc1; pc2"),
-        ("Events | summarize count() by bin(Timestamp, 1d) | order by Timestamp asc", "2026-11-18T00:00:00.0000000Z, 2; 2026-11-19T00:00:00.0000000Z, 2; 2026-11-20T00:00:00.0000000Z, 1"),
+        (
+            "Events | summarize count() by bin(Timestamp, 1d) | order by Timestamp asc",
+            "2026-11-18T00:00:00.0000000Z, 2; 2026-11-19T00:00:00.0000000Z, 2; 2026-11-20T00:00:00.0000000Z, 1",
+        ),
         ("Events | where Device == 'none' | summarize count(), sum(Size), make_set(Device)", "0, 0, []"),
         ("Events | where Device == 'none' | summarize count() by Device", ""),
         ("datatable(b:dynamic)[dynamic({'x':1}), dynamic({'y':2})] | summarize make_bag(b)", "{\"x\":1,\"y\":2}"),
         ("datatable(a:dynamic)[dynamic([1,2]), dynamic([2,3])] | summarize make_set(a)", "[1,2,3]"),
     ]);
     assert_eq!(
-        columns("Events | summarize count(), countif(Size > 1), dcount(Device), make_set(Actor), make_list(Actor), sum(Size), take_any(Device) by ActionType"),
+        columns(
+            "Events | summarize count(), countif(Size > 1), dcount(Device), make_set(Actor), make_list(Actor), sum(Size), take_any(Device) by ActionType"
+        ),
         "ActionType:string, count_:long, countif_:long, dcount_Device:long, set_Actor:dynamic, list_Actor:dynamic, sum_Size:long, Device:string"
     );
     assert_eq!(columns("Events | summarize make_set(Actor), make_set(Actor)"), "set_Actor:dynamic, set_Actor1:dynamic");
@@ -59,7 +93,10 @@ fn summarize_names_and_aggregates() {
         columns("Events | summarize arg_max(Timestamp, *) by Device"),
         "Device:string, Timestamp:datetime, ActionType:string, Actor:string, Size:long, RawEventData:dynamic"
     );
-    assert_eq!(columns("Events | summarize sum(Size * 2), max(tostring(Device)), avg(Size)"), "sum_:long, max_Device:string, avg_Size:real");
+    assert_eq!(
+        columns("Events | summarize sum(Size * 2), max(tostring(Device)), avg(Size)"),
+        "sum_:long, max_Device:string, avg_Size:real"
+    );
 }
 
 #[test]
@@ -87,7 +124,10 @@ fn join_kinds() {
         (&join("inner"), "b, 2, b, 10; b, 3, b, 10; c, 4, c, 20; c, 4, c, 30"),
         (&join("innerunique"), "b, 2, b, 10; c, 4, c, 20; c, 4, c, 30"),
         (&join("leftouter"), "a, 1, , null; b, 2, b, 10; b, 3, b, 10; c, 4, c, 20; c, 4, c, 30"),
-        (&format!("{left} | join kind=rightouter ({right}) on k | order by r asc"), "b, 2, b, 10; b, 3, b, 10; c, 4, c, 20; c, 4, c, 30; , null, d, 40"),
+        (
+            &format!("{left} | join kind=rightouter ({right}) on k | order by r asc"),
+            "b, 2, b, 10; b, 3, b, 10; c, 4, c, 20; c, 4, c, 30; , null, d, 40",
+        ),
         (&format!("{left} | join kind=fullouter ({right}) on k | summarize count()"), "6"),
         (&format!("{left} | join kind=leftanti ({right}) on k"), "a, 1"),
         (&format!("{left} | join kind=leftsemi ({right}) on k | order by l asc"), "b, 2; b, 3; c, 4"),
@@ -108,7 +148,12 @@ fn lookup() {
     table(&[
         (&format!("{facts} | lookup ({dimension}) on Device"), "pc1, 1, alice; pc2, 2, bob; pc3, 3, "),
         (&format!("{facts} | lookup kind=inner ({dimension}) on Device"), "pc1, 1, alice; pc2, 2, bob"),
-        (&format!("{facts} | project-rename Host = Device | lookup kind=leftouter ({dimension}) on $left.Host == $right.Device"), "pc1, 1, alice; pc2, 2, bob; pc3, 3, "),
+        (
+            &format!(
+                "{facts} | project-rename Host = Device | lookup kind=leftouter ({dimension}) on $left.Host == $right.Device"
+            ),
+            "pc1, 1, alice; pc2, 2, bob; pc3, 3, ",
+        ),
     ]);
     assert_eq!(columns(&format!("{facts} | lookup ({dimension}) on Device")), "Device:string, When:long, Owner:string");
 }
@@ -118,7 +163,10 @@ fn union() {
     table(&[
         ("union (print a = 1), (print a = 2) | order by a asc", "1; 2"),
         ("print a = 1 | union (print a = 2) | count", "2"),
-        ("union withsource=Source (print a = 1), (print b = 'x') | order by Source asc", "union_arg0, 1, ; union_arg1, null, x"),
+        (
+            "union withsource=Source (print a = 1), (print b = 'x') | order by Source asc",
+            "union_arg0, 1, ; union_arg1, null, x",
+        ),
         ("union kind=inner (print a = 1, b = 2), (print a = 3) | order by a asc", "1; 3"),
         ("union Events, Events | count", "10"),
     ]);
@@ -139,7 +187,10 @@ fn mv_expand() {
         ("print a = dynamic(['x','y']), b = dynamic([1]) | mv-expand a, b", "x, 1; y, null"),
         ("print a = dynamic(['x','y']) | mv-expand with_itemindex=i a", "x, 0; y, 1"),
         ("print a = dynamic([1,2,3]) | mv-expand a limit 2", "1; 2"),
-        ("Events | where isnotempty(RawEventData.Items) | mv-expand item = RawEventData.Items | project tostring(item.Name)", "a; b"),
+        (
+            "Events | where isnotempty(RawEventData.Items) | mv-expand item = RawEventData.Items | project tostring(item.Name)",
+            "a; b",
+        ),
     ]);
     assert_eq!(columns("print a = dynamic([1]), n = 'x' | mv-expand a to typeof(long)"), "a:long, n:string");
 }
@@ -147,13 +198,19 @@ fn mv_expand() {
 #[test]
 fn parse_and_parse_where() {
     table(&[
-        (r#"print t = "user=alice, ip=10.0.0.1" | parse t with "user=" User ", ip=" Ip | project User, Ip"#, "alice, 10.0.0.1"),
+        (
+            r#"print t = "user=alice, ip=10.0.0.1" | parse t with "user=" User ", ip=" Ip | project User, Ip"#,
+            "alice, 10.0.0.1",
+        ),
         (r#"print t = "took 42 ms" | parse t with * "took " Ms:long " ms" | project Ms + 1"#, "43"),
         (r#"print t = "nothing here" | parse t with "user=" User "," * | project isempty(User)"#, "true"),
         (r#"print t = "took many ms" | parse t with * "took " Ms:long " ms" | project isnull(Ms)"#, "true"),
         (r#"datatable(t:string)["a=1", "b"] | parse-where t with "a=" N:long | project N"#, "1"),
         (r#"print t = "x=12;y=ab" | parse kind=regex t with "x=" X:long ";y=" Y | project X, Y"#, "12, ab"),
-        (r#"print t = "a=1,b=x" | parse kind=relaxed t with "a=" A:long ",b=" B:long | project A, isnull(B)"#, "1, true"),
+        (
+            r#"print t = "a=1,b=x" | parse kind=relaxed t with "a=" A:long ",b=" B:long | project A, isnull(B)"#,
+            "1, true",
+        ),
     ]);
 }
 
@@ -174,10 +231,17 @@ fn invoke_file_profile() {
         "b".repeat(64)
     );
     let result = run(&query, &catalog, &options()).expect("runs");
-    let text: Vec<String> = result.table.rows.iter().map(|r| r.iter().map(cell).collect::<Vec<_>>().join(", ")).collect();
+    let text: Vec<String> =
+        result.table.rows.iter().map(|r| r.iter().map(cell).collect::<Vec<_>>().join(", ")).collect();
     assert_eq!(text, vec!["12, Microsoft, Available", "null, , Missing", "null, , "]);
     // Without a FileProfile table every file is Missing, and the columns are there.
-    assert_eq!(rows(&format!("print SHA256 = '{}' | invoke FileProfile(SHA256) | project ProfileAvailability", "c".repeat(64))), "Missing");
+    assert_eq!(
+        rows(&format!(
+            "print SHA256 = '{}' | invoke FileProfile(SHA256) | project ProfileAvailability",
+            "c".repeat(64)
+        )),
+        "Missing"
+    );
     assert!(columns("print SHA1 = '' | invoke FileProfile()").contains("GlobalPrevalence:int"));
 }
 

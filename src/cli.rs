@@ -1,0 +1,74 @@
+//! The command line: clap definitions of every command, and nothing else.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "huntbook",
+    version,
+    about = "Scheduled Microsoft Defender XDR hunting playbooks: query, enrich, notify."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a KQL query over local table files (the embedded default: no tenant needed).
+    Query(QueryArgs),
+    /// Write the deterministic sample tenant's tables (CloudAppEvents, FileProfile) as JSON lines.
+    SampleData(SampleDataArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// An aligned table with long values cut (the default on a terminal).
+    Table,
+    /// The Graph runHuntingQuery response: {"schema": [...], "results": [...]} (the default when piped).
+    Json,
+    /// One JSON object per row.
+    Jsonl,
+    /// CSV with a header row.
+    Csv,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct QueryArgs {
+    /// The query text. Use -f to read it from a file instead.
+    #[arg(required_unless_present = "file", conflicts_with = "file")]
+    pub query: Option<String>,
+    /// Read the query from this file ("-" for standard input).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Directory with one file per table: Name.jsonl, Name.json or Name.csv.
+    #[arg(long, value_name = "DIR", env = "HUNTBOOK_DATA", default_value = "examples/data")]
+    pub data: PathBuf,
+    /// What now() and ago() are relative to (ISO 8601, e.g. 2026-11-20T12:00:00Z). Default: the clock.
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+    /// Output format. Default: table on a terminal, json otherwise.
+    #[arg(long, value_enum)]
+    pub format: Option<OutputFormat>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SampleDataArgs {
+    /// Directory to write CloudAppEvents.jsonl and FileProfile.jsonl into.
+    #[arg(long, value_name = "DIR", default_value = "examples/data")]
+    pub out: PathBuf,
+    /// Number of CloudAppEvents rows.
+    #[arg(long, default_value_t = 2_500)]
+    pub rows: usize,
+    /// Random seed: the same seed and options give byte-identical files.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The newest event is shortly before this instant (ISO 8601).
+    #[arg(long, value_name = "TIME", default_value = "2026-11-20T12:00:00Z")]
+    pub end: String,
+    /// Days of activity, ending at --end.
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+}

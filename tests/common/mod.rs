@@ -1,0 +1,63 @@
+//! Helpers shared by the integration tests: run the real binary, read the sample data independently.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const SAMPLE_NOW: &str = "2026-11-20T12:00:00Z";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn sample_data() -> PathBuf {
+    repo().join("examples/data")
+}
+
+pub fn huntbook() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_huntbook"));
+    command.current_dir(repo()).env_remove("HUNTBOOK_DATA").stdin(Stdio::null());
+    command
+}
+
+/// Runs `huntbook query` over a data directory with the sample's `now`.
+pub fn query(data: &Path, extra: &[&str], text: &str) -> Output {
+    let mut command = huntbook();
+    command.arg("query").arg("--data").arg(data).args(["--now", SAMPLE_NOW]).args(extra).arg(text);
+    command.output().expect("huntbook runs")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The rows of a query as JSON objects (from `--format json`, the Graph response shape).
+pub fn query_rows(text: &str) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    let output = query(&sample_data(), &["--format", "json"], text);
+    assert!(output.status.success(), "{text}\n{}", stderr(&output));
+    let response: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json output");
+    response["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r.as_object().expect("row object").clone())
+        .collect()
+}
+
+/// The sample CloudAppEvents rows, read with serde_json alone: the independent side of each comparison.
+pub fn raw_events() -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(sample_data().join("CloudAppEvents.jsonl")).expect("sample data");
+    text.lines().map(|line| serde_json::from_str(line).expect("valid line")).collect()
+}
+
+pub fn raw(event: &serde_json::Value, field: &str) -> String {
+    match &event["RawEventData"][field] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
