@@ -660,13 +660,3 @@ fn the_stories_do_not_depend_on_a_lucky_seed() {
         }
     }
 }
-
-#[test]
-#[ignore = "temporary probe"]
-fn probe() {
-    let out = std::path::PathBuf::from(std::env::var("PROBE_DIR").unwrap_or("/tmp/samplegen".into()));
-    let rows: usize = std::env::var("PROBE_ROWS").ok().and_then(|r| r.parse().ok()).unwrap_or(2500);
-    let start = std::time::Instant::now();
-    let summary = generate(&SampleOptions { rows, ..SampleOptions::default() }, &out).unwrap();
-    println!("{summary:?} in {:?}", start.elapsed());
-}
