@@ -199,7 +199,10 @@ impl Lexer<'_> {
 
     fn starts_prefixed_string(&self, start: usize) -> bool {
         let rest = &self.bytes[start..];
-        matches!(rest, [b'@', b'"' | b'\'', ..] | [b'h' | b'H', b'"' | b'\'', ..] | [b'h' | b'H', b'@', b'"' | b'\'', ..])
+        matches!(
+            rest,
+            [b'@', b'"' | b'\'', ..] | [b'h' | b'H', b'"' | b'\'', ..] | [b'h' | b'H', b'@', b'"' | b'\'', ..]
+        )
     }
 
     fn prefixed_string(&mut self, start: usize) {

@@ -200,11 +200,7 @@ impl Checker<'_> {
 
     /// `extend` and `serialize`: each assignment sees the columns made before it; an existing name is replaced
     /// in place.
-    fn extend(
-        &mut self,
-        assignments: &[ast::Assignment],
-        input: &[Column],
-    ) -> CResult<Extended> {
+    fn extend(&mut self, assignments: &[ast::Assignment], input: &[Column]) -> CResult<Extended> {
         let mut schema = input.to_vec();
         let mut assigned = Vec::new();
         let mut numbers = ColumnNumbers::default();
