@@ -54,6 +54,9 @@ impl Prefilter {
 pub struct ScanRequest<'a> {
     /// Which columns to decode; the others are left null (or `""` for strings).
     pub columns: &'a [bool],
+    /// For dynamic columns the query reads only through members: those members (a source may decode just
+    /// them). Empty, or `None` for a column, means the whole value.
+    pub members: &'a [Option<Vec<String>>],
     /// A row test applied as soon as `filter_columns` are decoded, before the rest of the row is.
     pub filter: Option<&'a (dyn Fn(&Row) -> bool + Sync)>,
     pub filter_columns: &'a [bool],

@@ -213,3 +213,144 @@ fn collect_conjuncts<'a>(expr: &'a TExpr, out: &mut Vec<&'a TExpr>) {
         _ => out.push(expr),
     }
 }
+
+/// How a query uses a dynamic column of its source: only through members (`RawEventData.Workload`,
+/// `parse_json(RawEventData).X`, `d["X"]` where `d = parse_json(RawEventData)`), or as a whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Use {
+    Members(Vec<String>),
+    Whole,
+}
+
+impl Use {
+    fn add(&mut self, name: &str) {
+        if let Use::Members(names) = self {
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+        }
+    }
+}
+
+/// The source column an expression is, unchanged (`RawEventData`, `parse_json(RawEventData)`), if any.
+fn aliased(expr: &TExpr, alias: &[Option<usize>]) -> Option<usize> {
+    match &expr.kind {
+        TExprKind::Column(slot) => alias.get(*slot).copied().flatten(),
+        TExprKind::Call(call) if matches!(call.function.name, "parse_json" | "todynamic" | "parsejson") => {
+            call.arguments.first().and_then(|argument| aliased(argument, alias))
+        }
+        _ => None,
+    }
+}
+
+fn record(expr: &TExpr, alias: &[Option<usize>], uses: &mut [Use]) {
+    match &expr.kind {
+        TExprKind::Member(target, name) => match aliased(target, alias) {
+            Some(column) => uses[column].add(name),
+            None => record(target, alias, uses),
+        },
+        TExprKind::Index(target, index) => match (aliased(target, alias), &index.kind) {
+            (Some(column), TExprKind::Literal(Value::String(key))) => uses[column].add(key),
+            _ => {
+                record(target, alias, uses);
+                record(index, alias, uses);
+            }
+        },
+        TExprKind::Column(slot) => {
+            if let Some(column) = alias.get(*slot).copied().flatten() {
+                uses[column] = Use::Whole;
+            }
+        }
+        _ => super::expr::children(expr).into_iter().for_each(|child| record(child, alias, uses)),
+    }
+}
+
+/// For each column of the node's source: the only members of it that the query reads, when it reads the
+/// column through members alone; `None` when it needs the whole value (or the column is not dynamic).
+pub fn dynamic_members(node: &Node) -> Vec<Option<Vec<String>>> {
+    let source = &node.schemas[0];
+    let mut uses: Vec<Use> = source.iter().map(|_| Use::Members(Vec::new())).collect();
+    let mut alias: Vec<Option<usize>> =
+        source.iter().enumerate().map(|(i, c)| (c.ty == Type::Dynamic).then_some(i)).collect();
+    for (index, operator) in node.operators.iter().enumerate() {
+        let width = node.schemas[index + 1].len();
+        match operator {
+            Operator::Where(predicate) => record(predicate, &alias, &mut uses),
+            Operator::Extend(assigned) | Operator::Serialize(assigned) => {
+                for (slot, expr) in assigned {
+                    record(expr, &alias, &mut uses);
+                    let value = aliased(expr, &alias);
+                    if *slot >= alias.len() {
+                        alias.resize(slot + 1, None);
+                    }
+                    alias[*slot] = value;
+                }
+            }
+            Operator::Project(exprs) => {
+                exprs.iter().for_each(|e| record(e, &alias, &mut uses));
+                alias = exprs.iter().map(|e| aliased(e, &alias)).collect();
+            }
+            Operator::Take(_) => {}
+            Operator::Top { keys, .. } | Operator::Sort(keys) => {
+                keys.iter().for_each(|k| record(&k.expr, &alias, &mut uses))
+            }
+            Operator::Join(join) => {
+                for key in &join.left_keys {
+                    if let Some(column) = alias.get(*key).copied().flatten() {
+                        uses[column] = Use::Whole;
+                    }
+                }
+                if matches!(join.kind, JoinKind::RightSemi | JoinKind::RightAnti) {
+                    alias = vec![None; width];
+                }
+            }
+            Operator::FileProfile(plan) => {
+                if let Some(column) = alias.get(plan.id_column).copied().flatten() {
+                    uses[column] = Use::Whole;
+                }
+            }
+            Operator::MvExpand(plan) => {
+                plan.columns.iter().for_each(|(_, e, _)| record(e, &alias, &mut uses));
+                for (slot, _, _) in &plan.columns {
+                    if let Some(entry) = alias.get_mut(*slot) {
+                        *entry = None;
+                    }
+                }
+            }
+            Operator::Parse(plan) => {
+                record(&plan.source, &alias, &mut uses);
+                for (slot, _) in &plan.columns {
+                    if let Some(entry) = alias.get_mut(*slot) {
+                        *entry = None;
+                    }
+                }
+            }
+            Operator::Summarize { keys, aggregates } => {
+                keys.iter().for_each(|k| record(k, &alias, &mut uses));
+                for aggregate in aggregates {
+                    let parts =
+                        aggregate.value.iter().chain(aggregate.predicate.iter()).chain(aggregate.returned.iter());
+                    parts.for_each(|e| record(e, &alias, &mut uses));
+                }
+                alias = vec![None; width];
+            }
+            Operator::Distinct(keys) => {
+                keys.iter().for_each(|k| record(k, &alias, &mut uses));
+                alias = vec![None; width];
+            }
+            Operator::Count => alias = vec![None; width],
+        }
+        alias.resize(width, None);
+    }
+    // What reaches the output is seen whole.
+    for column in alias.into_iter().flatten() {
+        uses[column] = Use::Whole;
+    }
+    uses.into_iter()
+        .zip(source.iter())
+        .map(|(used, column)| match used {
+            Use::Members(names) if column.ty == Type::Dynamic => Some(names),
+            _ => None,
+        })
+        .collect()
+}

@@ -15,49 +15,35 @@ pub struct EvalContext {
     pub now: i64,
 }
 
-/// Calls `f` on every node of an expression (not descending into subqueries).
-pub fn visit(expr: &TExpr, f: &mut dyn FnMut(&TExpr)) {
-    f(expr);
+/// The direct subexpressions of an expression (not those of subqueries).
+pub fn children(expr: &TExpr) -> Vec<&TExpr> {
     match &expr.kind {
-        TExprKind::Literal(_) | TExprKind::Column(_) | TExprKind::ToScalar(_) => {}
+        TExprKind::Literal(_) | TExprKind::Column(_) | TExprKind::ToScalar(_) => Vec::new(),
         TExprKind::Member(target, _)
         | TExprKind::Negate(target)
         | TExprKind::Convert(target)
-        | TExprKind::MatchesRegex(target, _) => visit(target, f),
+        | TExprKind::MatchesRegex(target, _) => vec![target],
         TExprKind::Index(a, b)
         | TExprKind::Binary(_, a, b)
         | TExprKind::And(a, b)
         | TExprKind::Or(a, b)
-        | TExprKind::StringTest(_, a, b) => {
-            visit(a, f);
-            visit(b, f);
-        }
-        TExprKind::Call(call) => call.arguments.iter().for_each(|a| visit(a, f)),
-        TExprKind::In(list) => {
-            visit(&list.target, f);
-            list.items.iter().for_each(|a| visit(a, f));
-        }
-        TExprKind::HasAny { target, terms, .. } => {
-            visit(target, f);
-            terms.iter().for_each(|a| visit(a, f));
-        }
-        TExprKind::Between { target, low, high, .. } => {
-            visit(target, f);
-            visit(low, f);
-            visit(high, f);
-        }
-        TExprKind::Iff(a, b, c) => {
-            visit(a, f);
-            visit(b, f);
-            visit(c, f);
-        }
+        | TExprKind::StringTest(_, a, b) => vec![a, b],
+        TExprKind::Call(call) => call.arguments.iter().collect(),
+        TExprKind::In(list) => std::iter::once(&list.target).chain(list.items.iter()).collect(),
+        TExprKind::HasAny { target, terms, .. } => std::iter::once(&**target).chain(terms.iter()).collect(),
+        TExprKind::Between { target, low, high, .. } => vec![target, low, high],
+        TExprKind::Iff(a, b, c) => vec![a, b, c],
         TExprKind::Case(branches, otherwise) => {
-            for (condition, value) in branches {
-                visit(condition, f);
-                visit(value, f);
-            }
-            visit(otherwise, f);
+            branches.iter().flat_map(|(c, v)| [c, v]).chain(std::iter::once(&**otherwise)).collect()
         }
+    }
+}
+
+/// Calls `f` on every node of an expression, parents first (not descending into subqueries).
+pub fn visit(expr: &TExpr, f: &mut dyn FnMut(&TExpr)) {
+    f(expr);
+    for child in children(expr) {
+        visit(child, f);
     }
 }
 

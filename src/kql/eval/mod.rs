@@ -61,6 +61,18 @@ pub fn execute(plan: &Plan, options: &ExecOptions) -> Result<QueryResult, KqlErr
     Ok(QueryResult { table: Table { columns: plan.root.schema().to_vec(), rows }, stats })
 }
 
+/// What a scan decodes: which columns, and which members of dynamic columns.
+struct Columns {
+    needed: Vec<bool>,
+    members: Vec<Option<Vec<String>>>,
+}
+
+impl Columns {
+    fn all(width: usize) -> Self {
+        Columns { needed: vec![true; width], members: Vec::new() }
+    }
+}
+
 pub(super) struct Executor<'a> {
     options: &'a ExecOptions,
     context: EvalContext,
@@ -84,12 +96,12 @@ impl Executor<'_> {
     fn run(&self, node: &Node) -> Result<Vec<Row>, KqlError> {
         self.prepare_subqueries(node)?;
         let source = self.source(node)?;
-        let needed = if matches!(node.source, Source::Table(_)) {
-            columns::required_source_columns(node)
+        let scan = if matches!(node.source, Source::Table(_)) {
+            Columns { needed: columns::required_source_columns(node), members: columns::dynamic_members(node) }
         } else {
-            vec![true; node.schemas[0].len()]
+            Columns::all(node.schemas[0].len())
         };
-        self.run_operators(source, node, 0, needed)
+        self.run_operators(source, node, 0, scan)
     }
 
     /// The result of a shared node, computed on first use.
@@ -214,7 +226,7 @@ impl Executor<'_> {
         source: Arc<dyn TableSource>,
         node: &Node,
         start: usize,
-        needed: Vec<bool>,
+        scan: Columns,
     ) -> Result<Vec<Row>, KqlError> {
         let operators = &node.operators[start..];
         let streaming = operators.iter().take_while(|o| o.is_streaming()).count();
@@ -228,7 +240,7 @@ impl Executor<'_> {
             Some(operator) if consumed_in_scan => Accumulator::for_operator(operator, self.context),
             _ => Accumulator::collect(),
         };
-        let rows = self.scan(&source, &needed, steps, &accumulator)?;
+        let rows = self.scan(&source, &scan, steps, &accumulator)?;
         let mut after = start + streaming;
         let rows = match next {
             Some(_) if consumed_in_scan => {
@@ -245,8 +257,7 @@ impl Executor<'_> {
             return Ok(rows);
         }
         let schema = &node.schemas[after];
-        let width = schema.len();
-        self.run_operators(memory_table("result", schema, Arc::new(rows)), node, after, vec![true; width])
+        self.run_operators(memory_table("result", schema, Arc::new(rows)), node, after, Columns::all(schema.len()))
     }
 
     /// One pass over a source: rows go through the steps into accumulators, one per partition, merged in
@@ -254,7 +265,7 @@ impl Executor<'_> {
     fn scan<'p>(
         &self,
         source: &Arc<dyn TableSource>,
-        needed: &[bool],
+        scan: &Columns,
         mut steps: Vec<Step<'p>>,
         accumulator: &(dyn Fn() -> Accumulator<'p> + Sync),
     ) -> Result<Vec<Row>, KqlError> {
@@ -264,6 +275,7 @@ impl Executor<'_> {
             filters.push(predicate);
             steps.remove(0);
         }
+        let needed = &scan.needed;
         let mut filter_columns = vec![false; needed.len()];
         for predicate in &filters {
             visit(predicate, &mut |e| {
@@ -280,6 +292,7 @@ impl Executor<'_> {
         let cancel = &self.options.cancel;
         let request = ScanRequest {
             columns: needed,
+            members: &scan.members,
             filter: if filters.is_empty() { None } else { Some(&filter) },
             filter_columns: &filter_columns,
             prefilter: prefilter.as_ref(),

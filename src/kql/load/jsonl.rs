@@ -15,7 +15,8 @@ use serde_json::value::RawValue;
 use super::super::error::KqlError;
 use super::super::plan::{Column, Row};
 use super::super::table::{ScanRequest, ScanStats, TableSource};
-use super::super::value::Value;
+use super::super::types::Type;
+use super::super::value::{Dyn, Str, Value};
 use super::decode::from_raw_json;
 
 /// Bytes per partition: large enough that a partition's setup is noise, small enough to balance threads.
@@ -50,15 +51,32 @@ impl JsonLinesTable {
 
     /// Decodes one line; `Ok(None)` when the scan's filter rejects it.
     fn decode_line(&self, line: &[u8], request: &ScanRequest) -> Result<Option<Row>, String> {
+        let line = std::str::from_utf8(line).map_err(|e| format!("not UTF-8: {e}"))?;
+        let wanted = (0..self.columns.len()).filter(|i| request.columns.get(*i).copied().unwrap_or(true)).count();
         let mut found: Vec<Option<&RawValue>> = vec![None; self.columns.len()];
-        let mut deserializer = serde_json::Deserializer::from_slice(line);
-        let visitor = LineVisitor { table: self, wanted: request.columns, found: &mut found };
-        deserializer.deserialize_map(visitor).map_err(|e| e.to_string())?;
-        deserializer.end().map_err(|e| e.to_string())?;
+        let mut complete = false;
+        let mut deserializer = serde_json::Deserializer::from_str(line);
+        let visitor = LineVisitor {
+            table: self,
+            wanted: request.columns,
+            remaining: wanted,
+            found: &mut found,
+            complete: &mut complete,
+        };
+        match deserializer.deserialize_map(visitor) {
+            Ok(()) => deserializer.end().map_err(|e| e.to_string())?,
+            // Every wanted column was found: the rest of the line is not read.
+            Err(_) if complete => {}
+            Err(error) => return Err(error.to_string()),
+        }
         let mut row: Row = self.columns.iter().map(|c| Value::null_of(c.ty)).collect();
         let decode = |row: &mut Row, index: usize| {
             if let Some(raw) = found[index] {
-                row[index] = from_raw_json(raw.get(), self.columns[index].ty);
+                let members = request.members.get(index).and_then(Option::as_deref);
+                row[index] = match members {
+                    Some(members) => decode_members(raw.get(), members),
+                    None => from_raw_json(raw.get(), self.columns[index].ty),
+                };
             }
         };
         if let Some(filter) = request.filter {
@@ -80,10 +98,85 @@ impl JsonLinesTable {
     }
 }
 
+/// A dynamic value of which the query reads only some members: a bag holding just those, without
+/// building the rest. A value that is not a bag (or JSON text holding one) is decoded whole.
+fn decode_members(raw: &str, members: &[String]) -> Value {
+    let trimmed = raw.trim_start();
+    let object_text: std::borrow::Cow<str> = if trimmed.starts_with('{') {
+        std::borrow::Cow::Borrowed(raw)
+    } else if trimmed.starts_with('"') {
+        match serde_json::from_str::<String>(raw) {
+            Ok(inner) if inner.trim_start().starts_with('{') => std::borrow::Cow::Owned(inner),
+            _ => return from_raw_json(raw, Type::Dynamic),
+        }
+    } else {
+        return from_raw_json(raw, Type::Dynamic);
+    };
+    let mut deserializer = serde_json::Deserializer::from_str(&object_text);
+    match deserializer.deserialize_map(MembersVisitor { members }) {
+        Ok(bag) => Value::Dynamic(bag),
+        Err(_) => Value::Dynamic(Dyn::Null),
+    }
+}
+
+struct MembersVisitor<'m> {
+    members: &'m [String],
+}
+
+impl<'de> Visitor<'de> for MembersVisitor<'_> {
+    type Value = Dyn;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Dyn, A::Error> {
+        let mut pairs = Vec::with_capacity(self.members.len());
+        while let Some(key) = map.next_key_seed(MemberKey { members: self.members })? {
+            match key {
+                Some(index) => pairs.push((Str::from(self.members[index].as_str()), map.next_value::<Dyn>()?)),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Dyn::object(pairs))
+    }
+}
+
+/// A bag key, as the index of the wanted member it is (if it is one), read without allocating.
+struct MemberKey<'m> {
+    members: &'m [String],
+}
+
+impl<'de> DeserializeSeed<'de> for MemberKey<'_> {
+    type Value = Option<usize>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<usize>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for MemberKey<'_> {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a property name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Option<usize>, E> {
+        Ok(self.members.iter().position(|m| m == key))
+    }
+}
+
 struct LineVisitor<'t, 'f, 'de> {
     table: &'t JsonLinesTable,
     wanted: &'t [bool],
+    /// Wanted columns not found yet.
+    remaining: usize,
     found: &'f mut Vec<Option<&'de RawValue>>,
+    /// Set when every wanted column is found and reading stops early.
+    complete: &'f mut bool,
 }
 
 impl<'de> Visitor<'de> for LineVisitor<'_, '_, 'de> {
@@ -93,12 +186,19 @@ impl<'de> Visitor<'de> for LineVisitor<'_, '_, 'de> {
         f.write_str("a JSON object (one row per line)")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
         let mut guess = 0;
         while let Some(position) = map.next_key_seed(KeySeed { table: self.table, guess: &mut guess })? {
             match position {
                 Some(index) if self.wanted.get(index).copied().unwrap_or(true) => {
+                    if self.found[index].is_none() {
+                        self.remaining = self.remaining.saturating_sub(1);
+                    }
                     self.found[index] = Some(map.next_value::<&'de RawValue>()?);
+                    if self.remaining == 0 {
+                        *self.complete = true;
+                        return Err(serde::de::Error::custom("every wanted column is read"));
+                    }
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;

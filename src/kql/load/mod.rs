@@ -145,16 +145,20 @@ struct Observer {
 impl Observer {
     fn observe(&mut self, object: &serde_json::Map<String, serde_json::Value>) {
         for (key, value) in object {
-            let position = match self.index.get(key) {
-                Some(position) => *position,
-                None => {
-                    self.index.insert(key.clone(), self.seen.len());
-                    self.seen.push((key.clone(), TypeGuess::default()));
-                    self.seen.len() - 1
-                }
-            };
-            self.seen[position].1.observe_json(value);
+            self.observe_pair(key, value);
         }
+    }
+
+    fn observe_pair(&mut self, key: &str, value: &serde_json::Value) {
+        let position = match self.index.get(key) {
+            Some(position) => *position,
+            None => {
+                self.index.insert(key.to_string(), self.seen.len());
+                self.seen.push((key.to_string(), TypeGuess::default()));
+                self.seen.len() - 1
+            }
+        };
+        self.seen[position].1.observe_json(value);
     }
 }
 
@@ -221,10 +225,15 @@ fn parse_json_table(name: &str, text: &str) -> Result<(Vec<Column>, Vec<Row>), S
             .collect();
         return Ok((columns, rows));
     }
-    let objects: Vec<serde_json::Map<String, serde_json::Value>> =
+    let objects: Vec<HashMap<String, &RawValue>> =
         serde_json::from_str(text).map_err(|e| format!("expected an array of JSON objects: {e}"))?;
     let mut observer = Observer::default();
-    objects.iter().for_each(|object| observer.observe(object));
+    for object in &objects {
+        for (key, raw) in object {
+            let value: serde_json::Value = serde_json::from_str(raw.get()).unwrap_or_default();
+            observer.observe_pair(key, &value);
+        }
+    }
     let columns = columns_with_extras(name, observer.seen);
     let rows = objects
         .iter()
@@ -232,7 +241,7 @@ fn parse_json_table(name: &str, text: &str) -> Result<(Vec<Column>, Vec<Row>), S
             columns
                 .iter()
                 .map(|column| match object.get(&column.name) {
-                    Some(value) => from_raw_json(&value.to_string(), column.ty),
+                    Some(raw) => from_raw_json(raw.get(), column.ty),
                     None => super::value::Value::null_of(column.ty),
                 })
                 .collect()
