@@ -224,10 +224,10 @@ enum Use {
 
 impl Use {
     fn add(&mut self, name: &str) {
-        if let Use::Members(names) = self {
-            if !names.iter().any(|n| n == name) {
-                names.push(name.to_string());
-            }
+        if let Use::Members(names) = self
+            && !names.iter().any(|n| n == name)
+        {
+            names.push(name.to_string());
         }
     }
 }
