@@ -18,6 +18,7 @@ use super::super::table::{ScanRequest, ScanStats, TableSource};
 use super::super::types::Type;
 use super::super::value::{Dyn, Str, Value};
 use super::decode::from_raw_json;
+use super::members::for_each_member;
 
 /// Bytes per partition: large enough that a partition's setup is noise, small enough to balance threads.
 const PARTITION_BYTES: u64 = 16 << 20;
@@ -49,33 +50,67 @@ impl JsonLinesTable {
         found
     }
 
+    /// Finds the raw values of the wanted columns of a line: with the fast member walk, or, when the line
+    /// is not shaped like an object, with `serde_json` (for its exact error).
+    fn wanted_values<'l>(
+        &self,
+        line: &'l str,
+        request: &ScanRequest,
+        found: &mut [Option<&'l str>],
+    ) -> Result<(), String> {
+        let mut remaining =
+            (0..self.columns.len()).filter(|i| request.columns.get(*i).copied().unwrap_or(true)).count();
+        let mut guess = 0;
+        let walked = for_each_member(line, |key, value| {
+            if let Some(index) = self.position(&key, &mut guess) {
+                if request.columns.get(index).copied().unwrap_or(true) {
+                    if found[index].is_none() {
+                        remaining = remaining.saturating_sub(1);
+                    }
+                    found[index] = Some(value);
+                }
+            }
+            // Every wanted column is found: the rest of the line is not read.
+            remaining > 0
+        });
+        if walked.is_ok() {
+            return Ok(());
+        }
+        found.iter_mut().for_each(|slot| *slot = None);
+        let mut raw: Vec<Option<&RawValue>> = vec![None; self.columns.len()];
+        let mut deserializer = serde_json::Deserializer::from_str(line);
+        let visitor = LineVisitor { table: self, wanted: request.columns, found: &mut raw };
+        deserializer.deserialize_map(visitor).map_err(|e| e.to_string())?;
+        deserializer.end().map_err(|e| e.to_string())?;
+        for (slot, value) in found.iter_mut().zip(raw) {
+            *slot = value.map(RawValue::get);
+        }
+        Ok(())
+    }
+
     /// Decodes one line; `Ok(None)` when the scan's filter rejects it.
     fn decode_line(&self, line: &[u8], request: &ScanRequest) -> Result<Option<Row>, String> {
         let line = std::str::from_utf8(line).map_err(|e| format!("not UTF-8: {e}"))?;
-        let wanted = (0..self.columns.len()).filter(|i| request.columns.get(*i).copied().unwrap_or(true)).count();
-        let mut found: Vec<Option<&RawValue>> = vec![None; self.columns.len()];
-        let mut complete = false;
-        let mut deserializer = serde_json::Deserializer::from_str(line);
-        let visitor = LineVisitor {
-            table: self,
-            wanted: request.columns,
-            remaining: wanted,
-            found: &mut found,
-            complete: &mut complete,
-        };
-        match deserializer.deserialize_map(visitor) {
-            Ok(()) => deserializer.end().map_err(|e| e.to_string())?,
-            // Every wanted column was found: the rest of the line is not read.
-            Err(_) if complete => {}
-            Err(error) => return Err(error.to_string()),
-        }
-        let mut row: Row = self.columns.iter().map(|c| Value::null_of(c.ty)).collect();
+        let line = line.strip_prefix('\u{feff}').unwrap_or(line);
+        let mut found: Vec<Option<&str>> = vec![None; self.columns.len()];
+        self.wanted_values(line, request, &mut found)?;
+        // Columns the query never reads stay null: never looked at, and cheaper than `""`.
+        let mut row: Row = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(
+                |(i, c)| {
+                    if request.columns.get(i).copied().unwrap_or(true) { Value::null_of(c.ty) } else { Value::Null }
+                },
+            )
+            .collect();
         let decode = |row: &mut Row, index: usize| {
             if let Some(raw) = found[index] {
                 let members = request.members.get(index).and_then(Option::as_deref);
                 row[index] = match members {
-                    Some(members) => decode_members(raw.get(), members),
-                    None => from_raw_json(raw.get(), self.columns[index].ty),
+                    Some(members) => decode_members(raw, members),
+                    None => from_raw_json(raw, self.columns[index].ty),
                 };
             }
         };
@@ -112,6 +147,20 @@ fn decode_members(raw: &str, members: &[String]) -> Value {
     } else {
         return from_raw_json(raw, Type::Dynamic);
     };
+    let mut pairs: Vec<(Str, Dyn)> = Vec::with_capacity(members.len());
+    let mut failed = false;
+    let walked = for_each_member(&object_text, |key, value| {
+        if let Some(index) = members.iter().position(|m| *m == key) {
+            match serde_json::from_str::<Dyn>(value) {
+                Ok(parsed) => pairs.push((Str::from(members[index].as_str()), parsed)),
+                Err(_) => failed = true,
+            }
+        }
+        !failed && pairs.len() < members.len()
+    });
+    if walked.is_ok() && !failed {
+        return Value::Dynamic(Dyn::object(pairs));
+    }
     let mut deserializer = serde_json::Deserializer::from_str(&object_text);
     match deserializer.deserialize_map(MembersVisitor { members }) {
         Ok(bag) => Value::Dynamic(bag),
@@ -172,11 +221,7 @@ impl Visitor<'_> for MemberKey<'_> {
 struct LineVisitor<'t, 'f, 'de> {
     table: &'t JsonLinesTable,
     wanted: &'t [bool],
-    /// Wanted columns not found yet.
-    remaining: usize,
     found: &'f mut Vec<Option<&'de RawValue>>,
-    /// Set when every wanted column is found and reading stops early.
-    complete: &'f mut bool,
 }
 
 impl<'de> Visitor<'de> for LineVisitor<'_, '_, 'de> {
@@ -186,19 +231,12 @@ impl<'de> Visitor<'de> for LineVisitor<'_, '_, 'de> {
         f.write_str("a JSON object (one row per line)")
     }
 
-    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut guess = 0;
         while let Some(position) = map.next_key_seed(KeySeed { table: self.table, guess: &mut guess })? {
             match position {
                 Some(index) if self.wanted.get(index).copied().unwrap_or(true) => {
-                    if self.found[index].is_none() {
-                        self.remaining = self.remaining.saturating_sub(1);
-                    }
                     self.found[index] = Some(map.next_value::<&'de RawValue>()?);
-                    if self.remaining == 0 {
-                        *self.complete = true;
-                        return Err(serde::de::Error::custom("every wanted column is read"));
-                    }
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;

@@ -6,6 +6,7 @@
 
 mod decode;
 mod jsonl;
+mod members;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
