@@ -62,13 +62,13 @@ impl JsonLinesTable {
             (0..self.columns.len()).filter(|i| request.columns.get(*i).copied().unwrap_or(true)).count();
         let mut guess = 0;
         let walked = for_each_member(line, |key, value| {
-            if let Some(index) = self.position(&key, &mut guess) {
-                if request.columns.get(index).copied().unwrap_or(true) {
-                    if found[index].is_none() {
-                        remaining = remaining.saturating_sub(1);
-                    }
-                    found[index] = Some(value);
+            if let Some(index) = self.position(&key, &mut guess)
+                && request.columns.get(index).copied().unwrap_or(true)
+            {
+                if found[index].is_none() {
+                    remaining = remaining.saturating_sub(1);
                 }
+                found[index] = Some(value);
             }
             // Every wanted column is found: the rest of the line is not read.
             remaining > 0
