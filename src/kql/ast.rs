@@ -217,6 +217,8 @@ pub enum Source {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Union {
     pub inner: bool,
+    /// `isfuzzy=true`: tables that do not exist are left out instead of failing the query.
+    pub fuzzy: bool,
     pub with_source: Option<Name>,
     pub tables: Vec<UnionTable>,
 }

@@ -407,6 +407,13 @@ impl<'a> Checker<'a> {
                         }
                     }
                 }
+                ast::UnionTable::Pattern(pattern)
+                    if union.fuzzy
+                        && self.lookup(&pattern.text).is_none()
+                        && matches!(self.catalog.table(&pattern.text), Ok(None)) =>
+                {
+                    // `isfuzzy=true` leaves out what does not resolve, as Kusto does (with a warning there).
+                }
                 ast::UnionTable::Pattern(pattern) => match self.named_table(&pattern.text, pattern.span) {
                     Ok(node) => inputs.push((node, Str::from(pattern.text.as_str()))),
                     Err(Reported) => failed = true,
@@ -415,6 +422,13 @@ impl<'a> Checker<'a> {
         }
         if failed {
             return Err(Reported);
+        }
+        if inputs.is_empty() {
+            let span = union.tables.first().map_or_else(Span::default, |t| match t {
+                ast::UnionTable::Pattern(p) => p.span,
+                ast::UnionTable::Expr(e) => e.span,
+            });
+            return Err(self.error(span, "none of the tables of the union exist"));
         }
         let (schema, mappings) = union_schema(&inputs, union.inner);
         let mut schema = schema;

@@ -17,7 +17,7 @@ fn check_pack(args: &Args) -> Result<Type, String> {
     Ok(Type::Dynamic)
 }
 
-pub(super) static FUNCTIONS: [FunctionDef; 10] = [
+pub(super) static FUNCTIONS: [FunctionDef; 11] = [
     def(
         "array_length",
         1,
@@ -57,6 +57,7 @@ pub(super) static FUNCTIONS: [FunctionDef; 10] = [
             _ => Value::Null,
         },
     ),
+    def("strcat_array", 2, 2, |a| to(Type::String, &[Param::Any, Param::String])(a), strcat_array),
     def("bag_pack", 0, 128, check_pack, pack),
     def("pack", 0, 128, check_pack, pack),
     def(
@@ -115,4 +116,12 @@ fn array_slice(_: &CallContext, v: &[Value]) -> Value {
 fn pack(_: &CallContext, v: &[Value]) -> Value {
     let pairs: Vec<(Str, Dyn)> = v.chunks(2).map(|pair| (Arc::from(&*pair[0].to_text()), pair[1].to_dyn())).collect();
     Value::Dynamic(Dyn::object(pairs))
+}
+
+/// `strcat_array(array, delimiter)`: the elements' text joined.
+fn strcat_array(_: &CallContext, v: &[Value]) -> Value {
+    let Some(Dyn::Array(items)) = v[0].as_dyn() else { return Value::empty_string() };
+    let delimiter = v[1].to_text();
+    let parts: Vec<String> = items.iter().map(|item| item.to_text().to_string()).collect();
+    Value::string(parts.join(&delimiter))
 }

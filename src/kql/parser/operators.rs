@@ -267,7 +267,7 @@ impl Parser<'_> {
     }
 
     pub(super) fn union_body(&mut self) -> PResult<Union> {
-        let mut union = Union { inner: false, with_source: None, tables: Vec::new() };
+        let mut union = Union { inner: false, fuzzy: false, with_source: None, tables: Vec::new() };
         loop {
             match (self.word_at(0), &self.peek_at(1).kind) {
                 (Some("kind"), TokenKind::Assign) => {
@@ -288,6 +288,7 @@ impl Parser<'_> {
                 (Some("isfuzzy"), TokenKind::Assign) => {
                     self.advance();
                     self.advance();
+                    union.fuzzy = self.word_at(0).is_some_and(|w| w.eq_ignore_ascii_case("true"));
                     self.advance();
                 }
                 (Some("hint"), TokenKind::Dot) => self.skip_hints(),

@@ -169,9 +169,12 @@ fn union() {
         ),
         ("union kind=inner (print a = 1, b = 2), (print a = 3) | order by a asc", "1; 3"),
         ("union Events, Events | count", "10"),
+        ("union isfuzzy=true Events, NoSuchTable | count", "5"),
     ]);
     assert_eq!(columns("union (print x = 1), (print x = 'a')"), "x_long:long, x_string:string");
     assert_eq!(columns("union withsource=T Events | take 1 | project T"), "T:string");
+    assert_eq!(error("union Events, NoSuchTable"), "Failed to resolve table or column expression named 'NoSuchTable'");
+    assert_eq!(error("union isfuzzy=true NoSuchTable, NorThis"), "none of the tables of the union exist");
 }
 
 #[test]

@@ -1,0 +1,255 @@
+//! No input makes the engine panic: random text and random soups of KQL tokens go through the parser, the
+//! checker and (when they check) the evaluator, which a deadline cancels if the query runs away.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use huntbook::kql::error::KqlError;
+use huntbook::kql::eval::{ExecOptions, execute};
+use huntbook::kql::plan::{Column, Row};
+use huntbook::kql::table::{MemoryCatalog, ScanRequest, ScanStats, TableSource};
+use huntbook::kql::types::Type;
+use huntbook::kql::value::{Dyn, Value};
+use huntbook::kql::{compile, parser};
+use proptest::prelude::*;
+
+fn catalog() -> MemoryCatalog {
+    let columns = vec![
+        Column::new("Timestamp", Type::DateTime),
+        Column::new("ActionType", Type::String),
+        Column::new("Size", Type::Long),
+        Column::new("RawEventData", Type::Dynamic),
+    ];
+    let rows = (0..20)
+        .map(|i| {
+            vec![
+                Value::DateTime(huntbook::kql::datetime::UNIX_EPOCH_TICKS + i * 10_000_000_000),
+                Value::string(if i % 3 == 0 { "IsolateDevice" } else { "Send" }),
+                if i % 4 == 0 { Value::Null } else { Value::Long(i) },
+                Value::Dynamic(
+                    Dyn::parse(&format!(r#"{{"a":{i},"b":[{i},"x"],"c":{{"d":"e{i}"}}}}"#)).unwrap_or_default(),
+                ),
+            ]
+        })
+        .collect();
+    MemoryCatalog::new().with_table("T", columns, rows)
+}
+
+const TOKENS: &[&str] = &[
+    "T",
+    "|",
+    "where",
+    "extend",
+    "project",
+    "summarize",
+    "by",
+    "count()",
+    "count",
+    "take",
+    "top",
+    "sort",
+    "order",
+    "join",
+    "kind=inner",
+    "kind=leftouter",
+    "lookup",
+    "on",
+    "union",
+    "mv-expand",
+    "parse",
+    "with",
+    "distinct",
+    "project-away",
+    "project-rename",
+    "let",
+    "x",
+    "=",
+    "==",
+    "!=",
+    "=~",
+    "<",
+    ">",
+    "and",
+    "or",
+    "not",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ";",
+    ".",
+    "..",
+    "*",
+    "+",
+    "-",
+    "/",
+    "%",
+    "1",
+    "0",
+    "-1",
+    "1.5",
+    "1d",
+    "1h",
+    "'a'",
+    "\"IsolateDevice\"",
+    "@'x\\y'",
+    "datetime(2024-01-01)",
+    "dynamic([1,2])",
+    "dynamic({'a':1})",
+    "dynamic(null)",
+    "int(null)",
+    "true",
+    "has",
+    "contains",
+    "!has",
+    "in",
+    "!in~",
+    "between",
+    "has_any",
+    "matches regex",
+    "ActionType",
+    "Size",
+    "Timestamp",
+    "RawEventData",
+    "RawEventData.a",
+    "RawEventData.b[0]",
+    "tostring",
+    "tolong",
+    "strlen",
+    "iff",
+    "case",
+    "bin",
+    "ago",
+    "now()",
+    "split",
+    "extract",
+    "parse_json",
+    "arg_max",
+    "make_set",
+    "dcount",
+    "sum",
+    "avg",
+    "toscalar",
+    "print",
+    "datatable",
+    "range",
+    "from",
+    "to",
+    "step",
+    "$left",
+    "$right",
+    "getschema",
+    "render",
+    "asc",
+    "desc",
+    "nulls",
+    "first",
+    "last",
+    "materialize",
+];
+
+fn soup() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(TOKENS), 0..40).prop_map(|tokens| tokens.join(" "))
+}
+
+/// Compiles and, if it checks, runs a query; any outcome but a panic is fine. (The inputs are bounded: a
+/// 20-row table, and `range` refuses more than ten million rows.)
+fn exercise(text: &str) {
+    let catalog = catalog();
+    let Ok(plan) = compile(text, &catalog) else { return };
+    let _ = execute(&plan, &ExecOptions { parallelism: 2, ..ExecOptions::new(0) });
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_text_never_panics(text in "\\PC{0,120}") {
+        let _ = parser::parse_query(&text);
+        exercise(&text);
+    }
+
+    #[test]
+    fn token_soup_never_panics(text in soup()) {
+        let _ = parser::parse_query(&text);
+        exercise(&text);
+    }
+
+    #[test]
+    fn pipelines_of_real_operators_never_panic(ops in prop::collection::vec(prop::sample::select(&[
+        "where Size > 3", "where ActionType has 'isolate'", "extend y = Size * 2", "project ActionType, Size",
+        "summarize count() by ActionType", "summarize arg_max(Timestamp, *) by ActionType", "take 5", "top 3 by Size",
+        "sort by Timestamp asc", "distinct ActionType", "mv-expand RawEventData.b", "extend d = RawEventData.c.d",
+        "join kind=leftouter (T | take 2) on ActionType", "lookup (T | summarize by ActionType) on ActionType",
+        "union (T | take 1)", "count", "project-away RawEventData", "parse ActionType with a 'e' b",
+        "extend z = iff(Size > 2, 'a', 'b')", "getschema", "serialize", "as X",
+    ][..]), 0..6)) {
+        let text = std::iter::once("T").chain(ops.iter().copied()).collect::<Vec<_>>().join(" | ");
+        exercise(&text);
+    }
+}
+
+/// An endless table that pulls the cancel flag itself after a number of rows: what a user's Ctrl-C or a
+/// deadline does, without a clock in the test.
+#[derive(Debug)]
+struct Endless {
+    columns: Vec<Column>,
+    cancel_after: u64,
+    cancel: Arc<AtomicBool>,
+    emitted: Arc<AtomicU64>,
+}
+
+impl TableSource for Endless {
+    fn name(&self) -> &str {
+        "Endless"
+    }
+
+    fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    fn partition_count(&self) -> usize {
+        4
+    }
+
+    fn scan_partition(
+        &self,
+        _: usize,
+        request: &ScanRequest,
+        sink: &mut dyn FnMut(Row) -> bool,
+    ) -> Result<ScanStats, KqlError> {
+        let mut n = 0i64;
+        while !request.cancel.load(Ordering::Relaxed) {
+            if self.emitted.fetch_add(1, Ordering::Relaxed) + 1 == self.cancel_after {
+                self.cancel.store(true, Ordering::Relaxed);
+            }
+            n += 1;
+            if !sink(vec![Value::Long(n)]) {
+                break;
+            }
+        }
+        Ok(ScanStats::default())
+    }
+}
+
+#[test]
+fn a_cancelled_query_stops_and_says_so() {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let emitted = Arc::new(AtomicU64::new(0));
+    let table = Endless {
+        columns: vec![Column::new("n", Type::Long)],
+        cancel_after: 100_000,
+        cancel: cancel.clone(),
+        emitted: emitted.clone(),
+    };
+    let mut catalog = MemoryCatalog::new();
+    catalog.insert(Arc::new(table));
+    let plan = compile("Endless | where n % 2 == 0 | summarize count() by n % 7", &catalog).expect("valid");
+    let result = execute(&plan, &ExecOptions { cancel, ..ExecOptions::new(0) });
+    assert!(matches!(&result, Err(e) if e.message == "the query was cancelled"), "{result:?}");
+    let total = emitted.load(Ordering::Relaxed);
+    assert!((100_000..200_000).contains(&total), "stopped soon after the flag: {total} rows");
+}
