@@ -562,5 +562,3 @@ fn union_schema(inputs: &[(Node, Str)], inner: bool) -> (Vec<Column>, Vec<Vec<Op
     (schema, mappings)
 }
 
-#[cfg(test)]
-mod tests;

@@ -260,5 +260,3 @@ pub fn convert(value: &Value, ty: Type) -> Value {
     conversion::convert(value, ty)
 }
 
-#[cfg(test)]
-mod tests;

@@ -1,3 +1,6 @@
+//! Parser tests: each operator and literal form parses to the expected tree; errors are collected and the
+//! parser recovers at the next `|`; nesting is bounded.
+
 use super::*;
 use crate::kql::ast::{BinaryOperator, ExprKind, JoinCondition, OperatorKind, Source};
 
