@@ -354,8 +354,10 @@ pub enum OperatorKind {
         bag_expansion_array: bool,
         limit: Option<Expr>,
     },
+    /// `flags` are the regular-expression flags of `kind=regex` (`U`, `i`, `m`, `s`).
     Parse {
         kind: ParseKind,
+        flags: String,
         source: Expr,
         pattern: Vec<ParsePart>,
         keep_only_matches: bool,

@@ -149,7 +149,157 @@ pub fn format_timespan(ticks: i64) -> String {
 /// and RFC 2822 / RFC 1123 dates. Returns ticks, or `None`.
 pub fn parse_datetime(text: &str) -> Option<i64> {
     let text = text.trim();
-    parse_iso(text.as_bytes()).or_else(|| parse_rfc2822(text))
+    parse_iso(text.as_bytes()).or_else(|| parse_rfc2822(text)).or_else(|| parse_loose(text))
+}
+
+const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+const WEEKDAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+
+/// A month from its English name or abbreviation.
+fn month_name(word: &str) -> Option<u32> {
+    let lower = word.to_ascii_lowercase();
+    let prefix = lower.get(..3)?;
+    MONTHS.iter().position(|m| *m == prefix).map(|i| i as u32 + 1)
+}
+
+/// Two-digit years mean 1950–2049, as .NET reads them.
+fn full_year(year: i64, digits: usize) -> i64 {
+    match (digits, year) {
+        (1 | 2, 0..=49) => 2000 + year,
+        (1 | 2, _) => 1900 + year,
+        _ => year,
+    }
+}
+
+/// The offset of a time-zone word of RFC 822 (`GMT`, `EST`, `+0200`), in ticks to subtract.
+fn zone_offset(word: &str) -> Option<i64> {
+    let hours = match word.to_ascii_uppercase().as_str() {
+        "GMT" | "UT" | "UTC" | "Z" => 0,
+        "EST" => -5,
+        "EDT" | "CST" => {
+            if word.eq_ignore_ascii_case("EDT") {
+                -4
+            } else {
+                -6
+            }
+        }
+        "CDT" | "MST" => {
+            if word.eq_ignore_ascii_case("CDT") {
+                -5
+            } else {
+                -7
+            }
+        }
+        "MDT" | "PST" => {
+            if word.eq_ignore_ascii_case("MDT") {
+                -6
+            } else {
+                -8
+            }
+        }
+        "PDT" => -7,
+        _ => {
+            let (sign, digits) = match word.as_bytes().first()? {
+                b'+' => (1, &word[1..]),
+                b'-' => (-1, &word[1..]),
+                _ => return None,
+            };
+            let digits: String = digits.chars().filter(|c| *c != ':').collect();
+            if digits.len() != 4 || !digits.chars().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            let minutes = digits[..2].parse::<i64>().ok()? * 60 + digits[2..].parse::<i64>().ok()?;
+            return Some(sign * minutes * TICKS_PER_MINUTE);
+        }
+    };
+    Some(hours * TICKS_PER_HOUR)
+}
+
+/// The other forms Kusto accepts: ISO 8601 followed by a zone word (`2014-11-08 15:05:25 GMT`), US dates
+/// (`02/17/2016 08:40:01`, `12-02-2022`), RFC 822 and RFC 850 dates with or without a zone (`Sat, 8 Nov 14
+/// 15:05:02`, `Saturday, 08-Nov-14 15:05:02 GMT`), times with `AM`/`PM`.
+fn parse_loose(text: &str) -> Option<i64> {
+    let mut words: Vec<&str> = text.split_whitespace().collect();
+    let mut offset = 0;
+    if let Some(zone) = words.last().and_then(|w| (words.len() > 1).then(|| zone_offset(w)).flatten()) {
+        offset = zone;
+        words.pop();
+    }
+    // ISO 8601 with a zone word: `2014-11-08T15:05 GMT`, `2014-11-08 15:05:25 UTC`.
+    let iso = words.join("T");
+    if let Some(ticks) = parse_iso(iso.as_bytes()) {
+        return Some(ticks - offset).filter(|t| (0..=MAX_TICKS).contains(t));
+    }
+    if let Some(first) = words.first() {
+        let day = first.trim_end_matches(',').to_ascii_lowercase();
+        if day.len() >= 3 && WEEKDAYS.iter().any(|w| day.starts_with(w)) && day.chars().all(|c| c.is_ascii_alphabetic())
+        {
+            words.remove(0);
+        }
+    }
+    let mut pm = None;
+    if let Some(last) = words.last() {
+        match last.to_ascii_uppercase().as_str() {
+            "AM" => pm = Some(false),
+            "PM" => pm = Some(true),
+            _ => {}
+        }
+        if pm.is_some() {
+            words.pop();
+        }
+    }
+    let (date_words, time_word) = match words.last() {
+        Some(last) if last.contains(':') => (&words[..words.len() - 1], Some(*last)),
+        _ => (&words[..], None),
+    };
+    let (year, month, day) = match date_words {
+        [single] => {
+            let parts: Vec<&str> = single.split(['/', '-', '.']).collect();
+            let [a, b, c] = parts.as_slice() else { return None };
+            match month_name(b) {
+                // RFC 850: 08-Nov-14
+                Some(month) => (full_year(c.parse().ok()?, c.len()), month, a.parse().ok()?),
+                // US: month first.
+                None => (full_year(c.parse().ok()?, c.len()), a.parse().ok()?, b.parse().ok()?),
+            }
+        }
+        // RFC 822: 8 Nov 14, or Nov 8 2014.
+        [a, b, c] => match (month_name(b), month_name(a)) {
+            (Some(month), _) => (full_year(c.parse().ok()?, c.len()), month, a.parse().ok()?),
+            (None, Some(month)) => (full_year(c.parse().ok()?, c.len()), month, b.trim_end_matches(',').parse().ok()?),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let mut civil = Civil { year, month, day, hour: 0, minute: 0, second: 0, fraction: 0 };
+    if let Some(time) = time_word {
+        let (clock, fraction) = match time.split_once('.') {
+            Some((clock, fraction)) => (clock, Some(fraction)),
+            None => (time, None),
+        };
+        let mut parts = clock.split(':');
+        civil.hour = parts.next()?.parse().ok()?;
+        civil.minute = parts.next()?.parse().ok()?;
+        civil.second = parts.next().map_or(Some(0), |s| s.parse().ok())?;
+        if parts.next().is_some() {
+            return None;
+        }
+        if let Some(fraction) = fraction {
+            let digits: String = fraction.chars().take(7).collect();
+            if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            civil.fraction = digits.parse::<u32>().ok()? * 10u32.pow(7 - digits.len() as u32);
+        }
+        match pm {
+            Some(true) if civil.hour < 12 => civil.hour += 12,
+            Some(false) if civil.hour == 12 => civil.hour = 0,
+            _ => {}
+        }
+    } else if pm.is_some() {
+        return None;
+    }
+    civil.to_ticks().map(|ticks| ticks - offset).filter(|t| (0..=MAX_TICKS).contains(t))
 }
 
 fn digits(bytes: &[u8], start: usize, count: usize) -> Option<u32> {
@@ -260,7 +410,7 @@ pub fn parse_timespan(text: &str) -> Option<i64> {
         parse_clock_timespan(body)?
     } else if let Some(split) = body.find(|c: char| c.is_ascii_alphabetic()) {
         let (number, unit) = body.split_at(split);
-        let value: f64 = number.parse().ok()?;
+        let value: f64 = number.trim().parse().ok()?;
         (value * timespan_unit(unit)? as f64).round() as i64
     } else {
         let days: f64 = body.parse().ok()?;
@@ -343,6 +493,19 @@ mod tests {
             "2024-03-26T09:39:50.0000000Z"
         );
         assert_eq!(parse_datetime("2024-02-30"), None);
+        let at = |text: &str| parse_datetime(text).map(format_datetime).unwrap_or_else(|| format!("no: {text}"));
+        assert_eq!(at("02/17/2016 08:40:01"), "2016-02-17T08:40:01.0000000Z");
+        assert_eq!(at("12-02-2022"), "2022-12-02T00:00:00.0000000Z");
+        assert_eq!(at("Sat, 8 Nov 14 15:05:02"), "2014-11-08T15:05:02.0000000Z");
+        assert_eq!(at("8 Nov 14 15:05"), "2014-11-08T15:05:00.0000000Z");
+        assert_eq!(at("Saturday, 08-Nov-14 15:05:02 GMT"), "2014-11-08T15:05:02.0000000Z");
+        assert_eq!(at("08-Nov-14 15:05"), "2014-11-08T15:05:00.0000000Z");
+        assert_eq!(at("2014-11-08 15:05:25 GMT"), "2014-11-08T15:05:25.0000000Z");
+        assert_eq!(at("2014-11-08T15:05 GMT"), "2014-11-08T15:05:00.0000000Z");
+        assert_eq!(at("Sat, 8 Nov 14 15:05:02 EST"), "2014-11-08T20:05:02.0000000Z");
+        assert_eq!(at("2/3/2024 1:05:00 PM"), "2024-02-03T13:05:00.0000000Z");
+        assert_eq!(parse_datetime("13/45/2024"), None);
+        assert_eq!(parse_datetime("nonValidDateTime 08:40:01"), None);
         assert_eq!(parse_datetime("yesterday"), None);
         assert_eq!(parse_datetime("2024-01-01T10:00:00Zjunk"), None);
     }
@@ -366,5 +529,6 @@ mod tests {
         assert_eq!(parse_timespan("1.5h"), Some(TICKS_PER_HOUR * 3 / 2));
         assert_eq!(parse_timespan("-2d"), Some(-2 * TICKS_PER_DAY));
         assert_eq!(parse_timespan("abc"), None);
+        assert_eq!(parse_timespan("15 seconds"), Some(15 * TICKS_PER_SECOND));
     }
 }

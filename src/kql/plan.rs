@@ -52,9 +52,11 @@ pub enum TExprKind {
     /// `x matches regex "..."` with the pattern compiled once.
     MatchesRegex(Box<TExpr>, Arc<Regex>),
     In(Box<InList>),
+    /// `x has_any (...)`: terms (constants, dynamic arrays) and subqueries (their first column).
     HasAny {
         target: Box<TExpr>,
         terms: Vec<TExpr>,
+        subqueries: Vec<Arc<SharedNode>>,
         all: bool,
     },
     Between {
@@ -193,8 +195,8 @@ pub struct SortSpec {
 pub struct ParsePlan {
     pub source: TExpr,
     pub regex: Arc<Regex>,
-    /// Output slot and type of each capture group, in order.
-    pub columns: Vec<(usize, Type)>,
+    /// Output slot, type and capture-group index of each column, in order.
+    pub columns: Vec<(usize, Type, usize)>,
     /// `relaxed`: a value that does not convert is null on its own instead of failing the whole match.
     pub relaxed: bool,
     /// `parse-where`: rows that do not match are dropped.

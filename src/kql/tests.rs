@@ -122,6 +122,7 @@ fn table(cases: &[(&str, &str)]) {
     assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }
 
+mod coverage;
 mod errors;
 mod functions;
 mod operators;

@@ -89,16 +89,18 @@ impl Checker<'_> {
             ExprKind::HasAny { target, list, all } => {
                 let target_typed = self.scalar(target, row)?;
                 let mut terms = Vec::new();
+                let mut subqueries = Vec::new();
                 for item in list {
                     if self.is_tabular(item) {
-                        return Err(self.unsupported(
-                            item.span,
-                            "has_any/has_all with a subquery is not supported by the local engine",
-                        ));
+                        subqueries.push(shared(self.tabular(item)?));
+                    } else {
+                        terms.push(self.scalar(item, row)?);
                     }
-                    terms.push(self.scalar(item, row)?);
                 }
-                Ok(typed(TExprKind::HasAny { target: Box::new(target_typed), terms, all: *all }, Type::Bool))
+                Ok(typed(
+                    TExprKind::HasAny { target: Box::new(target_typed), terms, subqueries, all: *all },
+                    Type::Bool,
+                ))
             }
             ExprKind::Between { target, low, high, negated } => {
                 let target_typed = self.scalar(target, row)?;

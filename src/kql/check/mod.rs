@@ -82,13 +82,22 @@ pub(super) struct Checker<'a> {
     operator: Option<String>,
     /// Nesting of inlined function calls, bounded so that a recursive function is an error, not a crash.
     inline_depth: usize,
+    /// The name of what flows into the operator being checked (`T | as X | union ...`), for `withsource=`.
+    piped_name: Option<String>,
 }
 
 const MAX_INLINE_DEPTH: usize = 32;
 
 impl<'a> Checker<'a> {
     fn new(catalog: &'a dyn Catalog) -> Self {
-        Checker { catalog, errors: Vec::new(), scopes: vec![Scope::default()], operator: None, inline_depth: 0 }
+        Checker {
+            catalog,
+            errors: Vec::new(),
+            scopes: vec![Scope::default()],
+            operator: None,
+            inline_depth: 0,
+            piped_name: None,
+        }
     }
 
     fn into_errors(mut self) -> KqlErrors {
@@ -273,13 +282,36 @@ impl<'a> Checker<'a> {
 
     fn pipeline(&mut self, pipeline: &ast::Pipeline) -> CResult<Node> {
         let mut node = self.source(&pipeline.source)?;
+        // A table read as it is, or the result of `as X`, has a name that `union withsource=` reports.
+        let mut name = match &pipeline.source {
+            AstSource::Expr(Expr { kind: ExprKind::Name(table), .. }) => Some(table.clone()),
+            _ => None,
+        };
         for operator in &pipeline.operators {
             self.operator = Some(operator.keyword.text.clone());
+            self.piped_name = name.take();
             let result = self.operator(node, operator);
             self.operator = None;
+            self.piped_name = None;
             node = result?;
+            if let ast::OperatorKind::As(alias) = &operator.kind {
+                name = Some(alias.text.clone());
+            }
         }
         Ok(node)
+    }
+
+    /// The name a union leg reports in `withsource=`: its table, its `as` name, or `union_argN`.
+    fn leg_name(expr: &Expr, index: usize) -> Str {
+        let named = match &expr.kind {
+            ExprKind::Name(table) => Some(table.clone()),
+            ExprKind::Tabular(pipeline) => match pipeline.operators.last().map(|o| &o.kind) {
+                Some(ast::OperatorKind::As(alias)) => Some(alias.text.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        Str::from(named.unwrap_or_else(|| format!("union_arg{index}")))
     }
 
     fn source(&mut self, source: &AstSource) -> CResult<Node> {
@@ -386,10 +418,10 @@ impl<'a> Checker<'a> {
     /// `union` as a source (`inputs` empty) or as an operator (`inputs` holds the piped-in node).
     fn union(&mut self, mut inputs: Vec<(Node, Str)>, union: &ast::Union) -> CResult<Node> {
         let mut failed = false;
-        for (index, table) in union.tables.iter().enumerate() {
+        for table in &union.tables {
             match table {
                 ast::UnionTable::Expr(expr) => match self.tabular(expr) {
-                    Ok(node) => inputs.push((node, Str::from(format!("union_arg{index}")))),
+                    Ok(node) => inputs.push((node, Self::leg_name(expr, inputs.len()))),
                     Err(Reported) => failed = true,
                 },
                 ast::UnionTable::Pattern(pattern) if pattern.is_wildcard() => {
@@ -546,12 +578,18 @@ fn union_schema(inputs: &[(Node, Str)], inner: bool) -> (Vec<Column>, Vec<Vec<Op
             inputs.iter().all(|(node, _)| node.schema().iter().any(|c| c.name == *name && c.ty == *ty))
         });
     }
+    let conflicting = |name: &str| keys.iter().filter(|(n, _)| n == name).count() > 1;
+    // A renamed column (`x` becoming `x_long`) must not take the name of a column that has it already.
+    let reserved: Vec<String> = keys.iter().filter(|(n, _)| !conflicting(n)).map(|(n, _)| n.clone()).collect();
     let mut schema: Vec<Column> = Vec::new();
     for (name, ty) in &keys {
-        let conflicting = keys.iter().filter(|(n, _)| n == name).count() > 1;
-        let base = if conflicting { format!("{name}_{}", ty.name()) } else { name.clone() };
-        let taken: Vec<String> = schema.iter().map(|c| c.name.clone()).collect();
-        schema.push(Column::new(names::unique(&base, &taken), *ty));
+        let column_name = if conflicting(name) {
+            let taken: Vec<String> = schema.iter().map(|c| c.name.clone()).chain(reserved.iter().cloned()).collect();
+            names::unique(&format!("{name}_{}", ty.name()), &taken)
+        } else {
+            name.clone()
+        };
+        schema.push(Column::new(column_name, *ty));
     }
     let mappings = inputs
         .iter()
@@ -561,4 +599,3 @@ fn union_schema(inputs: &[(Node, Str)], inner: bool) -> (Vec<Column>, Vec<Vec<Op
         .collect();
     (schema, mappings)
 }
-

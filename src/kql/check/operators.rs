@@ -145,7 +145,8 @@ impl Checker<'_> {
             }
             OperatorKind::Union(union) => {
                 let saved = self.operator.take();
-                let result = self.union(vec![(node, Str::from("union_arg0"))], union);
+                let piped = Str::from(self.piped_name.take().unwrap_or_else(|| "union_arg0".to_string()));
+                let result = self.union(vec![(node, piped)], union);
                 self.operator = saved;
                 return result;
             }
@@ -154,8 +155,8 @@ impl Checker<'_> {
                     self.mv_expand(items, item_index.as_ref(), *bag_expansion_array, limit.as_ref(), &input)?;
                 node.push(Operator::MvExpand(plan), schema);
             }
-            OperatorKind::Parse { kind, source, pattern, keep_only_matches } => {
-                let (plan, schema) = self.parse(*kind, source, pattern, *keep_only_matches, &input)?;
+            OperatorKind::Parse { kind, flags, source, pattern, keep_only_matches } => {
+                let (plan, schema) = self.parse(*kind, flags, source, pattern, *keep_only_matches, &input)?;
                 node.push(Operator::Parse(plan), schema);
             }
             OperatorKind::Invoke { function, arguments } => {
@@ -463,7 +464,12 @@ impl Checker<'_> {
                     }
                     let typed = self.scalar(argument, input)?;
                     spec.output_types.push(typed.ty);
-                    output_names.push(inferred_name(argument).unwrap_or_else(|| format!("any_arg{index}")));
+                    output_names.push(match (definition.name, inferred_name(argument)) {
+                        // The deprecated `any(X)` names its column `any_X`; `take_any(X)` keeps `X`.
+                        ("any" | "anyif", Some(name)) => format!("any_{name}"),
+                        (_, Some(name)) => name,
+                        (_, None) => format!("any_arg{index}"),
+                    });
                     if index == 0 { spec.value = Some(typed) } else { spec.returned.push(typed) }
                 }
             }
@@ -693,30 +699,45 @@ impl Checker<'_> {
         Ok((MvExpandPlan { columns, item_index, bag_as_array, limit }, schema))
     }
 
-    /// `parse`: the pattern becomes one regular expression; each column is a capture group.
+    /// `parse`: the pattern becomes one regular expression, each column a named capture group (so that groups
+    /// of the user's own regular expressions do not shift them). In `simple` and `relaxed` modes a column's
+    /// text runs to the next delimiter; a typed column followed by `*` takes what its type looks like
+    /// (`-?\d+` for a long). In `regex` mode the pattern is matched greedily unless `flags=U`.
     fn parse(
         &mut self,
         kind: ParseKind,
+        flags: &str,
         source: &Expr,
         pattern: &[ParsePart],
         keep_only_matches: bool,
         input: &[Column],
     ) -> CResult<(ParsePlan, Vec<Column>)> {
         let source_typed = self.scalar(source, input)?;
+        let typed_pattern = |ty: Type| match ty {
+            Type::Long | Type::Int => Some(r"-?\d+"),
+            Type::Real | Type::Decimal => Some(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"),
+            _ => None,
+        };
+        let regex_mode = kind == ParseKind::Regex;
         let mut schema = input.to_vec();
         let mut columns = Vec::new();
-        let mut regex = String::from("^");
+        let mut regex = match (regex_mode, flags.is_empty()) {
+            (true, true) => String::new(),
+            (true, false) => format!("(?{flags})"),
+            (false, _) => String::from("(?s)^"),
+        };
         let mut span = source.span;
         for (index, part) in pattern.iter().enumerate() {
             let is_last = index + 1 == pattern.len();
+            let before_star = matches!(pattern.get(index + 1), Some(ParsePart::Star(_)));
             match part {
                 ParsePart::Star(part_span) => {
                     span = span.to(*part_span);
-                    regex.push_str(if is_last { "(?:.*)" } else { "(?:.*?)" });
+                    regex.push_str(if regex_mode || is_last { ".*" } else { ".*?" });
                 }
                 ParsePart::Literal(text, part_span) => {
                     span = span.to(*part_span);
-                    if kind == ParseKind::Regex {
+                    if regex_mode {
                         regex.push_str(&format!("(?:{text})"));
                     } else {
                         regex.push_str(&regex::escape(text));
@@ -725,12 +746,14 @@ impl Checker<'_> {
                 ParsePart::Column { name, ty } => {
                     span = span.to(name.span);
                     let ty = ty.unwrap_or(Type::String);
-                    let group = match (ty, is_last) {
-                        (Type::Long | Type::Int, _) if kind == ParseKind::Regex => r"(\-?\d+)",
-                        (_, true) => "(.*)",
-                        _ => "(.*?)",
+                    let group = match (regex_mode, typed_pattern(ty)) {
+                        (true, Some(typed)) => typed,
+                        (true, None) => ".*",
+                        (false, Some(typed)) if before_star => typed,
+                        (false, _) if is_last => ".*",
+                        (false, _) => ".*?",
                     };
-                    regex.push_str(group);
+                    regex.push_str(&format!("(?P<c{}>{group})", columns.len()));
                     let slot = match schema.iter().position(|c| c.name == name.text) {
                         Some(existing) => {
                             schema[existing].ty = ty;
@@ -745,10 +768,17 @@ impl Checker<'_> {
                 }
             }
         }
-        if kind != ParseKind::Regex || !matches!(pattern.last(), Some(ParsePart::Star(_))) {
+        if !regex_mode {
             regex.push('$');
         }
-        let compiled = self.compile_regex(&format!("(?s){regex}"), span)?;
+        let compiled = self.compile_regex(&regex, span)?;
+        let groups: Vec<usize> = (0..columns.len())
+            .map(|n| {
+                let name = format!("c{n}");
+                compiled.capture_names().position(|group| group == Some(name.as_str())).unwrap_or(0)
+            })
+            .collect();
+        let columns = columns.into_iter().zip(groups).map(|((slot, ty), group)| (slot, ty, group)).collect();
         let plan = ParsePlan {
             source: source_typed,
             regex: compiled,

@@ -10,28 +10,26 @@ use super::Executor;
 use super::expr::{EvalContext, eval};
 use super::steps::join_key;
 
-/// Orders values for one sort key: nulls where the key wants them, then ascending or descending.
+/// Where a value goes relative to the others: nulls at one end, NaN next to them, then everything else
+/// (Kusto: `asc nulls first` is null, NaN, -inf, ..., +inf; `desc nulls last` is +inf, ..., -inf, NaN, null).
+fn placement(value: &Value) -> u8 {
+    match value {
+        v if v.is_null() => 0,
+        Value::Real(x) if x.is_nan() => 1,
+        Value::Dynamic(super::super::value::Dyn::Real(x)) if x.is_nan() => 1,
+        _ => 2,
+    }
+}
+
+/// Orders values for one sort key: nulls (and NaN) where the key wants them, then ascending or descending.
 fn key_order(a: &Value, b: &Value, spec: &SortSpec) -> Ordering {
-    match (a.is_null(), b.is_null()) {
-        (true, true) => Ordering::Equal,
-        (true, false) => {
-            if spec.nulls_first {
-                Ordering::Less
-            } else {
-                Ordering::Greater
-            }
-        }
-        (false, true) => {
-            if spec.nulls_first {
-                Ordering::Greater
-            } else {
-                Ordering::Less
-            }
-        }
-        (false, false) => {
+    match (placement(a), placement(b)) {
+        (2, 2) => {
             let ordering = sort_order(a, b);
             if spec.descending { ordering.reverse() } else { ordering }
         }
+        (x, y) if spec.nulls_first => x.cmp(&y),
+        (x, y) => y.cmp(&x),
     }
 }
 

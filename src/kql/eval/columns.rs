@@ -85,7 +85,8 @@ pub fn required_inputs(operator: &Operator, needed: &[bool], width: usize) -> Ve
             plan.columns.iter().for_each(|(_, e, _)| mark_columns(e, &mut inputs));
         }
         Operator::Parse(plan) => {
-            let overwritten: Vec<usize> = plan.columns.iter().map(|(slot, _)| *slot).filter(|s| *s < width).collect();
+            let overwritten: Vec<usize> =
+                plan.columns.iter().map(|(slot, _, _)| *slot).filter(|s| *s < width).collect();
             pass_through(&mut inputs, &overwritten);
             mark_columns(&plan.source, &mut inputs);
         }
@@ -168,7 +169,7 @@ fn needles(expr: &TExpr) -> Option<(Vec<String>, bool)> {
             let all = list.items.iter().map(literal_text).collect::<Option<Vec<_>>>()?;
             (all, !list.ignore_case, kind)
         }
-        TExprKind::HasAny { target, terms, all: false } => {
+        TExprKind::HasAny { target, terms, subqueries, all: false } if subqueries.is_empty() => {
             let kind = raw_text(target)?;
             let mut all = Vec::new();
             for term in terms {
@@ -319,7 +320,7 @@ pub fn dynamic_members(node: &Node) -> Vec<Option<Vec<String>>> {
             }
             Operator::Parse(plan) => {
                 record(&plan.source, &alias, &mut uses);
-                for (slot, _) in &plan.columns {
+                for (slot, _, _) in &plan.columns {
                     if let Some(entry) = alias.get_mut(*slot) {
                         *entry = None;
                     }

@@ -122,12 +122,16 @@ pub fn eval(expr: &TExpr, row: &[Value], context: &EvalContext) -> Value {
         }
         TExprKind::MatchesRegex(target, regex) => Value::Bool(regex.is_match(&eval(target, row, context).to_text())),
         TExprKind::In(list) => in_list(list, row, context),
-        TExprKind::HasAny { target, terms, all } => {
-            let haystack = eval(target, row, context).to_text();
-            let haystack = haystack.to_lowercase();
+        TExprKind::HasAny { target, terms, subqueries, all } => {
+            let haystack = eval(target, row, context).to_text().to_lowercase();
             let mut needles = Vec::new();
             for term in terms {
                 flatten(eval(term, row, context), &mut needles);
+            }
+            for subquery in subqueries {
+                if let Some(rows) = subquery.result.get() {
+                    needles.extend(rows.iter().filter_map(|r| r.first().cloned()));
+                }
             }
             let mut matches =
                 needles.iter().map(|needle| term_match(&haystack, &needle.to_text().to_lowercase(), true, true));

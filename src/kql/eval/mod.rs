@@ -120,6 +120,7 @@ impl Executor<'_> {
             visit(expr, &mut |e| match &e.kind {
                 TExprKind::ToScalar(shared) => found.push(shared.clone()),
                 TExprKind::In(list) => found.extend(list.subqueries.iter().cloned()),
+                TExprKind::HasAny { subqueries, .. } => found.extend(subqueries.iter().cloned()),
                 _ => {}
             })
         };

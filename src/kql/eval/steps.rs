@@ -232,12 +232,12 @@ fn mv_expand(plan: &MvExpandPlan, row: Row, context: &EvalContext, out: &mut dyn
 /// `parse`: fills the columns from the capture groups; `None` drops the row (`parse-where` without a match).
 fn parse(plan: &ParsePlan, mut row: Row, context: &EvalContext) -> Option<Row> {
     let text = eval(&plan.source, &row, context).to_text();
-    let mut values: Vec<Value> = plan.columns.iter().map(|(_, ty)| Value::null_of(*ty)).collect();
+    let mut values: Vec<Value> = plan.columns.iter().map(|(_, ty, _)| Value::null_of(*ty)).collect();
     let mut matched = false;
     if let Some(captures) = plan.regex.captures(&text) {
         matched = true;
-        for (index, (_, ty)) in plan.columns.iter().enumerate() {
-            let captured = captures.get(index + 1).map_or("", |m| m.as_str());
+        for (index, (_, ty, group)) in plan.columns.iter().enumerate() {
+            let captured = captures.get(*group).map_or("", |m| m.as_str());
             let value = convert(&Value::String(Str::from(captured)), *ty);
             if value.is_null() && !ty.is_stringlike() && !plan.relaxed {
                 matched = false;
@@ -246,13 +246,13 @@ fn parse(plan: &ParsePlan, mut row: Row, context: &EvalContext) -> Option<Row> {
             values[index] = value;
         }
         if !matched {
-            values = plan.columns.iter().map(|(_, ty)| Value::null_of(*ty)).collect();
+            values = plan.columns.iter().map(|(_, ty, _)| Value::null_of(*ty)).collect();
         }
     }
     if !matched && plan.keep_only_matches {
         return None;
     }
-    for ((slot, _), value) in plan.columns.iter().zip(values) {
+    for ((slot, _, _), value) in plan.columns.iter().zip(values) {
         set(&mut row, *slot, value);
     }
     Some(row)

@@ -259,4 +259,3 @@ pub fn common_type(types: &[Type]) -> Option<Type> {
 pub fn convert(value: &Value, ty: Type) -> Value {
     conversion::convert(value, ty)
 }
-

@@ -360,6 +360,7 @@ impl Parser<'_> {
 
     fn parse_operator(&mut self, keep_only_matches: bool) -> PResult<OperatorKind> {
         let mut kind = ParseKind::Simple;
+        let mut flags = String::new();
         loop {
             match (self.word_at(0), &self.peek_at(1).kind) {
                 (Some("kind"), TokenKind::Assign) => {
@@ -381,7 +382,11 @@ impl Parser<'_> {
                 (Some("flags"), TokenKind::Assign) => {
                     self.advance();
                     self.advance();
-                    self.advance();
+                    let token = self.advance();
+                    flags = self.text_of(&token).to_string();
+                    if !flags.chars().all(|c| matches!(c, 'U' | 'i' | 'm' | 's')) {
+                        return Err(KqlError::syntax(token.span, "Syntax error: parse flags are U, i, m and s"));
+                    }
                 }
                 _ => break,
             }
@@ -411,7 +416,7 @@ impl Parser<'_> {
         if pattern.is_empty() {
             return Err(self.unexpected("a parse pattern after 'with'"));
         }
-        Ok(OperatorKind::Parse { kind, source, pattern, keep_only_matches })
+        Ok(OperatorKind::Parse { kind, flags, source, pattern, keep_only_matches })
     }
 
     /// `Name =` before an expression (consumed when present).
