@@ -185,12 +185,14 @@ impl Checker<'_> {
         span: Span,
         row: &[Column],
     ) -> CResult<TExpr> {
-        self.with_function_scope(function, arguments, row, span, |checker| {
+        let inlined = self.with_function_scope(function, arguments, row, span, |checker| {
             for statement in &function.statements {
                 checker.let_statement(statement);
             }
             checker.scalar(&function.body, row)
-        })
+        })?;
+        self.require_bounded(&inlined, span)?;
+        Ok(inlined)
     }
 
     fn call(&mut self, function: &ast::Name, arguments: &[Expr], span: Span, row: &[Column]) -> CResult<TExpr> {

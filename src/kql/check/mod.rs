@@ -88,6 +88,23 @@ pub(super) struct Checker<'a> {
 
 const MAX_INLINE_DEPTH: usize = 32;
 
+/// Bounds on an expression built by substituting `let`s and inlining functions (the parser bounds what is
+/// written; substitution can nest and duplicate it: `let a1 = a0 + a0; let a2 = a1 + a1; ...`).
+const MAX_EXPRESSION_DEPTH: usize = 256;
+const MAX_EXPRESSION_NODES: usize = 100_000;
+
+/// Whether an expression stays within the bounds, counting no further than needed.
+fn within_bounds(expr: &TExpr) -> bool {
+    fn walk(expr: &TExpr, depth: usize, nodes: &mut usize) -> bool {
+        *nodes += 1;
+        if depth > MAX_EXPRESSION_DEPTH || *nodes > MAX_EXPRESSION_NODES {
+            return false;
+        }
+        eval::children(expr).into_iter().all(|child| walk(child, depth + 1, nodes))
+    }
+    walk(expr, 0, &mut 0)
+}
+
 impl<'a> Checker<'a> {
     fn new(catalog: &'a dyn Catalog) -> Self {
         Checker {
@@ -178,7 +195,23 @@ impl<'a> Checker<'a> {
             let node = self.tabular(expr)?;
             return Ok(Binding::Tabular(shared(node)));
         }
-        Ok(Binding::Scalar(self.scalar(expr, &[])?))
+        let value = self.scalar(expr, &[])?;
+        self.require_bounded(&value, expr.span)?;
+        Ok(Binding::Scalar(value))
+    }
+
+    /// Refuses an expression that substitution made too deep or too large to evaluate safely.
+    pub(super) fn require_bounded(&mut self, expr: &TExpr, span: Span) -> CResult<()> {
+        if within_bounds(expr) {
+            Ok(())
+        } else {
+            Err(self.error(
+                span,
+                format!(
+                    "this expression grows past {MAX_EXPRESSION_DEPTH} levels or {MAX_EXPRESSION_NODES} parts once its lets and functions are expanded"
+                ),
+            ))
+        }
     }
 
     /// Whether an expression denotes a table rather than a scalar.

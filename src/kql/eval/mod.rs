@@ -15,7 +15,7 @@ mod text;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-pub use expr::{EvalContext, InSet, binary, constant, eval, reads_row, visit};
+pub use expr::{EvalContext, InSet, binary, children, constant, eval, reads_row, visit};
 
 use super::error::KqlError;
 use super::plan::{Column, Node, Operator, Plan, Row, SharedNode, Source, TExpr, TExprKind};
@@ -174,50 +174,43 @@ impl Executor<'_> {
         })
     }
 
+    /// The rows of `range`: integers, reals, datetimes or timespans from `from` to `to` (both included),
+    /// refusing more than `MAX_RANGE_ROWS` of them.
     fn range(&self, from: &TExpr, to: &TExpr, step: &TExpr) -> Result<Vec<Row>, KqlError> {
         use super::value::Value;
         let (from, to, step) =
             (eval(from, &[], &self.context), eval(to, &[], &self.context), eval(step, &[], &self.context));
-        let mut rows = Vec::new();
-        match (&from, &to, &step) {
-            (Value::DateTime(a), Value::DateTime(b), Value::TimeSpan(s))
-            | (Value::TimeSpan(a), Value::TimeSpan(b), Value::TimeSpan(s)) => {
-                if *s <= 0 {
-                    return Err(KqlError::runtime("range: the step must be positive"));
-                }
-                if (b - a) / s > MAX_RANGE_ROWS {
-                    return Err(KqlError::runtime(format!("range: more than {MAX_RANGE_ROWS} rows")));
-                }
-                let datetime = matches!(from, Value::DateTime(_));
-                let mut t = *a;
-                while t <= *b {
-                    rows.push(vec![if datetime { Value::DateTime(t) } else { Value::TimeSpan(t) }]);
-                    t += s;
-                }
+        let too_many =
+            || KqlError::runtime(format!("range: the step is zero, or makes more than {MAX_RANGE_ROWS} rows"));
+        let integers = |a: i64, b: i64, s: i64| -> Result<Vec<i64>, KqlError> {
+            let count = (i128::from(b) - i128::from(a)).checked_div(i128::from(s)).ok_or_else(too_many)?;
+            if count > i128::from(MAX_RANGE_ROWS) {
+                return Err(too_many());
+            }
+            // A negative count (the step goes away from `to`) makes no rows.
+            Ok((0..=count.max(-1)).filter_map(|k| i64::try_from(i128::from(a) + k * i128::from(s)).ok()).collect())
+        };
+        Ok(match (&from, &to, &step) {
+            (Value::DateTime(a), Value::DateTime(b), Value::TimeSpan(s)) => {
+                integers(*a, *b, *s)?.into_iter().map(|t| vec![Value::DateTime(t)]).collect()
+            }
+            (Value::TimeSpan(a), Value::TimeSpan(b), Value::TimeSpan(s)) => {
+                integers(*a, *b, *s)?.into_iter().map(|t| vec![Value::TimeSpan(t)]).collect()
             }
             (Value::Long(a), Value::Long(b), Value::Long(s)) => {
-                if *s == 0 || (b - a) / s > MAX_RANGE_ROWS {
-                    return Err(KqlError::runtime("range: the step is zero or makes too many rows"));
-                }
-                let mut n = *a;
-                while (*s > 0 && n <= *b) || (*s < 0 && n >= *b) {
-                    rows.push(vec![Value::Long(n)]);
-                    n += s;
-                }
+                integers(*a, *b, *s)?.into_iter().map(|n| vec![Value::Long(n)]).collect()
             }
             _ => {
-                let (Some(a), Some(b), Some(s)) = (from.as_f64(), to.as_f64(), step.as_f64()) else { return Ok(rows) };
-                if s == 0.0 || ((b - a) / s) > MAX_RANGE_ROWS as f64 {
-                    return Err(KqlError::runtime("range: the step is zero or makes too many rows"));
+                let (Some(a), Some(b), Some(s)) = (from.as_f64(), to.as_f64(), step.as_f64()) else {
+                    return Ok(Vec::new());
+                };
+                let count = ((b - a) / s).floor();
+                if !count.is_finite() || count > MAX_RANGE_ROWS as f64 {
+                    return Err(too_many());
                 }
-                let mut x = a;
-                while (s > 0.0 && x <= b) || (s < 0.0 && x >= b) {
-                    rows.push(vec![Value::Real(x)]);
-                    x += s;
-                }
+                (0..=(count as i64).max(-1)).map(|k| vec![Value::Real(a + k as f64 * s)]).collect()
             }
-        }
-        Ok(rows)
+        })
     }
 
     /// Runs `node.operators[start..]` over `source`: a fused streaming pass up to and including the first
@@ -338,7 +331,9 @@ impl Executor<'_> {
                 (0..partitions).map(|_| Mutex::new(None)).collect();
             std::thread::scope(|scope| {
                 for _ in 0..threads {
-                    scope.spawn(|| {
+                    // Expressions are evaluated recursively: give the workers the main thread's stack size.
+                    let builder = std::thread::Builder::new().name("kql-scan".into()).stack_size(8 << 20);
+                    let spawned = builder.spawn_scoped(scope, || {
                         loop {
                             let partition = next.fetch_add(1, Ordering::Relaxed);
                             if partition >= partitions || cancel.load(Ordering::Relaxed) {
@@ -354,12 +349,20 @@ impl Executor<'_> {
                             }
                         }
                     });
+                    if spawned.is_err() {
+                        // No thread to spare: the threads that did start take the partitions, and any left over
+                        // are scanned on this thread below.
+                        break;
+                    }
                 }
             });
-            for slot in results {
-                let result = slot.into_inner().ok().flatten();
-                let Some(result) = result else { continue };
-                let part = result?;
+            for (partition, slot) in results.into_iter().enumerate() {
+                let part = match slot.into_inner().ok().flatten() {
+                    Some(result) => result?,
+                    None if cancel.load(Ordering::Relaxed) => continue,
+                    // No thread could be started for it: scan it here.
+                    None => run_partition(partition)?,
+                };
                 merged = Some(match merged {
                     Some(mut so_far) => {
                         so_far.merge(part);

@@ -178,7 +178,8 @@ impl Parser<'_> {
             match self.peek().kind {
                 TokenKind::Eof => return,
                 TokenKind::Pipe | TokenKind::Semicolon if nesting == 0 => return,
-                TokenKind::RightParen if nesting == 0 => return,
+                // A closer that this operator did not open ends it; the caller reports it if it is stray.
+                TokenKind::RightParen | TokenKind::RightBracket | TokenKind::RightBrace if nesting == 0 => return,
                 TokenKind::LeftParen | TokenKind::LeftBracket | TokenKind::LeftBrace => nesting += 1,
                 TokenKind::RightParen | TokenKind::RightBracket | TokenKind::RightBrace => nesting -= 1,
                 _ => {}

@@ -142,3 +142,12 @@ fn scalar_expression_entry_point() {
     assert!(parse_expression("a == ").is_err());
     assert!(parse_expression("a == 1 b").is_err());
 }
+
+/// Found by cargo-fuzz: `render` skipping its arguments underflowed on a closing bracket it had not opened.
+#[test]
+fn render_followed_by_a_stray_closing_bracket_is_an_error_not_a_panic() {
+    for text in ["T | render x ]", "T | render } y", "T | render (a ] b)", "T | render ) | take 1"] {
+        assert!(parse_query(text).is_err(), "{text}");
+    }
+    assert!(parse_query("T | render timechart with (title='a', ymin=0)").is_ok());
+}
