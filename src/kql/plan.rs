@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 use regex::Regex;
 
 use super::aggregate::AggregateSpec;
+use super::ast::BinaryOperator;
 use super::functions::FunctionDef;
 use super::span::Span;
 use super::table::TableSource;
@@ -44,7 +45,8 @@ pub enum TExprKind {
     /// `target[index]` on a dynamic (a number indexes an array, a string a bag).
     Index(Box<TExpr>, Box<TExpr>),
     Call(Call),
-    Binary(BinaryOp, Box<TExpr>, Box<TExpr>),
+    /// A comparison or arithmetic (`and`, `or` and the string operators have their own kinds).
+    Binary(BinaryOperator, Box<TExpr>, Box<TExpr>),
     And(Box<TExpr>, Box<TExpr>),
     Or(Box<TExpr>, Box<TExpr>),
     Negate(Box<TExpr>),
@@ -79,23 +81,6 @@ pub struct Call {
     pub arguments: Vec<TExpr>,
     /// A regular expression argument given as a literal, compiled once.
     pub regex: Option<Arc<Regex>>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BinaryOp {
-    Equal,
-    NotEqual,
-    EqualIgnoreCase,
-    NotEqualIgnoreCase,
-    Less,
-    LessEqual,
-    Greater,
-    GreaterEqual,
-    Add,
-    Subtract,
-    Multiply,
-    Divide,
-    Modulo,
 }
 
 /// `x in (...)`: constants, expressions, dynamic arrays (flattened) and subqueries (first column).

@@ -111,10 +111,24 @@ fn error(query: &str) -> String {
 }
 
 fn table(cases: &[(&str, &str)]) {
+    table_in(&fixture(), cases);
+}
+
+/// The rows of each query over a catalog must be the expected ones; every failing case is reported.
+fn table_in(catalog: &MemoryCatalog, cases: &[(&str, &str)]) {
     let mut failures = Vec::new();
     for (query, expected) in cases {
-        let actual = std::panic::catch_unwind(|| rows(query))
-            .unwrap_or_else(|e| e.downcast_ref::<String>().cloned().unwrap_or_else(|| "panic".into()));
+        let actual = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match run(query, catalog, &options()) {
+            Ok(result) => result
+                .table
+                .rows
+                .iter()
+                .map(|row| row.iter().map(cell).collect::<Vec<_>>().join(", "))
+                .collect::<Vec<_>>()
+                .join("; "),
+            Err(error) => format!("{query}\n  failed: {error}"),
+        }))
+        .unwrap_or_else(|e| e.downcast_ref::<String>().cloned().unwrap_or_else(|| "panic".into()));
         if actual != *expected {
             failures.push(format!("{query}\n    expected: {expected}\n    actual:   {actual}"));
         }

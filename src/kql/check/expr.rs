@@ -8,7 +8,7 @@ use regex::Regex;
 use super::super::aggregate;
 use super::super::ast::{self, BinaryOperator, Expr, ExprKind};
 use super::super::functions::{self, Args};
-use super::super::plan::{BinaryOp, Call, Column, InList, TExpr, TExprKind};
+use super::super::plan::{Call, Column, InList, TExpr, TExprKind};
 use super::super::span::Span;
 use super::super::types::Type;
 use super::super::value::{Str, Value};
@@ -430,43 +430,21 @@ impl Checker<'_> {
                 if !comparable(a, b) {
                     return Err(self.cannot_compare(span, a, b));
                 }
-                let op = match comparison {
-                    BinaryOperator::Equal => BinaryOp::Equal,
-                    BinaryOperator::NotEqual => BinaryOp::NotEqual,
-                    BinaryOperator::EqualIgnoreCase => BinaryOp::EqualIgnoreCase,
-                    BinaryOperator::NotEqualIgnoreCase => BinaryOp::NotEqualIgnoreCase,
-                    BinaryOperator::Less => BinaryOp::Less,
-                    BinaryOperator::LessEqual => BinaryOp::LessEqual,
-                    BinaryOperator::Greater => BinaryOp::Greater,
-                    _ => BinaryOp::GreaterEqual,
-                };
-                Ok(typed(TExprKind::Binary(op, l, r), Type::Bool))
+                Ok(typed(TExprKind::Binary(comparison, l, r), Type::Bool))
             }
-            arithmetic => {
-                let op = match arithmetic {
-                    BinaryOperator::Add => BinaryOp::Add,
-                    BinaryOperator::Subtract => BinaryOp::Subtract,
-                    BinaryOperator::Multiply => BinaryOp::Multiply,
-                    BinaryOperator::Divide => BinaryOp::Divide,
-                    _ => BinaryOp::Modulo,
-                };
-                match arithmetic_type(op, a, b) {
-                    Some(ty) => Ok(typed(TExprKind::Binary(op, l, r), ty)),
-                    None => Err(self.error(
-                        span,
-                        format!(
-                            "The operator '{}' is not defined for the operand types {a} and {b}.",
-                            arithmetic.text()
-                        ),
-                    )),
-                }
-            }
+            arithmetic => match arithmetic_type(arithmetic, a, b) {
+                Some(ty) => Ok(typed(TExprKind::Binary(arithmetic, l, r), ty)),
+                None => Err(self.error(
+                    span,
+                    format!("The operator '{}' is not defined for the operand types {a} and {b}.", arithmetic.text()),
+                )),
+            },
         }
     }
 }
 
 /// The result type of arithmetic, or `None` when Kusto does not define it. Integers compute as `long`.
-fn arithmetic_type(op: BinaryOp, a: Type, b: Type) -> Option<Type> {
+fn arithmetic_type(op: BinaryOperator, a: Type, b: Type) -> Option<Type> {
     use Type::*;
     let numeric = |t: Type| t.is_numeric() || t == Dynamic;
     let widened = |a: Type, b: Type| {
@@ -480,15 +458,19 @@ fn arithmetic_type(op: BinaryOp, a: Type, b: Type) -> Option<Type> {
         }
     };
     Some(match (op, a, b) {
-        (BinaryOp::Add, DateTime, TimeSpan) | (BinaryOp::Add, TimeSpan, DateTime) => DateTime,
-        (BinaryOp::Subtract, DateTime, TimeSpan) => DateTime,
-        (BinaryOp::Subtract, DateTime, DateTime) => TimeSpan,
-        (BinaryOp::Add | BinaryOp::Subtract, TimeSpan, TimeSpan) => TimeSpan,
-        (BinaryOp::Multiply, TimeSpan, t) | (BinaryOp::Multiply, t, TimeSpan) if numeric(t) => TimeSpan,
-        (BinaryOp::Divide, TimeSpan, TimeSpan) => Real,
-        (BinaryOp::Divide | BinaryOp::Modulo, TimeSpan, t) if numeric(t) => TimeSpan,
-        (BinaryOp::Modulo, TimeSpan, TimeSpan) => TimeSpan,
-        (_, DateTime, Dynamic) | (_, Dynamic, DateTime) if matches!(op, BinaryOp::Add | BinaryOp::Subtract) => DateTime,
+        (BinaryOperator::Add, DateTime, TimeSpan) | (BinaryOperator::Add, TimeSpan, DateTime) => DateTime,
+        (BinaryOperator::Subtract, DateTime, TimeSpan) => DateTime,
+        (BinaryOperator::Subtract, DateTime, DateTime) => TimeSpan,
+        (BinaryOperator::Add | BinaryOperator::Subtract, TimeSpan, TimeSpan) => TimeSpan,
+        (BinaryOperator::Multiply, TimeSpan, t) | (BinaryOperator::Multiply, t, TimeSpan) if numeric(t) => TimeSpan,
+        (BinaryOperator::Divide, TimeSpan, TimeSpan) => Real,
+        (BinaryOperator::Divide | BinaryOperator::Modulo, TimeSpan, t) if numeric(t) => TimeSpan,
+        (BinaryOperator::Modulo, TimeSpan, TimeSpan) => TimeSpan,
+        (_, DateTime, Dynamic) | (_, Dynamic, DateTime)
+            if matches!(op, BinaryOperator::Add | BinaryOperator::Subtract) =>
+        {
+            DateTime
+        }
         (_, a, b) if numeric(a) && numeric(b) => widened(a, b),
         _ => return None,
     })

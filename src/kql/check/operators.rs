@@ -199,6 +199,17 @@ impl Checker<'_> {
         self.error_with_hint(span, format!("Failed to resolve scalar expression named '{name}'"), hint)
     }
 
+    /// `(A, B) = f(...)` assigns several columns at once, which the local engine does not do.
+    fn single_target(&mut self, assignment: &ast::Assignment) -> CResult<()> {
+        if assignment.names.len() > 1 {
+            return Err(self.unsupported(
+                assignment.expr.span,
+                "assigning several columns at once is not supported by the local engine",
+            ));
+        }
+        Ok(())
+    }
+
     /// `extend` and `serialize`: each assignment sees the columns made before it; an existing name is replaced
     /// in place.
     fn extend(&mut self, assignments: &[ast::Assignment], input: &[Column]) -> CResult<Extended> {
@@ -207,12 +218,7 @@ impl Checker<'_> {
         let mut numbers = ColumnNumbers::default();
         let mut failed = false;
         for assignment in assignments {
-            if assignment.names.len() > 1 {
-                return Err(self.unsupported(
-                    assignment.expr.span,
-                    "assigning several columns at once is not supported by the local engine",
-                ));
-            }
+            self.single_target(assignment)?;
             let typed = match self.scalar(&assignment.expr, &schema) {
                 Ok(typed) => typed,
                 Err(Reported) => {
@@ -246,12 +252,7 @@ impl Checker<'_> {
         let mut numbers = ColumnNumbers::default();
         let mut failed = false;
         for assignment in assignments {
-            if assignment.names.len() > 1 {
-                return Err(self.unsupported(
-                    assignment.expr.span,
-                    "assigning several columns at once is not supported by the local engine",
-                ));
-            }
+            self.single_target(assignment)?;
             let typed = match self.scalar(&assignment.expr, input) {
                 Ok(typed) => typed,
                 Err(Reported) => {

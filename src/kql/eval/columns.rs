@@ -3,7 +3,8 @@
 
 use aho_corasick::AhoCorasick;
 
-use super::super::plan::{BinaryOp, JoinKind, Node, Operator, TExpr, TExprKind};
+use super::super::ast::BinaryOperator as BinaryOp;
+use super::super::plan::{JoinKind, Node, Operator, TExpr, TExprKind};
 use super::super::table::Prefilter;
 use super::super::types::Type;
 use super::super::value::{Dyn, Value};

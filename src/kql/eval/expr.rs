@@ -1,8 +1,9 @@
 //! Evaluation of typed scalar expressions over one row. Never fails: what Kusto turns into null (a bad
 //! conversion, a missing member, a division of integers by zero) is null here too.
 
+use super::super::ast::BinaryOperator as BinaryOp;
 use super::super::functions::{self, CallContext};
-use super::super::plan::{BinaryOp, InList, TExpr, TExprKind};
+use super::super::plan::{InList, TExpr, TExprKind};
 use super::super::types::Type;
 use super::super::value::{Dyn, Str, Value, compare, eq_ignore_case, equals};
 use super::text::{string_test, term_match};

@@ -5,28 +5,6 @@
 //! cases an audit first found the engine getting wrong, kept as regression tests.
 use super::*;
 
-/// Like `table`, over another catalog.
-fn table_in(catalog: &MemoryCatalog, cases: &[(&str, &str)]) {
-    let mut failures = Vec::new();
-    for (query, expected) in cases {
-        let actual = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match run(query, catalog, &options()) {
-            Ok(result) => result
-                .table
-                .rows
-                .iter()
-                .map(|row| row.iter().map(cell).collect::<Vec<_>>().join(", "))
-                .collect::<Vec<_>>()
-                .join("; "),
-            Err(error) => format!("{query}\n  failed: {error}"),
-        }))
-        .unwrap_or_else(|_| "panic".into());
-        if actual != *expected {
-            failures.push(format!("{query}\n    expected: {expected}\n    actual:   {actual}"));
-        }
-    }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
-}
-
 #[test]
 fn string_literals() {
     table(&[
