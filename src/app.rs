@@ -118,7 +118,7 @@ fn query(args: QueryArgs) -> Result<Outcome> {
     let done = Arc::new(AtomicBool::new(false));
     let bar = progress_bar(scanned_bytes(&plan.root), progress.clone(), done.clone());
     let options = ExecOptions { progress: Some(progress), ..ExecOptions::new(now) };
-    let result = execute(&plan, &options);
+    let result = execute(plan, &options);
     done.store(true, Ordering::Relaxed);
     if let Some(bar) = bar {
         let _ = bar.join();

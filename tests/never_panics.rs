@@ -160,7 +160,7 @@ fn soup() -> impl Strategy<Value = String> {
 fn exercise(text: &str) {
     let catalog = catalog();
     let Ok(plan) = compile(text, &catalog) else { return };
-    let _ = execute(&plan, &ExecOptions { parallelism: 2, ..ExecOptions::new(0) });
+    let _ = execute(plan, &ExecOptions { parallelism: 2, ..ExecOptions::new(0) });
 }
 
 proptest! {
@@ -248,7 +248,7 @@ fn a_cancelled_query_stops_and_says_so() {
     let mut catalog = MemoryCatalog::new();
     catalog.insert(Arc::new(table));
     let plan = compile("Endless | where n % 2 == 0 | summarize count() by n % 7", &catalog).expect("valid");
-    let result = execute(&plan, &ExecOptions { cancel, ..ExecOptions::new(0) });
+    let result = execute(plan, &ExecOptions { cancel, ..ExecOptions::new(0) });
     assert!(matches!(&result, Err(e) if e.message == "the query was cancelled"), "{result:?}");
     let total = emitted.load(Ordering::Relaxed);
     assert!((100_000..200_000).contains(&total), "stopped soon after the flag: {total} rows");

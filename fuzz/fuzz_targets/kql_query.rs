@@ -28,6 +28,6 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     let catalog = MemoryCatalog::new().with_table("T", columns, rows);
     if let Ok(plan) = huntbook::kql::compile(text, &catalog) {
-        let _ = execute(&plan, &ExecOptions { parallelism: 1, ..ExecOptions::new(0) });
+        let _ = execute(plan, &ExecOptions { parallelism: 1, ..ExecOptions::new(0) });
     }
 });

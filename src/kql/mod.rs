@@ -56,7 +56,7 @@ pub fn compile(text: &str, catalog: &dyn Catalog) -> Result<Plan, KqlErrors> {
 /// Compiles and runs a query.
 pub fn run(text: &str, catalog: &dyn Catalog, options: &ExecOptions) -> Result<QueryResult, QueryError> {
     let plan = compile(text, catalog).map_err(QueryError::Invalid)?;
-    eval::execute(&plan, options).map_err(QueryError::Failed)
+    eval::execute(plan, options).map_err(QueryError::Failed)
 }
 
 #[cfg(test)]

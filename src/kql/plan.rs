@@ -263,8 +263,9 @@ impl Operator {
     }
 }
 
-/// A checked query, ready to run.
-#[derive(Clone, Debug)]
+/// A checked query, ready to run — once: `eval::execute` consumes it, because the results of its subqueries
+/// (`let` tables, `toscalar`, `in (T | ...)`) are kept in it and belong to that one run and its `now()`.
+#[derive(Debug)]
 pub struct Plan {
     pub root: Node,
     /// Where the query's tabular expression is in the text, for runtime errors.

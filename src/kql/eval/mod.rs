@@ -53,7 +53,8 @@ pub struct QueryResult {
 /// Largest `range` the evaluator will materialize.
 const MAX_RANGE_ROWS: i64 = 10_000_000;
 
-pub fn execute(plan: &Plan, options: &ExecOptions) -> Result<QueryResult, KqlError> {
+/// Runs a plan. It is consumed: its subqueries' results are cached in it for this run only.
+pub fn execute(plan: Plan, options: &ExecOptions) -> Result<QueryResult, KqlError> {
     let executor =
         Executor { options, context: EvalContext { now: options.now }, stats: Mutex::new(ScanStats::default()) };
     let rows = executor.run(&plan.root)?;

@@ -98,3 +98,17 @@ fn arithmetic() {
         ("print gettype(int(1) + int(2)), gettype(1.5 * 2), gettype(1d * 2)", "long, real, timespan"),
     ]);
 }
+
+/// Subquery results are cached in a plan for one run; a second run (another `now`) computes its own.
+#[test]
+fn each_run_of_a_query_sees_its_own_now() {
+    let query = "let recent = Events | where Timestamp > ago(1d); print toscalar(recent | count), toscalar(recent | summarize max(Size))";
+    let at = |now: &str| {
+        let now = super::super::datetime::parse_datetime(now).expect("valid");
+        let result = run(query, &fixture(), &ExecOptions { parallelism: 1, ..ExecOptions::new(now) }).expect("runs");
+        result.table.rows[0].iter().map(cell).collect::<Vec<_>>().join(", ")
+    };
+    assert_eq!(at("2026-11-20T12:00:00Z"), "1, 5");
+    assert_eq!(at("2026-11-19T12:00:00Z"), "3, 30");
+    assert_eq!(at("2026-11-20T12:00:00Z"), "1, 5");
+}
