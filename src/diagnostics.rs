@@ -45,13 +45,19 @@ impl<'a> SourceText<'a> {
         (line, start)
     }
 
-    /// `name:line:column` of a byte offset, in file coordinates; columns count characters.
-    pub fn location(&self, offset: usize) -> String {
+    /// The file line and column (1-based, characters) of a byte offset.
+    pub fn position(&self, offset: usize) -> (usize, usize) {
         let (line, start) = self.line_of(offset);
         let offset = floor_char_boundary(self.text, offset.min(self.text.len()));
         let column = self.text[start..offset].chars().count() + 1;
         let column = if line == 0 { column + self.first_column - 1 } else { column + self.indent };
-        format!("{}:{}:{}", self.name, line + self.first_line, column)
+        (line + self.first_line, column)
+    }
+
+    /// `name:line:column` of a byte offset, in file coordinates.
+    pub fn location(&self, offset: usize) -> String {
+        let (line, column) = self.position(offset);
+        format!("{}:{line}:{column}", self.name)
     }
 }
 
@@ -62,51 +68,138 @@ fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
     offset
 }
 
-fn label(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::Unsupported => "error (not supported locally)",
-        _ => "error",
+/// A problem at a place in a file: where, the line, how wide the caret is, what is wrong and a hint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// `error`, or `error (not supported locally)`.
+    pub label: &'static str,
+    pub file: String,
+    /// 1-based line in the file.
+    pub line: usize,
+    /// 1-based column in the file, in characters.
+    pub column: usize,
+    /// The line of text the caret is under, as displayed (tabs shown as spaces).
+    pub line_text: String,
+    /// Display columns before the caret in `line_text`, and the caret's width (at least 1).
+    pub caret_offset: usize,
+    pub caret_width: usize,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+fn display_width(text: &str) -> usize {
+    text.chars().map(|c| c.width().unwrap_or(0).max(usize::from(c == '\t'))).sum()
+}
+
+impl Diagnostic {
+    /// A problem in a file's `text` at 1-based `line` and `column` (characters), `width` characters wide.
+    pub fn in_file(
+        file: &str,
+        text: &str,
+        line: usize,
+        column: usize,
+        width: usize,
+        message: impl Into<String>,
+    ) -> Self {
+        let line_text = text.lines().nth(line.saturating_sub(1)).unwrap_or_default().trim_end_matches('\r');
+        let before: String = line_text.chars().take(column.saturating_sub(1)).collect();
+        let under: String = line_text.chars().skip(column.saturating_sub(1)).take(width).collect();
+        Diagnostic {
+            label: "error",
+            file: file.to_string(),
+            line,
+            column,
+            line_text: line_text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect(),
+            caret_offset: display_width(&before),
+            caret_width: display_width(&under).max(1),
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// A problem with no place in a file (a missing file, a run-time failure).
+    pub fn plain(message: impl Into<String>) -> Self {
+        Diagnostic {
+            label: "error",
+            file: String::new(),
+            line: 0,
+            column: 0,
+            line_text: String::new(),
+            caret_offset: 0,
+            caret_width: 0,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// A KQL error in a query that sits in `source`.
+    pub fn from_kql(source: &SourceText, error: &KqlError) -> Self {
+        let label = if error.kind == ErrorKind::Unsupported { "error (not supported locally)" } else { "error" };
+        if error.kind == ErrorKind::Runtime && error.span == Span::default() {
+            return Diagnostic { label, hint: error.hint.clone(), ..Diagnostic::plain(error.message.clone()) };
+        }
+        let (_, start) = source.line_of(error.span.start);
+        let line_text = source.text[start..].split('\n').next().unwrap_or_default().trim_end_matches('\r');
+        let span_start = floor_char_boundary(source.text, error.span.start.min(source.text.len()));
+        let line_end = start + line_text.len();
+        let span_end = floor_char_boundary(source.text, error.span.end.min(line_end).max(span_start));
+        let (file_line, file_column) = source.position(error.span.start);
+        Diagnostic {
+            label,
+            file: source.name.to_string(),
+            line: file_line,
+            column: file_column,
+            line_text: line_text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect(),
+            caret_offset: display_width(&source.text[start..span_start]),
+            caret_width: display_width(&source.text[span_start..span_end]).max(1),
+            message: error.message.clone(),
+            hint: error.hint.clone(),
+        }
+    }
+
+    /// `file:line:column`.
+    pub fn location(&self) -> String {
+        format!("{}:{}:{}", self.file, self.line, self.column)
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "{}: {}", self.label, self.message);
+        if self.file.is_empty() {
+            if let Some(hint) = &self.hint {
+                let _ = writeln!(out, "  = hint: {hint}");
+            }
+            return out;
+        }
+        let number = self.line.to_string();
+        let gutter = " ".repeat(number.len());
+        let _ = writeln!(out, "{gutter}--> {}", self.location());
+        let _ = writeln!(out, "{gutter} |");
+        let _ = writeln!(out, "{number} | {}", self.line_text);
+        let hint = self.hint.as_deref().map(|h| format!(" {h}")).unwrap_or_default();
+        let _ = writeln!(out, "{gutter} | {}{}{}", " ".repeat(self.caret_offset), "^".repeat(self.caret_width), hint);
+        out
     }
 }
 
-/// Renders one error with its source line and caret.
+/// Renders one KQL error with its source line and caret.
 pub fn render(source: &SourceText, error: &KqlError) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "{}: {}", label(error.kind), error.message);
-    if error.kind == ErrorKind::Runtime && error.span == Span::default() {
-        if let Some(hint) = &error.hint {
-            let _ = writeln!(out, "  = hint: {hint}");
-        }
-        return out;
-    }
-    let (line, start) = source.line_of(error.span.start);
-    let line_text = source.text[start..].split('\n').next().unwrap_or_default().trim_end_matches('\r');
-    let number = (line + source.first_line).to_string();
-    let gutter = " ".repeat(number.len());
-    let _ = writeln!(out, "{gutter}--> {}", source.location(error.span.start));
-    let _ = writeln!(out, "{gutter} |");
-    let shown: String = line_text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
-    let _ = writeln!(out, "{number} | {shown}");
-    let span_start = floor_char_boundary(source.text, error.span.start.min(source.text.len()));
-    let column_start = source.text[start..span_start]
-        .chars()
-        .map(|c| c.width().unwrap_or(0).max(usize::from(c == '\t')))
-        .sum::<usize>();
-    let line_end = start + line_text.len();
-    let span_end = floor_char_boundary(source.text, error.span.end.min(line_end).max(span_start));
-    let width = source.text[span_start..span_end]
-        .chars()
-        .map(|c| c.width().unwrap_or(0).max(usize::from(c == '\t')))
-        .sum::<usize>()
-        .max(1);
-    let hint = error.hint.as_deref().map(|h| format!(" {h}")).unwrap_or_default();
-    let _ = writeln!(out, "{gutter} | {}{}{}", " ".repeat(column_start), "^".repeat(width), hint);
-    out
+    Diagnostic::from_kql(source, error).render()
 }
 
 /// Renders every error, separated by blank lines.
 pub fn render_all(source: &SourceText, errors: &[KqlError]) -> String {
     errors.iter().map(|e| render(source, e)).collect::<Vec<_>>().join("\n")
+}
+
+/// Renders diagnostics, separated by blank lines.
+pub fn render_diagnostics(diagnostics: &[Diagnostic]) -> String {
+    diagnostics.iter().map(Diagnostic::render).collect::<Vec<_>>().join("\n")
 }
 
 #[cfg(test)]

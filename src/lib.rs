@@ -6,6 +6,9 @@
 
 pub mod app;
 pub mod cli;
+pub mod config;
 pub mod diagnostics;
 pub mod kql;
+pub mod playbook;
+pub mod route;
 pub mod sample;

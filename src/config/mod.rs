@@ -1,0 +1,3 @@
+//! `huntbook.yaml`. (Loading and validation are being written.)
+
+pub mod secret;

@@ -1,0 +1,3 @@
+//! Playbooks: one YAML file each. (Loading and validation are being written.)
+
+pub mod severity;

@@ -1,0 +1,43 @@
+//! A message: the hits of one run that go to one receiver together, with what a renderer needs to turn them
+//! into an e-mail or a Teams card. Messages are built by routing and rendered before they are queued.
+
+use chrono::{DateTime, Utc};
+
+use crate::kql::plan::{Column, Row};
+use crate::playbook::severity::Severity;
+
+/// What a message says about the playbook that made it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlaybookSummary {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub severity: Severity,
+    pub tags: Vec<String>,
+}
+
+/// The hits one receiver gets from one run (all of them, one, or one group of `per: [columns]`).
+#[derive(Clone, Debug)]
+pub struct Message {
+    pub playbook: PlaybookSummary,
+    /// The run that found the hits.
+    pub run_id: String,
+    pub started: DateTime<Utc>,
+    /// The run's time window, `[start, end)`.
+    pub window_start: DateTime<Utc>,
+    pub window_end: DateTime<Utc>,
+    /// The hits' columns (the query's output plus enrichments) and rows. Empty rows for a `send_empty` digest.
+    pub columns: Vec<Column>,
+    pub hits: Vec<Row>,
+    /// The query's result was cut at the source's row or size limit.
+    pub truncated: bool,
+    pub tenant: Option<String>,
+    /// The playbook's `subject:` handlebars template, if it has one.
+    pub subject_template: Option<String>,
+}
+
+impl Message {
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+}

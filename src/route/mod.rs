@@ -1,0 +1,3 @@
+//! Routing hits to receivers: `when` conditions, grouping into messages.
+
+pub mod message;
