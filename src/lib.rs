@@ -10,5 +10,6 @@ pub mod config;
 pub mod diagnostics;
 pub mod kql;
 pub mod playbook;
+pub mod render;
 pub mod route;
 pub mod sample;

@@ -1,0 +1,1 @@
+//! Teams Adaptive Cards (being written).

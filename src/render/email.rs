@@ -1,0 +1,1 @@
+//! HTML e-mails (being written).
