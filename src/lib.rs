@@ -7,9 +7,12 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod deliver;
 pub mod diagnostics;
 pub mod kql;
 pub mod playbook;
 pub mod render;
 pub mod route;
 pub mod sample;
+pub mod schedule;
+pub mod source;

@@ -34,12 +34,15 @@ pub struct ExecOptions {
     pub progress: Option<Arc<AtomicU64>>,
     /// Threads for scans.
     pub parallelism: usize,
+    /// `[start, end)` in ticks: every table with a time column is read only within it, as Graph's
+    /// `Timespan` restricts every table of a query.
+    pub window: Option<(i64, i64)>,
 }
 
 impl ExecOptions {
     pub fn new(now: i64) -> Self {
         let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
-        ExecOptions { now, cancel: Arc::new(AtomicBool::new(false)), progress: None, parallelism }
+        ExecOptions { now, cancel: Arc::new(AtomicBool::new(false)), progress: None, parallelism, window: None }
     }
 }
 
@@ -62,15 +65,16 @@ pub fn execute(plan: Plan, options: &ExecOptions) -> Result<QueryResult, KqlErro
     Ok(QueryResult { table: Table { columns: plan.root.schema().to_vec(), rows }, stats })
 }
 
-/// What a scan decodes: which columns, and which members of dynamic columns.
+/// What a scan decodes (which columns, which members of dynamic columns) and the run's time window on it.
 struct Columns {
     needed: Vec<bool>,
     members: Vec<Option<Vec<String>>>,
+    window: Option<TExpr>,
 }
 
 impl Columns {
     fn all(width: usize) -> Self {
-        Columns { needed: vec![true; width], members: Vec::new() }
+        Columns { needed: vec![true; width], members: Vec::new(), window: None }
     }
 }
 
@@ -97,12 +101,33 @@ impl Executor<'_> {
     fn run(&self, node: &Node) -> Result<Vec<Row>, KqlError> {
         self.prepare_subqueries(node)?;
         let source = self.source(node)?;
-        let scan = if matches!(node.source, Source::Table(_)) {
-            Columns { needed: columns::required_source_columns(node), members: columns::dynamic_members(node) }
-        } else {
-            Columns::all(node.schemas[0].len())
+        let scan = match &node.source {
+            Source::Table(table) => {
+                let mut needed = columns::required_source_columns(node);
+                let window = self.window_filter(table.as_ref());
+                if let (Some(time), Some(_)) = (table.time_column(), &window) {
+                    needed[time] = true;
+                }
+                Columns { needed, members: columns::dynamic_members(node), window }
+            }
+            _ => Columns::all(node.schemas[0].len()),
         };
         self.run_operators(source, node, 0, scan)
+    }
+
+    /// `time >= start and time < end` on the table's time column, when the run has a window.
+    fn window_filter(&self, table: &dyn TableSource) -> Option<TExpr> {
+        use super::ast::BinaryOperator;
+        use super::types::Type;
+        use super::value::Value;
+        let (start, end) = self.options.window?;
+        let time = table.time_column()?;
+        let column = || Box::new(TExpr { kind: TExprKind::Column(time), ty: Type::DateTime });
+        let at = |ticks| Box::new(TExpr { kind: TExprKind::Literal(Value::DateTime(ticks)), ty: Type::DateTime });
+        let after =
+            TExpr { kind: TExprKind::Binary(BinaryOperator::GreaterEqual, column(), at(start)), ty: Type::Bool };
+        let before = TExpr { kind: TExprKind::Binary(BinaryOperator::Less, column(), at(end)), ty: Type::Bool };
+        Some(TExpr { kind: TExprKind::And(Box::new(after), Box::new(before)), ty: Type::Bool })
     }
 
     /// The result of a shared node, computed on first use.
@@ -226,6 +251,9 @@ impl Executor<'_> {
         let operators = &node.operators[start..];
         let streaming = operators.iter().take_while(|o| o.is_streaming()).count();
         let mut steps = Vec::new();
+        if let Some(window) = &scan.window {
+            steps.push(Step::Filter(window));
+        }
         for operator in &operators[..streaming] {
             steps.push(self.prepare_step(operator)?);
         }

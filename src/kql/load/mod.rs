@@ -107,6 +107,23 @@ impl DataDir {
     }
 }
 
+/// Opens one file as a table of the given name (a playbook test's fixture: `offboarding.jsonl` read as
+/// `CloudAppEvents`).
+pub fn open_table(name: &str, path: &Path) -> Result<Arc<dyn TableSource>, KqlError> {
+    let format = match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("jsonl" | "ndjson") => Format::JsonLines,
+        Some("json") => Format::Json,
+        Some("csv") => Format::Csv,
+        _ => return Err(KqlError::runtime(format!("{}: a table file is .jsonl, .json or .csv", path.display()))),
+    };
+    let dir = DataDir {
+        dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        files: BTreeMap::new(),
+        opened: Mutex::new(HashMap::new()),
+    };
+    dir.load(name, path, format)
+}
+
 impl Catalog for DataDir {
     fn table(&self, name: &str) -> Result<Option<Arc<dyn TableSource>>, KqlError> {
         let Some((path, format)) = self.files.get(name) else { return Ok(None) };

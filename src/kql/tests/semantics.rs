@@ -112,3 +112,35 @@ fn each_run_of_a_query_sees_its_own_now() {
     assert_eq!(at("2026-11-19T12:00:00Z"), "3, 30");
     assert_eq!(at("2026-11-20T12:00:00Z"), "1, 5");
 }
+
+/// A run's window applies to every table with a time column, as Graph's `Timespan` does, and the query's own
+/// `ago()` still narrows it.
+#[test]
+fn the_window_restricts_every_table_of_a_query() {
+    let tick = |s: &str| super::super::datetime::parse_datetime(s).expect("valid");
+    let options = ExecOptions {
+        parallelism: 1,
+        window: Some((tick("2026-11-19T00:00:00Z"), tick("2026-11-20T00:00:00Z"))),
+        ..ExecOptions::new(tick("2026-11-20T12:00:00Z"))
+    };
+    let count = |query: &str| {
+        let result = run(query, &fixture(), &options).unwrap_or_else(|e| panic!("{query}: {e}"));
+        result
+            .table
+            .rows
+            .iter()
+            .map(|r| r.iter().map(cell).collect::<Vec<_>>().join(", "))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    assert_eq!(count("Events | count"), "2");
+    assert_eq!(
+        count("Events | project Size | count"),
+        "2",
+        "the window needs the time column even when the query does not"
+    );
+    assert_eq!(count("Events | join kind=inner (Events | project Device) on Device | count"), "4");
+    assert_eq!(count("Events | where Timestamp > datetime(2026-11-19T10:00:00Z) | count"), "1");
+    assert_eq!(count("datatable(a:long)[1, 2, 3] | count"), "3", "a table without a time column is not restricted");
+    assert_eq!(count("Events | where Timestamp > ago(12h) | count"), "0", "the narrower of the two wins");
+}

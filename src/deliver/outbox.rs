@@ -1,0 +1,1 @@
+//! The outbox loop (being written).

@@ -1,0 +1,141 @@
+//! Time for playbooks: the clock (injected, so tests pin it), the window a run covers, and when a schedule
+//! fires next. A run covers `[start, end)`: `end` is now minus the ingestion delay; `start` is the previous
+//! end minus the overlap (late events), or `end - first_lookback` the first time; never more than 30 days
+//! back, which is all Graph keeps. Pure functions of their inputs: no clock is read here.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+/// Where "now" comes from.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The real clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that says what it is told (tests, `huntbook test`, `--now`).
+#[derive(Clone, Copy, Debug)]
+pub struct FixedClock(pub DateTime<Utc>);
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+/// How far back any window reaches: the data Graph keeps.
+pub const MAX_LOOKBACK: TimeDelta = TimeDelta::days(30);
+
+/// The time a run covers, `[start, end)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+impl Window {
+    pub fn is_empty(&self) -> bool {
+        self.start >= self.end
+    }
+
+    /// `2026-11-19T11:00:00Z/2026-11-20T11:55:00Z`, the ISO 8601 interval Graph's `Timespan` takes.
+    pub fn iso_interval(&self) -> String {
+        format!("{}/{}", self.start.format("%Y-%m-%dT%H:%M:%SZ"), self.end.format("%Y-%m-%dT%H:%M:%SZ"))
+    }
+}
+
+/// What decides a playbook's windows (from its `schedule:`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WindowRules {
+    /// The time between runs (`every`, or the cron's period).
+    pub interval: TimeDelta,
+    /// The first window's length; default one interval.
+    pub first_lookback: Option<TimeDelta>,
+    /// How much of the previous window is read again, for events that arrived late.
+    pub overlap: TimeDelta,
+    /// Ingestion delay: a window ends this long before now.
+    pub delay: TimeDelta,
+}
+
+/// The window of the next run, given the previous run's end (`watermark`).
+pub fn next_window(rules: &WindowRules, watermark: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Window {
+    let end = now - rules.delay.max(TimeDelta::zero());
+    let start = match watermark {
+        Some(previous_end) => previous_end - rules.overlap.max(TimeDelta::zero()),
+        None => end - rules.first_lookback.unwrap_or(rules.interval).clamp(TimeDelta::zero(), MAX_LOOKBACK),
+    };
+    Window { start: start.max(end - MAX_LOOKBACK).min(end), end }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).expect("valid").with_timezone(&Utc)
+    }
+
+    fn rules(interval_minutes: i64) -> WindowRules {
+        WindowRules {
+            interval: TimeDelta::minutes(interval_minutes),
+            first_lookback: None,
+            overlap: TimeDelta::minutes(10),
+            delay: TimeDelta::minutes(5),
+        }
+    }
+
+    #[test]
+    fn the_first_window_looks_back_one_interval_and_ends_before_the_delay() {
+        let window = next_window(&rules(15), None, at("2026-11-20T12:00:00Z"));
+        assert_eq!(window, Window { start: at("2026-11-20T11:40:00Z"), end: at("2026-11-20T11:55:00Z") });
+        assert_eq!(window.iso_interval(), "2026-11-20T11:40:00Z/2026-11-20T11:55:00Z");
+    }
+
+    #[test]
+    fn later_windows_start_at_the_previous_end_minus_the_overlap() {
+        let window = next_window(&rules(15), Some(at("2026-11-20T11:55:00Z")), at("2026-11-20T12:15:00Z"));
+        assert_eq!(window, Window { start: at("2026-11-20T11:45:00Z"), end: at("2026-11-20T12:10:00Z") });
+    }
+
+    #[test]
+    fn no_window_reaches_back_more_than_thirty_days() {
+        let long = WindowRules { first_lookback: Some(TimeDelta::days(90)), ..rules(15) };
+        let now = at("2026-11-20T12:00:00Z");
+        assert_eq!(next_window(&long, None, now).start, now - TimeDelta::minutes(5) - MAX_LOOKBACK);
+        let after_downtime = next_window(&rules(15), Some(at("2026-01-01T00:00:00Z")), now);
+        assert_eq!(after_downtime.end - after_downtime.start, MAX_LOOKBACK);
+    }
+
+    #[test]
+    fn a_watermark_in_the_future_gives_an_empty_window() {
+        let window = next_window(&rules(15), Some(at("2026-11-21T00:00:00Z")), at("2026-11-20T12:00:00Z"));
+        assert!(window.is_empty());
+    }
+
+    proptest! {
+        /// Consecutive runs leave no gap: each window starts at or before the previous one ended.
+        #[test]
+        fn consecutive_windows_cover_time_without_gaps(steps in prop::collection::vec(1i64..100_000, 1..50), overlap in 0i64..3600, delay in 0i64..3600) {
+            let rules = WindowRules { interval: TimeDelta::minutes(15), first_lookback: None, overlap: TimeDelta::seconds(overlap), delay: TimeDelta::seconds(delay) };
+            let mut now = at("2026-01-01T00:00:00Z");
+            let mut watermark = None;
+            for step in steps {
+                now += TimeDelta::seconds(step);
+                let window = next_window(&rules, watermark, now);
+                prop_assert!(window.end - window.start <= MAX_LOOKBACK);
+                if let Some(previous_end) = watermark {
+                    prop_assert!(window.start <= previous_end || window.end - window.start == MAX_LOOKBACK);
+                }
+                watermark = Some(window.end);
+            }
+        }
+    }
+}
