@@ -1,0 +1,130 @@
+//! The schema of the state file, as an ordered list of migrations, and the code that brings a file up to date.
+//!
+//! A file's `PRAGMA user_version` is the number of the last migration applied to it. Migrations are append-only:
+//! a released one is never edited, a change is a new migration. Each runs in its own `BEGIN IMMEDIATE`
+//! transaction together with its version bump, so a crash or an error leaves the file at the previous version,
+//! and two processes opening a new file at once do not both apply it.
+//!
+//! The tables use only what PostgreSQL has as well (TEXT, INTEGER, BIGINT for counts, BLOB for BYTEA, CHECK,
+//! foreign keys, composite primary keys): no `WITHOUT ROWID`, no `AUTOINCREMENT`, no type affinity tricks.
+//! Instants are fixed-width RFC 3339 UTC text, booleans are 0/1 under a CHECK.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::{StoreError, sql_error};
+
+/// One step of the schema.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Migration {
+    /// The `user_version` the file has after this step; the list counts 1, 2, 3, …
+    pub(super) version: i64,
+    /// What it adds, for error messages.
+    pub(super) name: &'static str,
+    /// The statements, run as one batch.
+    pub(super) sql: &'static str,
+}
+
+/// Every migration, in order. Next: 2 = `caches`, 3 = `silences`.
+pub(super) const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "runs, watermarks, seen keys, outbox", sql: MIGRATION_1 }];
+
+const MIGRATION_1: &str = "
+CREATE TABLE runs (
+    id           TEXT    NOT NULL PRIMARY KEY,
+    playbook     TEXT    NOT NULL,
+    tenant       TEXT,
+    started      TEXT    NOT NULL,
+    finished     TEXT    NOT NULL,
+    window_start TEXT    NOT NULL,
+    window_end   TEXT    NOT NULL,
+    row_count    BIGINT  NOT NULL CHECK (row_count >= 0),
+    new_hits     BIGINT  NOT NULL CHECK (new_hits >= 0),
+    messages     BIGINT  NOT NULL CHECK (messages >= 0),
+    truncated    INTEGER NOT NULL CHECK (truncated IN (0, 1)),
+    status       TEXT    NOT NULL CHECK (status IN ('succeeded', 'failed')),
+    error        TEXT
+);
+-- `huntbook runs PLAYBOOK` and failing streaks; the plain `started` index serves `huntbook runs`.
+CREATE INDEX runs_by_playbook ON runs (playbook, started);
+CREATE INDEX runs_by_started ON runs (started);
+
+CREATE TABLE watermarks (
+    playbook  TEXT NOT NULL PRIMARY KEY,
+    watermark TEXT NOT NULL
+);
+
+CREATE TABLE seen_keys (
+    playbook   TEXT NOT NULL,
+    hit_key    TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    PRIMARY KEY (playbook, hit_key)
+);
+-- Expiry deletes by age across all playbooks.
+CREATE INDEX seen_keys_by_first_seen ON seen_keys (first_seen);
+
+CREATE TABLE outbox (
+    id           TEXT    NOT NULL PRIMARY KEY,
+    playbook     TEXT    NOT NULL,
+    run_id       TEXT    NOT NULL REFERENCES runs (id),
+    receiver     TEXT    NOT NULL,
+    kind         TEXT    NOT NULL CHECK (kind IN ('email', 'teams', 'file')),
+    subject      TEXT    NOT NULL,
+    payload      BLOB    NOT NULL,
+    created      TEXT    NOT NULL,
+    state        TEXT    NOT NULL CHECK (state IN ('pending', 'sent', 'dead')),
+    attempts     INTEGER NOT NULL CHECK (attempts >= 0),
+    next_attempt TEXT    NOT NULL,
+    last_error   TEXT,
+    sent_at      TEXT,
+    answer       TEXT,
+    dead_at      TEXT
+);
+-- The delivery loop: pending messages due by now, oldest first.
+CREATE INDEX outbox_due ON outbox (state, next_attempt, created);
+-- `huntbook outbox list`: newest first.
+CREATE INDEX outbox_by_created ON outbox (created);
+-- The foreign key: deleting a run looks up its messages.
+CREATE INDEX outbox_by_run ON outbox (run_id);
+";
+
+/// The newest schema version this binary knows.
+pub(super) fn latest_version(migrations: &[Migration]) -> i64 {
+    migrations.last().map_or(0, |migration| migration.version)
+}
+
+/// Brings the file up to the last of `migrations`, one transaction per migration; refuses a file that is newer.
+pub(super) fn migrate(connection: &mut Connection, location: &str, migrations: &[Migration]) -> Result<(), StoreError> {
+    let latest = latest_version(migrations);
+    let newer = |found: i64| StoreError::NewerSchema { location: location.to_string(), found, supported: latest };
+    // The common case — an up-to-date file — needs no write lock, so opening never waits for a busy daemon.
+    let version =
+        user_version(connection).map_err(|source| sql_error(location, "reading the schema version".into(), source))?;
+    if version > latest {
+        return Err(newer(version));
+    }
+    for migration in migrations.iter().filter(|migration| migration.version > version) {
+        let action = || format!("applying schema migration {} ({})", migration.version, migration.name);
+        let transaction = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|source| sql_error(location, action(), source))?;
+        // Read again under the write lock: another process may have migrated the file meanwhile.
+        let current = user_version(&transaction).map_err(|source| sql_error(location, action(), source))?;
+        if current > latest {
+            return Err(newer(current));
+        }
+        if current >= migration.version {
+            continue;
+        }
+        transaction.execute_batch(migration.sql).map_err(|source| sql_error(location, action(), source))?;
+        transaction
+            .pragma_update(None, "user_version", migration.version)
+            .map_err(|source| sql_error(location, action(), source))?;
+        transaction.commit().map_err(|source| sql_error(location, action(), source))?;
+    }
+    Ok(())
+}
+
+/// The file's schema version (0 for a new file).
+pub(super) fn user_version(connection: &Connection) -> rusqlite::Result<i64> {
+    connection.pragma_query_value(None, "user_version", |row| row.get(0))
+}
