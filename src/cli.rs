@@ -17,10 +17,74 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run playbooks: the ones due by their schedule, or the ones named, or all; then deliver what they queued.
+    Run(RunArgs),
+    /// Check the configuration, every playbook, template and query, offline; report every problem.
+    Validate(ConfigArgs),
+    /// Run each playbook's tests: its fixtures in, the hits and messages it expects out.
+    Test(TestArgs),
+    /// List past runs: window, rows, new hits, messages, outcome.
+    Runs(RunsArgs),
+    /// Create a huntbook.yaml, a playbook with a test, templates and sample data in a directory.
+    Init(InitArgs),
     /// Run a KQL query over local table files (the embedded default: no tenant needed).
     Query(QueryArgs),
     /// Write the deterministic sample tenant's tables (CloudAppEvents, FileProfile) as JSON lines.
     SampleData(SampleDataArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigArgs {
+    /// The configuration file. Default: huntbook.yaml in the current directory, or else the embedded default
+    /// (the sample data in examples/data, messages written to files under outbox/).
+    #[arg(short = 'c', long, value_name = "FILE", env = "HUNTBOOK_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Playbooks to run now (by id). Without names, the ones whose schedule makes them due.
+    pub playbooks: Vec<String>,
+    /// Run every enabled playbook now, due or not.
+    #[arg(long, conflicts_with = "playbooks")]
+    pub all: bool,
+    /// Render what would be sent and print it; send nothing, record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run over this past window instead of the schedule's (with --until; ISO 8601).
+    #[arg(long, value_name = "TIME", requires = "until")]
+    pub since: Option<String>,
+    /// The end of the --since window.
+    #[arg(long, value_name = "TIME", requires = "since")]
+    pub until: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Playbooks whose tests to run (by id). Default: all.
+    pub playbooks: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunsArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Only the runs of this playbook.
+    pub playbook: Option<String>,
+    /// At most this many runs, newest first.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// The directory to set up (created if missing). Existing files are never overwritten.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -14,6 +14,7 @@ pub mod kql;
 pub mod playbook;
 pub mod render;
 pub mod route;
+pub mod runner;
 pub mod sample;
 pub mod schedule;
 pub mod source;

@@ -1,3 +1,396 @@
-//! `huntbook.yaml`. (Loading and validation are being written.)
+//! `huntbook.yaml`: where the state lives, where queries run (local files or Graph tenants), how mail is
+//! sent, who receives what. This module owns the validated `Config` and its loading: the file is read once,
+//! `${env:X}` / `${file:X}` secrets are resolved, and every problem is collected with its position before
+//! anything runs. Loading reads the file and the secrets it names, checks that named files exist, and does
+//! nothing else: no network, no templates (those are checked with the playbooks, `check_templates`).
+//!
+//! The doc comments on the fields below are the user reference of the format.
 
+pub mod duration;
+mod receiver;
+pub mod reference;
 pub mod secret;
+mod smtp;
+mod tenant;
+pub mod yaml;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::diagnostics::Diagnostic;
+use reference::Resolver;
+use yaml::{Reader, Value, did_you_mean, one_of};
+
+pub use receiver::{EmailReceiver, EmailVia, FileReceiver, Receiver, TeamsReceiver, TeamsTarget, check_templates};
+pub use secret::Secret;
+pub use smtp::{SmtpConfig, SmtpTls};
+pub use tenant::{Cloud, TenantAuth, TenantConfig};
+
+/// The text of the embedded default configuration: `examples/huntbook.yaml`. It queries the sample data in
+/// `examples/data` and writes messages under `outbox/`; it needs no secret.
+pub const DEFAULT_CONFIG: &str = include_str!("../../examples/huntbook.yaml");
+
+/// The name diagnostics give the embedded default.
+const DEFAULT_NAME: &str = "huntbook.yaml (built in)";
+
+/// A validated `huntbook.yaml`.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The file it was read from; `None` for the embedded default.
+    pub file: Option<PathBuf>,
+    /// The directory relative paths are resolved against: the file's directory, or the current directory for
+    /// the embedded default.
+    pub base_dir: PathBuf,
+    /// `state:` the SQLite file with runs, watermarks, seen hits and the outbox; created on first use.
+    /// Default `huntbook.db`.
+    pub state: PathBuf,
+    /// `playbooks:` the directory of playbook files (`*.yaml`, `*.yml`). Default `playbooks`.
+    pub playbooks: PathBuf,
+    /// `templates:` a directory of user templates that override the shipped ones by name. Default
+    /// `templates` when that directory exists.
+    pub templates: Option<PathBuf>,
+    /// `source:` where queries run.
+    pub source: SourceConfig,
+    /// `first_lookback:` how far back the first run of every playbook looks, instead of the playbook's own
+    /// `schedule.first_lookback` (at most 30 days). For catching up on the last days when huntbook is installed,
+    /// and for the sample data, whose stories are spread over 30 days. Default: each playbook's own.
+    pub first_lookback: Option<chrono::TimeDelta>,
+    /// `tenants:` the Defender XDR tenants queried through Graph, by a name of your choice.
+    pub tenants: BTreeMap<String, TenantConfig>,
+    /// `smtp:` the mail server for e-mail receivers with `via: smtp`.
+    pub smtp: Option<SmtpConfig>,
+    /// `receivers:` where messages go, by a name of your choice (playbooks name them in `notify.to`).
+    pub receivers: BTreeMap<String, Receiver>,
+    /// `meta:` where huntbook reports its own trouble (a playbook failing run after run).
+    pub meta: Option<MetaConfig>,
+    /// `http:` the daemon's HTTP endpoint (`/healthz`, `/metrics`).
+    pub http: Option<HttpConfig>,
+}
+
+/// `source:` where queries run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceConfig {
+    /// `source: { kind: local, data: DIR, rebase_time: true }`: the local KQL engine over one file per table
+    /// (`CloudAppEvents.jsonl`, `.json`, `.csv`) in `data`.
+    Local {
+        /// `data:` the directory of table files.
+        data: PathBuf,
+        /// `rebase_time:` shift every time column so that the newest row is one hour old (sample data then
+        /// always looks fresh). Default false.
+        rebase_time: bool,
+    },
+    /// `source: graph` (the default): Microsoft Graph `runHuntingQuery` in each tenant of `tenants:`.
+    Graph,
+}
+
+/// `meta:` huntbook's reports about itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetaConfig {
+    /// `to:` receivers of the reports.
+    pub to: Vec<String>,
+    /// `when_failing_for: 3 runs`: report a playbook once it has failed this many runs in a row. Default 3.
+    pub when_failing_for: u32,
+}
+
+/// `http:` the daemon's HTTP endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// `listen:` address and port, such as `127.0.0.1:9464`.
+    pub listen: SocketAddr,
+}
+
+/// Loads a configuration file, or the embedded default when `path` is `None`: every problem, with positions.
+pub fn load_config(path: Option<&Path>) -> Result<Config, Vec<Diagnostic>> {
+    let environment = |name: &str| std::env::var(name).ok();
+    let Some(path) = path else {
+        let base_dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        return parse_config(None, DEFAULT_CONFIG, &base_dir, &environment);
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| vec![Diagnostic::plain(format!("cannot read {}: {error}", path.display()))])?;
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let base_dir = std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf());
+    parse_config(Some(path), &text, &base_dir, &environment)
+}
+
+/// Validates a configuration's text. `environment` looks up `${env:X}` variables (the process environment
+/// in `load_config`; a fixed set in tests).
+pub fn parse_config(
+    file: Option<&Path>,
+    text: &str,
+    base_dir: &Path,
+    environment: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, Vec<Diagnostic>> {
+    let name = file.map_or_else(|| DEFAULT_NAME.to_string(), |path| path.display().to_string());
+    let (node, mut problems) = yaml::parse(&name, text);
+    let Some(node) = node else { return Err(problems) };
+    let resolver = Resolver { environment, base_dir };
+    let reader = Reader::new(&name, text).with_resolver(&resolver);
+    let config = read_config(reader.value(&node), file, base_dir);
+    problems.extend(reader.into_problems());
+    match config {
+        Some(config) if problems.is_empty() => Ok(config),
+        _ => {
+            problems.sort_by_key(|d| (d.line, d.column));
+            Err(problems)
+        }
+    }
+}
+
+const TOP_KEYS: &[&str] =
+    &["state", "playbooks", "templates", "source", "first_lookback", "tenants", "smtp", "receivers", "meta", "http"];
+
+fn read_config(root: Value, file: Option<&Path>, base_dir: &Path) -> Option<Config> {
+    let fields = root.fields(TOP_KEYS)?;
+    let path_or = |key: &str, default: &str| match fields.get(key) {
+        Some(value) => value.path(base_dir),
+        None => Some(base_dir.join(default)),
+    };
+    let state = path_or("state", "huntbook.db");
+    let playbooks = path_or("playbooks", "playbooks");
+    let templates = match fields.get("templates") {
+        Some(value) => value.path(base_dir).and_then(|dir| {
+            if dir.is_dir() {
+                Some(Some(dir))
+            } else {
+                value.report(format!("the templates directory {} does not exist", dir.display()));
+                None
+            }
+        }),
+        None => Some(Some(base_dir.join("templates")).filter(|dir| dir.is_dir())),
+    };
+    let first_lookback = match fields.get("first_lookback") {
+        Some(value) => value.duration().and_then(|lookback| {
+            if lookback <= chrono::TimeDelta::zero() || lookback > crate::schedule::MAX_LOOKBACK {
+                value.report_hint(
+                    "the first lookback must be longer than zero and at most 30 days",
+                    "Graph keeps 30 days of advanced-hunting data",
+                );
+                return None;
+            }
+            Some(Some(lookback))
+        }),
+        None => Some(None),
+    };
+    let tenants = match fields.get("tenants") {
+        Some(value) => tenant::read_tenants(value, base_dir),
+        None => Some(BTreeMap::new()),
+    };
+    let tenant_count = fields.get("tenants").and_then(|v| v.node().as_mapping().map(|m| m.len())).unwrap_or(0);
+    // The embedded default names `examples/data` wherever huntbook runs: whether it is there is for the
+    // caller to say, with advice (`huntbook sample-data`); a file's own `data:` is checked here, at its line.
+    let source = read_source(fields.get("source"), fields.owner(), base_dir, tenant_count, file.is_some());
+    let smtp = match fields.get("smtp") {
+        Some(value) => smtp::read_smtp(value, base_dir).map(Some),
+        None => Some(None),
+    };
+    let receivers = match fields.get("receivers") {
+        Some(value) => receiver::read_receivers(value, base_dir, fields.has("smtp"), tenant_count > 0),
+        None => Some(BTreeMap::new()),
+    };
+    // Names as written, so that a receiver with a problem of its own is not also reported as unknown.
+    let receiver_names: Vec<&str> = fields
+        .get("receivers")
+        .and_then(|v| v.node().as_mapping())
+        .map(|m| m.keys().map(|k| k.as_str()).collect())
+        .unwrap_or_default();
+    let meta = match fields.get("meta") {
+        Some(value) => read_meta(value, &receiver_names).map(Some),
+        None => Some(None),
+    };
+    let http = match fields.get("http") {
+        Some(value) => read_http(value).map(Some),
+        None => Some(None),
+    };
+    Some(Config {
+        file: file.map(Path::to_path_buf),
+        base_dir: base_dir.to_path_buf(),
+        state: state?,
+        playbooks: playbooks?,
+        templates: templates?,
+        source: source?,
+        first_lookback: first_lookback?,
+        tenants: tenants?,
+        smtp: smtp?,
+        receivers: receivers?,
+        meta: meta?,
+        http: http?,
+    })
+}
+
+fn read_source(
+    value: Option<Value>,
+    root: Value,
+    base_dir: &Path,
+    tenant_count: usize,
+    check_data: bool,
+) -> Option<SourceConfig> {
+    let graph = |at: Value, default: bool| {
+        if tenant_count == 0 {
+            let what = if default { "the graph source (the default)" } else { "the graph source" };
+            at.report_hint(
+                format!("{what} needs at least one tenant under `tenants:`"),
+                "add a tenant, or query local files with `source: { kind: local, data: DIR }`",
+            );
+            return None;
+        }
+        Some(SourceConfig::Graph)
+    };
+    let Some(value) = value else { return graph(root, true) };
+    if value.scalar().is_some() {
+        return match value.keyword("source", &[("graph", true), ("local", false)])? {
+            true => graph(value, false),
+            false => {
+                value.report_hint(
+                    "the local source needs a data directory",
+                    "write `source: { kind: local, data: examples/data }`",
+                );
+                None
+            }
+        };
+    }
+    let fields = value.fields(&["kind", "data", "rebase_time"])?;
+    let kind = fields.required("kind")?;
+    if kind.keyword("source kind", &[("graph", true), ("local", false)])? {
+        for key in ["data", "rebase_time"] {
+            if let Some(extra) = fields.raw(key) {
+                extra.reader().report(extra.reader().at(extra.key_place(), format!("`{key}` is for the local source")));
+            }
+        }
+        return graph(kind, false);
+    }
+    let data = fields.required("data").and_then(|v| {
+        let path = v.path(base_dir)?;
+        if check_data && !path.is_dir() {
+            v.report(format!("the data directory {} does not exist", path.display()));
+            return None;
+        }
+        Some(path)
+    });
+    let rebase_time = fields.get("rebase_time").map_or(Some(false), |v| v.bool());
+    Some(SourceConfig::Local { data: data?, rebase_time: rebase_time? })
+}
+
+fn read_meta(value: Value, receivers: &[&str]) -> Option<MetaConfig> {
+    let fields = value.fields(&["to", "when_failing_for"])?;
+    let to = fields.required("to").and_then(|v| receiver_list(v, receivers));
+    let when_failing_for = match fields.get("when_failing_for") {
+        Some(value) => {
+            let text = value.string()?;
+            let number = text.trim().trim_end_matches("runs").trim_end_matches("run").trim();
+            match number.parse::<u32>() {
+                Ok(count) if count > 0 => Some(count),
+                _ => {
+                    value.report_hint(
+                        format!("expected a number of runs, found {}", value.describe()),
+                        "write `when_failing_for: 3 runs`",
+                    );
+                    None
+                }
+            }
+        }
+        None => Some(3),
+    };
+    Some(MetaConfig { to: to?, when_failing_for: when_failing_for? })
+}
+
+/// A list of receiver names, each defined under `receivers:` (with a "did you mean"); at least one.
+pub(crate) fn receiver_list(value: Value, receivers: &[&str]) -> Option<Vec<String>> {
+    let names = value.strings()?;
+    if names.is_empty() {
+        value.report("expected at least one receiver");
+        return None;
+    }
+    let mut valid = true;
+    for (name, item) in &names {
+        if !receivers.contains(&name.as_str()) {
+            valid = false;
+            let hint = did_you_mean(name, receivers.iter().copied()).unwrap_or_else(|| {
+                if receivers.is_empty() {
+                    "no receiver is defined: add one under `receivers:` in huntbook.yaml".to_string()
+                } else {
+                    format!("the receivers are {}", one_of(receivers))
+                }
+            });
+            item.report_hint(format!("unknown receiver `{name}`"), hint);
+        }
+    }
+    valid.then(|| names.into_iter().map(|(name, _)| name).collect())
+}
+
+fn read_http(value: Value) -> Option<HttpConfig> {
+    let fields = value.fields(&["listen"])?;
+    let listen = fields.required("listen")?;
+    let text = listen.string()?;
+    match text.parse() {
+        Ok(address) => Some(HttpConfig { listen: address }),
+        Err(_) => {
+            listen.report_hint(
+                format!("expected an address and a port, found {}", listen.describe()),
+                "write an IP address and a port, such as 127.0.0.1:9464",
+            );
+            None
+        }
+    }
+}
+
+/// Whether a host name is this machine (where a plain-text connection is acceptable).
+pub(crate) fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Names of receivers and tenants: what `notify.to` and `tenants:` refer to, also file names in the outbox.
+pub(crate) fn check_name(value: Value, what: &str) -> bool {
+    let name = value.key().unwrap_or_default();
+    let valid = !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && !name.starts_with('.');
+    if !valid {
+        value.reader().report(
+            value
+                .reader()
+                .at(value.key_place(), format!("`{name}` is not a valid {what} name"))
+                .with_hint("use letters, digits, `-`, `_` and `.`"),
+        );
+    }
+    valid
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        let environment = |name: &str| (name == "HUNTBOOK_SMTP_PASSWORD").then(|| "hunter2".to_string());
+        parse_config(Some(Path::new("huntbook.yaml")), text, Path::new("/srv/huntbook"), &environment)
+            .map_err(|problems| crate::diagnostics::render_diagnostics(&problems))
+    }
+
+    #[test]
+    fn the_embedded_default_loads_without_secrets() {
+        let base = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let config = parse_config(None, DEFAULT_CONFIG, base, &|_| None).expect("valid");
+        assert_eq!(config.file, None);
+        assert_eq!(config.state, base.join("huntbook.db"));
+        assert_eq!(config.playbooks, base.join("playbooks"));
+        assert_eq!(config.source, SourceConfig::Local { data: base.join("examples/data"), rebase_time: true });
+        assert_eq!(config.receivers.keys().collect::<Vec<_>>(), ["soc-digest", "soc-mail", "soc-teams"]);
+    }
+
+    #[test]
+    fn graph_needs_a_tenant() {
+        let rendered = parse("receivers: {}\n").expect_err("invalid");
+        assert_eq!(
+            rendered,
+            "error: the graph source (the default) needs at least one tenant under `tenants:`\n --> huntbook.yaml:1:1\n  |\n1 | receivers: {}\n  | ^^^^^^^^^ add a tenant, or query local files with `source: { kind: local, data: DIR }`\n"
+        );
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        assert!(is_loopback("localhost") && is_loopback("127.0.0.1") && is_loopback("[::1]"));
+        assert!(!is_loopback("smtp.contoso.com") && !is_loopback("10.0.0.1"));
+    }
+}

@@ -28,7 +28,8 @@ pub struct DeliveryReport {
 /// When to try again after `attempts` failures: 30 s, doubling, at most an hour — or what the server asked.
 pub fn next_attempt(now: DateTime<Utc>, attempts: u32, asked: Option<Duration>) -> DateTime<Utc> {
     let backoff = TimeDelta::seconds(30 * 2i64.pow(attempts.min(7))).min(TimeDelta::hours(1));
-    let wait = asked.and_then(|d| TimeDelta::from_std(d).ok()).map_or(backoff, |asked| asked.max(TimeDelta::seconds(1)));
+    let wait =
+        asked.and_then(|d| TimeDelta::from_std(d).ok()).map_or(backoff, |asked| asked.max(TimeDelta::seconds(1)));
     now + wait
 }
 

@@ -1,3 +1,334 @@
-//! Playbooks: one YAML file each. (Loading and validation are being written.)
+//! Playbooks: one YAML file each — a query, a schedule, who is notified, and the playbook's own tests. This
+//! module owns the validated `Playbook` and its loading: every problem of every file is collected with its
+//! position (unknown keys, bad durations and cron expressions, unknown receivers and tenants, queries and
+//! conditions that do not check against the tables) before anything runs. Loading reads the files and checks
+//! that test fixtures exist; it runs nothing and touches no network.
+//!
+//! The doc comments on the fields below are the user reference of the format (DESIGN §2).
 
+mod notify;
+mod query;
+mod schedule;
 pub mod severity;
+mod test_case;
+
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::config::yaml::{self, Reader, Value, did_you_mean, one_of};
+use crate::diagnostics::Diagnostic;
+use crate::kql::table::Catalog;
+
+pub use notify::{Notify, Per};
+pub use query::Condition;
+pub use schedule::{CronError, CronSchedule, Schedule, Trigger, parse_cron};
+pub use severity::Severity;
+pub use test_case::{Expectation, PlaybookTest, TestData};
+
+/// A validated playbook.
+#[derive(Clone, Debug)]
+pub struct Playbook {
+    /// `id:` stable: state (watermarks, seen hits) hangs off it. Default: the file name without extension.
+    /// Letters, digits, `-`, `_`, `.`; unique across the playbooks.
+    pub id: String,
+    /// The file it was read from.
+    pub file: PathBuf,
+    /// `title:` one line, shown in subjects and cards. Required.
+    pub title: String,
+    /// `description:` why the hits matter (Markdown-free text). Default empty.
+    pub description: String,
+    /// `severity:` `informational`, `low`, `medium`, `high` or `critical`. Required.
+    pub severity: Severity,
+    /// `tags:` free labels, such as `[mde, T1562.001]`.
+    pub tags: Vec<String>,
+    /// `enabled:` false keeps the playbook from running on its schedule. Default true.
+    pub enabled: bool,
+    /// `tenants:` tenants of huntbook.yaml to query. Default: every tenant.
+    pub tenants: Vec<String>,
+    /// `schedule:` when it runs and the windows it covers.
+    pub schedule: Schedule,
+    /// `query:` the KQL advanced-hunting query, usually a block scalar (`query: |`).
+    pub query: String,
+    /// Where the query text sits in the file, for run-time diagnostics.
+    pub query_source: QuerySource,
+    /// `key:` the columns that identify a hit (dedup). Default: `ReportId` if the result has it, else a hash
+    /// of the row.
+    pub key: Option<Vec<String>>,
+    /// `notify:` at least one entry.
+    pub notify: Vec<Notify>,
+    /// `send_empty:` true sends even when a run has no hits (digests). Default false.
+    pub send_empty: bool,
+    /// `tests:` the playbook's own tests.
+    pub tests: Vec<PlaybookTest>,
+}
+
+/// Where a query or condition's text sits in its file: the file line and column of its first character, and
+/// the columns before each later line (a block scalar's indentation). For text YAML rewrote on the way in
+/// (a folded `>` scalar, a quoted string with escapes), where it starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuerySource {
+    /// The file line (1-based) of the text's first line.
+    pub first_line: usize,
+    /// The file column (1-based, characters) of the text's first character.
+    pub first_column: usize,
+    /// Columns before each later line of the text in the file (a block scalar's indentation).
+    pub indent: usize,
+}
+
+const KEYS: &[&str] = &[
+    "id",
+    "title",
+    "description",
+    "severity",
+    "tags",
+    "enabled",
+    "tenants",
+    "schedule",
+    "query",
+    "key",
+    "notify",
+    "send_empty",
+    "tests",
+];
+
+/// Loads every `*.yaml`/`*.yml` in `dir` (not recursive), validated against the config (receivers, tenants,
+/// templates) and the tables of `catalog`; every problem of every file. Files that fail are left out of the
+/// list, and so is a file whose id an earlier file (by name) already has. The configuration's e-mail templates
+/// are checked here too (`templates` says whether one exists), since only now are they known.
+pub fn load_playbooks(
+    dir: &Path,
+    config: &Config,
+    catalog: &dyn Catalog,
+    templates: &dyn Fn(&str) -> bool,
+) -> (Vec<Playbook>, Vec<Diagnostic>) {
+    let mut loaded = load_playbook_dir(dir, config, catalog);
+    let mut problems = crate::config::check_templates(config, templates);
+    problems.append(&mut loaded.problems);
+    (loaded.playbooks, problems)
+}
+
+/// The playbooks of a directory, what is wrong with the others, and which those are.
+#[derive(Debug, Default)]
+pub struct LoadedPlaybooks {
+    /// The valid playbooks, in file-name order.
+    pub playbooks: Vec<Playbook>,
+    /// Every problem of the files left out, in file order.
+    pub problems: Vec<Diagnostic>,
+    /// The ids of the files left out (from `id:`, or the file name), so that `run ID` can say why.
+    pub invalid: Vec<String>,
+}
+
+/// `load_playbooks` without the templates: for callers that check the configuration's templates themselves
+/// (`config::check_templates`) and want to know which files failed.
+pub fn load_playbook_dir(dir: &Path, config: &Config, catalog: &dyn Catalog) -> LoadedPlaybooks {
+    let mut loaded = LoadedPlaybooks::default();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) => {
+            loaded
+                .problems
+                .push(Diagnostic::plain(format!("cannot read the playbook directory {}: {error}", dir.display())));
+            return loaded;
+        }
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.is_file() && path.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    files.sort();
+    let mut ids: Vec<(String, PathBuf)> = Vec::new();
+    for file in files {
+        let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let text = match std::fs::read_to_string(&file) {
+            Ok(text) => text,
+            Err(error) => {
+                loaded.problems.push(Diagnostic::plain(format!("cannot read {}: {error}", file.display())));
+                loaded.invalid.push(stem);
+                continue;
+            }
+        };
+        let (playbook, mut problems, id) = read_playbook(&file, &text, config, catalog);
+        let name = id.as_ref().map_or(stem, |id| id.name.clone());
+        if let Some(id) = id {
+            if let Some((_, first)) = ids.iter().find(|(seen, _)| *seen == id.name) {
+                problems.push(id.duplicate_of(first));
+            } else {
+                ids.push((id.name.clone(), file.clone()));
+            }
+        }
+        problems.sort_by_key(|d| (d.line, d.column));
+        match playbook {
+            Some(playbook) if problems.is_empty() => loaded.playbooks.push(playbook),
+            _ => {
+                loaded.problems.extend(problems);
+                loaded.invalid.push(name);
+            }
+        }
+    }
+    loaded
+}
+
+/// One playbook from text (for tests and `init`). `templates` is not needed for a playbook alone: templates
+/// are named by the configuration's receivers (see `load_playbooks`).
+pub fn parse_playbook(
+    file: &Path,
+    text: &str,
+    config: &Config,
+    catalog: &dyn Catalog,
+    _templates: &dyn Fn(&str) -> bool,
+) -> Result<Playbook, Vec<Diagnostic>> {
+    let (playbook, mut problems, _) = read_playbook(file, text, config, catalog);
+    problems.sort_by_key(|d| (d.line, d.column));
+    match playbook {
+        Some(playbook) if problems.is_empty() => Ok(playbook),
+        _ => Err(problems),
+    }
+}
+
+/// A playbook's id and where it comes from, for the check that ids are unique.
+struct IdSource {
+    name: String,
+    /// At the `id:` value, or the file's first line when the id is the file name.
+    diagnostic: Diagnostic,
+    from_file_name: bool,
+}
+
+impl IdSource {
+    fn duplicate_of(self, first: &Path) -> Diagnostic {
+        let message = if self.from_file_name {
+            format!("the id `{}` (from the file name) is already used by {}", self.name, first.display())
+        } else {
+            format!("the id `{}` is already used by {}", self.name, first.display())
+        };
+        Diagnostic { message, ..self.diagnostic }.with_hint("each playbook needs its own `id:`")
+    }
+}
+
+fn read_playbook(
+    file: &Path,
+    text: &str,
+    config: &Config,
+    catalog: &dyn Catalog,
+) -> (Option<Playbook>, Vec<Diagnostic>, Option<IdSource>) {
+    let name = file.display().to_string();
+    let (node, mut problems) = yaml::parse(&name, text);
+    let Some(node) = node else { return (None, problems, None) };
+    let reader = Reader::new(&name, text);
+    let (playbook, id) = match reader.value(&node).fields(KEYS) {
+        Some(fields) => read_fields(&fields, file, config, catalog),
+        None => (None, None),
+    };
+    problems.extend(reader.into_problems());
+    (playbook, problems, id)
+}
+
+fn read_fields(
+    fields: &yaml::Fields,
+    file: &Path,
+    config: &Config,
+    catalog: &dyn Catalog,
+) -> (Option<Playbook>, Option<IdSource>) {
+    let (id, id_source) = read_id(fields, file);
+    let title = fields.required("title").and_then(|v| v.non_empty_string());
+    let description =
+        fields.get("description").map_or(Some(String::new()), |v| Some(v.string()?.trim_end().to_string()));
+    let severities: Vec<(&str, Severity)> = Severity::ALL.iter().map(|s| (s.name(), *s)).collect();
+    let severity = fields.required("severity").and_then(|v| v.keyword("severity", &severities));
+    let tags = fields.get("tags").map_or(Some(Vec::new()), strings);
+    let enabled = fields.get("enabled").map_or(Some(true), |v| v.bool());
+    let tenants = fields.get("tenants").map_or(Some(Vec::new()), |v| read_tenants(v, config));
+    let schedule = fields.required("schedule").and_then(schedule::read_schedule);
+    let query = fields.required("query").and_then(|v| query::read_query(v, catalog));
+    let columns = query.as_ref().and_then(|q| q.columns.as_deref());
+    let key = fields.get("key").map_or(Some(None), |v| query::read_columns(v, columns).map(Some));
+    let receivers: Vec<&str> = config.receivers.keys().map(String::as_str).collect();
+    let notify = fields.required("notify").and_then(|v| notify::read_notify(v, &receivers, columns, catalog));
+    let notified: Vec<&str> = match &notify {
+        Some(notify) => notify.iter().flat_map(|n| n.to.iter().map(String::as_str)).collect(),
+        None => receivers.clone(),
+    };
+    let send_empty = fields.get("send_empty").map_or(Some(false), |v| v.bool());
+    let directory = file.parent().unwrap_or(Path::new(""));
+    let context = test_case::TestContext { directory, receivers: &notified, columns, catalog };
+    let tests = fields.get("tests").map_or(Some(Vec::new()), |v| test_case::read_tests(v, &context));
+    let playbook = (|| {
+        let query = query?;
+        Some(Playbook {
+            id: id?,
+            file: file.to_path_buf(),
+            title: title?,
+            description: description?,
+            severity: severity?,
+            tags: tags?,
+            enabled: enabled?,
+            tenants: tenants?,
+            schedule: schedule?,
+            query: query.text,
+            query_source: query.source,
+            key: key?,
+            notify: notify?,
+            send_empty: send_empty?,
+            tests: tests?,
+        })
+    })();
+    (playbook, id_source)
+}
+
+fn strings(value: Value) -> Option<Vec<String>> {
+    value.strings().map(|items| items.into_iter().map(|(text, _)| text).collect())
+}
+
+/// `id:`, or the file name; letters, digits, `-`, `_`, `.`.
+fn read_id(fields: &yaml::Fields, file: &Path) -> (Option<String>, Option<IdSource>) {
+    let reader = fields.owner().reader();
+    let valid = |id: &str| {
+        !id.is_empty()
+            && !id.starts_with('.')
+            && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    const HINT: &str = "use letters, digits, `-`, `_` and `.`";
+    match fields.get("id") {
+        Some(value) => {
+            let Some(id) = value.string() else { return (None, None) };
+            if !valid(&id) {
+                value.report_hint(format!("`{id}` is not a valid playbook id"), HINT);
+                return (None, None);
+            }
+            let source = IdSource { name: id.clone(), diagnostic: value.error(""), from_file_name: false };
+            (Some(id), Some(source))
+        }
+        None => {
+            let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let at = reader.at(yaml::Place { line: 1, column: 1, width: 1 }, "");
+            if !valid(&stem) {
+                reader.report(
+                    Diagnostic { message: format!("the file name `{stem}` is not a valid playbook id"), ..at }
+                        .with_hint(format!("rename the file, or set `id:` ({})", HINT.trim_start_matches("use "))),
+                );
+                return (None, None);
+            }
+            (Some(stem.clone()), Some(IdSource { name: stem, diagnostic: at, from_file_name: true }))
+        }
+    }
+}
+
+/// `tenants:` each defined in huntbook.yaml.
+fn read_tenants(value: Value, config: &Config) -> Option<Vec<String>> {
+    let items = value.strings()?;
+    let names: Vec<&str> = config.tenants.keys().map(String::as_str).collect();
+    let mut valid = true;
+    for (name, item) in &items {
+        if !config.tenants.contains_key(name) {
+            let hint = did_you_mean(name, names.iter().copied()).unwrap_or_else(|| {
+                if names.is_empty() {
+                    "huntbook.yaml defines no tenant".to_string()
+                } else {
+                    format!("the tenants are {}", one_of(&names))
+                }
+            });
+            item.report_hint(format!("unknown tenant `{name}`"), hint);
+            valid = false;
+        }
+    }
+    valid.then(|| items.into_iter().map(|(name, _)| name).collect())
+}

@@ -21,7 +21,7 @@ mod mime;
 mod sanitize;
 mod templates;
 
-pub use templates::Templates;
+pub use templates::{Templates, shipped_templates};
 
 use chrono::{DateTime, Utc};
 

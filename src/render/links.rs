@@ -25,7 +25,10 @@ fn is_hex(value: &str, lengths: &[usize]) -> bool {
 
 fn is_guid(value: &str) -> bool {
     value.len() == 36
-        && value.bytes().enumerate().all(|(i, b)| if matches!(i, 8 | 13 | 18 | 23) { b == b'-' } else { b.is_ascii_hexdigit() })
+        && value
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| if matches!(i, 8 | 13 | 18 | 23) { b == b'-' } else { b.is_ascii_hexdigit() })
 }
 
 /// The device page, from a Defender device id (40 hex characters).
@@ -59,7 +62,8 @@ pub struct Link {
 
 /// The columns that name each kind of entity, in order of preference.
 const DEVICE_COLUMNS: &[&str] = &["DeviceId", "MachineId"];
-const FILE_COLUMNS: &[&str] = &["SHA256", "FileSHA256", "SHA1", "FileSHA1", "InitiatingProcessSHA256", "InitiatingProcessSHA1"];
+const FILE_COLUMNS: &[&str] =
+    &["SHA256", "FileSHA256", "SHA1", "FileSHA1", "InitiatingProcessSHA256", "InitiatingProcessSHA1"];
 const USER_COLUMNS: &[&str] = &["AccountObjectId", "AccountUpn", "UserId", "Actor", "AccountId"];
 
 fn first_valid(columns: &[Column], row: &Row, names: &[&str], make: impl Fn(&str) -> Option<String>) -> Option<String> {
@@ -99,18 +103,30 @@ mod tests {
             Some("https://security.microsoft.com/machines/v2/4f0c7a1b2c3d4e5f60718293a4b5c6d7e8f90a1b/overview")
         );
         assert_eq!(device_url(portal, "javascript:alert(1)"), None);
-        assert_eq!(file_url(portal, &"a".repeat(64)).as_deref(), Some(&*format!("https://security.microsoft.com/file/{}", "a".repeat(64))));
+        assert_eq!(
+            file_url(portal, &"a".repeat(64)).as_deref(),
+            Some(&*format!("https://security.microsoft.com/file/{}", "a".repeat(64)))
+        );
         assert_eq!(file_url(portal, "../../etc"), None);
-        assert_eq!(user_url(portal, "megan.bowen@contoso.example").as_deref(), Some("https://security.microsoft.com/user?upn=megan%2Ebowen%40contoso%2Eexample"));
+        assert_eq!(
+            user_url(portal, "megan.bowen@contoso.example").as_deref(),
+            Some("https://security.microsoft.com/user?upn=megan%2Ebowen%40contoso%2Eexample")
+        );
         assert_eq!(user_url(portal, "a b@x\"><script>"), None);
         assert_eq!(portal_for_cloud("usgov-dod"), "https://security.apps.mil");
     }
 
     #[test]
     fn a_hit_gives_each_kind_of_link_once() {
-        let columns = vec![Column::new("DeviceId", Type::String), Column::new("FileSHA256", Type::String), Column::new("UserId", Type::String)];
-        let row = vec![Value::string("a".repeat(40)), Value::string("b".repeat(64)), Value::string("svc@contoso.example")];
-        let titles: Vec<&str> = links_for_hit("https://security.microsoft.com", &columns, &row).iter().map(|l| l.title).collect();
+        let columns = vec![
+            Column::new("DeviceId", Type::String),
+            Column::new("FileSHA256", Type::String),
+            Column::new("UserId", Type::String),
+        ];
+        let row =
+            vec![Value::string("a".repeat(40)), Value::string("b".repeat(64)), Value::string("svc@contoso.example")];
+        let titles: Vec<&str> =
+            links_for_hit("https://security.microsoft.com", &columns, &row).iter().map(|l| l.title).collect();
         assert_eq!(titles, vec!["Open device", "Open file", "Open user"]);
     }
 }

@@ -98,6 +98,7 @@ impl Source for LocalSource {
             truncated: false,
             skipped_rows: result.stats.bad_rows,
             first_skipped: result.stats.first_bad_row,
+            time_shift: shift,
         })
     }
 }

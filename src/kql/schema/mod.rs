@@ -98,7 +98,9 @@ mod tests {
 /// A catalog of every built-in table, with no rows: what queries are checked against when the data lives in a
 /// tenant (`huntbook validate` with the Graph source).
 pub fn catalog() -> super::table::MemoryCatalog {
-    all().iter().fold(super::table::MemoryCatalog::new(), |catalog, schema| catalog.with_table(&schema.table, schema.columns(), Vec::new()))
+    all().iter().fold(super::table::MemoryCatalog::new(), |catalog, schema| {
+        catalog.with_table(&schema.table, schema.columns(), Vec::new())
+    })
 }
 
 #[cfg(test)]
@@ -109,7 +111,13 @@ mod catalog_tests {
     fn the_schema_catalog_checks_queries_without_data() {
         let catalog = super::catalog();
         assert!(catalog.table_names().contains(&"DeviceProcessEvents".to_string()));
-        assert!(crate::kql::compile("DeviceProcessEvents | where FileName =~ 'powershell.exe' | project Timestamp, DeviceName", &catalog).is_ok());
+        assert!(
+            crate::kql::compile(
+                "DeviceProcessEvents | where FileName =~ 'powershell.exe' | project Timestamp, DeviceName",
+                &catalog
+            )
+            .is_ok()
+        );
         assert!(crate::kql::compile("DeviceProcessEvents | project NoSuchColumn", &catalog).is_err());
     }
 }

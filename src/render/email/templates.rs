@@ -31,6 +31,14 @@ const SHIPPED: &[(&str, &str, &str)] = &[
     ("digest", include_str!("../../../templates/digest.html.hbs"), include_str!("../../../templates/digest.text.hbs")),
 ];
 
+/// The shipped templates as files: `(file name, text)`, such as `("digest.html.hbs", "...")`. `huntbook init`
+/// writes them for the user to edit.
+pub fn shipped_templates() -> impl Iterator<Item = (String, &'static str)> {
+    SHIPPED.iter().flat_map(|(name, html, text)| {
+        [(format!("{name}{HTML_SUFFIX}"), *html), (format!("{name}{TEXT_SUFFIX}"), *text)]
+    })
+}
+
 /// The template whose text part stands in for a template that has none.
 pub const FALLBACK_TEXT_TEMPLATE: &str = "email-table";
 

@@ -1,0 +1,103 @@
+//! `huntbook validate` and `huntbook runs`: what the configuration and the playbooks say, and what past runs did.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+
+use super::Outcome;
+use super::workspace;
+use crate::cli::{ConfigArgs, RunsArgs};
+use crate::config::SourceConfig;
+use crate::diagnostics::render_diagnostics;
+use crate::store::{RunStatus, Store};
+
+pub fn validate(args: ConfigArgs) -> Result<Outcome> {
+    let workspace = match workspace::open(&args) {
+        Ok(workspace) => workspace,
+        Err(problems) => {
+            eprint!("{}", render_diagnostics(&problems));
+            eprintln!("{} problem{} in the configuration", problems.len(), if problems.len() == 1 { "" } else { "s" });
+            return Ok(Outcome::Invalid);
+        }
+    };
+    if !workspace.problems.is_empty() {
+        eprint!("{}", render_diagnostics(&workspace.problems));
+        eprintln!(
+            "{} problem{} in {} of {} playbooks",
+            workspace.problems.len(),
+            if workspace.problems.len() == 1 { "" } else { "s" },
+            workspace.invalid.len(),
+            workspace.invalid.len() + workspace.playbooks.len()
+        );
+        return Ok(Outcome::Invalid);
+    }
+    let config = &workspace.config;
+    let source = match &config.source {
+        SourceConfig::Local { data, .. } => format!("local data in {}", data.display()),
+        SourceConfig::Graph => {
+            format!("Graph, {} tenant{}", config.tenants.len(), if config.tenants.len() == 1 { "" } else { "s" })
+        }
+    };
+    let tests: usize = workspace.playbooks.iter().map(|p| p.tests.len()).sum();
+    println!(
+        "ok: {} playbooks ({} tests), {} receivers, {} templates; queries run on {source}",
+        workspace.playbooks.len(),
+        tests,
+        config.receivers.len(),
+        workspace.templates.names().len()
+    );
+    Ok(Outcome::Success)
+}
+
+pub fn runs(args: RunsArgs) -> Result<Outcome> {
+    let config = match workspace::config(&args.config) {
+        Ok(config) => config,
+        Err(problems) => {
+            eprint!("{}", render_diagnostics(&problems));
+            return Ok(Outcome::Invalid);
+        }
+    };
+    if !config.state.exists() {
+        println!("no runs yet: {} does not exist", config.state.display());
+        return Ok(Outcome::Success);
+    }
+    let store =
+        Store::open(&config.state).with_context(|| format!("opening the state file {}", config.state.display()))?;
+    let runs = store.runs(args.playbook.as_deref(), args.limit).context("reading the runs")?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if runs.is_empty() {
+        writeln!(out, "no runs yet{}", args.playbook.as_ref().map_or(String::new(), |p| format!(" of {p}")))?;
+        return Ok(Outcome::Success);
+    }
+    writeln!(
+        out,
+        "{:<19}  {:<32} {:<31} {:>6} {:>8} {:>8} {:>8}  OUTCOME",
+        "STARTED (UTC)", "PLAYBOOK", "WINDOW (UTC)", "ROWS", "NEW HITS", "MESSAGES", "DURATION"
+    )?;
+    for run in &runs {
+        let outcome = match (&run.status, &run.error) {
+            (RunStatus::Failed, Some(error)) => format!("failed: {}", first_line(error)),
+            (status, _) if run.truncated => format!("{status}, result cut off"),
+            (status, _) => status.to_string(),
+        };
+        let duration = (run.finished - run.started).to_std().unwrap_or_default();
+        writeln!(
+            out,
+            "{:<19}  {:<32} {} → {} {:>6} {:>8} {:>8} {:>7.1}s  {outcome}",
+            run.started.format("%Y-%m-%d %H:%M:%S"),
+            run.playbook,
+            run.window_start.format("%m-%d %H:%M:%S"),
+            run.window_end.format("%m-%d %H:%M:%S"),
+            run.rows,
+            run.new_hits,
+            run.messages,
+            duration.as_secs_f64(),
+        )?;
+    }
+    Ok(Outcome::Success)
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
+}

@@ -1,0 +1,208 @@
+//! `huntbook test`: each playbook test is one run of the real pipeline — the query over the test's fixture files,
+//! dedup against a fresh in-memory state, routing, rendering with the real templates — at the test's `now`,
+//! compared with what the test expects: the number of new hits, the messages per receiver (every receiver not
+//! listed must get none), and rows that some hit must match.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Result;
+
+use super::Outcome;
+use super::workspace::{self, Workspace};
+use crate::cli::TestArgs;
+use crate::diagnostics::render_diagnostics;
+use crate::kql::compile;
+use crate::kql::error::KqlError;
+use crate::kql::load::open_table;
+use crate::kql::schema;
+use crate::kql::table::{Catalog, TableSource};
+use crate::playbook::{Playbook, PlaybookTest, TestData};
+use crate::runner::{RunOptions, Services, run_playbook};
+use crate::schedule::FixedClock;
+use crate::source::local::LocalSource;
+use crate::store::Store;
+
+pub fn test(args: TestArgs) -> Result<Outcome> {
+    let workspace = match workspace::open(&args.config) {
+        Ok(workspace) => workspace,
+        Err(problems) => {
+            eprint!("{}", render_diagnostics(&problems));
+            return Ok(Outcome::Invalid);
+        }
+    };
+    let mut outcome = Outcome::Success;
+    if !workspace.problems.is_empty() {
+        eprint!("{}", render_diagnostics(&workspace.problems));
+        eprintln!("the playbooks above are not valid; their tests do not run");
+        outcome = Outcome::Invalid;
+    }
+    for name in &args.playbooks {
+        if !workspace.playbooks.iter().any(|p| &p.id == name) {
+            eprintln!("error: no valid playbook {name} in {}", workspace.config.playbooks.display());
+            return Ok(Outcome::Invalid);
+        }
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let (mut passed, mut failed, mut untested) = (0, 0, Vec::new());
+    for playbook in &workspace.playbooks {
+        if !args.playbooks.is_empty() && !args.playbooks.contains(&playbook.id) {
+            continue;
+        }
+        if playbook.tests.is_empty() {
+            untested.push(playbook.id.as_str());
+        }
+        for test in &playbook.tests {
+            match run_test(&workspace, playbook, test) {
+                Ok(()) => {
+                    passed += 1;
+                    writeln!(out, "ok    {} › {}", playbook.id, test.name)?;
+                }
+                Err(failures) => {
+                    failed += 1;
+                    writeln!(out, "FAIL  {} › {}", playbook.id, test.name)?;
+                    for failure in failures {
+                        writeln!(out, "        {}", failure.replace('\n', "\n        "))?;
+                    }
+                }
+            }
+        }
+    }
+    if !untested.is_empty() {
+        writeln!(out, "no tests: {}", untested.join(", "))?;
+    }
+    writeln!(out, "{passed} passed, {failed} failed")?;
+    if failed > 0 {
+        outcome = outcome.max(Outcome::Failed);
+    }
+    Ok(outcome)
+}
+
+/// Runs one test; `Err` lists every way it differs from what it expects.
+pub fn run_test(workspace: &Workspace, playbook: &Playbook, test: &PlaybookTest) -> Result<(), Vec<String>> {
+    let directory = playbook.file.parent().unwrap_or(Path::new("."));
+    let catalog = test_catalog(playbook, test, directory).map_err(|error| vec![error])?;
+    let source = LocalSource::new(catalog, false);
+    let clock = FixedClock(test.now);
+    // A test checks the playbook as written: the configuration's first-lookback override does not apply.
+    let config = crate::config::Config { first_lookback: None, ..workspace.config.clone() };
+    let services = Services { config: &config, source: &source, templates: &workspace.templates, clock: &clock };
+    let mut store = Store::open_in_memory().map_err(|error| vec![format!("the in-memory state: {error}")])?;
+    let summary = run_playbook(&services, &mut store, playbook, RunOptions::default())
+        .map_err(|error| vec![error.render().trim_end().to_string()])?;
+
+    let mut failures = Vec::new();
+    if let Some(hits) = test.expect.hits
+        && summary.new_hits != hits
+    {
+        failures.push(format!("expected {hits} hit{}, got {}", plural(hits), summary.new_hits));
+    }
+    if !test.expect.messages.is_empty() {
+        let mut got: BTreeMap<&str, usize> = BTreeMap::new();
+        for message in &summary.messages {
+            *got.entry(message.receiver.as_str()).or_default() += 1;
+        }
+        for (receiver, expected) in &test.expect.messages {
+            let actual = got.get(receiver.as_str()).copied().unwrap_or(0);
+            if actual != *expected {
+                failures.push(format!("expected {expected} message{} to {receiver}, got {actual}", plural(*expected)));
+            }
+        }
+        for (receiver, actual) in got {
+            if !test.expect.messages.contains_key(receiver) {
+                failures.push(format!("expected no message to {receiver} (not listed), got {actual}"));
+            }
+        }
+    }
+    let hits = &summary.hits;
+    for expected in &test.expect.rows {
+        let matches = |row: &Vec<crate::kql::value::Value>| {
+            expected.iter().all(|(column, text)| {
+                hits.column_index(column).and_then(|i| row.get(i)).is_some_and(|value| value.to_text().as_ref() == text)
+            })
+        };
+        if !hits.rows.iter().any(matches) {
+            let wanted: Vec<String> = expected.iter().map(|(c, t)| format!("{c} = {t:?}")).collect();
+            let mut failure = format!("no hit has {}", wanted.join(", "));
+            for row in hits.rows.iter().take(5) {
+                let got: Vec<String> = expected
+                    .keys()
+                    .map(|c| {
+                        let text = hits.column_index(c).and_then(|i| row.get(i)).map(|v| v.to_text().to_string());
+                        format!("{c} = {:?}", text.unwrap_or_default())
+                    })
+                    .collect();
+                failure.push_str(&format!("\n  a hit has {}", got.join(", ")));
+            }
+            failures.push(failure);
+        }
+    }
+    if failures.is_empty() { Ok(()) } else { Err(failures) }
+}
+
+fn plural(count: usize) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}
+
+/// The tables of a test: the built-in tables, empty, with the test's files in place of those it names. A single
+/// file is the table the query reads (it must read exactly one).
+fn test_catalog(playbook: &Playbook, test: &PlaybookTest, directory: &Path) -> Result<Arc<dyn Catalog>, String> {
+    let mut catalog = schema::catalog();
+    let files: Vec<(String, std::path::PathBuf)> = match &test.data {
+        TestData::Tables(tables) => tables.iter().map(|(name, path)| (name.clone(), directory.join(path))).collect(),
+        TestData::File(path) => {
+            let tables = tables_read_by(&playbook.query, &catalog);
+            match tables.as_slice() {
+                [table] => vec![(table.clone(), directory.join(path))],
+                [] => return Err("the query reads no table, so `data:` has nothing to fill".to_string()),
+                several => {
+                    return Err(format!(
+                        "the query reads {}: give `data:` as a mapping, such as {{ {}: {} }}",
+                        several.join(" and "),
+                        several[0],
+                        path.display()
+                    ));
+                }
+            }
+        }
+    };
+    for (name, path) in files {
+        let table =
+            open_table(&name, &path).map_err(|error| format!("the test data {}: {}", path.display(), error.message))?;
+        catalog.insert(table);
+    }
+    Ok(Arc::new(catalog))
+}
+
+/// The tables a query reads, in the order it first names them.
+fn tables_read_by(query: &str, catalog: &dyn Catalog) -> Vec<String> {
+    let recorder = Recorder { inner: catalog, names: Mutex::new(Vec::new()) };
+    let _ = compile(query, &recorder);
+    recorder.names.into_inner().unwrap_or_default()
+}
+
+/// A catalog that notes every table looked up.
+struct Recorder<'a> {
+    inner: &'a dyn Catalog,
+    names: Mutex<Vec<String>>,
+}
+
+impl Catalog for Recorder<'_> {
+    fn table(&self, name: &str) -> Result<Option<Arc<dyn TableSource>>, KqlError> {
+        let table = self.inner.table(name)?;
+        if let Some(table) = &table
+            && let Ok(mut names) = self.names.lock()
+            && !names.iter().any(|n| n == table.name())
+        {
+            names.push(table.name().to_string());
+        }
+        Ok(table)
+    }
+
+    fn table_names(&self) -> Vec<String> {
+        self.inner.table_names()
+    }
+}

@@ -1,0 +1,160 @@
+//! `huntbook query` and `huntbook sample-data`: ad-hoc KQL over local files, and the sample tenant.
+
+use std::io::{IsTerminal, Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+
+use super::Outcome;
+use crate::cli::{OutputFormat, QueryArgs, SampleDataArgs};
+use crate::diagnostics::{SourceText, render_all};
+use crate::kql::datetime::{UNIX_EPOCH_TICKS, parse_datetime};
+use crate::kql::eval::{ExecOptions, execute};
+use crate::kql::lexer::TICKS_PER_SECOND;
+use crate::kql::load::DataDir;
+use crate::kql::plan::{Node, Source};
+use crate::kql::{compile, format};
+use crate::sample::{SampleOptions, generate};
+
+/// The current time in ticks.
+fn clock_now() -> i64 {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    UNIX_EPOCH_TICKS + since_epoch.as_secs() as i64 * TICKS_PER_SECOND + i64::from(since_epoch.subsec_nanos()) / 100
+}
+
+fn parse_time(text: &str, flag: &str) -> Result<i64> {
+    parse_datetime(text)
+        .ok_or_else(|| anyhow!("{flag} '{text}' is not a datetime: use ISO 8601, such as 2026-11-20T12:00:00Z"))
+}
+
+/// Bytes of table files a plan scans (each scan counted), for the progress bar.
+fn scanned_bytes(node: &Node) -> u64 {
+    let source = match &node.source {
+        Source::Table(table) => table.size_hint(),
+        Source::Union(union) => union.inputs.iter().map(|(input, _)| scanned_bytes(input)).sum(),
+        Source::Shared(shared) => scanned_bytes(&shared.node),
+        _ => 0,
+    };
+    let joined: u64 = node
+        .operators
+        .iter()
+        .map(|operator| match operator {
+            crate::kql::plan::Operator::Join(join) => scanned_bytes(&join.right),
+            _ => 0,
+        })
+        .sum();
+    source + joined
+}
+
+/// Shows a progress bar on a terminal while a large scan runs.
+fn progress_bar(total: u64, progress: Arc<AtomicU64>, done: Arc<AtomicBool>) -> Option<std::thread::JoinHandle<()>> {
+    if total < 64 << 20 || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    Some(std::thread::spawn(move || {
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} scanning {bytes}/{total_bytes} {wide_bar} {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        while !done.load(Ordering::Relaxed) {
+            bar.set_position(progress.load(Ordering::Relaxed).min(total));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bar.finish_and_clear();
+    }))
+}
+
+pub fn query(args: QueryArgs) -> Result<Outcome> {
+    let (text, name) = match (&args.query, &args.file) {
+        (Some(text), _) => (text.clone(), "query".to_string()),
+        (None, Some(path)) if path.as_os_str() == "-" => {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).context("reading the query from standard input")?;
+            (text, "stdin".to_string())
+        }
+        (None, Some(path)) => (
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+            path.display().to_string(),
+        ),
+        (None, None) => return Err(anyhow!("give a query, or -f FILE")),
+    };
+    let now = match &args.now {
+        Some(now) => parse_time(now, "--now")?,
+        None => clock_now(),
+    };
+    let catalog = match DataDir::open(&args.data) {
+        Ok(catalog) => catalog,
+        Err(error) => {
+            eprintln!("error: {}", error.message);
+            return Ok(Outcome::Invalid);
+        }
+    };
+    let source = SourceText::new(&name, &text);
+    let plan = match compile(&text, &catalog) {
+        Ok(plan) => plan,
+        Err(errors) => {
+            eprint!("{}", render_all(&source, &errors.0));
+            return Ok(Outcome::Invalid);
+        }
+    };
+    let progress = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let bar = progress_bar(scanned_bytes(&plan.root), progress.clone(), done.clone());
+    let options = ExecOptions { progress: Some(progress), ..ExecOptions::new(now) };
+    let result = execute(plan, &options);
+    done.store(true, Ordering::Relaxed);
+    if let Some(bar) = bar {
+        let _ = bar.join();
+    }
+    let result = match result {
+        Ok(result) => result,
+        Err(error) => {
+            eprint!("{}", render_all(&source, &[error]));
+            return Ok(Outcome::Failed);
+        }
+    };
+    if result.stats.bad_rows > 0 {
+        eprintln!(
+            "warning: skipped {} line{} that are not rows; the first: {}",
+            result.stats.bad_rows,
+            if result.stats.bad_rows == 1 { "" } else { "s" },
+            result.stats.first_bad_row.as_deref().unwrap_or("?")
+        );
+    }
+    let stdout = std::io::stdout();
+    let terminal = stdout.is_terminal();
+    let format = args.format.unwrap_or(if terminal { OutputFormat::Table } else { OutputFormat::Json });
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written = match format {
+        OutputFormat::Table => format::write_text_table(&mut out, &result.table, 60),
+        OutputFormat::Json => format::write_graph_json(&mut out, &result.table),
+        OutputFormat::Jsonl => format::write_json_lines(&mut out, &result.table),
+        OutputFormat::Csv => format::write_csv(&mut out, &result.table),
+    }
+    .and_then(|()| out.flush());
+    match written {
+        // A closed pipe (`| head`) is the reader's choice, not a failure.
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(Outcome::Success),
+        other => other.map(|()| Outcome::Success).context("writing the result"),
+    }
+}
+
+pub fn sample_data(args: SampleDataArgs) -> Result<Outcome> {
+    let end = parse_time(&args.end, "--end")?;
+    let seconds = (end - UNIX_EPOCH_TICKS) / TICKS_PER_SECOND;
+    let end = chrono::DateTime::from_timestamp(seconds, 0).ok_or_else(|| anyhow!("--end is out of range"))?;
+    let options = SampleOptions { rows: args.rows, seed: args.seed, end, days: args.days };
+    let summary =
+        generate(&options, &args.out).with_context(|| format!("writing sample data to {}", args.out.display()))?;
+    eprintln!(
+        "wrote {} CloudAppEvents rows and {} FileProfile rows ({} bytes) to {}",
+        summary.cloud_app_events,
+        summary.file_profiles,
+        summary.bytes,
+        args.out.display()
+    );
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,270 @@
+//! `huntbook run`: one run of each playbook that is due (or named, or all), a summary line for each, then one
+//! pass of the outbox. A playbook that fails is reported and the others run; the exit code says the worst.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow};
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::Outcome;
+use super::workspace::{self, Workspace};
+use crate::cli::RunArgs;
+use crate::config::{Config, EmailVia, Receiver, SourceConfig, TeamsTarget};
+use crate::deliver::Sink;
+use crate::deliver::file::FileSink;
+use crate::deliver::outbox::{DeliveryReport, deliver_due};
+use crate::diagnostics::{Diagnostic, render_diagnostics};
+use crate::playbook::Playbook;
+use crate::runner::{RunOptions, RunSummary, Services, next_due, run_playbook};
+use crate::schedule::{Clock, SystemClock, Window};
+use crate::source::Source;
+use crate::source::local::LocalSource;
+use crate::store::{MessageKind, NewMessage, Store};
+
+/// A playbook counts as due this long before its time, so that a `huntbook run` started by cron every 15
+/// minutes does not skip a 15-minute playbook because the last run began a second later than this one.
+pub const DUE_SLACK: TimeDelta = TimeDelta::seconds(30);
+
+pub fn run(args: RunArgs) -> Result<Outcome> {
+    let workspace = match workspace::open(&args.config) {
+        Ok(workspace) => workspace,
+        Err(problems) => {
+            eprint!("{}", render_diagnostics(&problems));
+            return Ok(Outcome::Invalid);
+        }
+    };
+    let window = match (&args.since, &args.until) {
+        (Some(since), Some(until)) => Some(window_of(since, until)?),
+        _ => None,
+    };
+    let clock = SystemClock;
+    let mut store = Store::open(&workspace.config.state)
+        .with_context(|| format!("opening the state file {}", workspace.config.state.display()))?;
+    let mut outcome = Outcome::Success;
+    if !workspace.problems.is_empty() {
+        eprint!("{}", render_diagnostics(&workspace.problems));
+        eprintln!("the playbooks above are left out of this run; the others run");
+        outcome = Outcome::Invalid;
+    }
+    let selected = match select(&workspace, &args, &store, clock.now()) {
+        Ok(selected) => selected,
+        Err(problem) => {
+            eprint!("{}", render_diagnostics(&[*problem]));
+            return Ok(Outcome::Invalid);
+        }
+    };
+    let source = source(&workspace)?;
+    let services =
+        Services { config: &workspace.config, source: source.as_ref(), templates: &workspace.templates, clock: &clock };
+    let options = RunOptions { dry_run: args.dry_run, window };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if selected.is_empty() {
+        writeln!(out, "no playbook is due{}", next_due_note(&workspace, &store)?)?;
+    }
+    for playbook in selected {
+        match run_playbook(&services, &mut store, playbook, options) {
+            Ok(summary) => {
+                writeln!(out, "{}", summary_line(&summary))?;
+                if let Some(first) = &summary.first_skipped {
+                    eprintln!(
+                        "warning: {}: skipped {} rows of the data that could not be read; the first: {first}",
+                        summary.playbook, summary.skipped_rows
+                    );
+                }
+                if args.dry_run {
+                    print_messages(&mut out, &summary.messages)?;
+                }
+            }
+            Err(error) => {
+                writeln!(out, "{:<32} failed (below)", error.playbook())?;
+                out.flush()?;
+                eprint!("{}", error.render());
+                outcome = outcome.max(Outcome::Failed);
+            }
+        }
+    }
+    if args.dry_run {
+        writeln!(out, "dry run: nothing was sent or recorded")?;
+        return Ok(outcome);
+    }
+    let report = deliver_due(&mut store, &|receiver| sink_for(&workspace.config, receiver), clock.now())
+        .context("delivering the outbox")?;
+    writeln!(out, "{}", delivery_line(&report, &workspace.config))?;
+    if let Some(error) = &report.first_error {
+        eprintln!("error: delivery failed: {error}");
+        outcome = outcome.max(Outcome::Failed);
+    }
+    Ok(outcome)
+}
+
+/// `--since/--until` as a window.
+fn window_of(since: &str, until: &str) -> Result<Window> {
+    let parse = |text: &str, flag: &str| {
+        DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| {
+            anyhow!("{flag} '{text}' is not a time: use ISO 8601 with a zone, such as 2026-11-20T12:00:00Z")
+        })
+    };
+    let window = Window { start: parse(since, "--since")?, end: parse(until, "--until")? };
+    if window.end <= window.start {
+        return Err(anyhow!("--until must be later than --since"));
+    }
+    Ok(window)
+}
+
+/// The playbooks this run covers, in file order.
+fn select<'w>(
+    workspace: &'w Workspace,
+    args: &RunArgs,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<Vec<&'w Playbook>, Box<Diagnostic>> {
+    if !args.playbooks.is_empty() {
+        let mut selected = Vec::new();
+        for name in &args.playbooks {
+            match workspace.playbooks.iter().find(|p| &p.id == name) {
+                Some(playbook) => selected.push(playbook),
+                None if workspace.invalid.contains(name) => {
+                    return Err(Box::new(Diagnostic::plain(format!("the playbook {name} is not valid (see above)"))));
+                }
+                None => {
+                    let ids: Vec<&str> = workspace.playbooks.iter().map(|p| p.id.as_str()).collect();
+                    let mut problem =
+                        Diagnostic::plain(format!("no playbook {name} in {}", workspace.config.playbooks.display()));
+                    problem = match crate::config::yaml::did_you_mean(name, ids.iter().copied()) {
+                        Some(hint) => problem.with_hint(hint),
+                        None => problem.with_hint(format!("the playbooks are: {}", ids.join(", "))),
+                    };
+                    return Err(Box::new(problem));
+                }
+            }
+        }
+        return Ok(selected);
+    }
+    let enabled = workspace.playbooks.iter().filter(|p| p.enabled);
+    if args.all || args.since.is_some() {
+        return Ok(enabled.collect());
+    }
+    let mut due = Vec::new();
+    for playbook in enabled {
+        let last = last_start(store, &playbook.id)
+            .map_err(|error| Box::new(Diagnostic::plain(format!("reading the state file: {error}"))))?;
+        if next_due(playbook, last).is_none_or(|at| at - DUE_SLACK <= now) {
+            due.push(playbook);
+        }
+    }
+    Ok(due)
+}
+
+fn last_start(store: &Store, playbook: &str) -> Result<Option<DateTime<Utc>>, crate::store::StoreError> {
+    Ok(store.runs(Some(playbook), 1)?.first().map(|run| run.started))
+}
+
+/// ": the next is X at T" for the "nothing is due" line.
+fn next_due_note(workspace: &Workspace, store: &Store) -> Result<String> {
+    let mut soonest: Option<(DateTime<Utc>, &str)> = None;
+    for playbook in workspace.playbooks.iter().filter(|p| p.enabled) {
+        if let Some(at) = next_due(playbook, last_start(store, &playbook.id)?)
+            && soonest.is_none_or(|(t, _)| at < t)
+        {
+            soonest = Some((at, &playbook.id));
+        }
+    }
+    Ok(soonest.map_or(String::new(), |(at, id)| {
+        format!(
+            ": the next is {id} at {} (use --all or name playbooks to run them now)",
+            at.format("%Y-%m-%d %H:%M:%S UTC")
+        )
+    }))
+}
+
+fn source(workspace: &Workspace) -> Result<Box<dyn Source>> {
+    match &workspace.config.source {
+        SourceConfig::Local { rebase_time, .. } => {
+            Ok(Box::new(LocalSource::new(Arc::clone(&workspace.catalog), *rebase_time)))
+        }
+        SourceConfig::Graph => Err(anyhow!(
+            "this build of huntbook cannot query Graph yet; use `source: {{ kind: local, data: DIR }}` in {}",
+            workspace.config.file.as_ref().map_or("huntbook.yaml".to_string(), |p| p.display().to_string())
+        )),
+    }
+}
+
+/// The sink of a receiver, when this process can deliver to it.
+pub fn sink_for(config: &Config, receiver: &str) -> Option<Box<dyn Sink>> {
+    let dir = match config.receivers.get(receiver)? {
+        Receiver::Email(email) => match &email.via {
+            EmailVia::File(dir) => dir,
+            EmailVia::Smtp | EmailVia::Graph => return None,
+        },
+        Receiver::Teams(teams) => match &teams.target {
+            TeamsTarget::Directory(dir) => dir,
+            TeamsTarget::Webhook(_) => return None,
+        },
+        Receiver::File(file) => &file.dir,
+    };
+    Some(Box::new(FileSink::new(dir)))
+}
+
+fn format_time(time: DateTime<Utc>) -> String {
+    time.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+fn summary_line(summary: &RunSummary) -> String {
+    let mut line = format!(
+        "{:<32} {} → {}  rows {:>5}  new hits {:>5}  messages {:>3}",
+        summary.playbook,
+        format_time(summary.window.start),
+        format_time(summary.window.end),
+        summary.rows,
+        summary.new_hits,
+        summary.messages.len()
+    );
+    if summary.truncated {
+        line.push_str("  (result cut off at the source's limit)");
+    }
+    line
+}
+
+/// Every message of a dry run, exactly as it would be delivered.
+fn print_messages(out: &mut impl Write, messages: &[NewMessage]) -> std::io::Result<()> {
+    for message in messages {
+        let kind = match message.kind {
+            MessageKind::Email => "e-mail (MIME)",
+            MessageKind::Teams => "Teams webhook payload",
+            MessageKind::File => "archive document",
+        };
+        writeln!(out, "──── to {} · {kind} · {} bytes", message.receiver, message.payload.len())?;
+        out.write_all(&message.payload)?;
+        if !message.payload.ends_with(b"\n") {
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}
+
+fn delivery_line(report: &DeliveryReport, config: &Config) -> String {
+    let mut parts = vec![format!("delivered {} message{}", report.delivered, plural(report.delivered))];
+    if report.waiting > 0 {
+        let network: Vec<&str> =
+            config.receivers.keys().filter(|name| sink_for(config, name).is_none()).map(String::as_str).collect();
+        parts.push(format!(
+            "{} queued for {} (SMTP, Graph sendMail and Teams webhooks are delivered by the network sinks, not \
+             built yet)",
+            report.waiting,
+            network.join(", ")
+        ));
+    }
+    if report.retrying > 0 {
+        parts.push(format!("{} to retry later", report.retrying));
+    }
+    if report.dead > 0 {
+        parts.push(format!("{} given up on", report.dead));
+    }
+    parts.join("; ")
+}
+
+fn plural(count: usize) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}

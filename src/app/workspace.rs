@@ -1,0 +1,84 @@
+//! What every playbook command starts from: the configuration (found the way the README says), the templates,
+//! the catalog the queries are checked against, and the playbooks, each problem collected with its place.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::cli::ConfigArgs;
+use crate::config::{Config, SourceConfig, check_templates, load_config};
+use crate::diagnostics::Diagnostic;
+use crate::kql::load::DataDir;
+use crate::kql::schema;
+use crate::kql::table::Catalog;
+use crate::playbook::{Playbook, load_playbook_dir};
+use crate::render::email::Templates;
+
+/// The configuration file used when `-c` is not given and the current directory has one.
+pub const CONFIG_FILE: &str = "huntbook.yaml";
+
+pub struct Workspace {
+    pub config: Config,
+    pub templates: Templates,
+    /// The tables of the local source, or the built-in schemas (no rows) for Graph: what queries are checked
+    /// against.
+    pub catalog: Arc<dyn Catalog>,
+    /// The valid playbooks, in file-name order.
+    pub playbooks: Vec<Playbook>,
+    /// Problems of the playbooks left out of `playbooks`, each at its place.
+    pub problems: Vec<Diagnostic>,
+    /// Playbook files that did not load, by file stem (so that `run NAME` can say why it does not run).
+    pub invalid: Vec<String>,
+}
+
+/// Which configuration file to read: the flag (or `HUNTBOOK_CONFIG`), else `./huntbook.yaml`, else `None` for
+/// the built-in default.
+pub fn config_path(args: &ConfigArgs) -> Option<PathBuf> {
+    if let Some(path) = &args.config {
+        return Some(path.clone());
+    }
+    Path::new(CONFIG_FILE).is_file().then(|| PathBuf::from(CONFIG_FILE))
+}
+
+/// Reads the configuration alone; its problems are fatal.
+pub fn config(args: &ConfigArgs) -> Result<Config, Vec<Diagnostic>> {
+    let path = config_path(args);
+    if path.is_none() {
+        eprintln!(
+            "note: no {CONFIG_FILE} here and no --config: using the built-in configuration (the sample data in \
+             examples/data, messages written under outbox/)"
+        );
+    }
+    load_config(path.as_deref())
+}
+
+/// Loads everything. `Err` holds problems that stop every command (the configuration, the templates, the
+/// data directory); problems of single playbooks are in `Workspace::problems` and leave the others usable.
+pub fn open(args: &ConfigArgs) -> Result<Workspace, Vec<Diagnostic>> {
+    let config = config(args)?;
+    let templates = Templates::load(config.templates.as_deref())?;
+    let catalog: Arc<dyn Catalog> = match &config.source {
+        SourceConfig::Local { data, .. } => match DataDir::open(data) {
+            Ok(dir) => Arc::new(dir),
+            Err(error) => {
+                return Err(vec![Diagnostic::plain(format!("the local source's data: {}", error.message)).with_hint(
+                    "set source.data to a directory of table files, such as examples/data (`huntbook sample-data` \
+                     writes one)",
+                )]);
+            }
+        },
+        SourceConfig::Graph => Arc::new(schema::catalog()),
+    };
+    let missing = check_templates(&config, &|name| templates.contains(name));
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    let loaded = load_playbook_dir(&config.playbooks, &config, catalog.as_ref());
+    Ok(Workspace {
+        config,
+        templates,
+        catalog,
+        playbooks: loaded.playbooks,
+        problems: loaded.problems,
+        invalid: loaded.invalid,
+    })
+}

@@ -1,0 +1,116 @@
+//! A playbook's KQL: its `query`, checked against the tables of a catalog, and the things written over the
+//! query's output columns — `key`, `per`, test `rows` (column names) and `when` (a KQL condition). Errors land
+//! at the exact character of the YAML file, inside a block scalar or a quoted string.
+
+use marked_yaml::types::MarkedScalarNode;
+
+use super::QuerySource;
+use crate::config::yaml::{Reader, TextLayout, Value, did_you_mean};
+use crate::kql::error::KqlError;
+use crate::kql::plan::Column;
+use crate::kql::table::Catalog;
+use crate::kql::types::Type;
+
+/// `when:` a KQL condition over a hit's columns, and where it is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Condition {
+    /// The expression, such as `OsFamily == "Windows" and isnotempty(UserId)`.
+    pub text: String,
+    /// Where the text sits in the playbook file.
+    pub source: QuerySource,
+}
+
+/// Where a scalar's text sits in its file; for text YAML folded or unescaped, where it starts.
+pub(super) fn source_of(reader: &Reader, scalar: &MarkedScalarNode) -> QuerySource {
+    let layout = reader.layout(scalar).unwrap_or_else(|| {
+        let start = reader.scalar_place(scalar, 0, 1);
+        TextLayout { first_line: start.line, first_column: start.column, indent: start.column.saturating_sub(1) }
+    });
+    QuerySource { first_line: layout.first_line, first_column: layout.first_column, indent: layout.indent }
+}
+
+/// The query's text, where it is, and its output columns (`None` when it does not compile: what depends on
+/// the columns is then not checked, since every such problem would only repeat the query's).
+pub(super) struct Query {
+    pub text: String,
+    pub source: QuerySource,
+    pub columns: Option<Vec<Column>>,
+}
+
+pub(super) fn read_query(value: Value, catalog: &dyn Catalog) -> Option<Query> {
+    let text = value.non_empty_string()?;
+    let scalar = value.scalar()?;
+    let reader = value.reader();
+    let columns = match crate::kql::compile(&text, catalog) {
+        Ok(plan) => Some(plan.root.schema().to_vec()),
+        Err(errors) => {
+            reader.extend(errors.0.iter().map(|error| reader.kql_diagnostic(scalar, error)));
+            None
+        }
+    };
+    Some(Query { source: source_of(reader, scalar), text, columns })
+}
+
+/// A `when:` condition: it parses, names only the output's columns, and is true or false.
+pub(super) fn read_condition(value: Value, columns: Option<&[Column]>, catalog: &dyn Catalog) -> Option<Condition> {
+    let text = value.non_empty_string()?;
+    let scalar = value.scalar()?;
+    let reader = value.reader();
+    let report = |errors: &[KqlError]| reader.extend(errors.iter().map(|error| reader.kql_diagnostic(scalar, error)));
+    let expression = match crate::kql::parser::parse_expression(&text) {
+        Ok(expression) => expression,
+        Err(errors) => {
+            report(&errors.0);
+            return None;
+        }
+    };
+    let columns = columns?;
+    match crate::kql::check::check_scalar(&expression, columns, catalog) {
+        Ok(typed) if matches!(typed.ty, Type::Bool | Type::Dynamic) => {}
+        Ok(typed) => {
+            report(&[KqlError::semantic(
+                expression.span,
+                format!("a `when` condition must be of type bool, not {}", typed.ty.name()),
+            )
+            .with_hint("compare it with something, such as `Column == \"value\"`")]);
+            return None;
+        }
+        Err(errors) => {
+            report(&errors.0);
+            return None;
+        }
+    }
+    Some(Condition { text, source: source_of(reader, scalar) })
+}
+
+/// The problem with a column name that is not among the output columns: a message and a hint.
+pub(super) fn unknown_column(name: &str, columns: &[Column]) -> Option<(String, String)> {
+    if columns.iter().any(|column| column.name == name) {
+        return None;
+    }
+    let names = columns.iter().map(|column| column.name.as_str());
+    let hint = did_you_mean(name, names.clone()).unwrap_or_else(|| {
+        let listed: Vec<&str> = names.take(12).collect();
+        let more = if columns.len() > listed.len() { ", ..." } else { "" };
+        format!("the query's columns are {}{more}", listed.join(", "))
+    });
+    Some((format!("the query has no column `{name}`"), hint))
+}
+
+/// A list of output columns (`key`, `per`): each must exist; at least one.
+pub(super) fn read_columns(value: Value, columns: Option<&[Column]>) -> Option<Vec<String>> {
+    let names = value.strings()?;
+    if names.is_empty() {
+        value.report("expected at least one column");
+        return None;
+    }
+    let Some(columns) = columns else { return Some(names.into_iter().map(|(name, _)| name).collect()) };
+    let mut valid = true;
+    for (name, item) in &names {
+        if let Some((message, hint)) = unknown_column(name, columns) {
+            item.report_hint(message, hint);
+            valid = false;
+        }
+    }
+    valid.then(|| names.into_iter().map(|(name, _)| name).collect())
+}

@@ -1,0 +1,215 @@
+//! `tests:` a playbook's own tests: fixture files in, the hits and messages expected out (DESIGN §9). This
+//! file checks that a test is complete, that its files exist (relative to the playbook's directory), and that
+//! what it expects names the playbook's receivers and the query's columns. Running tests is `huntbook test`'s
+//! job.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::query::unknown_column;
+use crate::config::yaml::{Value, did_you_mean, one_of};
+use crate::kql::plan::Column;
+use crate::kql::table::Catalog;
+
+/// One `tests:` entry.
+#[derive(Clone, Debug)]
+pub struct PlaybookTest {
+    /// `name:` what the test shows, such as `a download is reported once`; unique in the playbook.
+    pub name: String,
+    /// `data:` the rows the query runs over.
+    pub data: TestData,
+    /// `now:` the time of the run (UTC, ISO 8601: `2026-11-20T12:00:00Z`); the window ends there.
+    pub now: chrono::DateTime<chrono::Utc>,
+    /// `expect:` what the run must produce.
+    pub expect: Expectation,
+}
+
+/// `data:` fixture files, relative to the playbook's directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TestData {
+    /// `data: tests/data/x.jsonl` — one file (.jsonl/.json/.csv); the caller decides its table.
+    File(PathBuf),
+    /// `data: { CloudAppEvents: tests/data/x.jsonl, FileProfile: ... }`
+    Tables(BTreeMap<String, PathBuf>),
+}
+
+/// `expect:` at least one of `hits`, `messages`, `rows`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Expectation {
+    /// `hits:` new hits of the run.
+    pub hits: Option<usize>,
+    /// `messages: { soc-mail: 1 }`: messages queued per receiver.
+    pub messages: BTreeMap<String, usize>,
+    /// `rows: [{Device: pc1, Scope: Full}]`: each must match some hit (the text of the listed columns).
+    pub rows: Vec<BTreeMap<String, String>>,
+}
+
+const EXTENSIONS: [&str; 3] = ["jsonl", "json", "csv"];
+
+pub(super) struct TestContext<'a> {
+    pub directory: &'a Path,
+    pub receivers: &'a [&'a str],
+    pub columns: Option<&'a [Column]>,
+    pub catalog: &'a dyn Catalog,
+}
+
+pub(super) fn read_tests(value: Value, context: &TestContext) -> Option<Vec<PlaybookTest>> {
+    let entries = value.list()?;
+    let mut names: Vec<&str> = Vec::new();
+    let mut tests = Vec::new();
+    let mut valid = true;
+    for entry in entries {
+        if let Some((name, value)) = entry.child("name").and_then(|v| Some((v.written()?, v))) {
+            if names.contains(&name) {
+                value.report_hint(format!("two tests are named `{name}`"), "give each test its own name");
+                valid = false;
+            }
+            names.push(name);
+        }
+        match read_test(entry, context) {
+            Some(test) => tests.push(test),
+            None => valid = false,
+        }
+    }
+    valid.then_some(tests)
+}
+
+fn read_test(value: Value, context: &TestContext) -> Option<PlaybookTest> {
+    let fields = value.fields(&["name", "data", "now", "expect"])?;
+    let name = fields.required("name").and_then(|v| v.non_empty_string());
+    let data = fields.required("data").and_then(|v| read_data(v, context));
+    let now = fields.required("now").and_then(|v| {
+        let text = v.string()?;
+        match chrono::DateTime::parse_from_rfc3339(text.trim()) {
+            Ok(time) => Some(time.with_timezone(&chrono::Utc)),
+            Err(_) => {
+                v.report_hint(
+                    format!("expected a time, found {}", v.describe()),
+                    "write it in ISO 8601 with a zone, such as 2026-11-20T12:00:00Z",
+                );
+                None
+            }
+        }
+    });
+    let expect = fields.required("expect").and_then(|v| read_expectation(v, context));
+    Some(PlaybookTest { name: name?, data: data?, now: now?, expect: expect? })
+}
+
+fn read_data(value: Value, context: &TestContext) -> Option<TestData> {
+    if value.node().as_mapping().is_none() {
+        return fixture(value, context.directory).map(TestData::File);
+    }
+    let mut known = context.catalog.table_names();
+    known.extend(crate::kql::schema::builtin_names().map(str::to_string));
+    let mut tables = BTreeMap::new();
+    let mut valid = true;
+    for entry in value.entries()? {
+        let table = entry.key().unwrap_or_default().to_string();
+        if !known.contains(&table) {
+            let hint = did_you_mean(&table, known.iter().map(String::as_str))
+                .unwrap_or_else(|| "a table the query reads, such as CloudAppEvents".to_string());
+            entry
+                .reader()
+                .report(entry.reader().at(entry.key_place(), format!("unknown table `{table}`")).with_hint(hint));
+            valid = false;
+        }
+        match fixture(entry, context.directory) {
+            Some(path) => {
+                tables.insert(table, path);
+            }
+            None => valid = false,
+        }
+    }
+    if tables.is_empty() && valid {
+        value.report("expected at least one table");
+        return None;
+    }
+    valid.then_some(TestData::Tables(tables))
+}
+
+/// A fixture file: a known format, and there.
+fn fixture(value: Value, directory: &Path) -> Option<PathBuf> {
+    let written = value.non_empty_string()?;
+    let path = directory.join(&written);
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
+    if !EXTENSIONS.contains(&extension.as_str()) {
+        value.report_hint(
+            format!("`{written}` is not a table file"),
+            "use .jsonl (one JSON object per line), .json or .csv",
+        );
+        return None;
+    }
+    if !path.is_file() {
+        value.report(format!("the file {} does not exist", path.display()));
+        return None;
+    }
+    Some(path)
+}
+
+fn read_expectation(value: Value, context: &TestContext) -> Option<Expectation> {
+    let fields = value.fields(&["hits", "messages", "rows"])?;
+    if !["hits", "messages", "rows"].iter().any(|key| fields.raw(key).is_some()) {
+        value.report_hint("`expect` expects nothing", "add `hits:`, `messages:` or `rows:`");
+        return None;
+    }
+    let hits = fields.get("hits").map_or(Some(None), |v| v.number::<usize>("a number of hits").map(Some));
+    let messages = fields.get("messages").map_or(Some(BTreeMap::new()), |v| read_messages(v, context.receivers));
+    let rows = fields.get("rows").map_or(Some(Vec::new()), |v| read_rows(v, context.columns));
+    Some(Expectation { hits: hits?, messages: messages?, rows: rows? })
+}
+
+/// `messages: { soc-mail: 1 }`: receivers this playbook notifies.
+fn read_messages(value: Value, receivers: &[&str]) -> Option<BTreeMap<String, usize>> {
+    let mut messages = BTreeMap::new();
+    let mut valid = true;
+    for entry in value.entries()? {
+        let receiver = entry.key().unwrap_or_default().to_string();
+        if !receivers.contains(&receiver.as_str()) {
+            let hint = did_you_mean(&receiver, receivers.iter().copied())
+                .unwrap_or_else(|| format!("it notifies {}", one_of(receivers)));
+            entry.reader().report(
+                entry
+                    .reader()
+                    .at(entry.key_place(), format!("this playbook does not notify `{receiver}`"))
+                    .with_hint(hint),
+            );
+            valid = false;
+        }
+        match entry.number::<usize>("a number of messages") {
+            Some(count) => {
+                messages.insert(receiver, count);
+            }
+            None => valid = false,
+        }
+    }
+    valid.then_some(messages)
+}
+
+/// `rows: [{Column: value}]`: columns of the query's output.
+fn read_rows(value: Value, columns: Option<&[Column]>) -> Option<Vec<BTreeMap<String, String>>> {
+    let mut rows = Vec::new();
+    let mut valid = true;
+    for row in value.list()? {
+        let Some(cells) = row.entries() else {
+            valid = false;
+            continue;
+        };
+        let mut expected = BTreeMap::new();
+        for cell in cells {
+            let column = cell.key().unwrap_or_default().to_string();
+            if let Some((message, hint)) = columns.and_then(|columns| unknown_column(&column, columns)) {
+                cell.reader().report(cell.reader().at(cell.key_place(), message).with_hint(hint));
+                valid = false;
+            }
+            let text = if cell.is_null() { Some(String::new()) } else { cell.string() };
+            match text {
+                Some(text) => {
+                    expected.insert(column, text);
+                }
+                None => valid = false,
+            }
+        }
+        rows.push(expected);
+    }
+    valid.then_some(rows)
+}

@@ -1,0 +1,348 @@
+//! One run of one playbook: its window, the query over it, the hits not seen before, the messages they make
+//! (routed, grouped, rendered), and one transaction that marks the hits seen, queues the messages, moves the
+//! watermark and records the run. A run that fails records its failure and changes nothing else; a run killed
+//! before its commit leaves no trace. Delivery happens afterwards, from the outbox (`deliver::outbox`).
+
+mod render;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::config::Config;
+use crate::diagnostics::{Diagnostic, SourceText};
+use crate::failpoint;
+use crate::kql::check::check_scalar;
+use crate::kql::eval::EvalContext;
+use crate::kql::parser::parse_expression;
+use crate::kql::table::{MemoryCatalog, Table};
+use crate::playbook::{Per, Playbook, Trigger};
+use crate::render::email::Templates;
+use crate::route::message::{Message, PlaybookSummary};
+use crate::route::{Grouping, Route, group_rows, hit_keys, new_hits};
+use crate::schedule::{Clock, Window, WindowRules, next_window};
+use crate::source::{QueryRequest, Source, SourceError, to_ticks};
+use crate::store::{NewMessage, RunCommit, RunRecord, RunStatus, Store, StoreError};
+
+pub use render::render_message;
+
+/// What a run needs from the world.
+pub struct Services<'a> {
+    pub config: &'a Config,
+    pub source: &'a dyn Source,
+    pub templates: &'a Templates,
+    pub clock: &'a dyn Clock,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunOptions {
+    /// Render everything, change nothing: no hit marked seen, no message queued, no run recorded.
+    pub dry_run: bool,
+    /// A window given on the command line (`--since/--until`) instead of the schedule's.
+    pub window: Option<Window>,
+}
+
+/// What a run found and did, for the summary line and `huntbook test`.
+#[derive(Debug)]
+pub struct RunSummary {
+    pub playbook: String,
+    pub run_id: String,
+    pub window: Window,
+    pub rows: usize,
+    pub new_hits: usize,
+    /// The new hits themselves (for playbook tests and `--dry-run`).
+    pub hits: Table,
+    pub messages: Vec<NewMessage>,
+    pub truncated: bool,
+    pub skipped_rows: u64,
+    pub first_skipped: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The query is wrong; each problem is rendered at its place in the playbook file.
+    #[error("the query of {playbook} is not valid")]
+    Query { playbook: String, diagnostics: Vec<Diagnostic> },
+    #[error("{playbook}: {message}")]
+    Failed { playbook: String, message: String },
+    #[error("{playbook}: the state file: {source}")]
+    Store {
+        playbook: String,
+        #[source]
+        source: Box<StoreError>,
+    },
+}
+
+impl RunError {
+    pub fn playbook(&self) -> &str {
+        match self {
+            RunError::Query { playbook, .. } | RunError::Failed { playbook, .. } | RunError::Store { playbook, .. } => {
+                playbook
+            }
+        }
+    }
+
+    /// What the user reads: the diagnostics of a bad query, or one line.
+    pub fn render(&self) -> String {
+        match self {
+            RunError::Query { diagnostics, .. } => crate::diagnostics::render_diagnostics(diagnostics),
+            other => format!("error: {other}\n"),
+        }
+    }
+}
+
+/// The gap between two runs: an `every`, or the time between the next two fires of a cron.
+pub fn interval(playbook: &Playbook, now: DateTime<Utc>) -> TimeDelta {
+    match &playbook.schedule.trigger {
+        Trigger::Every(every) => *every,
+        Trigger::Cron(cron) => {
+            let mut fires = cron.schedule.after(&now.with_timezone(&playbook.schedule.timezone));
+            match (fires.next(), fires.next()) {
+                (Some(first), Some(second)) => second.with_timezone(&Utc) - first.with_timezone(&Utc),
+                _ => TimeDelta::days(1),
+            }
+        }
+    }
+}
+
+/// When a playbook that last started at `last_run` is due next (`None` when it never ran: now).
+pub fn next_due(playbook: &Playbook, last_run: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    let last = last_run?;
+    Some(match &playbook.schedule.trigger {
+        Trigger::Every(every) => last + *every,
+        Trigger::Cron(cron) => cron
+            .schedule
+            .after(&last.with_timezone(&playbook.schedule.timezone))
+            .next()
+            .map_or(last + TimeDelta::days(1), |fire| fire.with_timezone(&Utc)),
+    })
+}
+
+fn window_rules(config: &Config, playbook: &Playbook, now: DateTime<Utc>) -> WindowRules {
+    WindowRules {
+        interval: interval(playbook, now),
+        first_lookback: config.first_lookback.or(playbook.schedule.first_lookback),
+        overlap: playbook.schedule.overlap,
+        delay: playbook.schedule.delay,
+    }
+}
+
+/// The routes of a playbook, resolved against the columns of its hits.
+fn routes(playbook: &Playbook, hits: &Table) -> Result<Vec<Route>, RunError> {
+    let failed = |message: String| RunError::Failed { playbook: playbook.id.clone(), message };
+    let mut routes = Vec::new();
+    for notify in &playbook.notify {
+        let grouping = match &notify.per {
+            Per::Run => Grouping::Run,
+            Per::Hit => Grouping::Hit,
+            Per::Columns(columns) => Grouping::Columns(
+                columns
+                    .iter()
+                    .map(|name| {
+                        hits.column_index(name)
+                            .ok_or_else(|| failed(format!("`per` names {name}, which the query does not return")))
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+        };
+        let when = match &notify.when {
+            None => None,
+            Some(condition) => {
+                let name = playbook.file.display().to_string();
+                let source = SourceText {
+                    name: &name,
+                    text: &condition.text,
+                    first_line: condition.source.first_line,
+                    first_column: condition.source.first_column,
+                    indent: condition.source.indent,
+                };
+                let invalid = |errors: crate::kql::error::KqlErrors| RunError::Query {
+                    playbook: playbook.id.clone(),
+                    diagnostics: errors.0.iter().map(|e| Diagnostic::from_kql(&source, e)).collect(),
+                };
+                let expr = parse_expression(&condition.text).map_err(invalid)?;
+                Some(check_scalar(&expr, &hits.columns, &MemoryCatalog::new()).map_err(invalid)?)
+            }
+        };
+        routes.push(Route { receivers: notify.to.clone(), grouping, when, subject: notify.subject.clone() });
+    }
+    Ok(routes)
+}
+
+fn summary_of(playbook: &Playbook) -> PlaybookSummary {
+    PlaybookSummary {
+        id: playbook.id.clone(),
+        title: playbook.title.clone(),
+        description: playbook.description.clone(),
+        severity: playbook.severity,
+        tags: playbook.tags.clone(),
+    }
+}
+
+/// Runs a playbook once. On failure the run is recorded as failed (unless dry) and nothing else changes.
+pub fn run_playbook(
+    services: &Services,
+    store: &mut Store,
+    playbook: &Playbook,
+    options: RunOptions,
+) -> Result<RunSummary, RunError> {
+    let started = services.clock.now();
+    let run_id = uuid::Uuid::new_v4().to_string();
+    let store_error = |source| RunError::Store { playbook: playbook.id.clone(), source: Box::new(source) };
+    let window = match options.window {
+        Some(window) => window,
+        None => next_window(
+            &window_rules(services.config, playbook, started),
+            store.watermark(&playbook.id).map_err(store_error)?,
+            started,
+        ),
+    };
+    let record =
+        |status, error: Option<String>, rows: usize, new_hits: usize, messages: usize, truncated: bool| RunRecord {
+            id: run_id.clone(),
+            playbook: playbook.id.clone(),
+            tenant: None,
+            started,
+            finished: services.clock.now(),
+            window_start: window.start,
+            window_end: window.end,
+            rows: rows as u64,
+            new_hits: new_hits as u64,
+            messages: messages as u64,
+            truncated,
+            status,
+            error,
+        };
+    // The run's findings and the keys of its new hits, which the commit marks seen.
+    let outcome = (|| -> Result<(RunSummary, Vec<String>), RunError> {
+        let request = QueryRequest { query: &playbook.query, window, now: started, tenant: None };
+        let response = services.source.run_query(&request).map_err(|error| query_error(playbook, error))?;
+        failpoint::hit("after-query");
+        let table = response.table;
+        let key_columns: Option<Vec<usize>> =
+            playbook.key.as_ref().map(|names| names.iter().filter_map(|name| table.column_index(name)).collect());
+        let keys = hit_keys(&unshifted(&table, response.time_shift), key_columns.as_deref());
+        let seen = store.seen(&playbook.id, &keys).map_err(store_error)?;
+        let fresh = new_hits(&keys, &seen);
+        let hits =
+            Table { columns: table.columns.clone(), rows: fresh.iter().map(|i| table.rows[*i].clone()).collect() };
+        let fresh_keys: Vec<String> = fresh.iter().map(|i| keys[*i].clone()).collect();
+        let messages = messages_for(services, playbook, &run_id, started, window, &hits, response.truncated)?;
+        let summary = RunSummary {
+            playbook: playbook.id.clone(),
+            run_id: run_id.clone(),
+            window,
+            rows: table.rows.len(),
+            new_hits: hits.rows.len(),
+            hits,
+            messages,
+            truncated: response.truncated,
+            skipped_rows: response.skipped_rows,
+            first_skipped: response.first_skipped,
+        };
+        Ok((summary, fresh_keys))
+    })();
+    match outcome {
+        Err(error) => {
+            if !options.dry_run {
+                let failed = record(RunStatus::Failed, Some(error.to_string()), 0, 0, 0, false);
+                store.record_failed_run(&failed).map_err(store_error)?;
+            }
+            Err(error)
+        }
+        Ok((summary, keys)) => {
+            if options.dry_run {
+                return Ok(summary);
+            }
+            let run = record(
+                RunStatus::Succeeded,
+                None,
+                summary.rows,
+                summary.new_hits,
+                summary.messages.len(),
+                summary.truncated,
+            );
+            failpoint::hit("before-commit");
+            let commit =
+                RunCommit { run: &run, seen_keys: &keys, messages: &summary.messages, watermark: Some(window.end) };
+            store.commit_run(&commit).map_err(store_error)?;
+            failpoint::hit("after-commit");
+            Ok(summary)
+        }
+    }
+}
+
+/// The table as the data holds it, before a `rebase_time` shift (borrowed when there is none).
+fn unshifted(table: &Table, shift: i64) -> std::borrow::Cow<'_, Table> {
+    if shift == 0 {
+        return std::borrow::Cow::Borrowed(table);
+    }
+    let mut original = table.clone();
+    for row in &mut original.rows {
+        for value in row.iter_mut() {
+            if let crate::kql::value::Value::DateTime(ticks) = value {
+                *ticks = ticks.saturating_sub(shift);
+            }
+        }
+    }
+    std::borrow::Cow::Owned(original)
+}
+
+/// A source failure, as the user should read it.
+fn query_error(playbook: &Playbook, error: SourceError) -> RunError {
+    match error {
+        SourceError::Invalid(errors) => {
+            let name = playbook.file.display().to_string();
+            let source = SourceText {
+                name: &name,
+                text: &playbook.query,
+                first_line: playbook.query_source.first_line,
+                first_column: playbook.query_source.first_column,
+                indent: playbook.query_source.indent,
+            };
+            RunError::Query {
+                playbook: playbook.id.clone(),
+                diagnostics: errors.0.iter().map(|e| Diagnostic::from_kql(&source, e)).collect(),
+            }
+        }
+        SourceError::Failed(error) => RunError::Failed { playbook: playbook.id.clone(), message: error.message },
+    }
+}
+
+/// Every message of a run: each route's groups of new hits, for each of its receivers, rendered.
+fn messages_for(
+    services: &Services,
+    playbook: &Playbook,
+    run_id: &str,
+    started: DateTime<Utc>,
+    window: Window,
+    hits: &Table,
+    truncated: bool,
+) -> Result<Vec<NewMessage>, RunError> {
+    let context = EvalContext { now: to_ticks(started) };
+    let mut out = Vec::new();
+    for route in routes(playbook, hits)? {
+        let mut groups = group_rows(&route, &hits.rows, &context);
+        if groups.is_empty() && hits.rows.is_empty() && playbook.send_empty && route.grouping == Grouping::Run {
+            groups.push(Vec::new());
+        }
+        for group in groups {
+            let message = Message {
+                playbook: summary_of(playbook),
+                run_id: run_id.to_string(),
+                started,
+                window_start: window.start,
+                window_end: window.end,
+                columns: hits.columns.clone(),
+                hits: group.iter().map(|i| hits.rows[*i].clone()).collect(),
+                truncated,
+                tenant: None,
+                subject_template: route.subject.clone(),
+            };
+            for receiver in &route.receivers {
+                let rendered = render_message(services, &message, receiver, started)
+                    .map_err(|message| RunError::Failed { playbook: playbook.id.clone(), message })?;
+                out.push(rendered);
+            }
+        }
+    }
+    Ok(out)
+}
