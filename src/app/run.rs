@@ -193,18 +193,30 @@ fn source(workspace: &Workspace) -> Result<Box<dyn Source>> {
 
 /// The sink of a receiver, when this process can deliver to it.
 pub fn sink_for(config: &Config, receiver: &str) -> Option<Box<dyn Sink>> {
-    let dir = match config.receivers.get(receiver)? {
+    receiver_dir(config, receiver).map(|dir| Box::new(FileSink::new(dir)) as Box<dyn Sink>)
+}
+
+/// The directory a receiver writes files to, when it is one that does.
+fn receiver_dir<'c>(config: &'c Config, receiver: &str) -> Option<&'c std::path::Path> {
+    match config.receivers.get(receiver)? {
         Receiver::Email(email) => match &email.via {
-            EmailVia::File(dir) => dir,
-            EmailVia::Smtp | EmailVia::Graph => return None,
+            EmailVia::File(dir) => Some(dir),
+            EmailVia::Smtp | EmailVia::Graph => None,
         },
         Receiver::Teams(teams) => match &teams.target {
-            TeamsTarget::Directory(dir) => dir,
-            TeamsTarget::Webhook(_) => return None,
+            TeamsTarget::Directory(dir) => Some(dir),
+            TeamsTarget::Webhook(_) => None,
         },
-        Receiver::File(file) => &file.dir,
-    };
-    Some(Box::new(FileSink::new(dir)))
+        Receiver::File(file) => Some(&file.dir),
+    }
+}
+
+/// A path as the user would type it: relative to the current directory when it is inside it.
+fn shown_path(path: &std::path::Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|here| path.strip_prefix(here).ok().map(|relative| relative.display().to_string()))
+        .unwrap_or_else(|| path.display().to_string())
 }
 
 fn format_time(time: DateTime<Utc>) -> String {
@@ -245,7 +257,19 @@ fn print_messages(out: &mut impl Write, messages: &[NewMessage]) -> std::io::Res
 }
 
 fn delivery_line(report: &DeliveryReport, config: &Config) -> String {
-    let mut parts = vec![format!("delivered {} message{}", report.delivered, plural(report.delivered))];
+    let mut delivered = format!("delivered {} message{}", report.delivered, plural(report.delivered));
+    let places: Vec<String> = report
+        .delivered_to
+        .iter()
+        .map(|(receiver, count)| match receiver_dir(config, receiver) {
+            Some(dir) => format!("{count} to {}", shown_path(dir)),
+            None => format!("{count} to {receiver}"),
+        })
+        .collect();
+    if !places.is_empty() {
+        delivered.push_str(&format!(" ({})", places.join(", ")));
+    }
+    let mut parts = vec![delivered];
     if report.waiting > 0 {
         let network: Vec<&str> =
             config.receivers.keys().filter(|name| sink_for(config, name).is_none()).map(String::as_str).collect();

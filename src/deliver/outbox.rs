@@ -15,6 +15,8 @@ use crate::store::{MessageKind, OutboxEntry, Store, StoreError};
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DeliveryReport {
     pub delivered: usize,
+    /// Delivered messages per receiver.
+    pub delivered_to: std::collections::BTreeMap<String, usize>,
     /// Left queued: their receiver has no sink in this process.
     pub waiting: usize,
     /// Failed for now; tried again later.
@@ -69,6 +71,7 @@ pub fn deliver_due(
             Delivery::Delivered { answer } => {
                 store.mark_sent(&message.id, now, &answer)?;
                 report.delivered += 1;
+                *report.delivered_to.entry(message.receiver.clone()).or_default() += 1;
             }
             Delivery::RetryLater { error, after } => {
                 store.mark_retry(&message.id, &error, next_attempt(now, entry.attempts, after))?;

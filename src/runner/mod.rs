@@ -167,11 +167,20 @@ fn routes(playbook: &Playbook, hits: &Table) -> Result<Vec<Route>, RunError> {
     Ok(routes)
 }
 
+/// A YAML block's line breaks only wrap the text: they become spaces; a blank line still starts a paragraph.
+fn fold_prose(text: &str) -> String {
+    text.split("\n\n")
+        .map(|paragraph| paragraph.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|paragraph| !paragraph.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
 fn summary_of(playbook: &Playbook) -> PlaybookSummary {
     PlaybookSummary {
         id: playbook.id.clone(),
         title: playbook.title.clone(),
-        description: playbook.description.clone(),
+        description: fold_prose(&playbook.description),
         severity: playbook.severity,
         tags: playbook.tags.clone(),
     }
@@ -345,4 +354,19 @@ fn messages_for(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fold_prose;
+
+    #[test]
+    fn a_description_is_folded_into_paragraphs() {
+        let text = "Every Monday morning: each device\nreleased from isolation.\n\nSent even when  empty.\n";
+        assert_eq!(
+            fold_prose(text),
+            "Every Monday morning: each device released from isolation.\n\nSent even when empty."
+        );
+        assert_eq!(fold_prose(""), "");
+    }
 }

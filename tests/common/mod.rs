@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: run the real binary, read the sample data independently.
 #![allow(dead_code)]
 
+pub mod cards;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 

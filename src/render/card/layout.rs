@@ -98,7 +98,10 @@ pub fn summary(message: &Message, timezone: Tz) -> String {
 
 /// What the playbook looks for, in a few subtle lines; nothing when the limits leave no room for it.
 pub fn description(message: &Message, limits: &Limits) -> Option<Value> {
-    let text = plain(&message.playbook.description, limits.description);
+    // The playbook's own prose: its line breaks only wrap the YAML, so they become spaces (a hit's line breaks
+    // are shown, because they may hide something).
+    let prose = message.playbook.description.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = plain(&prose, limits.description);
     (!text.is_empty()).then(|| Element::text(text).with("isSubtle", true).with("maxLines", 3).build())
 }
 

@@ -61,7 +61,7 @@ pub(super) fn isolation_chains(builder: &mut Builder, count: usize) {
             Chain::Released | Chain::NeverReleased => {
                 let actor = isolation_actor(builder, free_isolations);
                 free_isolations += 1;
-                isolate_and_release(builder, device, segment, actor, *chain == Chain::Released);
+                isolate_and_release(builder, device, segment, actor, *chain == Chain::Released, position % 3 == 1);
             }
         }
     }
@@ -95,8 +95,22 @@ fn isolation_actor(builder: &mut Builder, ordinal: usize) -> Actor {
     }
 }
 
-fn isolate_and_release(builder: &mut Builder, device: usize, segment: Window, actor: Actor, released: bool) {
-    let isolation_window = if released { segment.part(0.0, 0.6) } else { segment.part(0.7, 1.0) };
+/// `recent` puts the chain in the last days of its segment (chosen by position, so that no random draw is added and
+/// the other stories of a seed stay as they were).
+fn isolate_and_release(
+    builder: &mut Builder,
+    device: usize,
+    segment: Window,
+    actor: Actor,
+    released: bool,
+    recent: bool,
+) {
+    // A third of the released chains fall in the last week, so that the weekly release review has work.
+    let isolation_window = match (released, recent) {
+        (true, true) => segment.part(0.75, 0.95),
+        (true, false) => segment.part(0.0, 0.75),
+        (false, _) => segment.part(0.7, 1.0),
+    };
     let isolated_at = builder.time_for(actor, isolation_window);
     let scope = if chance(builder.rng, 0.75) { "Full" } else { "Selective" };
     isolate(builder, isolated_at, actor, device, scope);

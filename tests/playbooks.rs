@@ -1,0 +1,150 @@
+//! The shipped playbooks' own tests, run by the real `huntbook test` (so `cargo test` fails when one of them
+//! does), the test runner's failure reports, and `huntbook init` producing a setup that validates, tests and runs.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+mod common;
+use common::{repo, stderr, stdout};
+
+fn huntbook(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_huntbook"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("HUNTBOOK_CONFIG")
+        .env_remove("HUNTBOOK_FAILPOINT")
+        .stdin(Stdio::null())
+        .output()
+        .expect("huntbook runs")
+}
+
+/// `name:` of every test in a playbook file (read independently of huntbook's loader).
+fn test_names(playbook: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(playbook).expect("a playbook");
+    let tests = text.split_once("\ntests:").map_or("", |(_, tests)| tests);
+    tests.lines().filter_map(|line| line.trim_start().strip_prefix("- name: ")).map(str::to_string).collect()
+}
+
+#[test]
+fn every_shipped_playbook_has_tests_and_they_pass() {
+    let output = huntbook(&repo(), &["test"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}\n{}", stderr(&output));
+    let mut total = 0;
+    for entry in std::fs::read_dir(repo().join("playbooks")).expect("the playbooks") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let id = path.file_stem().expect("a name").to_string_lossy().into_owned();
+        let names = test_names(&path);
+        assert!(!names.is_empty(), "{id} has no tests");
+        for name in names {
+            assert!(out.contains(&format!("ok    {id} › {name}\n")), "{id} › {name} did not pass:\n{out}");
+            total += 1;
+        }
+    }
+    assert!(out.ends_with(&format!("{total} passed, 0 failed\n")), "{out}");
+}
+
+#[test]
+fn a_wrong_expectation_fails_and_says_what_differs() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let playbooks = dir.path().join("playbooks");
+    std::fs::create_dir_all(playbooks.join("tests")).expect("created");
+    let source = repo().join("playbooks");
+    std::fs::copy(
+        source.join("tests/offboarding-package-download.jsonl"),
+        playbooks.join("tests/offboarding-package-download.jsonl"),
+    )
+    .expect("copied");
+    let text = std::fs::read_to_string(source.join("offboarding-package-download.yaml")).expect("a playbook");
+    let wrong =
+        text.replace("      hits: 2\n", "      hits: 3\n").replace("OsFamily: WindowsServer", "OsFamily: Linux");
+    assert_ne!(wrong, text);
+    std::fs::write(playbooks.join("offboarding-package-download.yaml"), wrong).expect("written");
+    let config = format!(
+        "playbooks: playbooks\nsource: {{ kind: local, data: '{}' }}\nreceivers:\n  soc-mail:\n    email: {{ to: [soc@contoso.example], from: huntbook@contoso.example, via: file, dir: outbox }}\n",
+        repo().join("examples/data").display()
+    );
+    std::fs::write(dir.path().join("huntbook.yaml"), config).expect("written");
+
+    let output = huntbook(dir.path(), &["test"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}\n{}", stderr(&output));
+    assert!(
+        out.contains("FAIL  offboarding-package-download › each download is reported once, in one e-mail"),
+        "{out}"
+    );
+    assert!(out.contains("expected 3 hits, got 2"), "{out}");
+    assert!(out.contains("no hit has ClientIP = \"192.0.2.35\", OsFamily = \"Linux\""), "{out}");
+    assert!(out.contains("0 passed, 1 failed"), "{out}");
+    // A test runs in memory: it leaves no state file and delivers nothing.
+    assert!(!dir.path().join("huntbook.db").exists());
+    assert!(!dir.path().join("outbox").exists());
+}
+
+#[test]
+fn init_makes_a_setup_that_validates_tests_and_runs_and_never_overwrites() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let target = dir.path().join("soc");
+    let output = huntbook(dir.path(), &["init", "soc"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}\n{}", stderr(&output));
+    for file in [
+        "huntbook.yaml",
+        "playbooks/offboarding-package-download.yaml",
+        "playbooks/tests/offboarding-package-download.jsonl",
+        "templates/email-table.html.hbs",
+        "templates/digest.text.hbs",
+        "data/CloudAppEvents.jsonl",
+        "data/FileProfile.jsonl",
+    ] {
+        assert!(target.join(file).is_file(), "{file} missing:\n{out}");
+    }
+    assert!(out.contains("next: cd soc && huntbook validate && huntbook test && huntbook run"), "{out}");
+
+    let validate = huntbook(&target, &["validate"]);
+    assert_eq!(validate.status.code(), Some(0), "{}", stderr(&validate));
+    assert!(stdout(&validate).starts_with("ok: 1 playbooks (1 tests)"), "{}", stdout(&validate));
+    let test = huntbook(&target, &["test"]);
+    assert_eq!(test.status.code(), Some(0), "{}", stdout(&test));
+    let run = huntbook(&target, &["run"]);
+    assert_eq!(run.status.code(), Some(0), "{}\n{}", stdout(&run), stderr(&run));
+    assert!(stdout(&run).contains("delivered "), "{}", stdout(&run));
+
+    // Again: an edited file stays as the user left it.
+    let config = target.join("huntbook.yaml");
+    let edited = std::fs::read_to_string(&config).expect("the config") + "# edited\n";
+    std::fs::write(&config, &edited).expect("written");
+    let again = huntbook(dir.path(), &["init", "soc"]);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(stdout(&again).contains("kept  huntbook.yaml (it exists)"), "{}", stdout(&again));
+    assert!(!stdout(&again).contains("wrote"), "{}", stdout(&again));
+    assert_eq!(std::fs::read_to_string(&config).expect("the config"), edited);
+}
+
+#[test]
+fn validate_reports_every_problem_and_exits_2() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::create_dir(dir.path().join("playbooks")).expect("created");
+    std::fs::write(
+        dir.path().join("playbooks/bad.yaml"),
+        "id: bad\ntitle: Bad\nseverity: severe\nschedule: { every: 15 minutes }\nquery: CloudAppEvents | where Nope == 1\nnotify:\n  - to: [soc-mial]\n",
+    )
+    .expect("written");
+    std::fs::write(
+        dir.path().join("huntbook.yaml"),
+        format!(
+            "source: {{ kind: local, data: '{}' }}\nreceivers:\n  soc-mail:\n    file: {{ dir: outbox }}\n",
+            repo().join("examples/data").display()
+        ),
+    )
+    .expect("written");
+    let output = huntbook(dir.path(), &["validate"]);
+    let errors = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{errors}");
+    for expected in ["bad.yaml:3:11", "severe", "bad.yaml:4:", "bad.yaml:5:", "Nope", "bad.yaml:7:", "soc-mail"] {
+        assert!(errors.contains(expected), "{expected} not in:\n{errors}");
+    }
+}

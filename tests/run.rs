@@ -1,0 +1,341 @@
+//! `huntbook run` end to end, with the real binary: the shipped playbooks over the sample tenant, a state file
+//! and an outbox in a temporary directory. What is checked is what a person gets — the files in the outbox,
+//! parsed back as MIME and validated as Adaptive Cards — and what the state file says afterwards. The crash
+//! tests stop the binary at each stage of a run (`HUNTBOOK_FAILPOINT` aborts the process there, as `kill -9`
+//! would) and check that the next run delivers exactly what an uninterrupted run delivers.
+
+use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use mail_parser::MessageParser;
+use tempfile::TempDir;
+
+mod common;
+use common::{repo, stderr, stdout};
+
+/// A directory with a `huntbook.yaml` over the repository's playbooks and sample data.
+struct Workspace {
+    dir: TempDir,
+}
+
+fn yaml_path(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', "''"))
+}
+
+impl Workspace {
+    fn new() -> Workspace {
+        Workspace::with_playbooks(&repo().join("playbooks"))
+    }
+
+    fn with_playbooks(playbooks: &Path) -> Workspace {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let config = format!(
+            "state: huntbook.db\n\
+             playbooks: {playbooks}\n\
+             source: {{ kind: local, data: {data}, rebase_time: true }}\n\
+             first_lookback: 30d\n\
+             receivers:\n\
+             \x20 soc-mail:\n\
+             \x20   email: {{ to: [soc@contoso.example], from: huntbook@contoso.example, via: file, dir: outbox/soc-mail }}\n\
+             \x20 soc-teams:\n\
+             \x20   teams: {{ dir: outbox/soc-teams }}\n\
+             \x20 soc-digest:\n\
+             \x20   email: {{ to: [soc@contoso.example], from: huntbook@contoso.example, via: file, dir: outbox/soc-digest, template: digest }}\n",
+            playbooks = yaml_path(playbooks),
+            data = yaml_path(&repo().join("examples/data")),
+        );
+        std::fs::write(dir.path().join("huntbook.yaml"), config).expect("the configuration is written");
+        Workspace { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_huntbook"));
+        command
+            .current_dir(self.path())
+            .args(args)
+            .env_remove("HUNTBOOK_CONFIG")
+            .env_remove("HUNTBOOK_FAILPOINT")
+            .stdin(Stdio::null());
+        command
+    }
+
+    fn huntbook(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("huntbook runs")
+    }
+
+    /// Runs and expects success.
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.huntbook(args);
+        assert_eq!(output.status.code(), Some(0), "huntbook {args:?}\n{}\n{}", stdout(&output), stderr(&output));
+        stdout(&output)
+    }
+
+    /// Every delivered file, by receiver directory.
+    fn outbox(&self) -> BTreeMap<String, Vec<PathBuf>> {
+        let mut found = BTreeMap::new();
+        let Ok(receivers) = std::fs::read_dir(self.path().join("outbox")) else { return found };
+        for receiver in receivers {
+            let receiver = receiver.expect("a directory entry").path();
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&receiver)
+                .expect("a receiver directory")
+                .map(|entry| entry.expect("an entry").path())
+                .collect();
+            files.sort();
+            found.insert(receiver.file_name().expect("a name").to_string_lossy().into_owned(), files);
+        }
+        found
+    }
+
+    /// What the outbox holds, comparable across runs: per receiver and message, what identifies its content.
+    fn delivered(&self) -> Vec<(String, String)> {
+        let mut delivered: Vec<(String, String)> = self
+            .outbox()
+            .into_iter()
+            .flat_map(|(receiver, files)| files.into_iter().map(move |file| (receiver.clone(), identity(&file))))
+            .collect();
+        delivered.sort();
+        delivered
+    }
+
+    fn file_count(&self) -> usize {
+        self.outbox().values().map(Vec::len).sum()
+    }
+}
+
+/// A message's identity, without what changes from run to run (ids, the clock): an e-mail's subject with dates
+/// masked, or a card's title and the ReportId of each hit it shows.
+fn identity(file: &Path) -> String {
+    let bytes = std::fs::read(file).expect("a delivered file");
+    let playbook = playbook_of(file);
+    match file.extension().and_then(|e| e.to_str()) {
+        Some("eml") => {
+            let parsed = MessageParser::default().parse(&bytes).expect("the e-mail parses");
+            let subject = parsed.subject().expect("a subject").to_string();
+            let masked: String = subject.chars().map(|c| if c.is_ascii_digit() { '#' } else { c }).collect();
+            format!("{playbook}: {masked}")
+        }
+        Some("json") => {
+            let card: serde_json::Value = serde_json::from_slice(&bytes).expect("a JSON payload");
+            let mut facts: Vec<String> = Vec::new();
+            collect_facts(&card, &mut facts);
+            format!("{playbook}: {}", facts.join(" "))
+        }
+        other => panic!("unexpected file {} ({other:?})", file.display()),
+    }
+}
+
+fn collect_facts(value: &serde_json::Value, found: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(object) => {
+            if object.get("title").and_then(|t| t.as_str()) == Some("ReportId") {
+                found.extend(object.get("value").and_then(|v| v.as_str()).map(str::to_string));
+            }
+            object.values().for_each(|v| collect_facts(v, found));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_facts(v, found)),
+        _ => {}
+    }
+}
+
+/// The playbook id in a file name `20261120T120000Z-<playbook>-<uuid>.<ext>`.
+fn playbook_of(file: &Path) -> String {
+    let stem = file.file_stem().expect("a name").to_string_lossy();
+    let without_time = stem.split_once('-').map_or(&*stem, |(_, rest)| rest);
+    without_time[..without_time.len().saturating_sub(37)].to_string()
+}
+
+fn shipped_playbook_ids() -> Vec<String> {
+    let mut ids: Vec<String> = std::fs::read_dir(repo().join("playbooks"))
+        .expect("the playbooks directory")
+        .map(|entry| entry.expect("an entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
+        .map(|path| path.file_stem().expect("a name").to_string_lossy().into_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// The `messages N` of each summary line.
+fn messages_per_playbook(out: &str) -> BTreeMap<String, usize> {
+    out.lines()
+        .filter(|line| line.contains(" messages "))
+        .filter_map(|line| {
+            let id = line.split_whitespace().next()?.to_string();
+            let count = line.rsplit_once("messages")?.1.split_whitespace().next()?.parse().ok()?;
+            Some((id, count))
+        })
+        .collect()
+}
+
+#[test]
+fn the_first_run_delivers_every_playbook_and_a_second_run_sends_nothing() {
+    let workspace = Workspace::new();
+    let first = workspace.ok(&["run"]);
+    let per_playbook = messages_per_playbook(&first);
+    assert_eq!(per_playbook.keys().cloned().collect::<Vec<_>>(), shipped_playbook_ids(), "{first}");
+    let queued: usize = per_playbook.values().sum();
+    assert!(first.contains(&format!("delivered {queued} messages")), "{first}");
+    assert_eq!(workspace.file_count(), queued);
+    // The sample tenant has a story for every shipped playbook: each one has something to say.
+    for (playbook, count) in &per_playbook {
+        assert!(*count > 0, "{playbook} sent nothing:\n{first}");
+    }
+    let outbox = workspace.outbox();
+    assert_eq!(outbox.keys().cloned().collect::<Vec<_>>(), ["soc-digest", "soc-mail", "soc-teams"]);
+
+    let before = workspace.delivered();
+    let second = workspace.ok(&["run"]);
+    assert!(second.starts_with("no playbook is due: the next is "), "{second}");
+    assert!(second.contains("delivered 0 messages"), "{second}");
+    assert_eq!(workspace.delivered(), before);
+
+    // Forced again, over windows that overlap the first ones: every hit was seen, so only the digest, which is
+    // sent even when empty, goes out.
+    let forced = workspace.ok(&["run", "--all"]);
+    for line in forced.lines().filter(|line| line.contains(" messages ")) {
+        assert!(line.contains("new hits     0"), "{line}");
+    }
+    let mut added = workspace.delivered();
+    for message in &before {
+        let index = added.iter().position(|m| m == message).expect("nothing delivered before disappears");
+        added.remove(index);
+    }
+    assert_eq!(added.len(), 1, "{forced}\n{added:#?}");
+    assert_eq!(added[0].0, "soc-digest", "{added:#?}");
+}
+
+#[test]
+fn every_delivered_email_parses_and_every_card_is_valid_and_inert() {
+    let workspace = Workspace::new();
+    workspace.ok(&["run"]);
+    let outbox = workspace.outbox();
+    let mut hostile_seen = false;
+    for file in outbox.values().flatten() {
+        let bytes = std::fs::read(file).expect("a delivered file");
+        if file.extension().is_some_and(|e| e == "json") {
+            let card: serde_json::Value = serde_json::from_slice(&bytes).expect("a JSON payload");
+            common::cards::assert_valid_card(&card, 25 * 1024);
+            hostile_seen |= String::from_utf8_lossy(&bytes).contains("onerror");
+            continue;
+        }
+        let parsed = MessageParser::default().parse(&bytes).expect("the e-mail parses");
+        let headers = &bytes[..bytes.windows(4).position(|w| w == b"\r\n\r\n").expect("a header end")];
+        assert!(headers.is_ascii(), "{}: a header is not ASCII", file.display());
+        let header_text = String::from_utf8_lossy(headers).to_lowercase();
+        assert_eq!(header_text.matches("\r\nsubject:").count() + usize::from(header_text.starts_with("subject:")), 1);
+        assert!(!header_text.contains("\r\nbcc:"), "{}", file.display());
+        assert_eq!(parsed.to().and_then(|to| to.first()).and_then(|a| a.address()), Some("soc@contoso.example"));
+        let html = parsed.body_html(0).expect("an HTML part");
+        let text = parsed.body_text(0).expect("a text part");
+        assert!(!text.is_empty());
+        let lower = html.to_lowercase();
+        assert!(!lower.contains("<script"), "{}: a raw <script>", file.display());
+        assert!(!lower.contains("<img"), "{}: a raw <img>", file.display());
+        hostile_seen |= lower.contains("&lt;script&gt;") || lower.contains("onerror");
+    }
+    // The sample tenant's hostile values (comments, titles) reached the messages, escaped.
+    assert!(hostile_seen, "no hostile value reached any message; the check above proved nothing");
+}
+
+#[test]
+fn a_dry_run_prints_the_messages_and_sends_and_records_nothing() {
+    let workspace = Workspace::new();
+    let dry = workspace.ok(&["run", "--dry-run"]);
+    assert!(dry.contains("──── to soc-mail · e-mail (MIME)"), "{dry}");
+    assert!(dry.contains("──── to soc-teams · Teams webhook payload"), "{dry}");
+    assert!(dry.contains("\"type\":\"AdaptiveCard\""), "{dry}");
+    assert!(dry.trim_end().ends_with("dry run: nothing was sent or recorded"), "{dry}");
+    assert_eq!(workspace.file_count(), 0);
+    let runs = workspace.ok(&["runs"]);
+    assert!(runs.starts_with("no runs yet"), "{runs}");
+
+    // Nothing was marked seen: a real run afterwards sends what the dry run showed.
+    let dry_messages = messages_per_playbook(&dry);
+    let real = workspace.ok(&["run"]);
+    assert_eq!(messages_per_playbook(&real), dry_messages);
+    assert_eq!(workspace.file_count(), dry_messages.values().sum::<usize>());
+}
+
+#[test]
+fn a_run_killed_at_any_stage_is_completed_by_the_next_run_exactly_once() {
+    let baseline = Workspace::new();
+    baseline.ok(&["run"]);
+    let expected = baseline.delivered();
+    assert!(!expected.is_empty());
+
+    for point in ["after-query", "before-commit", "in-commit", "after-commit", "after-delivery"] {
+        let workspace = Workspace::new();
+        let killed = workspace.command(&["run"]).env("HUNTBOOK_FAILPOINT", point).output().expect("huntbook runs");
+        assert_eq!(
+            killed.status.signal(),
+            Some(6),
+            "{point}: the run was not stopped there: {:?}\n{}",
+            killed.status,
+            stderr(&killed)
+        );
+        let resumed = workspace.ok(&["run"]);
+        assert_eq!(workspace.delivered(), expected, "{point}: the next run delivered something else:\n{resumed}");
+        // And the state agrees: every playbook has exactly one successful run, nothing is left to deliver.
+        let again = workspace.ok(&["run"]);
+        assert!(again.contains("delivered 0 messages"), "{point}: {again}");
+        let runs = workspace.ok(&["runs"]);
+        let succeeded = runs.lines().filter(|line| line.ends_with("succeeded")).count();
+        assert_eq!(succeeded, shipped_playbook_ids().len(), "{point}:\n{runs}");
+    }
+}
+
+#[test]
+fn an_invalid_playbook_is_reported_and_the_others_still_run() {
+    let playbooks = tempfile::tempdir().expect("a temporary directory");
+    let source = repo().join("playbooks");
+    let good = std::fs::read_to_string(source.join("offboarding-package-download.yaml")).expect("a playbook");
+    std::fs::write(playbooks.path().join("offboarding-package-download.yaml"), &good).expect("written");
+    std::fs::create_dir(playbooks.path().join("tests")).expect("created");
+    std::fs::copy(
+        source.join("tests/offboarding-package-download.jsonl"),
+        playbooks.path().join("tests/offboarding-package-download.jsonl"),
+    )
+    .expect("copied");
+    let broken = good.replace("id: offboarding-package-download", "id: broken").replace("per: run", "per: hour");
+    std::fs::write(playbooks.path().join("broken.yaml"), broken).expect("written");
+
+    let workspace = Workspace::with_playbooks(playbooks.path());
+    let output = workspace.huntbook(&["run"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let errors = stderr(&output);
+    assert!(errors.contains("broken.yaml:"), "{errors}");
+    assert!(errors.contains("hour"), "{errors}");
+    let out = stdout(&output);
+    assert_eq!(messages_per_playbook(&out).get("offboarding-package-download"), Some(&1), "{out}");
+    assert_eq!(workspace.file_count(), 1);
+
+    let named = workspace.huntbook(&["run", "broken"]);
+    assert_eq!(named.status.code(), Some(2));
+    assert!(stderr(&named).contains("the playbook broken is not valid"), "{}", stderr(&named));
+    let unknown = workspace.huntbook(&["run", "offboarding-package-downlod"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("did you mean `offboarding-package-download`?"), "{}", stderr(&unknown));
+}
+
+#[test]
+fn since_and_until_rerun_a_past_window() {
+    let workspace = Workspace::new();
+    let out = workspace.ok(&[
+        "run",
+        "offboarding-package-download",
+        "--since",
+        "2026-11-01T00:00:00Z",
+        "--until",
+        "2026-11-02T00:00:00Z",
+    ]);
+    assert!(out.contains("2026-11-01 00:00:00 → 2026-11-02 00:00:00"), "{out}");
+    let bad = workspace.huntbook(&["run", "--since", "yesterday", "--until", "2026-11-02T00:00:00Z"]);
+    assert_ne!(bad.status.code(), Some(0));
+    assert!(stderr(&bad).contains("--since 'yesterday' is not a time"), "{}", stderr(&bad));
+}
