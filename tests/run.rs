@@ -30,6 +30,11 @@ impl Workspace {
     }
 
     fn with_playbooks(playbooks: &Path) -> Workspace {
+        Workspace::with_config(playbooks, "")
+    }
+
+    /// `extra` is appended to the configuration.
+    fn with_config(playbooks: &Path, extra: &str) -> Workspace {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let config = format!(
             "state: huntbook.db\n\
@@ -46,7 +51,7 @@ impl Workspace {
             playbooks = yaml_path(playbooks),
             data = yaml_path(&repo().join("examples/data")),
         );
-        std::fs::write(dir.path().join("huntbook.yaml"), config).expect("the configuration is written");
+        std::fs::write(dir.path().join("huntbook.yaml"), config + extra).expect("the configuration is written");
         Workspace { dir }
     }
 
@@ -148,6 +153,16 @@ fn playbook_of(file: &Path) -> String {
     let stem = file.file_stem().expect("a name").to_string_lossy();
     let without_time = stem.split_once('-').map_or(&*stem, |(_, rest)| rest);
     without_time[..without_time.len().saturating_sub(37)].to_string()
+}
+
+/// Copies a shipped playbook and its test fixture into `dir`; returns its text.
+fn copy_playbook(dir: &Path, id: &str) -> String {
+    let source = repo().join("playbooks");
+    std::fs::create_dir_all(dir.join("tests")).expect("created");
+    std::fs::copy(source.join(format!("tests/{id}.jsonl")), dir.join(format!("tests/{id}.jsonl"))).expect("copied");
+    let text = std::fs::read_to_string(source.join(format!("{id}.yaml"))).expect("a playbook");
+    std::fs::write(dir.join(format!("{id}.yaml")), &text).expect("written");
+    text
 }
 
 fn shipped_playbook_ids() -> Vec<String> {
@@ -293,15 +308,7 @@ fn a_run_killed_at_any_stage_is_completed_by_the_next_run_exactly_once() {
 #[test]
 fn an_invalid_playbook_is_reported_and_the_others_still_run() {
     let playbooks = tempfile::tempdir().expect("a temporary directory");
-    let source = repo().join("playbooks");
-    let good = std::fs::read_to_string(source.join("offboarding-package-download.yaml")).expect("a playbook");
-    std::fs::write(playbooks.path().join("offboarding-package-download.yaml"), &good).expect("written");
-    std::fs::create_dir(playbooks.path().join("tests")).expect("created");
-    std::fs::copy(
-        source.join("tests/offboarding-package-download.jsonl"),
-        playbooks.path().join("tests/offboarding-package-download.jsonl"),
-    )
-    .expect("copied");
+    let good = copy_playbook(playbooks.path(), "offboarding-package-download");
     let broken = good.replace("id: offboarding-package-download", "id: broken").replace("per: run", "per: hour");
     std::fs::write(playbooks.path().join("broken.yaml"), broken).expect("written");
 
@@ -338,4 +345,64 @@ fn since_and_until_rerun_a_past_window() {
     let bad = workspace.huntbook(&["run", "--since", "yesterday", "--until", "2026-11-02T00:00:00Z"]);
     assert_ne!(bad.status.code(), Some(0));
     assert!(stderr(&bad).contains("--since 'yesterday' is not a time"), "{}", stderr(&bad));
+}
+
+#[test]
+fn a_playbook_failing_run_after_run_is_reported_once_by_the_meta_receivers() {
+    let playbooks = tempfile::tempdir().expect("a temporary directory");
+    copy_playbook(playbooks.path(), "offboarding-package-download");
+    // Valid (it compiles), but it fails every time it runs.
+    std::fs::write(
+        playbooks.path().join("failing.yaml"),
+        "id: failing\ntitle: Always failing\nseverity: low\nschedule: { every: 1h }\n\
+         query: CloudAppEvents | extend n = toscalar(range x from 1 to 100000000000 step 1 | count)\n\
+         notify:\n  - to: [soc-mail]\n",
+    )
+    .expect("written");
+    let workspace = Workspace::with_config(playbooks.path(), "meta:\n  to: [soc-mail]\n  when_failing_for: 2 runs\n");
+
+    let first = workspace.huntbook(&["run"]);
+    assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
+    assert!(stderr(&first).contains("range: the step is zero, or makes more than"), "{}", stderr(&first));
+    assert_eq!(messages_per_playbook(&stdout(&first)).get("offboarding-package-download"), Some(&1));
+    assert_eq!(workspace.file_count(), 1, "the first failure is not reported yet");
+
+    let second = workspace.huntbook(&["run", "failing"]);
+    assert_eq!(second.status.code(), Some(1));
+    let alerts: Vec<(String, String)> =
+        workspace.delivered().into_iter().filter(|(_, identity)| identity.starts_with("failing:")).collect();
+    assert_eq!(
+        alerts,
+        [("soc-mail".to_string(), "failing: huntbook: Always failing has failed # runs in a row".to_string())]
+    );
+    let alert = workspace.outbox()["soc-mail"]
+        .iter()
+        .find(|file| playbook_of(file) == "failing")
+        .map(|file| std::fs::read(file).expect("the alert"))
+        .expect("the alert file");
+    let parsed = MessageParser::default().parse(&alert).expect("the e-mail parses");
+    assert_eq!(parsed.subject(), Some("huntbook: Always failing has failed 2 runs in a row"));
+    assert!(parsed.body_text(0).expect("a text part").contains("range: the step is zero"));
+
+    let third = workspace.huntbook(&["run", "failing"]);
+    assert_eq!(third.status.code(), Some(1));
+    assert_eq!(workspace.file_count(), 2, "one alert per streak");
+    let runs = workspace.ok(&["runs", "failing"]);
+    assert_eq!(runs.lines().filter(|line| line.contains("failed: range: the step is zero")).count(), 3, "{runs}");
+}
+
+#[test]
+fn a_second_run_while_one_is_under_way_does_nothing() {
+    let workspace = Workspace::new();
+    // This test process plays the run under way: it holds the state file's lock.
+    let lock = std::fs::File::create(workspace.path().join("huntbook.db.lock")).expect("the lock file");
+    lock.lock().expect("locked");
+    let blocked = workspace.huntbook(&["run"]);
+    assert_eq!(blocked.status.code(), Some(0), "{}", stderr(&blocked));
+    assert!(stderr(&blocked).contains("another huntbook run is using"), "{}", stderr(&blocked));
+    assert_eq!(workspace.file_count(), 0);
+    assert!(!workspace.path().join("huntbook.db").exists());
+    drop(lock);
+    let free = workspace.ok(&["run"]);
+    assert!(workspace.file_count() > 0, "{free}");
 }

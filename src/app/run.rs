@@ -26,6 +26,9 @@ use crate::store::{MessageKind, NewMessage, Store};
 /// minutes does not skip a 15-minute playbook because the last run began a second later than this one.
 pub const DUE_SLACK: TimeDelta = TimeDelta::seconds(30);
 
+/// How long a hit's key is remembered (DESIGN §2): longer than any window reaches back.
+const SEEN_KEYS_KEPT: TimeDelta = TimeDelta::days(35);
+
 pub fn run(args: RunArgs) -> Result<Outcome> {
     let workspace = match workspace::open(&args.config) {
         Ok(workspace) => workspace,
@@ -39,6 +42,22 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
         _ => None,
     };
     let clock = SystemClock;
+    // One run at a time per state file: two at once (a slow run overlapping the next cron tick) would both find
+    // the same hits new and both send them. A dry run changes nothing and needs no lock.
+    let _lock = if args.dry_run {
+        None
+    } else {
+        match lock_state(&workspace.config.state)? {
+            Some(lock) => Some(lock),
+            None => {
+                eprintln!(
+                    "note: another huntbook run is using {}; this one does nothing (its playbooks run next time)",
+                    workspace.config.state.display()
+                );
+                return Ok(Outcome::Success);
+            }
+        }
+    };
     let mut store = Store::open(&workspace.config.state)
         .with_context(|| format!("opening the state file {}", workspace.config.state.display()))?;
     let mut outcome = Outcome::Success;
@@ -91,12 +110,36 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
     }
     let report = deliver_due(&mut store, &|receiver| sink_for(&workspace.config, receiver), clock.now())
         .context("delivering the outbox")?;
+    // No window reaches back 30 days, so a key first seen before that can never match again.
+    store.expire_seen_keys(clock.now() - SEEN_KEYS_KEPT).context("forgetting old seen keys")?;
     writeln!(out, "{}", delivery_line(&report, &workspace.config))?;
     if let Some(error) = &report.first_error {
         eprintln!("error: delivery failed: {error}");
         outcome = outcome.max(Outcome::Failed);
     }
     Ok(outcome)
+}
+
+/// The lock file beside the state file (`huntbook.db.lock`), locked; `None` when another process holds it. The
+/// operating system releases the lock when the process ends, however it ends.
+pub fn lock_state(state: &std::path::Path) -> Result<Option<std::fs::File>> {
+    let mut name = state.as_os_str().to_owned();
+    name.push(".lock");
+    let path = std::path::PathBuf::from(name);
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening the lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(error)) => Err(error).with_context(|| format!("locking {}", path.display())),
+    }
 }
 
 /// `--since/--until` as a window.

@@ -13,7 +13,10 @@ use crate::failpoint;
 use crate::kql::check::check_scalar;
 use crate::kql::eval::EvalContext;
 use crate::kql::parser::parse_expression;
+use crate::kql::plan::Column;
 use crate::kql::table::{MemoryCatalog, Table};
+use crate::kql::types::Type;
+use crate::kql::value::Value;
 use crate::playbook::{Per, Playbook, Trigger};
 use crate::render::email::Templates;
 use crate::route::message::{Message, PlaybookSummary};
@@ -77,6 +80,18 @@ impl RunError {
             RunError::Query { playbook, .. } | RunError::Failed { playbook, .. } | RunError::Store { playbook, .. } => {
                 playbook
             }
+        }
+    }
+
+    /// What went wrong, without the playbook's name: the diagnostics of a bad query, or the message. This is what
+    /// the run record and the meta alert keep.
+    pub fn detail(&self) -> String {
+        match self {
+            RunError::Query { diagnostics, .. } => {
+                crate::diagnostics::render_diagnostics(diagnostics).trim_end().to_string()
+            }
+            RunError::Failed { message, .. } => message.clone(),
+            RunError::Store { source, .. } => format!("the state file: {source}"),
         }
     }
 
@@ -252,8 +267,20 @@ pub fn run_playbook(
     match outcome {
         Err(error) => {
             if !options.dry_run {
-                let failed = record(RunStatus::Failed, Some(error.to_string()), 0, 0, 0, false);
-                store.record_failed_run(&failed).map_err(store_error)?;
+                let mut failed = record(RunStatus::Failed, Some(error.detail()), 0, 0, 0, false);
+                let streak = store.failing_streak(&playbook.id).map_err(store_error)?.saturating_add(1);
+                let alerts = meta_alerts(services, playbook, &failed, streak).unwrap_or_else(|problem| {
+                    // The failure is recorded all the same, with why huntbook could not report it.
+                    let reason = failed.error.take().unwrap_or_default();
+                    failed.error = Some(format!("{reason}\n(the meta alert could not be made: {problem})"));
+                    Vec::new()
+                });
+                if alerts.is_empty() {
+                    store.record_failed_run(&failed).map_err(store_error)?;
+                } else {
+                    let commit = RunCommit { run: &failed, seen_keys: &[], messages: &alerts, watermark: None };
+                    store.commit_run(&commit).map_err(store_error)?;
+                }
             }
             Err(error)
         }
@@ -279,6 +306,64 @@ pub fn run_playbook(
     }
 }
 
+/// The message huntbook sends about itself (`meta:`) when a playbook has failed `when_failing_for` runs in a
+/// row — once per streak, on the run that reaches the count. A failing playbook reports nothing, so without
+/// this its silence would look like quiet. The message is queued with the failed run's record, in one commit.
+fn meta_alerts(
+    services: &Services,
+    playbook: &Playbook,
+    failed: &RunRecord,
+    streak: u32,
+) -> Result<Vec<NewMessage>, RunError> {
+    let Some(meta) = &services.config.meta else { return Ok(Vec::new()) };
+    if streak != meta.when_failing_for {
+        return Ok(Vec::new());
+    }
+    let columns = vec![
+        Column::new("Playbook", Type::String),
+        Column::new("File", Type::String),
+        Column::new("FailedRuns", Type::Long),
+        Column::new("LastError", Type::String),
+    ];
+    let hit = vec![
+        Value::string(playbook.id.as_str()),
+        Value::string(playbook.file.display().to_string()),
+        Value::Long(i64::from(streak)),
+        Value::string(failed.error.clone().unwrap_or_default()),
+    ];
+    let message = Message {
+        playbook: PlaybookSummary {
+            id: playbook.id.clone(),
+            title: match streak {
+                1 => format!("huntbook: {} failed", playbook.title),
+                _ => format!("huntbook: {} has failed {streak} runs in a row", playbook.title),
+            },
+            description: "Until it runs again, whatever it hunts for is not being reported. Its watermark has not \
+                          moved: its next successful run covers the missed time (up to 30 days). The command \
+                          huntbook runs lists the failures."
+                .to_string(),
+            severity: crate::playbook::Severity::High,
+            tags: vec!["huntbook".to_string()],
+        },
+        run_id: failed.id.clone(),
+        started: failed.started,
+        window_start: failed.window_start,
+        window_end: failed.window_end,
+        columns,
+        hits: vec![hit],
+        truncated: false,
+        tenant: None,
+        subject_template: Some("{{playbook.title}}".to_string()),
+    };
+    meta.to
+        .iter()
+        .map(|receiver| {
+            render_message(services, &message, receiver, failed.finished)
+                .map_err(|message| RunError::Failed { playbook: playbook.id.clone(), message })
+        })
+        .collect()
+}
+
 /// The table as the data holds it, before a `rebase_time` shift (borrowed when there is none).
 fn unshifted(table: &Table, shift: i64) -> std::borrow::Cow<'_, Table> {
     if shift == 0 {
@@ -287,7 +372,7 @@ fn unshifted(table: &Table, shift: i64) -> std::borrow::Cow<'_, Table> {
     let mut original = table.clone();
     for row in &mut original.rows {
         for value in row.iter_mut() {
-            if let crate::kql::value::Value::DateTime(ticks) = value {
+            if let Value::DateTime(ticks) = value {
                 *ticks = ticks.saturating_sub(shift);
             }
         }
