@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::config::yaml::{self, Reader, Value, did_you_mean, one_of};
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Diagnostic, SourceText};
 use crate::kql::table::Catalog;
 
 pub use notify::{Notify, Per};
@@ -73,6 +73,19 @@ pub struct QuerySource {
     pub first_column: usize,
     /// Columns before each later line of the text in the file (a block scalar's indentation).
     pub indent: usize,
+}
+
+impl QuerySource {
+    /// `text` as it sits in `file`, for diagnostics that point into the file.
+    pub fn locate<'a>(&self, file: &'a str, text: &'a str) -> SourceText<'a> {
+        SourceText {
+            name: file,
+            text,
+            first_line: self.first_line,
+            first_column: self.first_column,
+            indent: self.indent,
+        }
+    }
 }
 
 const KEYS: &[&str] = &[

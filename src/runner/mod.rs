@@ -8,7 +8,7 @@ mod render;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::config::Config;
-use crate::diagnostics::{Diagnostic, SourceText};
+use crate::diagnostics::Diagnostic;
 use crate::failpoint;
 use crate::kql::check::check_scalar;
 use crate::kql::eval::EvalContext;
@@ -162,13 +162,7 @@ fn routes(playbook: &Playbook, hits: &Table) -> Result<Vec<Route>, RunError> {
             None => None,
             Some(condition) => {
                 let name = playbook.file.display().to_string();
-                let source = SourceText {
-                    name: &name,
-                    text: &condition.text,
-                    first_line: condition.source.first_line,
-                    first_column: condition.source.first_column,
-                    indent: condition.source.indent,
-                };
+                let source = condition.source.locate(&name, &condition.text);
                 let invalid = |errors: crate::kql::error::KqlErrors| RunError::Query {
                     playbook: playbook.id.clone(),
                     diagnostics: errors.0.iter().map(|e| Diagnostic::from_kql(&source, e)).collect(),
@@ -385,13 +379,7 @@ fn query_error(playbook: &Playbook, error: SourceError) -> RunError {
     match error {
         SourceError::Invalid(errors) => {
             let name = playbook.file.display().to_string();
-            let source = SourceText {
-                name: &name,
-                text: &playbook.query,
-                first_line: playbook.query_source.first_line,
-                first_column: playbook.query_source.first_column,
-                indent: playbook.query_source.indent,
-            };
+            let source = playbook.query_source.locate(&name, &playbook.query);
             RunError::Query {
                 playbook: playbook.id.clone(),
                 diagnostics: errors.0.iter().map(|e| Diagnostic::from_kql(&source, e)).collect(),
