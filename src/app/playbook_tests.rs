@@ -84,7 +84,7 @@ pub fn test(args: TestArgs) -> Result<Outcome> {
 /// Runs one test; `Err` lists every way it differs from what it expects.
 pub fn run_test(workspace: &Workspace, playbook: &Playbook, test: &PlaybookTest) -> Result<(), Vec<String>> {
     let directory = playbook.file.parent().unwrap_or(Path::new("."));
-    let catalog = test_catalog(playbook, test, directory).map_err(|error| vec![error])?;
+    let catalog = test_catalog(playbook, test, directory, workspace.catalog.as_ref()).map_err(|error| vec![error])?;
     let source = LocalSource::new(catalog, false);
     let clock = FixedClock(test.now);
     // A test checks the playbook as written: the configuration's first-lookback override does not apply.
@@ -148,13 +148,18 @@ fn plural(count: usize) -> &'static str {
 }
 
 /// The tables of a test: the built-in tables, empty, with the test's files in place of those it names. A single
-/// file is the table the query reads (it must read exactly one).
-fn test_catalog(playbook: &Playbook, test: &PlaybookTest, directory: &Path) -> Result<Arc<dyn Catalog>, String> {
+/// file is the table the query reads (it must read exactly one; `known` also knows the source's own tables).
+fn test_catalog(
+    playbook: &Playbook,
+    test: &PlaybookTest,
+    directory: &Path,
+    known: &dyn Catalog,
+) -> Result<Arc<dyn Catalog>, String> {
     let mut catalog = schema::catalog();
     let files: Vec<(String, std::path::PathBuf)> = match &test.data {
         TestData::Tables(tables) => tables.iter().map(|(name, path)| (name.clone(), directory.join(path))).collect(),
         TestData::File(path) => {
-            let tables = tables_read_by(&playbook.query, &catalog);
+            let tables = tables_read_by(&playbook.query, known, &catalog);
             match tables.as_slice() {
                 [table] => vec![(table.clone(), directory.join(path))],
                 [] => return Err("the query reads no table, so `data:` has nothing to fill".to_string()),
@@ -177,22 +182,26 @@ fn test_catalog(playbook: &Playbook, test: &PlaybookTest, directory: &Path) -> R
     Ok(Arc::new(catalog))
 }
 
-/// The tables a query reads, in the order it first names them.
-fn tables_read_by(query: &str, catalog: &dyn Catalog) -> Vec<String> {
-    let recorder = Recorder { inner: catalog, names: Mutex::new(Vec::new()) };
+/// The tables a query reads, in the order it first names them: those of `first`, else of `then`.
+fn tables_read_by(query: &str, first: &dyn Catalog, then: &dyn Catalog) -> Vec<String> {
+    let recorder = Recorder { first, then, names: Mutex::new(Vec::new()) };
     let _ = compile(query, &recorder);
     recorder.names.into_inner().unwrap_or_default()
 }
 
-/// A catalog that notes every table looked up.
+/// Two catalogs as one, noting every table looked up.
 struct Recorder<'a> {
-    inner: &'a dyn Catalog,
+    first: &'a dyn Catalog,
+    then: &'a dyn Catalog,
     names: Mutex<Vec<String>>,
 }
 
 impl Catalog for Recorder<'_> {
     fn table(&self, name: &str) -> Result<Option<Arc<dyn TableSource>>, KqlError> {
-        let table = self.inner.table(name)?;
+        let table = match self.first.table(name)? {
+            Some(table) => Some(table),
+            None => self.then.table(name)?,
+        };
         if let Some(table) = &table
             && let Ok(mut names) = self.names.lock()
             && !names.iter().any(|n| n == table.name())
@@ -203,6 +212,12 @@ impl Catalog for Recorder<'_> {
     }
 
     fn table_names(&self) -> Vec<String> {
-        self.inner.table_names()
+        let mut names = self.first.table_names();
+        for name in self.then.table_names() {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
     }
 }

@@ -41,6 +41,7 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
         (Some(since), Some(until)) => Some(window_of(since, until)?),
         _ => None,
     };
+    let source = source(&workspace)?;
     let clock = SystemClock;
     // One run at a time per state file: two at once (a slow run overlapping the next cron tick) would both find
     // the same hits new and both send them. A dry run changes nothing and needs no lock.
@@ -73,7 +74,6 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
             return Ok(Outcome::Invalid);
         }
     };
-    let source = source(&workspace)?;
     let services =
         Services { config: &workspace.config, source: source.as_ref(), templates: &workspace.templates, clock: &clock };
     let options = RunOptions { dry_run: args.dry_run, window };
