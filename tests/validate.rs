@@ -329,11 +329,11 @@ error: Syntax error: expected '|', ';' or the end of the query, found '='
 11 |   | where ActionType = "IsolateDevice"
    |                      ^
 
-error: unknown key `suppress`
+error: `suppress` is not supported yet
   --> tests/validate/playbooks/broken/many-problems.yaml:16:5
    |
 16 |     suppress: { for: 24h }
-   |     ^^^^^^^^ expected to, per, when or subject
+   |     ^^^^^^^^ suppression comes in a later version; `key:` and the seen-hit memory already send each hit once
 
 error: the file tests/validate/playbooks/broken/data/missing.jsonl does not exist
   --> tests/validate/playbooks/broken/many-problems.yaml:19:11
