@@ -10,6 +10,7 @@ pub mod config;
 pub mod deliver;
 pub mod diagnostics;
 pub mod failpoint;
+pub mod graph;
 pub mod kql;
 pub mod playbook;
 pub mod render;

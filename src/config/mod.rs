@@ -11,7 +11,7 @@ mod receiver;
 pub mod reference;
 pub mod secret;
 mod smtp;
-mod tenant;
+pub mod tenant;
 pub mod yaml;
 
 use std::collections::BTreeMap;

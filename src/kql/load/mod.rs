@@ -4,7 +4,7 @@
 //! Known Defender tables get their documented column types; other columns are inferred from the data.
 //! Files are opened when a query first names them.
 
-mod decode;
+pub mod decode;
 mod jsonl;
 mod members;
 

@@ -1,0 +1,284 @@
+//! Microsoft Graph, as huntbook uses it: signing in to a tenant, and `runHuntingQuery` with every failure the
+//! service can produce handled — classified once (`classify`), retried within bounds, throttled per tenant.
+//! Nothing here knows whether it talks to Graph or to `huntbook emulate`: only the base URLs differ.
+
+pub mod auth;
+pub mod classify;
+pub mod hunting;
+pub mod rate;
+pub mod timer;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::RngExt;
+use reqwest::header::CONTENT_TYPE;
+
+use self::auth::{Credential, IdentityEndpoint, TokenSource, TokenSourceParts};
+use self::classify::{Fatal, Verdict, classify, classify_transport};
+use self::hunting::{HuntingAnswer, parse_answer, request_body};
+use self::rate::CallRate;
+use self::timer::Timer;
+use crate::config::tenant::{Cloud, TenantAuth, TenantConfig};
+use crate::schedule::Window;
+
+/// The sign-in and Graph endpoints of a national cloud.
+pub fn cloud_urls(cloud: Cloud) -> (&'static str, &'static str) {
+    match cloud {
+        Cloud::Global => ("https://login.microsoftonline.com", "https://graph.microsoft.com"),
+        Cloud::UsGov => ("https://login.microsoftonline.us", "https://graph.microsoft.us"),
+        Cloud::UsGovDod => ("https://login.microsoftonline.us", "https://dod-graph.microsoft.us"),
+    }
+}
+
+/// How hard the client tries before a run fails.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    /// Calls in all when the answer is a 5xx, a timeout, no connection, or a body cut short.
+    pub attempts: u32,
+    /// Calls in all when Graph throttles (429).
+    pub throttled_attempts: u32,
+    /// The first backoff; each next one doubles, with jitter, up to `max_backoff`.
+    pub backoff: Duration,
+    pub max_backoff: Duration,
+    /// The longest wait a 429 may ask for (Graph blocks a tenant at 100% CPU until the next 15-minute cycle);
+    /// a longer `Retry-After` fails the run at once, and the next run covers its window.
+    pub max_throttle_wait: Duration,
+    /// How long one call may take, answer included. Graph stops a query after 3 minutes.
+    pub timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 5,
+            throttled_attempts: 8,
+            backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(120),
+            max_throttle_wait: Duration::from_secs(15 * 60),
+            timeout: Duration::from_secs(210),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before try `n + 1` after `n` failed ones: `backoff · 2^(n-1)`, capped, between half and all of it.
+    fn backoff(&self, failed: u32) -> Duration {
+        let full = self.backoff.saturating_mul(2u32.saturating_pow(failed.saturating_sub(1))).min(self.max_backoff);
+        let half = full / 2;
+        half + full.saturating_sub(half).mul_f64(rand::rng().random_range(0.0..=1.0))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GraphError {
+    /// 400: Graph's message, verbatim (it is Kusto's diagnostic).
+    #[error("Graph rejected the query: {0}")]
+    Query(String),
+    #[error("Graph refused the query: {0}")]
+    Permission(String),
+    #[error("{0}")]
+    SignIn(String),
+    /// Throttled, or failing for a reason that may pass, until the bounds of the retry policy.
+    #[error("Graph failed {calls} times; the last: {detail}")]
+    GaveUp { calls: u32, detail: String },
+    #[error("Graph answered {0}")]
+    Refused(String),
+}
+
+/// Graph for one tenant: its token, its call rate and concurrency limits, shared by every playbook.
+pub struct GraphClient {
+    name: String,
+    http: reqwest::Client,
+    graph_url: url::Url,
+    tokens: TokenSource,
+    rate: CallRate,
+    running: tokio::sync::Semaphore,
+    policy: RetryPolicy,
+    timer: Arc<dyn Timer>,
+    calls: Mutex<Vec<DateTime<Utc>>>,
+}
+
+/// The parts of a client that do not come from the configuration.
+pub struct Environment {
+    pub http: reqwest::Client,
+    pub timer: Arc<dyn Timer>,
+    pub policy: RetryPolicy,
+    /// Environment variables (for managed identities).
+    pub var: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+}
+
+impl Environment {
+    pub fn system() -> Result<Environment, String> {
+        Ok(Environment {
+            http: http_client()?,
+            timer: Arc::new(timer::SystemTimer),
+            policy: RetryPolicy::default(),
+            var: Box::new(|name| std::env::var(name).ok()),
+        })
+    }
+}
+
+/// The HTTP client every Graph call shares (connections are reused): TLS verified against the system's roots.
+pub fn http_client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .user_agent(concat!("huntbook/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("setting up HTTPS failed: {e}"))
+}
+
+impl GraphClient {
+    pub fn new(name: &str, tenant: &TenantConfig, environment: &Environment) -> Result<GraphClient, String> {
+        let (login, graph) = cloud_urls(tenant.cloud);
+        let base = |url: &Option<url::Url>, default: &str| {
+            let text = url.as_ref().map_or(default.to_string(), |u| u.as_str().trim_end_matches('/').to_string());
+            url::Url::parse(&format!("{text}/")).map_err(|e| format!("{text}: {e}"))
+        };
+        let login_url = base(&tenant.login_url, login)?;
+        let graph_url = base(&tenant.graph_url, graph)?;
+        let token_url = login_url
+            .join(&format!("{}/oauth2/v2.0/token", tenant.tenant_id))
+            .map_err(|e| format!("the token URL of {name}: {e}"))?;
+        let credential = match &tenant.auth {
+            TenantAuth::ClientSecret { client_id, secret } => {
+                Credential::Secret { client_id: client_id.clone(), secret: secret.clone() }
+            }
+            TenantAuth::Certificate { client_id, path } => {
+                Credential::certificate(client_id, path).map_err(|e| format!("tenant {name}: {e}"))?
+            }
+            TenantAuth::ManagedIdentity { client_id } => Credential::ManagedIdentity {
+                client_id: client_id.clone(),
+                endpoint: IdentityEndpoint::from_env(&environment.var).map_err(|e| format!("tenant {name}: {e}"))?,
+            },
+        };
+        let tokens = TokenSource::new(TokenSourceParts {
+            http: environment.http.clone(),
+            token_url,
+            resource: graph.to_string(),
+            credential,
+            timer: Arc::clone(&environment.timer),
+            timeout: environment.policy.timeout.min(Duration::from_secs(60)),
+        });
+        Ok(GraphClient {
+            name: name.to_string(),
+            http: environment.http.clone(),
+            graph_url,
+            tokens,
+            rate: CallRate::new(tenant.hunting_calls_per_minute),
+            running: tokio::sync::Semaphore::new(tenant.concurrent_queries.max(1) as usize),
+            policy: environment.policy,
+            timer: Arc::clone(&environment.timer),
+            calls: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// When each hunting call of this client was let through by the call rate, in order.
+    pub fn calls(&self) -> Vec<DateTime<Utc>> {
+        self.calls.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Runs a hunting query over `window` (Graph's `Timespan`; without one Graph reads the last 30 days).
+    pub async fn run_hunting_query(&self, query: &str, window: Option<Window>) -> Result<HuntingAnswer, GraphError> {
+        let url =
+            self.graph_url.join("v1.0/security/runHuntingQuery").map_err(|e| GraphError::Refused(e.to_string()))?;
+        let body = request_body(query, window);
+        let (mut calls, mut failed, mut throttled) = (0u32, 0u32, 0u32);
+        // A token Graph refused (401): replaced once per query; a second refusal fails the run.
+        let mut refused: Option<Arc<str>> = None;
+        loop {
+            let token = self.tokens.token(refused.as_deref()).await.map_err(|e| GraphError::SignIn(e.0))?;
+            let (verdict, answer) = {
+                let _permit = self.running.acquire().await.map_err(|e| GraphError::Refused(e.to_string()))?;
+                let admitted = self.rate.admit(self.timer.as_ref()).await;
+                self.calls.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(admitted);
+                calls += 1;
+                self.call(&url, &token, &body).await
+            };
+            let verdict = match (verdict, answer) {
+                (Verdict::Success, Some(bytes)) => match parse_big(bytes).await {
+                    Ok(answer) => return Ok(answer),
+                    Err(problem) => Verdict::Transient { detail: problem },
+                },
+                (verdict, _) => verdict,
+            };
+            match verdict {
+                Verdict::Success => {}
+                Verdict::Reauthenticate { detail } => {
+                    if refused.is_some() {
+                        return Err(GraphError::SignIn(format!(
+                            "Graph refused a fresh token of {}: {detail}",
+                            self.name
+                        )));
+                    }
+                    refused = Some(token);
+                }
+                Verdict::Throttled { after, detail } => {
+                    throttled += 1;
+                    let wait = after.unwrap_or_else(|| self.policy.backoff(throttled).max(self.policy.backoff));
+                    if throttled >= self.policy.throttled_attempts {
+                        return Err(GraphError::GaveUp { calls, detail: format!("throttled: {detail}") });
+                    }
+                    if wait > self.policy.max_throttle_wait {
+                        return Err(GraphError::GaveUp {
+                            calls,
+                            detail: format!(
+                                "throttled: {detail}; Graph asks to wait {} s, longer than huntbook waits within a run",
+                                wait.as_secs()
+                            ),
+                        });
+                    }
+                    self.timer.sleep(wait).await;
+                }
+                Verdict::Transient { detail } => {
+                    failed += 1;
+                    if failed >= self.policy.attempts {
+                        return Err(GraphError::GaveUp { calls, detail });
+                    }
+                    self.timer.sleep(self.policy.backoff(failed)).await;
+                }
+                Verdict::Fatal(Fatal::Query(message)) => return Err(GraphError::Query(message)),
+                Verdict::Fatal(Fatal::Permission(message)) => return Err(GraphError::Permission(message)),
+                Verdict::Fatal(Fatal::Other(message)) => return Err(GraphError::Refused(message)),
+            }
+        }
+    }
+
+    /// One call: the verdict, and the body when it is a success.
+    async fn call(&self, url: &url::Url, token: &str, body: &str) -> (Verdict, Option<bytes::Bytes>) {
+        let sent = self
+            .http
+            .post(url.clone())
+            .bearer_auth(token)
+            .header(CONTENT_TYPE, "application/json; charset=utf-8")
+            .timeout(self.policy.timeout)
+            .body(body.to_string())
+            .send()
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(error) => return (classify_transport(&error, self.policy.timeout), None),
+        };
+        let (status, headers) = (response.status(), response.headers().clone());
+        match response.bytes().await {
+            Err(error) => (classify_transport(&error, self.policy.timeout), None),
+            Ok(bytes) => {
+                let verdict = classify(status, &headers, &bytes, self.timer.now());
+                let answer = matches!(verdict, Verdict::Success).then_some(bytes);
+                (verdict, answer)
+            }
+        }
+    }
+}
+
+/// Reads an answer off the async threads: a 50 MB result takes a while to decode.
+async fn parse_big(bytes: bytes::Bytes) -> Result<HuntingAnswer, String> {
+    if bytes.len() < 1 << 20 {
+        return parse_answer(&bytes);
+    }
+    tokio::task::spawn_blocking(move || parse_answer(&bytes)).await.map_err(|e| format!("reading the answer: {e}"))?
+}
