@@ -29,6 +29,9 @@ pub enum Command {
     Init(InitArgs),
     /// Run a KQL query over local table files (the embedded default: no tenant needed).
     Query(QueryArgs),
+    /// Serve a Graph-compatible API (sign-in, runHuntingQuery, MDE files) over local table files, for trying
+    /// huntbook without a tenant; it can inject faults.
+    Emulate(EmulateArgs),
     /// Write the deterministic sample tenant's tables (CloudAppEvents, FileProfile) as JSON lines.
     SampleData(SampleDataArgs),
 }
@@ -113,6 +116,16 @@ pub struct QueryArgs {
     /// What now() and ago() are relative to (ISO 8601, e.g. 2026-11-20T12:00:00Z). Default: the clock.
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
+    /// Run the query in this tenant of huntbook.yaml, through Graph, instead of over local files.
+    #[arg(long, value_name = "NAME", conflicts_with = "data")]
+    pub tenant: Option<String>,
+    /// The configuration file holding the tenant (with --tenant).
+    #[arg(short = 'c', long, value_name = "FILE", env = "HUNTBOOK_CONFIG", requires = "tenant")]
+    pub config: Option<PathBuf>,
+    /// With --tenant: Graph's Timespan, such as P7D or 2026-11-01T00:00:00Z/2026-11-02T00:00:00Z. Default: Graph's
+    /// own (the last 30 days).
+    #[arg(long, value_name = "TIMESPAN", requires = "tenant")]
+    pub timespan: Option<String>,
     /// Output format. Default: table on a terminal, json otherwise.
     #[arg(long, value_enum)]
     pub format: Option<OutputFormat>,
@@ -135,4 +148,56 @@ pub struct SampleDataArgs {
     /// Days of activity, ending at --end.
     #[arg(long, default_value_t = 30)]
     pub days: u32,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EmulateArgs {
+    /// Directory with one file per table (CloudAppEvents.jsonl, FileProfile.jsonl, ...).
+    #[arg(long, value_name = "DIR", env = "HUNTBOOK_DATA", default_value = "examples/data")]
+    pub data: PathBuf,
+    /// The address to listen on; port 0 picks a free port (the first line printed gives the URL).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Shift the data's times so that its newest row is one hour old.
+    #[arg(long)]
+    pub rebase_time: bool,
+    /// What now() is (ISO 8601). Default: the clock.
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+    /// Only this application (client) id may sign in. Default: any.
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// The client secret to accept. With neither this nor --certificate, any credential is accepted.
+    #[arg(long, value_name = "SECRET", env = "HUNTBOOK_EMULATOR_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+    /// A PEM certificate: client assertions must be signed by its key and name it by x5t#S256.
+    #[arg(long, value_name = "FILE")]
+    pub certificate: Option<PathBuf>,
+    /// Serve the App Service managed-identity endpoint /msi/token, expecting this X-IDENTITY-HEADER.
+    #[arg(long, value_name = "VALUE")]
+    pub identity_header: Option<String>,
+    /// Seconds the issued tokens live (expires_in).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3599)]
+    pub token_lifetime: u64,
+    /// Hunting calls a token is good for before it is refused as expired. Default: unlimited.
+    #[arg(long, value_name = "N")]
+    pub token_uses: Option<u32>,
+    /// Fail hunting calls: CODE:RATE fails that share at random (429:0.2,503:0.05), CODE*N the first N (401*1).
+    #[arg(long, value_name = "SPEC", default_value = "")]
+    pub fail: String,
+    /// The Retry-After header of 429 and 503 answers, sent as given: seconds (2, 2.5) or an HTTP date.
+    #[arg(long, value_name = "VALUE")]
+    pub retry_after: Option<String>,
+    /// Milliseconds to wait before answering a hunting call.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency: u64,
+    /// The share of successful hunting answers whose body is cut off halfway (0 to 1).
+    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+    pub truncate_body: f64,
+    /// Seed of the random faults: the same seed, the same faults.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Rows a result may have (Graph's cap).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub row_limit: usize,
 }

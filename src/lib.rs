@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod deliver;
 pub mod diagnostics;
+pub mod emulate;
 pub mod failpoint;
 pub mod graph;
 pub mod kql;

@@ -1,5 +1,6 @@
 //! Wires the parts together for each command. The only module besides `main` that prints.
 
+mod emulate;
 mod history;
 mod init;
 mod playbook_tests;
@@ -33,5 +34,6 @@ pub fn run(command: Command) -> Result<Outcome> {
         Command::Init(args) => init::init(&args.dir),
         Command::Query(args) => query::query(args),
         Command::SampleData(args) => query::sample_data(args),
+        Command::Emulate(args) => emulate::emulate(args),
     }
 }
