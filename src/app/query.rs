@@ -8,8 +8,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow};
 
 use super::Outcome;
-use crate::cli::{OutputFormat, QueryArgs, SampleDataArgs};
+use crate::cli::{ConfigArgs, OutputFormat, QueryArgs, SampleDataArgs};
 use crate::diagnostics::{SourceText, render_all};
+use crate::graph::{Environment, GraphError};
 use crate::kql::datetime::{UNIX_EPOCH_TICKS, parse_datetime};
 use crate::kql::eval::{ExecOptions, execute};
 use crate::kql::lexer::TICKS_PER_SECOND;
@@ -17,6 +18,7 @@ use crate::kql::load::DataDir;
 use crate::kql::plan::{Node, Source};
 use crate::kql::{compile, format};
 use crate::sample::{SampleOptions, generate};
+use crate::source::graph::GraphSource;
 
 /// The current time in ticks.
 fn clock_now() -> i64 {
@@ -81,6 +83,9 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
         ),
         (None, None) => return Err(anyhow!("give a query, or -f FILE")),
     };
+    if let Some(tenant) = &args.tenant {
+        return query_tenant(&args, tenant, &text);
+    }
     let now = match &args.now {
         Some(now) => parse_time(now, "--now")?,
         None => clock_now(),
@@ -124,15 +129,60 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
             result.stats.first_bad_row.as_deref().unwrap_or("?")
         );
     }
+    print_table(&result.table, args.format)
+}
+
+/// `huntbook query --tenant NAME`: the query through Graph, with the tenant's credentials from huntbook.yaml.
+fn query_tenant(args: &QueryArgs, tenant: &str, text: &str) -> Result<Outcome> {
+    let workspace = match super::workspace::open(&ConfigArgs { config: args.config.clone() }) {
+        Ok(workspace) => workspace,
+        Err(problems) => {
+            eprint!("{}", crate::diagnostics::render_diagnostics(&problems));
+            return Ok(Outcome::Invalid);
+        }
+    };
+    let Some(config) = workspace.config.tenants.get(tenant) else {
+        let names: Vec<&str> = workspace.config.tenants.keys().map(String::as_str).collect();
+        let known = if names.is_empty() { "none".to_string() } else { names.join(", ") };
+        eprintln!("error: no tenant {tenant} in huntbook.yaml (its tenants: {known})");
+        return Ok(Outcome::Invalid);
+    };
+    let window = match &args.timespan {
+        None => None,
+        Some(text) => {
+            let (start, end) =
+                crate::emulate::timespan::parse_timespan(text, chrono::Utc::now()).map_err(|e| anyhow!(e))?;
+            Some(crate::schedule::Window { start, end })
+        }
+    };
+    let environment = Environment::system().map_err(|e| anyhow!(e))?;
+    let tenants = std::collections::BTreeMap::from([(tenant.to_string(), config.clone())]);
+    let source = GraphSource::new(&tenants, &environment).map_err(|e| anyhow!(e))?;
+    let client = source.client(tenant).ok_or_else(|| anyhow!("no client for {tenant}"))?;
+    match source.block_on(client.run_hunting_query(text, window)) {
+        Ok(answer) => {
+            if answer.truncated {
+                eprintln!("warning: the result reached Graph's limit (100,000 rows or 50 MB): rows are missing");
+            }
+            print_table(&answer.table, args.format)
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            Ok(if matches!(error, GraphError::Query(_)) { Outcome::Invalid } else { Outcome::Failed })
+        }
+    }
+}
+
+fn print_table(table: &crate::kql::table::Table, format: Option<OutputFormat>) -> Result<Outcome> {
     let stdout = std::io::stdout();
     let terminal = stdout.is_terminal();
-    let format = args.format.unwrap_or(if terminal { OutputFormat::Table } else { OutputFormat::Json });
+    let format = format.unwrap_or(if terminal { OutputFormat::Table } else { OutputFormat::Json });
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = match format {
-        OutputFormat::Table => format::write_text_table(&mut out, &result.table, 60),
-        OutputFormat::Json => format::write_graph_json(&mut out, &result.table),
-        OutputFormat::Jsonl => format::write_json_lines(&mut out, &result.table),
-        OutputFormat::Csv => format::write_csv(&mut out, &result.table),
+        OutputFormat::Table => format::write_text_table(&mut out, table, 60),
+        OutputFormat::Json => format::write_graph_json(&mut out, table),
+        OutputFormat::Jsonl => format::write_json_lines(&mut out, table),
+        OutputFormat::Csv => format::write_csv(&mut out, table),
     }
     .and_then(|()| out.flush());
     match written {

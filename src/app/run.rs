@@ -15,10 +15,12 @@ use crate::deliver::Sink;
 use crate::deliver::file::FileSink;
 use crate::deliver::outbox::{DeliveryReport, deliver_due};
 use crate::diagnostics::{Diagnostic, render_diagnostics};
+use crate::graph::Environment;
 use crate::playbook::Playbook;
-use crate::runner::{RunOptions, RunSummary, Services, next_due, run_playbook};
+use crate::runner::{RunError, RunOptions, RunSummary, Services, next_due, run_playbook};
 use crate::schedule::{Clock, SystemClock, Window};
 use crate::source::Source;
+use crate::source::graph::GraphSource;
 use crate::source::local::LocalSource;
 use crate::store::{MessageKind, NewMessage, Store};
 
@@ -82,8 +84,12 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
     if selected.is_empty() {
         writeln!(out, "no playbook is due{}", next_due_note(&workspace, &store)?)?;
     }
-    for playbook in selected {
-        match run_playbook(&services, &mut store, playbook, options) {
+    // Queries in a tenant mostly wait on Graph: run several playbooks at once (the tenant's call rate and
+    // concurrency limits still hold). Local queries use every core already: one at a time.
+    let workers = if workspace.config.source.is_graph() { PARALLEL_GRAPH_RUNS } else { 1 };
+    let results = run_all(&services, &mut store, &workspace.config.state, &selected, options, workers);
+    for result in results {
+        match result {
             Ok(summary) => {
                 writeln!(out, "{}", summary_line(&summary))?;
                 if let Some(first) = &summary.first_skipped {
@@ -118,6 +124,57 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
         outcome = outcome.max(Outcome::Failed);
     }
     Ok(outcome)
+}
+
+/// Playbooks run at once with a Graph source.
+const PARALLEL_GRAPH_RUNS: usize = 8;
+
+/// Runs each playbook once, `workers` at a time (each worker with its own connection to the state file), and
+/// returns the outcomes in the order of `selected`.
+fn run_all(
+    services: &Services,
+    store: &mut Store,
+    state: &std::path::Path,
+    selected: &[&Playbook],
+    options: RunOptions,
+    workers: usize,
+) -> Vec<Result<RunSummary, RunError>> {
+    if workers <= 1 || selected.len() <= 1 {
+        return selected.iter().map(|playbook| run_playbook(services, store, playbook, options)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<Option<Result<RunSummary, RunError>>>> =
+        std::sync::Mutex::new(selected.iter().map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..workers.min(selected.len()) {
+            scope.spawn(|| {
+                let mut own = Store::open(state);
+                loop {
+                    let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(playbook) = selected.get(index) else { break };
+                    let result = match &mut own {
+                        Ok(store) => run_playbook(services, store, playbook, options),
+                        Err(error) => Err(RunError::Failed {
+                            playbook: playbook.id.clone(),
+                            message: format!("opening the state file: {error}"),
+                        }),
+                    };
+                    results.lock().unwrap_or_else(std::sync::PoisonError::into_inner)[index] = Some(result);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .into_iter()
+        .zip(selected)
+        .map(|(result, playbook)| {
+            result.unwrap_or_else(|| {
+                Err(RunError::Failed { playbook: playbook.id.clone(), message: "the run did not finish".into() })
+            })
+        })
+        .collect()
 }
 
 /// The lock file beside the state file (`huntbook.db.lock`), locked; `None` when another process holds it. The
@@ -222,15 +279,15 @@ fn next_due_note(workspace: &Workspace, store: &Store) -> Result<String> {
     }))
 }
 
-fn source(workspace: &Workspace) -> Result<Box<dyn Source>> {
+pub(super) fn source(workspace: &Workspace) -> Result<Box<dyn Source>> {
     match &workspace.config.source {
         SourceConfig::Local { rebase_time, .. } => {
             Ok(Box::new(LocalSource::new(Arc::clone(&workspace.catalog), *rebase_time)))
         }
-        SourceConfig::Graph => Err(anyhow!(
-            "this build of huntbook cannot query Graph yet; use `source: {{ kind: local, data: DIR }}` in {}",
-            workspace.config.file.as_ref().map_or("huntbook.yaml".to_string(), |p| p.display().to_string())
-        )),
+        SourceConfig::Graph => {
+            let environment = Environment::system().map_err(|e| anyhow!(e))?;
+            Ok(Box::new(GraphSource::new(&workspace.config.tenants, &environment).map_err(|e| anyhow!(e))?))
+        }
     }
 }
 

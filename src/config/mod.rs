@@ -84,6 +84,12 @@ pub enum SourceConfig {
     Graph,
 }
 
+impl SourceConfig {
+    pub fn is_graph(&self) -> bool {
+        matches!(self, SourceConfig::Graph)
+    }
+}
+
 /// `meta:` huntbook's reports about itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MetaConfig {

@@ -16,7 +16,11 @@ pub fn parse_faults(text: &str) -> Result<Vec<Fault>, String> {
         let bad = || format!("--fail: '{item}' is neither CODE:RATE (429:0.2) nor CODE*COUNT (503*3)");
         let status_of = |code: &str| -> Result<u16, String> {
             let status = code.parse::<u16>().map_err(|_| bad())?;
-            if (400..=599).contains(&status) { Ok(status) } else { Err(format!("--fail: {status} is not an error status")) }
+            if (400..=599).contains(&status) {
+                Ok(status)
+            } else {
+                Err(format!("--fail: {status} is not an error status"))
+            }
         };
         if let Some((code, rate)) = item.split_once(':') {
             let rate = rate.parse::<f64>().map_err(|_| bad())?;

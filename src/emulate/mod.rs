@@ -146,7 +146,8 @@ impl Emulator {
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| refuse("Access token is empty."))?;
         let mut tokens = lock(&self.tokens);
-        let issued = tokens.get_mut(token).ok_or_else(|| refuse("Access token validation failure. Invalid audience."))?;
+        let issued =
+            tokens.get_mut(token).ok_or_else(|| refuse("Access token validation failure. Invalid audience."))?;
         let used_up = self.options.token_uses.is_some_and(|uses| issued.uses >= uses);
         if issued.issued.elapsed() >= self.options.token_lifetime || used_up {
             return Err(refuse("Lifetime validation failed, the token is expired."));
@@ -296,7 +297,9 @@ fn check_assertion(emulator: &Emulator, assertion: &str, client_id: &str, audien
     validation.sub = Some(client_id.to_string());
     validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
     let claims = jsonwebtoken::decode::<serde_json::Value>(assertion, key, &validation)
-        .map_err(|e| refuse(700027, &format!("Client assertion failed signature validation or its claims are wrong: {e}.")))?
+        .map_err(|e| {
+            refuse(700027, &format!("Client assertion failed signature validation or its claims are wrong: {e}."))
+        })?
         .claims;
     let jti = claims.get("jti").and_then(|j| j.as_str()).unwrap_or_default().to_string();
     if jti.is_empty() || !lock(&emulator.assertions_seen).insert(jti) {
@@ -316,13 +319,15 @@ async fn identity_token(
         Some(expected) => {
             let given = headers.get("X-IDENTITY-HEADER").and_then(|h| h.to_str().ok());
             if given != Some(expected.as_str()) {
-                let body = json!({"error": "invalid_request", "error_description": "X-IDENTITY-HEADER is missing or wrong"});
+                let body =
+                    json!({"error": "invalid_request", "error_description": "X-IDENTITY-HEADER is missing or wrong"});
                 (StatusCode::BAD_REQUEST, body.to_string()).into_response()
             } else if !query.contains_key("resource") {
                 let body = json!({"error": "invalid_request", "error_description": "resource is required"});
                 (StatusCode::BAD_REQUEST, body.to_string()).into_response()
             } else {
-                let expires_on = (Utc::now().timestamp() + emulator.options.token_lifetime.as_secs() as i64).to_string();
+                let expires_on =
+                    (Utc::now().timestamp() + emulator.options.token_lifetime.as_secs() as i64).to_string();
                 let body = json!({
                     "access_token": emulator.issue(),
                     "expires_on": expires_on,
@@ -357,9 +362,12 @@ async fn answer_hunting_query(emulator: &Arc<Emulator>, headers: &HeaderMap, bod
     }
     let request: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(request) => request,
-        Err(e) => return graph_error(StatusCode::BAD_REQUEST, "BadRequest", &format!("The request body is not JSON: {e}")),
+        Err(e) => {
+            return graph_error(StatusCode::BAD_REQUEST, "BadRequest", &format!("The request body is not JSON: {e}"));
+        }
     };
-    let field = |names: &[&str]| names.iter().find_map(|n| request.get(*n).and_then(|v| v.as_str())).map(str::to_string);
+    let field =
+        |names: &[&str]| names.iter().find_map(|n| request.get(*n).and_then(|v| v.as_str())).map(str::to_string);
     let Some(query) = field(&["Query", "query"]) else {
         return graph_error(StatusCode::BAD_REQUEST, "BadRequest", "Query is required.");
     };
@@ -385,7 +393,10 @@ async fn answer_hunting_query(emulator: &Arc<Emulator>, headers: &HeaderMap, bod
             let message = errors.first().map_or_else(|| errors.to_string(), |e| e.message.clone());
             return graph_error(StatusCode::BAD_REQUEST, "BadRequest", &message);
         }
-        Ok(Err(SourceError::Failed(error))) => return graph_error(StatusCode::BAD_REQUEST, "BadRequest", &error.message),
+        Ok(Err(SourceError::Failed(error))) => {
+            return graph_error(StatusCode::BAD_REQUEST, "BadRequest", &error.message);
+        }
+        Ok(Err(SourceError::Rejected(message))) => return graph_error(StatusCode::BAD_REQUEST, "BadRequest", &message),
         Err(e) => return graph_error(StatusCode::INTERNAL_SERVER_ERROR, "UnknownError", &e.to_string()),
     };
     let mut json = br#"{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.security.huntingQueryResults","#.to_vec();
@@ -435,22 +446,29 @@ fn file_row(emulator: &Emulator, sha: &str) -> Result<Option<serde_json::Map<Str
         40 if hex => "SHA1",
         64 if hex => "SHA256",
         _ => {
-            return Err(mde_error(StatusCode::BAD_REQUEST, "InvalidHashValue", &format!("'{sha}' is not a SHA1 or SHA256")));
+            return Err(mde_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidHashValue",
+                &format!("'{sha}' is not a SHA1 or SHA256"),
+            ));
         }
     };
     let query = format!("FileProfile | where {column} =~ '{}' | take 1", sha.to_ascii_lowercase());
     let now = emulator.now();
     // Every profile, whenever it was seen.
-    let at = |year| chrono::NaiveDate::from_ymd_opt(year, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc());
+    let at =
+        |year| chrono::NaiveDate::from_ymd_opt(year, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc());
     let (Some(start), Some(end)) = (at(1900), at(9000)) else {
         return Err(mde_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "no window"));
     };
     let window = Window { start, end };
     let request = QueryRequest { query: &query, window, now, tenant: None };
     match emulator.options.source.run_query(&request) {
-        Ok(answer) => Ok(answer.table.rows.first().map(|row| {
-            answer.table.columns.iter().zip(row).map(|(c, v)| (c.name.clone(), v.to_json())).collect()
-        })),
+        Ok(answer) => Ok(answer
+            .table
+            .rows
+            .first()
+            .map(|row| answer.table.columns.iter().zip(row).map(|(c, v)| (c.name.clone(), v.to_json())).collect())),
         Err(e) => Err(mde_error(StatusCode::NOT_FOUND, "ResourceNotFound", &format!("no FileProfile table: {e}"))),
     }
 }
@@ -475,9 +493,9 @@ async fn file_stats(State(emulator): State<Arc<Emulator>>, headers: HeaderMap, P
 /// Answers a files call off the async threads (it runs a query).
 async fn answer_file_blocking(emulator: &Arc<Emulator>, headers: HeaderMap, sha: &str, stats: bool) -> Response {
     let (worker, sha_owned) = (Arc::clone(emulator), sha.to_string());
-    tokio::task::spawn_blocking(move || answer_file(&worker, &headers, &sha_owned, stats)).await.unwrap_or_else(|e| {
-        graph_error(StatusCode::INTERNAL_SERVER_ERROR, "UnknownError", &e.to_string())
-    })
+    tokio::task::spawn_blocking(move || answer_file(&worker, &headers, &sha_owned, stats))
+        .await
+        .unwrap_or_else(|e| graph_error(StatusCode::INTERNAL_SERVER_ERROR, "UnknownError", &e.to_string()))
 }
 
 fn answer_file(emulator: &Emulator, headers: &HeaderMap, sha: &str, stats: bool) -> Response {

@@ -5,9 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 pub fn parse_timespan(text: &str, now: DateTime<Utc>) -> Result<(DateTime<Utc>, DateTime<Utc>), String> {
     let text = text.trim();
     let bad = |part: &str| format!("Timespan '{text}': '{part}' is neither an ISO 8601 time nor a duration");
-    let instant = |part: &str| {
-        DateTime::parse_from_rfc3339(part).map(|t| t.with_timezone(&Utc)).map_err(|_| bad(part))
-    };
+    let instant = |part: &str| DateTime::parse_from_rfc3339(part).map(|t| t.with_timezone(&Utc)).map_err(|_| bad(part));
     let window = match text.split_once('/') {
         Some((a, b)) => match (duration(a), duration(b)) {
             (Some(_), Some(_)) => return Err(bad(b)),
@@ -38,7 +36,9 @@ fn duration(text: &str) -> Option<TimeDelta> {
     let (date, time) = rest.split_once('T').unwrap_or((rest, ""));
     let mut total = TimeDelta::zero();
     let mut any = false;
-    for (part, units) in [(date, [('W', 604_800.0), ('D', 86_400.0), ('?', 0.0)]), (time, [('H', 3600.0), ('M', 60.0), ('S', 1.0)])] {
+    for (part, units) in
+        [(date, [('W', 604_800.0), ('D', 86_400.0), ('?', 0.0)]), (time, [('H', 3600.0), ('M', 60.0), ('S', 1.0)])]
+    {
         let mut number = String::new();
         for c in part.chars() {
             if c.is_ascii_digit() || c == '.' {

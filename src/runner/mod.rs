@@ -231,12 +231,14 @@ pub fn run_playbook(
         };
     // The run's findings and the keys of its new hits, which the commit marks seen.
     let outcome = (|| -> Result<(RunSummary, Vec<String>), RunError> {
-        let request = QueryRequest { query: &playbook.query, window, now: started, tenant: None };
-        let response = services.source.run_query(&request).map_err(|error| query_error(playbook, error))?;
+        let (response, per_tenant) = query_tenants(services, playbook, window, started)?;
         failpoint::hit("after-query");
         let table = response.table;
-        let key_columns: Option<Vec<usize>> =
-            playbook.key.as_ref().map(|names| names.iter().filter_map(|name| table.column_index(name)).collect());
+        let key_columns: Option<Vec<usize>> = playbook.key.as_ref().map(|names| {
+            // Two tenants' hits with the same key values are two hits.
+            let tenant = per_tenant.then_some(0);
+            tenant.into_iter().chain(names.iter().filter_map(|name| table.column_index(name))).collect()
+        });
         let keys = hit_keys(&unshifted(&table, response.time_shift), key_columns.as_deref());
         let seen = store.seen(&playbook.id, &keys).map_err(store_error)?;
         let fresh = new_hits(&keys, &seen);
@@ -374,6 +376,62 @@ fn unshifted(table: &Table, shift: i64) -> std::borrow::Cow<'_, Table> {
     std::borrow::Cow::Owned(original)
 }
 
+/// The tenants a playbook's query runs in: none for a source without tenants (local files); else the
+/// playbook's `tenants:`, or every tenant.
+fn tenants_of(services: &Services, playbook: &Playbook) -> Vec<Option<String>> {
+    let available = services.source.tenants();
+    if available.is_empty() {
+        vec![None]
+    } else if playbook.tenants.is_empty() {
+        available.into_iter().map(Some).collect()
+    } else {
+        playbook.tenants.iter().cloned().map(Some).collect()
+    }
+}
+
+/// The query's rows in every tenant of the playbook. With more than one tenant each row starts with a `Tenant`
+/// column naming where it was found (the bool says so). Any tenant failing fails the run: its watermark stays,
+/// and the next run asks every tenant again (hits already sent are known by their keys).
+fn query_tenants(
+    services: &Services,
+    playbook: &Playbook,
+    window: Window,
+    started: DateTime<Utc>,
+) -> Result<(crate::source::QueryResponse, bool), RunError> {
+    let tenants = tenants_of(services, playbook);
+    let mut merged: Option<crate::source::QueryResponse> = None;
+    for tenant in &tenants {
+        let request = QueryRequest { query: &playbook.query, window, now: started, tenant: tenant.as_deref() };
+        let mut response = services.source.run_query(&request).map_err(|error| query_error(playbook, error))?;
+        if tenants.len() == 1 {
+            return Ok((response, false));
+        }
+        let name = Value::string(tenant.as_deref().unwrap_or_default());
+        response.table.columns.insert(0, Column::new("Tenant", Type::String));
+        for row in &mut response.table.rows {
+            row.insert(0, name.clone());
+        }
+        match &mut merged {
+            None => merged = Some(response),
+            Some(all) => {
+                if all.table.columns != response.table.columns {
+                    return Err(RunError::Failed {
+                        playbook: playbook.id.clone(),
+                        message: format!(
+                            "tenant {} returned other columns than the tenants before it",
+                            tenant.as_deref().unwrap_or_default()
+                        ),
+                    });
+                }
+                all.table.rows.append(&mut response.table.rows);
+                all.truncated |= response.truncated;
+                all.skipped_rows += response.skipped_rows;
+            }
+        }
+    }
+    Ok((merged.unwrap_or_default(), true))
+}
+
 /// A source failure, as the user should read it.
 fn query_error(playbook: &Playbook, error: SourceError) -> RunError {
     match error {
@@ -386,6 +444,9 @@ fn query_error(playbook: &Playbook, error: SourceError) -> RunError {
             }
         }
         SourceError::Failed(error) => RunError::Failed { playbook: playbook.id.clone(), message: error.message },
+        rejected @ SourceError::Rejected(_) => {
+            RunError::Failed { playbook: playbook.id.clone(), message: rejected.to_string() }
+        }
     }
 }
 

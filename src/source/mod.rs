@@ -2,6 +2,7 @@
 //! the embedded KQL engine over files, and the Graph source (`runHuntingQuery`) plugs in beside it. Sources
 //! know nothing of playbooks, state or delivery.
 
+pub mod graph;
 pub mod local;
 
 use chrono::{DateTime, Utc};
@@ -41,6 +42,9 @@ pub enum SourceError {
     /// The query is wrong: running it again will not help. Each error has a span into the query text.
     #[error("the query is not valid: {0}")]
     Invalid(KqlErrors),
+    /// The service refused the query as wrong (Graph's 400): its message, verbatim — Kusto's own diagnostic.
+    #[error("Graph rejected the query: {0}")]
+    Rejected(String),
     /// Running it failed (a file, the network, a throttle).
     #[error("{}", .0.message)]
     Failed(KqlError),
@@ -49,6 +53,11 @@ pub enum SourceError {
 /// Runs hunting queries.
 pub trait Source: Send + Sync {
     fn run_query(&self, request: &QueryRequest) -> Result<QueryResponse, SourceError>;
+
+    /// The tenants queries can run in (Graph); none for a source that has no tenants (local files).
+    fn tenants(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Ticks of the KQL engine (100 ns since 0001-01-01) for an instant.
