@@ -414,9 +414,21 @@ async fn answer_hunting_query(emulator: &Arc<Emulator>, headers: &HeaderMap, bod
         // Half the body, then the connection breaks: the client sees an answer cut short.
         let half = Bytes::from(json).slice(..);
         let cut = half.slice(..half.len() / 2);
-        let chunks: Vec<Result<Bytes, std::io::Error>> =
-            vec![Ok(cut), Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "cut by --truncate-body"))];
-        return (StatusCode::OK, content_type, Body::from_stream(futures_util::stream::iter(chunks))).into_response();
+        // The break comes a moment after the first half, so that the headers and the half are on the wire.
+        let chunks = futures_util::stream::unfold(0u8, move |step| {
+            let cut = cut.clone();
+            async move {
+                match step {
+                    0 => Some((Ok(cut), 1)),
+                    1 => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Some((Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "cut by --truncate-body")), 2))
+                    }
+                    _ => None,
+                }
+            }
+        });
+        return (StatusCode::OK, content_type, Body::from_stream(chunks)).into_response();
     }
     (StatusCode::OK, content_type, json).into_response()
 }

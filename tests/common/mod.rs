@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod cards;
+pub mod emulator;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
