@@ -51,12 +51,7 @@ struct Setup {
 
 fn client_with(emulator: &Emulator, auth: TenantAuth, policy: RetryPolicy, per_minute: u32) -> Result<Setup, String> {
     let timer = Arc::new(VirtualTimer::new(start_time()));
-    let environment = Environment {
-        http: http_client()?,
-        timer: timer.clone(),
-        policy,
-        var: Box::new(|_| None),
-    };
+    let environment = Environment { http: http_client()?, timer: timer.clone(), policy, var: Box::new(|_| None) };
     let client = GraphClient::new("contoso", &tenant(emulator, auth, per_minute), &environment)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     Ok(Setup { client, timer, runtime })
@@ -129,8 +124,8 @@ fn a_certificate_signs_in_with_a_ps256_assertion_and_another_certificate_is_refu
     let setup = client_with(&emulator, auth(registered), RetryPolicy::default(), 40).expect("a client");
     setup.run(WINDOW_QUERY).expect("the registered certificate signs in");
     // A second client signs in again: a fresh assertion (new jti) is accepted, a replayed one would not be.
-    let again = client_with(&emulator, auth(dir.path().join("registered.pem")), RetryPolicy::default(), 40)
-        .expect("a client");
+    let again =
+        client_with(&emulator, auth(dir.path().join("registered.pem")), RetryPolicy::default(), 40).expect("a client");
     again.run(WINDOW_QUERY).expect("a second assertion signs in");
 
     let stranger = client_with(&emulator, auth(other), RetryPolicy::default(), 40).expect("a client");

@@ -55,7 +55,7 @@ impl FaultPlan {
     }
 
     /// The error status of the next call, if it fails.
-    pub fn next(&mut self) -> Option<u16> {
+    pub fn draw(&mut self) -> Option<u16> {
         self.calls += 1;
         let mut before = 0;
         for fault in &self.faults {
@@ -93,12 +93,12 @@ mod tests {
     fn counted_faults_come_first_then_rates() {
         let faults = parse_faults("401*1, 503*2, 429:0.0").expect("valid");
         let mut plan = FaultPlan::new(faults, 1);
-        let drawn: Vec<Option<u16>> = (0..5).map(|_| plan.next()).collect();
+        let drawn: Vec<Option<u16>> = (0..5).map(|_| plan.draw()).collect();
         assert_eq!(drawn, [Some(401), Some(503), Some(503), None, None]);
         assert!(parse_faults("429:1.5").is_err());
         assert!(parse_faults("200:0.5").is_err());
         assert!(parse_faults("429:0.7,503:0.5").is_err());
         let mut always = FaultPlan::new(parse_faults("429:1").expect("valid"), 7);
-        assert!((0..20).all(|_| always.next() == Some(429)));
+        assert!((0..20).all(|_| always.draw() == Some(429)));
     }
 }

@@ -4,6 +4,9 @@
 //! managed-identity endpoint; and it misbehaves on request (`--fail`, `--retry-after`, `--latency`,
 //! `--truncate-body`, tokens that expire) so that the real client meets every failure over real HTTP.
 
+// Handlers answer refusals as ready HTTP responses; boxing them would only add noise.
+#![allow(clippy::result_large_err)]
+
 pub mod faults;
 pub mod timespan;
 
@@ -356,7 +359,7 @@ async fn answer_hunting_query(emulator: &Arc<Emulator>, headers: &HeaderMap, bod
     if !emulator.options.latency.is_zero() {
         tokio::time::sleep(emulator.options.latency).await;
     }
-    let fault = lock(&emulator.plan).next();
+    let fault = lock(&emulator.plan).draw();
     if let Some(status) = fault {
         return fault_response(emulator, status);
     }
@@ -422,7 +425,10 @@ async fn answer_hunting_query(emulator: &Arc<Emulator>, headers: &HeaderMap, bod
                     0 => Some((Ok(cut), 1)),
                     1 => {
                         tokio::time::sleep(Duration::from_millis(50)).await;
-                        Some((Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "cut by --truncate-body")), 2))
+                        Some((
+                            Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "cut by --truncate-body")),
+                            2,
+                        ))
                     }
                     _ => None,
                 }

@@ -2,7 +2,8 @@
 //! gives. The answer is read in one pass over the body without building a JSON tree: `results` is located
 //! (borrowed, not copied), then each row's cells are decoded straight into the column types of `schema`.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use chrono::SecondsFormat;
@@ -14,7 +15,7 @@ use crate::kql::load::decode::from_raw_json;
 use crate::kql::plan::{Column, Row};
 use crate::kql::table::Table;
 use crate::kql::types::Type;
-use crate::kql::value::Value;
+use crate::kql::value::{Str, Value};
 use crate::schedule::Window;
 
 /// Graph returns at most this many rows; a result that reaches it was cut.
@@ -88,11 +89,61 @@ struct SchemaColumn {
 struct RowsSeed<'c> {
     columns: &'c [Column],
     index: HashMap<&'c str, usize>,
+    /// One per column: the strings seen, shared by every row that repeats them.
+    interners: RefCell<Vec<Interner>>,
+}
+
+/// Hunting results repeat a few values many times (action types, applications, countries, user agents): each
+/// distinct string is kept once, which halves the memory of a large result. A column whose values are mostly
+/// distinct (ids) stops being interned after a sample, so that the set does not cost more than it saves.
+#[derive(Default)]
+struct Interner {
+    seen: HashSet<Str>,
+    lookups: u32,
+    off: bool,
+}
+
+const INTERN_SAMPLE: u32 = 2_000;
+
+impl Interner {
+    fn string(&mut self, text: &str) -> Value {
+        if self.off {
+            return Value::string(text);
+        }
+        self.lookups += 1;
+        if self.lookups == INTERN_SAMPLE && self.seen.len() as u32 > INTERN_SAMPLE / 2 {
+            self.off = true;
+            self.seen = HashSet::new();
+            return Value::string(text);
+        }
+        if let Some(kept) = self.seen.get(text) {
+            return Value::String(Str::clone(kept));
+        }
+        let kept: Str = Str::from(text);
+        self.seen.insert(Str::clone(&kept));
+        Value::String(kept)
+    }
 }
 
 impl<'c> RowsSeed<'c> {
     fn new(columns: &'c [Column]) -> Self {
-        RowsSeed { columns, index: columns.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect() }
+        RowsSeed {
+            columns,
+            index: columns.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect(),
+            interners: RefCell::new(columns.iter().map(|_| Interner::default()).collect()),
+        }
+    }
+
+    /// A cell: strings without escapes through the column's interner, anything else decoded by type.
+    fn cell(&self, column: usize, raw: &str) -> Value {
+        let ty = self.columns[column].ty;
+        if matches!(ty, Type::String | Type::Guid)
+            && let Some(content) = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"'))
+            && !content.contains('\\')
+        {
+            return self.interners.borrow_mut()[column].string(content);
+        }
+        from_raw_json(raw, ty)
     }
 
     /// The column a row key names: exactly, or else ignoring case (one documented example has camelCase keys).
@@ -149,7 +200,7 @@ impl<'de> Visitor<'de> for RowSeed<'_, '_> {
             match position {
                 Some(i) => {
                     let raw: &RawValue = map.next_value()?;
-                    row[i] = from_raw_json(raw.get(), columns[i].ty);
+                    row[i] = self.0.cell(i, raw.get());
                 }
                 None => {
                     map.next_value::<IgnoredAny>()?;

@@ -100,13 +100,16 @@ pub struct GraphClient {
     calls: Mutex<Vec<DateTime<Utc>>>,
 }
 
+/// Reads an environment variable.
+pub type EnvVar = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// The parts of a client that do not come from the configuration.
 pub struct Environment {
     pub http: reqwest::Client,
     pub timer: Arc<dyn Timer>,
     pub policy: RetryPolicy,
     /// Environment variables (for managed identities).
-    pub var: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    pub var: EnvVar,
 }
 
 impl Environment {
