@@ -361,3 +361,26 @@ async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = 
     outputs.extend(results.into_iter().flatten());
     outputs
 }
+
+#[test]
+fn a_managed_identity_gets_its_token_from_identity_endpoint_with_identity_header() {
+    let emulator = Emulator::start(&["--identity-header", "rotated-header-value"]);
+    let endpoint = format!("{}/msi/token", emulator.url);
+    let timer = Arc::new(VirtualTimer::new(start_time()));
+    let environment = Environment {
+        http: http_client().expect("http"),
+        timer,
+        policy: RetryPolicy::default(),
+        var: Box::new(move |name| match name {
+            "IDENTITY_ENDPOINT" => Some(endpoint.clone()),
+            "IDENTITY_HEADER" => Some("rotated-header-value".to_string()),
+            _ => None,
+        }),
+    };
+    let auth = TenantAuth::ManagedIdentity { client_id: None };
+    let client = GraphClient::new("contoso", &tenant(&emulator, auth, 40), &environment).expect("a client");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(client.run_hunting_query(WINDOW_QUERY, None)).expect("the identity signs in");
+    assert_eq!(emulator.statuses("/msi/token"), [200]);
+    assert_eq!(emulator.statuses("/runHuntingQuery"), [200]);
+}
