@@ -207,9 +207,11 @@ impl GraphClient {
                     Ok(answer) => return Ok(answer),
                     Err(problem) => Verdict::Transient { detail: problem },
                 },
+                (Verdict::Success, None) => Verdict::Transient { detail: "a success without a body".into() },
                 (verdict, _) => verdict,
             };
             match verdict {
+                // Handled above: a success returns, or becomes a transient failure.
                 Verdict::Success => {}
                 Verdict::Reauthenticate { detail } => {
                     if refused.is_some() {
