@@ -300,7 +300,7 @@ fn twenty_queries_at_once_under_throttling_get_the_right_rows_within_the_call_ra
         .collect();
     let answers = setup.runtime.block_on(async {
         let runs = queries.iter().map(|q| setup.client.run_hunting_query(q, None));
-        futures_join_all(runs).await
+        futures_util::future::join_all(runs).await
     });
     // The right rows: each count equals the local engine's over the same data.
     let expected: BTreeMap<&str, i64> = actions
@@ -334,32 +334,6 @@ fn twenty_queries_at_once_under_throttling_get_the_right_rows_within_the_call_ra
     assert_eq!(statuses.iter().filter(|s| **s == 400).count(), 1);
     assert!(statuses.contains(&429), "the seed throttles some calls: {statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 19);
-}
-
-/// Runs futures concurrently on the current task and collects their outputs in order.
-async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let handles: Vec<_> = futures.map(Box::pin).collect();
-    let mut outputs = Vec::with_capacity(handles.len());
-    let mut pending: Vec<Option<std::pin::Pin<Box<F>>>> = handles.into_iter().map(Some).collect();
-    let mut results: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut done = true;
-        for (slot, result) in pending.iter_mut().zip(results.iter_mut()) {
-            if let Some(future) = slot {
-                match future.as_mut().poll(cx) {
-                    std::task::Poll::Ready(output) => {
-                        *result = Some(output);
-                        *slot = None;
-                    }
-                    std::task::Poll::Pending => done = false,
-                }
-            }
-        }
-        if done { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
-    })
-    .await;
-    outputs.extend(results.into_iter().flatten());
-    outputs
 }
 
 #[test]

@@ -415,8 +415,8 @@ async fn answer_hunting_query(emulator: &Arc<Emulator>, headers: &HeaderMap, bod
     let content_type = [(header::CONTENT_TYPE, "application/json; odata.metadata=minimal; charset=utf-8")];
     if truncate {
         // Half the body, then the connection breaks: the client sees an answer cut short.
-        let half = Bytes::from(json).slice(..);
-        let cut = half.slice(..half.len() / 2);
+        let whole = Bytes::from(json);
+        let cut = whole.slice(..whole.len() / 2);
         // The break comes a moment after the first half, so that the headers and the half are on the wire.
         let chunks = futures_util::stream::unfold(0u8, move |step| {
             let cut = cut.clone();

@@ -38,7 +38,7 @@ impl Emulator {
 
     /// Every request the emulator answered so far.
     pub fn calls(&self) -> Vec<serde_json::Value> {
-        let body = reqwest::blocking_get(&format!("{}/_emulator/calls", self.url));
+        let body = http::get(&format!("{}/_emulator/calls", self.url));
         serde_json::from_str(&body).expect("the call log is JSON")
     }
 
@@ -60,10 +60,10 @@ impl Drop for Emulator {
 }
 
 /// A plain blocking GET without pulling in a second HTTP stack: a std TcpStream speaking HTTP/1.0.
-mod reqwest {
+mod http {
     use std::io::{Read, Write};
 
-    pub fn blocking_get(url: &str) -> String {
+    pub fn get(url: &str) -> String {
         let rest = url.strip_prefix("http://").expect("an http URL");
         let (host, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
         let mut stream = std::net::TcpStream::connect(host).expect("the emulator accepts connections");
