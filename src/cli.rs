@@ -32,6 +32,8 @@ pub enum Command {
     /// Serve a Graph-compatible API (sign-in, runHuntingQuery, MDE files) over local table files, for trying
     /// huntbook without a tenant; it can inject faults.
     Emulate(EmulateArgs),
+    /// Inspect and act on queued and dead messages: list, show, retry, drop.
+    Outbox(OutboxArgs),
     /// Write the deterministic sample tenant's tables (CloudAppEvents, FileProfile) as JSON lines.
     SampleData(SampleDataArgs),
 }
@@ -62,6 +64,10 @@ pub struct RunArgs {
     /// The end of the --since window.
     #[arg(long, value_name = "TIME", requires = "since")]
     pub until: Option<String>,
+    /// How long to keep delivering after the playbooks ran (retries and paced sends due within it), such as 30s
+    /// or 5m; what is left stays queued for the next run. Default: `delivery.wait` (1m).
+    #[arg(long, value_name = "DURATION")]
+    pub wait: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -200,4 +206,51 @@ pub struct EmulateArgs {
     /// Rows a result may have (Graph's cap).
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub row_limit: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct OutboxArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(subcommand)]
+    pub action: OutboxAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// Messages newest first: queued and dead ones (with --all, sent ones too).
+    List {
+        /// Only the dead messages (given up on).
+        #[arg(long, conflicts_with = "all")]
+        dead: bool,
+        /// Sent messages too.
+        #[arg(long)]
+        all: bool,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// One message: its state, attempts, last error, the server's answer, and its content.
+    Show {
+        /// The message id (a unique prefix is enough).
+        id: String,
+    },
+    /// Put dead messages back in the queue and deliver them now.
+    Retry {
+        /// Message ids (unique prefixes are enough).
+        #[arg(required_unless_present = "all_dead", conflicts_with = "all_dead")]
+        ids: Vec<String>,
+        /// Every dead message.
+        #[arg(long)]
+        all_dead: bool,
+        /// How long to keep delivering, such as 30s. Default: `delivery.wait` (1m).
+        #[arg(long, value_name = "DURATION")]
+        wait: Option<String>,
+    },
+    /// Delete messages from the outbox, whatever their state: they will never be sent.
+    Drop {
+        /// Message ids (unique prefixes are enough).
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
 }

@@ -1,8 +1,10 @@
 //! Wires the parts together for each command. The only module besides `main` that prints.
 
+mod delivery;
 mod emulate;
 mod history;
 mod init;
+mod outbox;
 mod playbook_tests;
 mod query;
 mod run;
@@ -14,7 +16,7 @@ use crate::cli::Command;
 
 pub use init::init_config;
 pub use playbook_tests::run_test;
-pub use run::{DUE_SLACK, sink_for};
+pub use run::DUE_SLACK;
 
 /// How a command ended, as an exit code: 0 success, 1 a run or check failed, 2 bad usage or invalid input.
 /// Ordered by gravity, so that a command that meets several reports the worst.
@@ -35,5 +37,6 @@ pub fn run(command: Command) -> Result<Outcome> {
         Command::Query(args) => query::query(args),
         Command::SampleData(args) => query::sample_data(args),
         Command::Emulate(args) => emulate::emulate(args),
+        Command::Outbox(args) => outbox::outbox(args),
     }
 }

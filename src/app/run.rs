@@ -8,12 +8,10 @@ use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::Outcome;
+use super::delivery::{self, delivery_line, error_lines};
 use super::workspace::{self, Workspace};
 use crate::cli::RunArgs;
-use crate::config::{Config, EmailVia, Receiver, SourceConfig, TeamsTarget};
-use crate::deliver::Sink;
-use crate::deliver::file::FileSink;
-use crate::deliver::outbox::{DeliveryReport, deliver_due};
+use crate::config::SourceConfig;
 use crate::diagnostics::{Diagnostic, render_diagnostics};
 use crate::graph::Environment;
 use crate::playbook::Playbook;
@@ -114,13 +112,20 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
         writeln!(out, "dry run: nothing was sent or recorded")?;
         return Ok(outcome);
     }
-    let report = deliver_due(&mut store, &|receiver| sink_for(&workspace.config, receiver), clock.now())
-        .context("delivering the outbox")?;
     // No window reaches back 30 days, so a key first seen before that can never match again.
     store.expire_seen_keys(clock.now() - SEEN_KEYS_KEPT).context("forgetting old seen keys")?;
-    writeln!(out, "{}", delivery_line(&report, &workspace.config))?;
-    if let Some(error) = &report.first_error {
-        eprintln!("error: delivery failed: {error}");
+    let wait = match &args.wait {
+        Some(text) => crate::config::duration::parse_duration(text)
+            .map_err(|e| anyhow!("--wait '{text}': {}; {}", e.message, e.hint))?,
+        None => workspace.config.delivery.wait,
+    };
+    let delivered = delivery::deliver(&workspace.config, &mut store, wait)?;
+    writeln!(out, "{}", delivery_line(&delivered))?;
+    out.flush()?;
+    for line in error_lines(&delivered, 5) {
+        eprintln!("error: delivery: {line}");
+    }
+    if delivered.failed() {
         outcome = outcome.max(Outcome::Failed);
     }
     Ok(outcome)
@@ -291,34 +296,6 @@ pub(super) fn source(workspace: &Workspace) -> Result<Box<dyn Source>> {
     }
 }
 
-/// The sink of a receiver, when this process can deliver to it.
-pub fn sink_for(config: &Config, receiver: &str) -> Option<Box<dyn Sink>> {
-    receiver_dir(config, receiver).map(|dir| Box::new(FileSink::new(dir)) as Box<dyn Sink>)
-}
-
-/// The directory a receiver writes files to, when it is one that does.
-fn receiver_dir<'c>(config: &'c Config, receiver: &str) -> Option<&'c std::path::Path> {
-    match config.receivers.get(receiver)? {
-        Receiver::Email(email) => match &email.via {
-            EmailVia::File(dir) => Some(dir),
-            EmailVia::Smtp | EmailVia::Graph => None,
-        },
-        Receiver::Teams(teams) => match &teams.target {
-            TeamsTarget::Directory(dir) => Some(dir),
-            TeamsTarget::Webhook(_) => None,
-        },
-        Receiver::File(file) => Some(&file.dir),
-    }
-}
-
-/// A path as the user would type it: relative to the current directory when it is inside it.
-fn shown_path(path: &std::path::Path) -> String {
-    std::env::current_dir()
-        .ok()
-        .and_then(|here| path.strip_prefix(here).ok().map(|relative| relative.display().to_string()))
-        .unwrap_or_else(|| path.display().to_string())
-}
-
 fn format_time(time: DateTime<Utc>) -> String {
     time.format("%Y-%m-%d %H:%M:%S").to_string()
 }
@@ -354,41 +331,4 @@ fn print_messages(out: &mut impl Write, messages: &[NewMessage]) -> std::io::Res
         }
     }
     Ok(())
-}
-
-fn delivery_line(report: &DeliveryReport, config: &Config) -> String {
-    let mut delivered = format!("delivered {} message{}", report.delivered, plural(report.delivered));
-    let places: Vec<String> = report
-        .delivered_to
-        .iter()
-        .map(|(receiver, count)| match receiver_dir(config, receiver) {
-            Some(dir) => format!("{count} to {}", shown_path(dir)),
-            None => format!("{count} to {receiver}"),
-        })
-        .collect();
-    if !places.is_empty() {
-        delivered.push_str(&format!(" ({})", places.join(", ")));
-    }
-    let mut parts = vec![delivered];
-    if report.waiting > 0 {
-        let network: Vec<&str> =
-            config.receivers.keys().filter(|name| sink_for(config, name).is_none()).map(String::as_str).collect();
-        parts.push(format!(
-            "{} queued for {} (SMTP, Graph sendMail and Teams webhooks are delivered by the network sinks, not \
-             built yet)",
-            report.waiting,
-            network.join(", ")
-        ));
-    }
-    if report.retrying > 0 {
-        parts.push(format!("{} to retry later", report.retrying));
-    }
-    if report.dead > 0 {
-        parts.push(format!("{} given up on", report.dead));
-    }
-    parts.join("; ")
-}
-
-fn plural(count: usize) -> &'static str {
-    if count == 1 { "" } else { "s" }
 }

@@ -22,7 +22,10 @@ use crate::diagnostics::Diagnostic;
 use reference::Resolver;
 use yaml::{Reader, Value, did_you_mean, one_of};
 
-pub use receiver::{EmailReceiver, EmailVia, FileReceiver, Receiver, TeamsReceiver, TeamsTarget, check_templates};
+pub use receiver::{
+    DEFAULT_TEAMS_PER_SECOND, EmailReceiver, EmailVia, FileReceiver, Receiver, TeamsReceiver, TeamsTarget,
+    check_templates,
+};
 pub use secret::Secret;
 pub use smtp::{SmtpConfig, SmtpTls};
 pub use tenant::{Cloud, TenantAuth, TenantConfig};
@@ -62,6 +65,8 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     /// `receivers:` where messages go, by a name of your choice (playbooks name them in `notify.to`).
     pub receivers: BTreeMap<String, Receiver>,
+    /// `delivery:` how long messages are retried, and how long `huntbook run` waits for them to leave.
+    pub delivery: DeliveryConfig,
     /// `meta:` where huntbook reports its own trouble (a playbook failing run after run).
     pub meta: Option<MetaConfig>,
     /// `http:` the daemon's HTTP endpoint (`/healthz`, `/metrics`).
@@ -88,6 +93,44 @@ impl SourceConfig {
     pub fn is_graph(&self) -> bool {
         matches!(self, SourceConfig::Graph)
     }
+}
+
+/// `delivery:` the outbox's retry limit and `huntbook run`'s wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeliveryConfig {
+    /// `max_age:` a message still failing this long after it was queued is given up on (dead; `huntbook outbox
+    /// retry` puts it back). Default 48h.
+    pub max_age: chrono::TimeDelta,
+    /// `wait:` how long `huntbook run` keeps delivering after its playbooks ran: retries due within it are made,
+    /// and what is left stays queued for the next run. Default 1m.
+    pub wait: chrono::TimeDelta,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig { max_age: chrono::TimeDelta::hours(48), wait: chrono::TimeDelta::minutes(1) }
+    }
+}
+
+fn read_delivery(value: Value) -> Option<DeliveryConfig> {
+    let fields = value.fields(&["max_age", "wait"])?;
+    let defaults = DeliveryConfig::default();
+    let positive = |key: &str, default: chrono::TimeDelta| match fields.get(key) {
+        Some(v) => v.duration().and_then(|d| {
+            if d <= chrono::TimeDelta::zero() {
+                v.report("must be longer than zero");
+                return None;
+            }
+            Some(d)
+        }),
+        None => Some(default),
+    };
+    let max_age = positive("max_age", defaults.max_age);
+    let wait = match fields.get("wait") {
+        Some(v) => v.duration(),
+        None => Some(defaults.wait),
+    };
+    Some(DeliveryConfig { max_age: max_age?, wait: wait? })
 }
 
 /// `meta:` huntbook's reports about itself.
@@ -144,8 +187,19 @@ pub fn parse_config(
     }
 }
 
-const TOP_KEYS: &[&str] =
-    &["state", "playbooks", "templates", "source", "first_lookback", "tenants", "smtp", "receivers", "meta", "http"];
+const TOP_KEYS: &[&str] = &[
+    "state",
+    "playbooks",
+    "templates",
+    "source",
+    "first_lookback",
+    "tenants",
+    "smtp",
+    "receivers",
+    "delivery",
+    "meta",
+    "http",
+];
 
 fn read_config(root: Value, file: Option<&Path>, base_dir: &Path) -> Option<Config> {
     let fields = root.fields(TOP_KEYS)?;
@@ -192,7 +246,14 @@ fn read_config(root: Value, file: Option<&Path>, base_dir: &Path) -> Option<Conf
         None => Some(None),
     };
     let receivers = match fields.get("receivers") {
-        Some(value) => receiver::read_receivers(value, base_dir, fields.has("smtp"), tenant_count > 0),
+        Some(value) => {
+            let tenant_names: Vec<String> = fields
+                .get("tenants")
+                .and_then(|v| v.node().as_mapping())
+                .map(|m| m.keys().map(|k| k.as_str().to_string()).collect())
+                .unwrap_or_default();
+            receiver::read_receivers(value, base_dir, fields.has("smtp"), &tenant_names)
+        }
         None => Some(BTreeMap::new()),
     };
     // Names as written, so that a receiver with a problem of its own is not also reported as unknown.
@@ -201,6 +262,10 @@ fn read_config(root: Value, file: Option<&Path>, base_dir: &Path) -> Option<Conf
         .and_then(|v| v.node().as_mapping())
         .map(|m| m.keys().map(|k| k.as_str()).collect())
         .unwrap_or_default();
+    let delivery = match fields.get("delivery") {
+        Some(value) => read_delivery(value),
+        None => Some(DeliveryConfig::default()),
+    };
     let meta = match fields.get("meta") {
         Some(value) => read_meta(value, &receiver_names).map(Some),
         None => Some(None),
@@ -220,6 +285,7 @@ fn read_config(root: Value, file: Option<&Path>, base_dir: &Path) -> Option<Conf
         tenants: tenants?,
         smtp: smtp?,
         receivers: receivers?,
+        delivery: delivery?,
         meta: meta?,
         http: http?,
     })

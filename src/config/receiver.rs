@@ -40,6 +40,8 @@ pub struct EmailReceiver {
     pub max_rows: usize,
     /// `timezone:` for times shown in the message (IANA name). Default UTC.
     pub timezone: chrono_tz::Tz,
+    /// `tenant:` with `via: graph`, the tenant (of `tenants:`) whose app sends. Default: the only tenant.
+    pub tenant: Option<String>,
 }
 
 /// `email.via:` how an e-mail leaves.
@@ -60,7 +62,12 @@ pub struct TeamsReceiver {
     pub target: TeamsTarget,
     /// `timezone:` for times shown on the card (IANA name). Default UTC.
     pub timezone: chrono_tz::Tz,
+    /// `per_second:` with `webhook:`, the most requests a second it is sent (Teams throttles above 4). Default 1.
+    pub per_second: f64,
 }
+
+/// Cards posted to one webhook per second unless `per_second` says otherwise.
+pub const DEFAULT_TEAMS_PER_SECOND: f64 = 1.0;
 
 /// Where Teams cards go.
 #[derive(Clone, Debug)]
@@ -88,20 +95,20 @@ enum Via {
 }
 
 const KINDS: [&str; 3] = ["email", "teams", "file"];
-const EMAIL_KEYS: &[&str] = &["to", "cc", "from", "via", "dir", "template", "max_rows", "timezone"];
+const EMAIL_KEYS: &[&str] = &["to", "cc", "from", "via", "dir", "tenant", "template", "max_rows", "timezone"];
 
 pub(super) fn read_receivers(
     value: Value,
     base_dir: &Path,
     has_smtp: bool,
-    has_tenant: bool,
+    tenants: &[String],
 ) -> Option<BTreeMap<String, Receiver>> {
     let mut receivers = BTreeMap::new();
     let mut valid = true;
     for entry in value.entries()? {
         let name = entry.key().unwrap_or_default().to_string();
         let named = check_name(entry, "receiver");
-        match read_receiver(entry, base_dir, has_smtp, has_tenant) {
+        match read_receiver(entry, base_dir, has_smtp, tenants) {
             Some(receiver) if named => {
                 receivers.insert(name, receiver);
             }
@@ -111,7 +118,7 @@ pub(super) fn read_receivers(
     valid.then_some(receivers)
 }
 
-fn read_receiver(value: Value, base_dir: &Path, has_smtp: bool, has_tenant: bool) -> Option<Receiver> {
+fn read_receiver(value: Value, base_dir: &Path, has_smtp: bool, tenants: &[String]) -> Option<Receiver> {
     let fields = value.fields(&KINDS)?;
     let given: Vec<&str> = KINDS.iter().copied().filter(|kind| fields.raw(kind).is_some()).collect();
     match given[..] {
@@ -121,7 +128,7 @@ fn read_receiver(value: Value, base_dir: &Path, has_smtp: bool, has_tenant: bool
             }
             None
         }
-        ["email"] => read_email(fields.required("email")?, base_dir, has_smtp, has_tenant).map(Receiver::Email),
+        ["email"] => read_email(fields.required("email")?, base_dir, has_smtp, tenants).map(Receiver::Email),
         ["teams"] => read_teams(fields.required("teams")?, base_dir).map(Receiver::Teams),
         [_] => {
             let file = fields.required("file")?.fields(&["dir"])?;
@@ -141,7 +148,7 @@ fn read_receiver(value: Value, base_dir: &Path, has_smtp: bool, has_tenant: bool
     }
 }
 
-fn read_email(value: Value, base_dir: &Path, has_smtp: bool, has_tenant: bool) -> Option<EmailReceiver> {
+fn read_email(value: Value, base_dir: &Path, has_smtp: bool, tenants: &[String]) -> Option<EmailReceiver> {
     let fields = value.fields(EMAIL_KEYS)?;
     let to = fields.required("to").and_then(|v| {
         let addresses = addresses(v)?;
@@ -186,7 +193,7 @@ fn read_email(value: Value, base_dir: &Path, has_smtp: bool, has_tenant: bool) -
                     "add `smtp:` to huntbook.yaml, or use `via: graph` or `via: file`",
                 );
                 None
-            } else if kind == Via::Graph && !has_tenant {
+            } else if kind == Via::Graph && tenants.is_empty() {
                 at.report_hint("`via: graph` needs a tenant to send from", "add one under `tenants:`");
                 None
             } else {
@@ -205,6 +212,34 @@ fn read_email(value: Value, base_dir: &Path, has_smtp: bool, has_tenant: bool) -
         Some(rows)
     });
     let timezone = fields.get("timezone").map_or(Some(chrono_tz::UTC), |v| v.timezone());
+    let tenant = match (&via, fields.get("tenant")) {
+        (Some(EmailVia::Graph), Some(v)) => v.string().and_then(|name| {
+            if tenants.contains(&name) {
+                return Some(Some(name));
+            }
+            let hint = crate::config::yaml::did_you_mean(&name, tenants.iter().map(String::as_str))
+                .unwrap_or_else(|| format!("the tenants are: {}", tenants.join(", ")));
+            v.report_hint(format!("no tenant {name} under `tenants:`"), hint);
+            None
+        }),
+        (Some(EmailVia::Graph), None) if tenants.len() > 1 => {
+            value.report_hint(
+                "`via: graph` needs to know which tenant sends",
+                format!("add `tenant:` (one of {})", tenants.join(", ")),
+            );
+            None
+        }
+        (Some(EmailVia::Graph), None) => Some(tenants.first().cloned()),
+        (_, Some(v)) => {
+            v.reader().report(
+                v.reader()
+                    .at(v.key_place(), "`tenant` is only for `via: graph`")
+                    .with_hint("remove it, or write `via: graph`"),
+            );
+            None
+        }
+        (_, None) => Some(None),
+    };
     Some(EmailReceiver {
         to: to?,
         cc: cc?,
@@ -213,6 +248,7 @@ fn read_email(value: Value, base_dir: &Path, has_smtp: bool, has_tenant: bool) -
         template: template?,
         max_rows: max_rows?,
         timezone: timezone?,
+        tenant: tenant?,
     })
 }
 
@@ -235,7 +271,7 @@ fn address(value: Value, text: &str) -> bool {
 }
 
 fn read_teams(value: Value, base_dir: &Path) -> Option<TeamsReceiver> {
-    let fields = value.fields(&["webhook", "dir", "timezone"])?;
+    let fields = value.fields(&["webhook", "dir", "per_second", "timezone"])?;
     let target = match (fields.get("webhook"), fields.get("dir")) {
         (Some(webhook), None) => webhook_url(webhook).map(TeamsTarget::Webhook),
         (None, Some(dir)) => dir.path(base_dir).map(TeamsTarget::Directory),
@@ -256,7 +292,30 @@ fn read_teams(value: Value, base_dir: &Path) -> Option<TeamsReceiver> {
         }
     };
     let timezone = fields.get("timezone").map_or(Some(chrono_tz::UTC), |v| v.timezone());
-    Some(TeamsReceiver { target: target?, timezone: timezone? })
+    let per_second = match fields.get("per_second") {
+        Some(v) => v.string().and_then(|text| match text.trim().parse::<f64>() {
+            Ok(rate) if rate > 0.0 && rate <= crate::deliver::teams::MAX_PER_SECOND => Some(rate),
+            Ok(rate) if rate > 0.0 => {
+                v.report_hint(
+                    format!("{rate} requests a second is above what Teams allows"),
+                    "Teams throttles a webhook above 4 requests a second: write at most 4",
+                );
+                None
+            }
+            _ => {
+                v.report_hint(
+                    format!("expected a number of requests a second, found {}", v.describe()),
+                    "write a number above 0 and at most 4, such as 1 or 0.5",
+                );
+                None
+            }
+        }),
+        None => Some(DEFAULT_TEAMS_PER_SECOND),
+    };
+    if let (Some(rate), Some(TeamsTarget::Directory(_))) = (fields.raw("per_second"), &target) {
+        rate.reader().report(rate.reader().at(rate.key_place(), "`per_second` is only for `webhook:`"));
+    }
+    Some(TeamsReceiver { target: target?, timezone: timezone?, per_second: per_second? })
 }
 
 /// A webhook URL: a secret, https (or http on this machine). Its value never appears in a message.

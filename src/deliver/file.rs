@@ -7,6 +7,8 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use futures_util::future::BoxFuture;
+
 use super::{Delivery, Outgoing, Sink};
 
 #[derive(Clone, Debug)]
@@ -60,7 +62,18 @@ fn sync_directory(dir: &Path) {
 }
 
 impl Sink for FileSink {
-    fn deliver(&self, message: &Outgoing) -> Delivery {
+    fn deliver<'a>(&'a self, message: &'a Outgoing<'a>) -> BoxFuture<'a, Delivery> {
+        Box::pin(std::future::ready(self.write_now(message)))
+    }
+
+    fn describe(&self) -> String {
+        format!("files in {}", self.dir.display())
+    }
+}
+
+impl FileSink {
+    /// Writes the message: a few milliseconds of blocking file I/O, which the loop tolerates.
+    fn write_now(&self, message: &Outgoing) -> Delivery {
         match self.write(message) {
             Ok(path) => Delivery::Delivered { answer: format!("written to {}", path.display()) },
             // A full disk or a permission problem can be fixed without losing the message: keep it queued.
@@ -68,10 +81,6 @@ impl Sink for FileSink {
                 Delivery::RetryLater { error: format!("writing to {}: {error}", self.dir.display()), after: None }
             }
         }
-    }
-
-    fn describe(&self) -> String {
-        format!("files in {}", self.dir.display())
     }
 }
 
@@ -96,10 +105,10 @@ mod tests {
     fn writes_one_file_per_message_and_the_same_file_again_on_redelivery() {
         let dir = tempfile::tempdir().expect("temp dir");
         let sink = FileSink::new(dir.path().join("outbox"));
-        let first = sink.deliver(&outgoing("id-1", b"first version"));
+        let first = sink.write_now(&outgoing("id-1", b"first version"));
         assert!(matches!(first, Delivery::Delivered { .. }), "{first:?}");
-        assert!(matches!(sink.deliver(&outgoing("id-1", b"again")), Delivery::Delivered { .. }));
-        assert!(matches!(sink.deliver(&outgoing("id-2", b"other")), Delivery::Delivered { .. }));
+        assert!(matches!(sink.write_now(&outgoing("id-1", b"again")), Delivery::Delivered { .. }));
+        assert!(matches!(sink.write_now(&outgoing("id-2", b"other")), Delivery::Delivered { .. }));
         let mut names: Vec<String> = fs::read_dir(dir.path().join("outbox"))
             .expect("dir")
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
@@ -122,7 +131,7 @@ mod tests {
         let blocker = dir.path().join("not-a-dir");
         fs::write(&blocker, b"x").expect("write");
         let sink = FileSink::new(blocker.join("outbox"));
-        assert!(matches!(sink.deliver(&outgoing("id", b"x")), Delivery::RetryLater { .. }));
+        assert!(matches!(sink.write_now(&outgoing("id", b"x")), Delivery::RetryLater { .. }));
     }
 
     #[test]

@@ -1,38 +1,305 @@
-//! The outbox loop: takes the messages that are due, oldest first, hands each to its receiver's sink, and
-//! records what became of it. A message whose receiver has no sink here (SMTP and webhooks come with the
-//! network sinks) stays queued, as does one the sink could not deliver yet; a permanent failure goes to the
-//! dead letters with its reason. The retry schedule lives here, apart from the sinks.
+//! The outbox loop: sends queued messages receiver by receiver, each receiver's oldest first, and records what
+//! became of each. The retry schedule lives here, apart from the sinks and from the classification of answers.
+//!
+//! - **Order.** A receiver's messages leave in the order they were queued. When one fails for now, the ones
+//!   behind it wait for its next attempt instead of overtaking it; a message given up on does not hold the
+//!   others back.
+//! - **Pace.** A sink with a pace (a Teams webhook: one request a second by default) gets at most one request
+//!   per pace, also when a backlog drains after an outage, so a server that comes back is not flooded.
+//! - **Retries.** A failure for now is tried again after 30 s, doubling to an hour, each wait drawn between half
+//!   and all of it (so that many messages do not retry in step), or after the server's `Retry-After` when it
+//!   is longer; once a message has been queued for `max_age` (48 h), its next failure makes it dead.
+//! - **At least once.** A message is marked sent only after the server accepted it; a crash in between sends it
+//!   again on the next pass, with the same bytes (and `Message-ID`).
+//!
+//! Receivers are served at once, each by its own task; the store is shared behind a mutex.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use rand::{Rng, RngExt};
 
 use super::{Delivery, Outgoing, Sink};
 use crate::failpoint;
+use crate::graph::timer::Timer;
 use crate::store::{MessageKind, OutboxEntry, Store, StoreError};
 
-/// What one pass of the loop did.
+/// The retry schedule.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    /// A message queued this long is given up on at its next failure.
+    pub max_age: TimeDelta,
+    /// The wait after the first failure; it doubles with each failure after that.
+    pub first_backoff: Duration,
+    /// The longest wait between two attempts, unless the server asks for more.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_age: TimeDelta::hours(48),
+            first_backoff: Duration::from_secs(30),
+            max_backoff: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after `failures` failures (1 for the first): `first_backoff · 2^(failures-1)`, at most
+    /// `max_backoff`, drawn between half and all of it; or the server's `asked` wait when that is longer.
+    pub fn wait(&self, failures: u32, asked: Option<Duration>, rng: &mut impl Rng) -> Duration {
+        let doubling = 2u32.saturating_pow(failures.saturating_sub(1).min(20));
+        let full = self.first_backoff.saturating_mul(doubling).min(self.max_backoff);
+        let drawn = full.mul_f64(rng.random_range(0.5..=1.0));
+        match asked {
+            Some(asked) if asked >= drawn => asked,
+            _ => drawn,
+        }
+    }
+}
+
+/// What one delivery (one or more passes) did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DeliveryReport {
     pub delivered: usize,
     /// Delivered messages per receiver.
-    pub delivered_to: std::collections::BTreeMap<String, usize>,
+    pub delivered_to: BTreeMap<String, usize>,
     /// Left queued: their receiver has no sink in this process.
     pub waiting: usize,
-    /// Failed for now; tried again later.
+    /// Failed attempts that will be tried again.
     pub retrying: usize,
     /// Given up on.
     pub dead: usize,
-    /// The first failure, for the run summary.
-    pub first_error: Option<String>,
+    /// Still queued at the end (waiting for a retry, their turn, or the pace), per receiver.
+    pub queued: BTreeMap<String, usize>,
+    /// The failures, in the order they happened: "playbook → receiver: error".
+    pub errors: Vec<String>,
 }
 
-/// When to try again after `attempts` failures: 30 s, doubling, at most an hour — or what the server asked.
-pub fn next_attempt(now: DateTime<Utc>, attempts: u32, asked: Option<Duration>) -> DateTime<Utc> {
-    let backoff = TimeDelta::seconds(30 * 2i64.pow(attempts.min(7))).min(TimeDelta::hours(1));
-    let wait =
-        asked.and_then(|d| TimeDelta::from_std(d).ok()).map_or(backoff, |asked| asked.max(TimeDelta::seconds(1)));
-    now + wait
+impl DeliveryReport {
+    fn absorb(&mut self, other: DeliveryReport) {
+        self.delivered += other.delivered;
+        for (receiver, count) in other.delivered_to {
+            *self.delivered_to.entry(receiver).or_default() += count;
+        }
+        self.waiting += other.waiting;
+        self.retrying += other.retrying;
+        self.dead += other.dead;
+        self.errors.extend(other.errors);
+    }
+}
+
+/// How many messages of a receiver are read from the store at once.
+const PAGE: usize = 64;
+
+/// The sink of a receiver, or `None` when this process cannot deliver to it (its messages stay queued).
+pub type SinkFor<'a> = dyn Fn(&str) -> Option<Arc<dyn Sink>> + Sync + 'a;
+
+/// The delivery loop over one store.
+pub struct Outbox<'a> {
+    store: &'a Mutex<&'a mut Store>,
+    sink_for: &'a SinkFor<'a>,
+    timer: &'a dyn Timer,
+    policy: RetryPolicy,
+    /// Draws the jitter of retry waits.
+    rng: Mutex<rand_chacha::ChaCha8Rng>,
+    /// When each paced receiver was last sent a request, across passes.
+    last_request: Mutex<BTreeMap<String, DateTime<Utc>>>,
+}
+
+impl<'a> Outbox<'a> {
+    pub fn new(
+        store: &'a Mutex<&'a mut Store>,
+        sink_for: &'a SinkFor<'a>,
+        timer: &'a dyn Timer,
+        policy: RetryPolicy,
+    ) -> Self {
+        let seed =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        Self::with_seed(store, sink_for, timer, policy, seed)
+    }
+
+    /// The same, with the jitter drawn from `seed` (tests).
+    pub fn with_seed(
+        store: &'a Mutex<&'a mut Store>,
+        sink_for: &'a SinkFor<'a>,
+        timer: &'a dyn Timer,
+        policy: RetryPolicy,
+        seed: u64,
+    ) -> Self {
+        use rand::SeedableRng;
+        Outbox {
+            store,
+            sink_for,
+            timer,
+            policy,
+            rng: Mutex::new(rand_chacha::ChaCha8Rng::seed_from_u64(seed)),
+            last_request: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn store(&self) -> std::sync::MutexGuard<'_, &'a mut Store> {
+        self.store.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Delivers until nothing more can go before `until`: passes over every receiver, and between passes a sleep
+    /// until the next message is due, as long as that is before `until`. With `until` = now, one pass. Sends
+    /// nothing after `until`; what is left stays queued.
+    pub async fn deliver_until(&self, until: DateTime<Utc>) -> Result<DeliveryReport, StoreError> {
+        let mut report = DeliveryReport::default();
+        loop {
+            report.absorb(self.pass(until).await?);
+            let heads = self.store().pending_heads()?;
+            let now = self.timer.now();
+            let next = heads
+                .iter()
+                .filter(|head| (self.sink_for)(&head.receiver).is_some())
+                .map(|head| head.next_attempt.max(now))
+                .min();
+            match next {
+                Some(at) if at <= until && at > now => self.timer.sleep((at - now).to_std().unwrap_or_default()).await,
+                // Nothing due before `until`, or a receiver cut short by it: the rest stays queued.
+                _ => {
+                    report.queued = heads.into_iter().map(|head| (head.receiver, head.pending)).collect();
+                    return Ok(report);
+                }
+            }
+        }
+    }
+
+    /// One pass: every receiver's due messages, receivers at once.
+    async fn pass(&self, until: DateTime<Utc>) -> Result<DeliveryReport, StoreError> {
+        let heads = self.store().pending_heads()?;
+        let mut report = DeliveryReport::default();
+        let mut tasks = Vec::new();
+        for head in heads {
+            match (self.sink_for)(&head.receiver) {
+                Some(sink) => tasks.push(self.drain(head.receiver, sink, until)),
+                None => report.waiting += head.pending,
+            }
+        }
+        for result in futures_util::future::join_all(tasks).await {
+            report.absorb(result?);
+        }
+        Ok(report)
+    }
+
+    /// Sends one receiver's due messages in order, at the sink's pace, until one fails for now, none is due, or
+    /// `until` comes.
+    async fn drain(
+        &self,
+        receiver: String,
+        sink: Arc<dyn Sink>,
+        until: DateTime<Utc>,
+    ) -> Result<DeliveryReport, StoreError> {
+        let mut report = DeliveryReport::default();
+        let mut cursor: Option<(DateTime<Utc>, String)> = None;
+        let last_sent = |this: &Self| {
+            this.last_request.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&receiver).copied()
+        };
+        loop {
+            let page = {
+                let store = self.store();
+                store.pending_for(&receiver, cursor.as_ref().map(|(t, id)| (*t, id.as_str())), PAGE)?
+            };
+            let Some(last) = page.last() else { return Ok(report) };
+            cursor = Some((last.message.created, last.message.id.clone()));
+            for entry in page {
+                if entry.next_attempt > self.timer.now() {
+                    // Not due: the messages behind it wait their turn.
+                    return Ok(report);
+                }
+                if let (Some(pace), Some(last)) = (sink.pace(), last_sent(self)) {
+                    let ready = last + TimeDelta::from_std(pace).unwrap_or(TimeDelta::MAX);
+                    if ready > until {
+                        return Ok(report);
+                    }
+                    if let Ok(wait) = (ready - self.timer.now()).to_std() {
+                        self.timer.sleep(wait).await;
+                    }
+                }
+                if self.timer.now() > until {
+                    return Ok(report);
+                }
+                self.last_request
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(receiver.clone(), self.timer.now());
+                let delivery = {
+                    let message = &entry.message;
+                    let outgoing = Outgoing {
+                        id: &message.id,
+                        playbook: &message.playbook,
+                        receiver: &message.receiver,
+                        created: message.created,
+                        extension: extension(message.kind),
+                        payload: &message.payload,
+                    };
+                    sink.deliver(&outgoing).await
+                };
+                failpoint::hit("after-delivery");
+                if !self.record(&entry, delivery, &mut report)? {
+                    return Ok(report);
+                }
+            }
+        }
+    }
+
+    /// Records what became of one attempt; false when the receiver must stop for now (a failure to retry).
+    fn record(&self, entry: &OutboxEntry, delivery: Delivery, report: &mut DeliveryReport) -> Result<bool, StoreError> {
+        let message = &entry.message;
+        let now = self.timer.now();
+        let failed = |error: &str| format!("{} → {}: {error}", message.playbook, message.receiver);
+        let outcome = match delivery {
+            Delivery::Delivered { answer } => {
+                let marked = self.store().mark_sent(&message.id, now, &answer);
+                if tolerate(marked)? {
+                    report.delivered += 1;
+                    *report.delivered_to.entry(message.receiver.clone()).or_default() += 1;
+                }
+                true
+            }
+            Delivery::RetryLater { error, after } => {
+                if now - entry.queued_at >= self.policy.max_age {
+                    let hours = self.policy.max_age.num_hours();
+                    let error = format!("{error} (still failing after {hours} h in the queue: given up)");
+                    tolerate(self.store().mark_dead(&message.id, &error, now))?;
+                    report.dead += 1;
+                    report.errors.push(failed(&error));
+                    true
+                } else {
+                    let wait = {
+                        let mut rng = self.rng.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        self.policy.wait(entry.attempts + 1, after, &mut *rng)
+                    };
+                    let next = now + TimeDelta::from_std(wait).unwrap_or(TimeDelta::hours(1));
+                    tolerate(self.store().mark_retry(&message.id, &error, next))?;
+                    report.retrying += 1;
+                    report.errors.push(failed(&error));
+                    false
+                }
+            }
+            Delivery::GiveUp { error } => {
+                tolerate(self.store().mark_dead(&message.id, &error, now))?;
+                report.dead += 1;
+                report.errors.push(failed(&error));
+                true
+            }
+        };
+        Ok(outcome)
+    }
+}
+
+/// A message another process moved meanwhile (`outbox drop`, `outbox retry`) is its business: false, no error.
+fn tolerate(result: Result<(), StoreError>) -> Result<bool, StoreError> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(StoreError::WrongState { .. } | StoreError::NotFound { .. }) => Ok(false),
+        Err(error) => Err(error),
+    }
 }
 
 fn extension(kind: MessageKind) -> &'static str {
@@ -42,62 +309,26 @@ fn extension(kind: MessageKind) -> &'static str {
     }
 }
 
-/// Delivers every due message once. `sink_for` gives the sink of a receiver, or `None` when this process cannot
-/// deliver to it.
-pub fn deliver_due(
-    store: &mut Store,
-    sink_for: &dyn Fn(&str) -> Option<Box<dyn Sink>>,
-    now: DateTime<Utc>,
-) -> Result<DeliveryReport, StoreError> {
-    let mut report = DeliveryReport::default();
-    let due: Vec<OutboxEntry> = store.due_messages(now, usize::MAX)?;
-    for entry in due {
-        let message = &entry.message;
-        let Some(sink) = sink_for(&message.receiver) else {
-            report.waiting += 1;
-            continue;
-        };
-        let outgoing = Outgoing {
-            id: &message.id,
-            playbook: &message.playbook,
-            receiver: &message.receiver,
-            created: message.created,
-            extension: extension(message.kind),
-            payload: &message.payload,
-        };
-        let delivery = sink.deliver(&outgoing);
-        failpoint::hit("after-delivery");
-        match delivery {
-            Delivery::Delivered { answer } => {
-                store.mark_sent(&message.id, now, &answer)?;
-                report.delivered += 1;
-                *report.delivered_to.entry(message.receiver.clone()).or_default() += 1;
-            }
-            Delivery::RetryLater { error, after } => {
-                store.mark_retry(&message.id, &error, next_attempt(now, entry.attempts, after))?;
-                report.retrying += 1;
-                report.first_error.get_or_insert(format!("{} → {}: {error}", message.playbook, message.receiver));
-            }
-            Delivery::GiveUp { error } => {
-                store.mark_dead(&message.id, &error, now)?;
-                report.dead += 1;
-                report.first_error.get_or_insert(format!("{} → {}: {error}", message.playbook, message.receiver));
-            }
-        }
-    }
-    Ok(report)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::SeedableRng;
 
     #[test]
-    fn backoff_doubles_up_to_an_hour_unless_the_server_says_when() {
-        let now = DateTime::parse_from_rfc3339("2026-11-20T12:00:00Z").expect("valid").with_timezone(&Utc);
-        assert_eq!(next_attempt(now, 0, None) - now, TimeDelta::seconds(30));
-        assert_eq!(next_attempt(now, 3, None) - now, TimeDelta::seconds(240));
-        assert_eq!(next_attempt(now, 20, None) - now, TimeDelta::hours(1));
-        assert_eq!(next_attempt(now, 0, Some(Duration::from_secs(120))) - now, TimeDelta::seconds(120));
+    fn waits_double_with_jitter_up_to_an_hour_unless_the_server_asks_for_more() {
+        let policy = RetryPolicy::default();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for _ in 0..100 {
+            let first = policy.wait(1, None, &mut rng);
+            assert!(first >= Duration::from_secs(15) && first <= Duration::from_secs(30), "{first:?}");
+            let fourth = policy.wait(4, None, &mut rng);
+            assert!(fourth >= Duration::from_secs(120) && fourth <= Duration::from_secs(240), "{fourth:?}");
+            let late = policy.wait(40, None, &mut rng);
+            assert!(late >= Duration::from_secs(1800) && late <= Duration::from_secs(3600), "{late:?}");
+            assert_eq!(policy.wait(1, Some(Duration::from_secs(120)), &mut rng), Duration::from_secs(120));
+            assert!(policy.wait(3, Some(Duration::from_secs(1)), &mut rng) >= Duration::from_secs(60));
+        }
+        let draws: std::collections::BTreeSet<Duration> = (0..20).map(|_| policy.wait(2, None, &mut rng)).collect();
+        assert!(draws.len() > 10, "the waits are spread, not in step: {draws:?}");
     }
 }

@@ -87,6 +87,24 @@ pub enum GraphError {
     Refused(String),
 }
 
+/// An answer to `post_once`.
+pub struct PostAnswer {
+    pub status: reqwest::StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: bytes::Bytes,
+}
+
+/// Why `post_once` got no answer.
+#[derive(Debug)]
+pub enum PostFailure {
+    /// No token: the sign-in failed (after its own retries).
+    SignIn(String),
+    /// The request failed on the way (the URL is stripped from the error).
+    Transport(reqwest::Error),
+    /// The path does not make a URL.
+    Url(String),
+}
+
 /// Graph for one tenant: its token, its call rate and concurrency limits, shared by every playbook.
 pub struct GraphClient {
     name: String,
@@ -250,6 +268,34 @@ impl GraphClient {
                 Verdict::Fatal(Fatal::Permission(message)) => return Err(GraphError::Permission(message)),
                 Verdict::Fatal(Fatal::Other(message)) => return Err(GraphError::Refused(message)),
             }
+        }
+    }
+
+    /// One POST of `body` (JSON) to `path` under Graph's v1.0 root with the tenant's token — for deliveries,
+    /// whose retries are the outbox's business. A token Graph refuses (401) is replaced once. The answer is
+    /// returned as it came, for the caller to judge.
+    pub async fn post_once(&self, path: &str, body: Vec<u8>, timeout: Duration) -> Result<PostAnswer, PostFailure> {
+        let url = self.graph_url.join(&format!("v1.0/{path}")).map_err(|e| PostFailure::Url(e.to_string()))?;
+        let mut refused: Option<Arc<str>> = None;
+        loop {
+            let token = self.tokens.token(refused.as_deref()).await.map_err(|e| PostFailure::SignIn(e.0))?;
+            let response = self
+                .http
+                .post(url.clone())
+                .bearer_auth(&*token)
+                .header(CONTENT_TYPE, "application/json")
+                .timeout(timeout)
+                .body(body.clone())
+                .send()
+                .await
+                .map_err(|e| PostFailure::Transport(e.without_url()))?;
+            let (status, headers) = (response.status(), response.headers().clone());
+            let answer = response.bytes().await.map_err(|e| PostFailure::Transport(e.without_url()))?;
+            if status == reqwest::StatusCode::UNAUTHORIZED && refused.is_none() {
+                refused = Some(token);
+                continue;
+            }
+            return Ok(PostAnswer { status, headers, body: answer });
         }
     }
 

@@ -21,6 +21,7 @@ mod mime;
 mod sanitize;
 mod templates;
 
+pub use sanitize::escape_html;
 pub use templates::{Templates, shipped_templates};
 
 use chrono::{DateTime, Utc};

@@ -24,9 +24,17 @@ pub(super) struct Migration {
     pub(super) sql: &'static str,
 }
 
-/// Every migration, in order. Next: 2 = `caches`, 3 = `silences`.
-pub(super) const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "runs, watermarks, seen keys, outbox", sql: MIGRATION_1 }];
+/// Every migration, in order. Next: 3 = `caches`, 4 = `silences`.
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "runs, watermarks, seen keys, outbox", sql: MIGRATION_1 },
+    Migration { version: 2, name: "outbox delivery order and re-queueing", sql: MIGRATION_2 },
+];
+
+/// Delivery goes receiver by receiver, in order; a dead message put back in the queue starts a new `max_age`.
+const MIGRATION_2: &str = "
+ALTER TABLE outbox ADD COLUMN queued_at TEXT;
+CREATE INDEX outbox_by_receiver ON outbox (receiver, state, created, id);
+";
 
 const MIGRATION_1: &str = "
 CREATE TABLE runs (

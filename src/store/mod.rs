@@ -305,6 +305,20 @@ pub struct OutboxEntry {
     pub sent_at: Option<DateTime<Utc>>,
     /// What the server said on success.
     pub answer: Option<String>,
+    /// When it was given up on (a dead message).
+    pub dead_at: Option<DateTime<Utc>>,
+    /// When it entered the queue: created, or re-queued by `outbox retry`. `max_age` counts from here.
+    pub queued_at: DateTime<Utc>,
+}
+
+/// A receiver's place in the queue (`Store::pending_heads`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingHead {
+    pub receiver: String,
+    /// Its pending messages.
+    pub pending: usize,
+    /// When its oldest pending message is due.
+    pub next_attempt: DateTime<Utc>,
 }
 
 /// Everything a successful run changes, applied in one transaction by [`Store::commit_run`].

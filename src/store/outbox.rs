@@ -21,12 +21,13 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{
-    MessageKind, NewMessage, OutboxEntry, OutboxState, ReadError, Store, StoreError, code_column, count_column,
-    optional_time_column, sql_error, sql_limit, time_column,
+    MessageKind, NewMessage, OutboxEntry, OutboxState, PendingHead, ReadError, Store, StoreError, code_column,
+    count_column, optional_time_column, sql_error, sql_limit, time_column,
 };
 
 const OUTBOX_COLUMNS: &str = "id, playbook, run_id, receiver, kind, subject, payload, created, state, attempts, \
-                              next_attempt, last_error, sent_at, answer";
+                              next_attempt, last_error, sent_at, answer, dead_at, \
+                              COALESCE(queued_at, created) AS queued_at";
 
 impl Store {
     /// Pending messages whose next attempt is due at `now`, oldest first (by created, then id), at most `limit`.
@@ -40,6 +41,49 @@ impl Store {
             ),
             params![now, sql_limit(limit)],
             read_entry,
+        )
+    }
+
+    /// The pending messages of one receiver in delivery order (created, then id), after the `(created, id)`
+    /// cursor when given, at most `limit`, due or not: the delivery loop stops at the first that is not due,
+    /// because the ones behind it wait their turn.
+    pub fn pending_for(
+        &self,
+        receiver: &str,
+        after: Option<(DateTime<Utc>, &str)>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let (created, id) = match after {
+            Some((created, id)) => (self.encode_time("cursor", created)?, id.to_string()),
+            None => (String::new(), String::new()),
+        };
+        self.query_all(
+            "listing a receiver's queue",
+            &format!(
+                "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE receiver = ?1 AND state = 'pending'
+                 AND (created > ?2 OR (created = ?2 AND id > ?3)) ORDER BY created, id LIMIT ?4"
+            ),
+            params![receiver, created, id, sql_limit(limit)],
+            read_entry,
+        )
+    }
+
+    /// For each receiver with pending messages: how many, and when its oldest is due (the others wait behind
+    /// it). By receiver name.
+    pub fn pending_heads(&self) -> Result<Vec<PendingHead>, StoreError> {
+        // SQLite takes the bare column next_attempt from the row that has the MIN(created).
+        self.query_all(
+            "listing the receivers with queued messages",
+            "SELECT receiver, COUNT(*) AS pending, MIN(created) AS oldest, next_attempt FROM outbox
+             WHERE state = 'pending' GROUP BY receiver ORDER BY receiver",
+            [],
+            |row| {
+                Ok(PendingHead {
+                    receiver: row.get("receiver")?,
+                    pending: count_column(row, "outbox.pending")?,
+                    next_attempt: time_column(row, "outbox.next_attempt")?,
+                })
+            },
         )
     }
 
@@ -121,13 +165,25 @@ impl Store {
         Ok(entries.pop())
     }
 
+    /// The ids that start with `prefix` (at most `limit`), for commands that accept a short id.
+    pub fn outbox_ids_starting(&self, prefix: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        let pattern: String =
+            prefix.chars().flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] }).collect();
+        self.query_all(
+            "looking up a message id",
+            "SELECT id FROM outbox WHERE id LIKE ?1 || '%' ESCAPE '\\' ORDER BY id LIMIT ?2",
+            params![pattern, sql_limit(limit)],
+            |row| Ok(row.get("id")?),
+        )
+    }
+
     /// Puts a dead message back to pending (attempts reset, due now). Error if it is not dead.
     pub fn retry_dead(&mut self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         let now = self.encode_time("current time", now)?;
         let changed = self
             .connection
             .prepare_cached(
-                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt = ?2, dead_at = NULL
+                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt = ?2, dead_at = NULL, queued_at = ?2
                  WHERE id = ?1 AND state = 'dead'",
             )
             .and_then(|mut statement| statement.execute(params![id, now]))
@@ -191,5 +247,7 @@ fn read_entry(row: &Row<'_>) -> Result<OutboxEntry, ReadError> {
         last_error: row.get("last_error")?,
         sent_at: optional_time_column(row, "outbox.sent_at")?,
         answer: row.get("answer")?,
+        dead_at: optional_time_column(row, "outbox.dead_at")?,
+        queued_at: time_column(row, "outbox.queued_at")?,
     })
 }

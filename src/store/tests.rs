@@ -264,6 +264,8 @@ fn a_commit_records_the_run_its_keys_its_messages_and_the_watermark() {
             last_error: None,
             sent_at: None,
             answer: None,
+            dead_at: None,
+            queued_at: queued[1].created,
         }
     );
     assert_eq!(store.outbox_entry("message-3").expect("entry"), None);

@@ -1,0 +1,225 @@
+//! `huntbook outbox list|show|retry|drop`: what is queued, what was given up on and why, and putting it back.
+//! Ids can be shortened to any unique prefix. Receivers are shown by where they deliver, never by a secret.
+
+use std::io::Write;
+
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::{DateTime, Utc};
+
+use super::Outcome;
+use super::delivery::{self, delivery_line, error_lines, place};
+use super::run::lock_state;
+use super::workspace;
+use crate::cli::{OutboxAction, OutboxArgs};
+use crate::config::Config;
+use crate::diagnostics::render_diagnostics;
+use crate::store::{OutboxEntry, OutboxState, Store};
+
+pub fn outbox(args: OutboxArgs) -> Result<Outcome> {
+    let config = match workspace::config(&args.config) {
+        Ok(config) => config,
+        Err(problems) => {
+            eprint!("{}", render_diagnostics(&problems));
+            return Ok(Outcome::Invalid);
+        }
+    };
+    let mut store =
+        Store::open(&config.state).with_context(|| format!("opening the state file {}", config.state.display()))?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match args.action {
+        OutboxAction::List { dead, all, limit } => list(&mut out, &config, &store, dead, all, limit),
+        OutboxAction::Show { id } => {
+            let id = match resolve(&store, &id) {
+                Ok(id) => id,
+                Err(problem) => return usage(problem),
+            };
+            show(&mut out, &config, &store, &id)
+        }
+        OutboxAction::Drop { ids } => {
+            let ids = match resolve_all(&store, &ids) {
+                Ok(ids) => ids,
+                Err(problem) => return usage(problem),
+            };
+            for id in &ids {
+                store.drop_message(id)?;
+                writeln!(out, "dropped {id}")?;
+            }
+            Ok(Outcome::Success)
+        }
+        OutboxAction::Retry { ids, all_dead, wait } => {
+            let ids = if all_dead {
+                store.outbox(Some(OutboxState::Dead), usize::MAX)?.into_iter().map(|e| e.message.id).collect()
+            } else {
+                match resolve_all(&store, &ids) {
+                    Ok(ids) => ids,
+                    Err(problem) => return usage(problem),
+                }
+            };
+            retry(&mut out, &config, &mut store, &ids, wait.as_deref())
+        }
+    }
+}
+
+fn usage(problem: String) -> Result<Outcome> {
+    eprintln!("error: {problem}");
+    Ok(Outcome::Invalid)
+}
+
+/// The full id of a message from a unique prefix.
+fn resolve(store: &Store, prefix: &str) -> Result<String, String> {
+    if prefix.trim().is_empty() {
+        return Err("an empty message id".into());
+    }
+    let found = store.outbox_ids_starting(prefix, 2).map_err(|e| e.to_string())?;
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(format!("no message {prefix} in the outbox (huntbook outbox list --all shows them)")),
+        _ => Err(format!("{prefix} is the start of several message ids: give more of it")),
+    }
+}
+
+fn resolve_all(store: &Store, prefixes: &[String]) -> Result<Vec<String>, String> {
+    let mut ids = Vec::new();
+    for prefix in prefixes {
+        let id = resolve(store, prefix)?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+fn time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// Text on one line, at most `width` characters.
+fn cut(text: &str, width: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > width {
+        format!("{}…", flat.chars().take(width.saturating_sub(1)).collect::<String>())
+    } else {
+        flat
+    }
+}
+
+fn list(out: &mut impl Write, config: &Config, store: &Store, dead: bool, all: bool, limit: usize) -> Result<Outcome> {
+    let mut entries: Vec<OutboxEntry> = if dead {
+        store.outbox(Some(OutboxState::Dead), limit)?
+    } else if all {
+        store.outbox(None, limit)?
+    } else {
+        let mut both = store.outbox(Some(OutboxState::Pending), limit)?;
+        both.extend(store.outbox(Some(OutboxState::Dead), limit)?);
+        both
+    };
+    entries.sort_by(|a, b| (b.message.created, &b.message.id).cmp(&(a.message.created, &a.message.id)));
+    entries.truncate(limit);
+    if entries.is_empty() {
+        let what = if dead {
+            "no dead message"
+        } else if all {
+            "the outbox is empty"
+        } else {
+            "nothing queued, nothing dead"
+        };
+        writeln!(out, "{what}")?;
+        return Ok(Outcome::Success);
+    }
+    writeln!(
+        out,
+        "{:<8}  {:<7}  {:<19}  {:<30}  {:<36}  {:>3}  NEXT / SENT / ERROR",
+        "ID", "STATE", "QUEUED", "PLAYBOOK", "RECEIVER", "TRY"
+    )?;
+    for entry in &entries {
+        let message = &entry.message;
+        let receiver = format!("{} ({})", message.receiver, place(config, &message.receiver));
+        let detail = match entry.state {
+            OutboxState::Pending => match &entry.last_error {
+                Some(error) => format!("next {} after: {}", time(entry.next_attempt), cut(error, 80)),
+                None => format!("due {}", time(entry.next_attempt)),
+            },
+            OutboxState::Sent => format!("sent {}", entry.sent_at.map(time).unwrap_or_default()),
+            OutboxState::Dead => cut(entry.last_error.as_deref().unwrap_or("given up on"), 100),
+        };
+        writeln!(
+            out,
+            "{:<8}  {:<7}  {:<19}  {:<30}  {:<36}  {:>3}  {}",
+            message.id.chars().take(8).collect::<String>(),
+            entry.state.as_str(),
+            time(entry.queued_at),
+            cut(&message.playbook, 30),
+            cut(&receiver, 36),
+            entry.attempts,
+            detail
+        )?;
+    }
+    Ok(Outcome::Success)
+}
+
+fn show(out: &mut impl Write, config: &Config, store: &Store, id: &str) -> Result<Outcome> {
+    let entry = store.outbox_entry(id)?.ok_or_else(|| anyhow!("message {id} is gone"))?;
+    let message = &entry.message;
+    writeln!(out, "id        {}", message.id)?;
+    writeln!(out, "state     {}", entry.state.as_str())?;
+    writeln!(out, "playbook  {} (run {})", message.playbook, message.run_id)?;
+    writeln!(out, "receiver  {} — {}", message.receiver, place(config, &message.receiver))?;
+    writeln!(out, "subject   {}", cut(&message.subject, 200))?;
+    writeln!(out, "created   {} UTC", time(message.created))?;
+    if entry.queued_at != message.created {
+        writeln!(out, "requeued  {} UTC", time(entry.queued_at))?;
+    }
+    writeln!(out, "attempts  {}", entry.attempts)?;
+    match entry.state {
+        OutboxState::Pending => writeln!(out, "next      {} UTC", time(entry.next_attempt))?,
+        OutboxState::Sent => writeln!(out, "sent      {} UTC", entry.sent_at.map(time).unwrap_or_default())?,
+        OutboxState::Dead => writeln!(out, "dead      {} UTC", entry.dead_at.map(time).unwrap_or_default())?,
+    }
+    if let Some(error) = &entry.last_error {
+        writeln!(out, "error     {}", cut(error, 2000))?;
+    }
+    if let Some(answer) = &entry.answer {
+        writeln!(out, "answer    {}", cut(answer, 2000))?;
+    }
+    writeln!(out, "──── {} bytes", message.payload.len())?;
+    out.write_all(&message.payload)?;
+    if !message.payload.ends_with(b"\n") {
+        writeln!(out)?;
+    }
+    Ok(Outcome::Success)
+}
+
+fn retry(
+    out: &mut impl Write,
+    config: &Config,
+    store: &mut Store,
+    ids: &[String],
+    wait: Option<&str>,
+) -> Result<Outcome> {
+    if ids.is_empty() {
+        writeln!(out, "no dead message to retry")?;
+        return Ok(Outcome::Success);
+    }
+    // Delivering while a `huntbook run` delivers would send the same message twice.
+    let Some(_lock) = lock_state(&config.state)? else {
+        bail!("a huntbook run is using {}; retry when it has finished", config.state.display());
+    };
+    let now = Utc::now();
+    for id in ids {
+        store.retry_dead(id, now).with_context(|| format!("re-queueing {id}"))?;
+    }
+    writeln!(out, "re-queued {} message{}", ids.len(), if ids.len() == 1 { "" } else { "s" })?;
+    let wait = match wait {
+        Some(text) => crate::config::duration::parse_duration(text)
+            .map_err(|e| anyhow!("--wait '{text}': {}; {}", e.message, e.hint))?,
+        None => config.delivery.wait,
+    };
+    let delivered = delivery::deliver(config, store, wait)?;
+    writeln!(out, "{}", delivery_line(&delivered))?;
+    out.flush()?;
+    for line in error_lines(&delivered, 5) {
+        eprintln!("error: delivery: {line}");
+    }
+    Ok(if delivered.failed() { Outcome::Failed } else { Outcome::Success })
+}
