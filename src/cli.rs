@@ -42,7 +42,7 @@ pub enum Command {
 pub struct ConfigArgs {
     /// The configuration file. Default: huntbook.yaml in the current directory, or else the embedded default
     /// (the sample data in examples/data, messages written to files under outbox/).
-    #[arg(short = 'c', long, value_name = "FILE", env = "HUNTBOOK_CONFIG")]
+    #[arg(short = 'c', long, value_name = "FILE", env = "HUNTBOOK_CONFIG", global = true)]
     pub config: Option<PathBuf>,
 }
 

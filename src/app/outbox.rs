@@ -129,7 +129,7 @@ fn list(out: &mut impl Write, config: &Config, store: &Store, dead: bool, all: b
     }
     writeln!(
         out,
-        "{:<8}  {:<7}  {:<19}  {:<30}  {:<36}  {:>3}  NEXT / SENT / ERROR",
+        "{:<36}  {:<7}  {:<19}  {:<30}  {:<36}  {:>3}  NEXT / SENT / ERROR",
         "ID", "STATE", "QUEUED", "PLAYBOOK", "RECEIVER", "TRY"
     )?;
     for entry in &entries {
@@ -145,8 +145,8 @@ fn list(out: &mut impl Write, config: &Config, store: &Store, dead: bool, all: b
         };
         writeln!(
             out,
-            "{:<8}  {:<7}  {:<19}  {:<30}  {:<36}  {:>3}  {}",
-            message.id.chars().take(8).collect::<String>(),
+            "{:<36}  {:<7}  {:<19}  {:<30}  {:<36}  {:>3}  {}",
+            message.id,
             entry.state.as_str(),
             time(entry.queued_at),
             cut(&message.playbook, 30),

@@ -145,9 +145,9 @@ impl<'a> Outbox<'a> {
         self.store.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Delivers until nothing more can go before `until`: passes over every receiver, and between passes a sleep
-    /// until the next message is due, as long as that is before `until`. With `until` = now, one pass. Sends
-    /// nothing after `until`; what is left stays queued.
+    /// Delivers everything due, and goes on waiting — for retries and for the pace of paced sinks — as long as
+    /// the wait ends by `until`: passes over every receiver, and between passes a sleep until the next message is
+    /// due. With `until` = now, one pass that never waits. What is left stays queued.
     pub async fn deliver_until(&self, until: DateTime<Utc>) -> Result<DeliveryReport, StoreError> {
         let mut report = DeliveryReport::default();
         loop {
@@ -220,9 +220,6 @@ impl<'a> Outbox<'a> {
                     if let Ok(wait) = (ready - self.timer.now()).to_std() {
                         self.timer.sleep(wait).await;
                     }
-                }
-                if self.timer.now() > until {
-                    return Ok(report);
                 }
                 self.last_request
                     .lock()

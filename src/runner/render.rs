@@ -46,7 +46,8 @@ pub fn render_message(
     receiver: &str,
     at: DateTime<Utc>,
 ) -> Result<NewMessage, String> {
-    let id = uuid::Uuid::new_v4().to_string();
+    // Version 7: ordered by creation within the process, so a receiver's messages of one run keep their order.
+    let id = uuid::Uuid::now_v7().to_string();
     let configured = services
         .config
         .receivers

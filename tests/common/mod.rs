@@ -3,6 +3,8 @@
 
 pub mod cards;
 pub mod emulator;
+pub mod queue;
+pub mod smtp;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
