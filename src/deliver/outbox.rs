@@ -7,8 +7,7 @@
 //! - **Pace.** A sink with a pace (a Teams webhook: one request a second by default) gets at most one request
 //!   per pace, also when a backlog drains after an outage, so a server that comes back is not flooded.
 //! - **Retries.** A failure for now is tried again after 30 s, doubling to an hour, each wait drawn between half
-//!   and all of it (so that many messages do not retry in step), or after the server's `Retry-After` when it
-//!   is longer; once a message has been queued for `max_age` (48 h), its next failure makes it dead.
+//!   and all of it (so that many messages do not retry in step), or after the server's `Retry-After`; once a message has been queued for `max_age` (48 h), its next failure makes it dead.
 //! - **At least once.** A message is marked sent only after the server accepted it; a crash in between sends it
 //!   again on the next pass, with the same bytes (and `Message-ID`).
 //!
@@ -49,14 +48,14 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// The wait after `failures` failures (1 for the first): `first_backoff · 2^(failures-1)`, at most
-    /// `max_backoff`, drawn between half and all of it; or the server's `asked` wait when that is longer.
+    /// `max_backoff`, drawn between half and all of it; or exactly the server's `asked` wait (`Retry-After`).
     pub fn wait(&self, failures: u32, asked: Option<Duration>, rng: &mut impl Rng) -> Duration {
         let doubling = 2u32.saturating_pow(failures.saturating_sub(1).min(20));
         let full = self.first_backoff.saturating_mul(doubling).min(self.max_backoff);
-        let drawn = full.mul_f64(rng.random_range(0.5..=1.0));
         match asked {
-            Some(asked) if asked >= drawn => asked,
-            _ => drawn,
+            // The server knows when it will take the message again.
+            Some(asked) => asked,
+            None => full.mul_f64(rng.random_range(0.5..=1.0)),
         }
     }
 }
@@ -312,7 +311,7 @@ mod tests {
     use rand::SeedableRng;
 
     #[test]
-    fn waits_double_with_jitter_up_to_an_hour_unless_the_server_asks_for_more() {
+    fn waits_double_with_jitter_up_to_an_hour_unless_the_server_says_when() {
         let policy = RetryPolicy::default();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         for _ in 0..100 {
@@ -323,7 +322,7 @@ mod tests {
             let late = policy.wait(40, None, &mut rng);
             assert!(late >= Duration::from_secs(1800) && late <= Duration::from_secs(3600), "{late:?}");
             assert_eq!(policy.wait(1, Some(Duration::from_secs(120)), &mut rng), Duration::from_secs(120));
-            assert!(policy.wait(3, Some(Duration::from_secs(1)), &mut rng) >= Duration::from_secs(60));
+            assert_eq!(policy.wait(3, Some(Duration::from_secs(1)), &mut rng), Duration::from_secs(1));
         }
         let draws: std::collections::BTreeSet<Duration> = (0..20).map(|_| policy.wait(2, None, &mut rng)).collect();
         assert!(draws.len() > 10, "the waits are spread, not in step: {draws:?}");

@@ -71,11 +71,12 @@ impl Store {
     /// For each receiver with pending messages: how many, and when its oldest is due (the others wait behind
     /// it). By receiver name.
     pub fn pending_heads(&self) -> Result<Vec<PendingHead>, StoreError> {
-        // SQLite takes the bare column next_attempt from the row that has the MIN(created).
         self.query_all(
             "listing the receivers with queued messages",
-            "SELECT receiver, COUNT(*) AS pending, MIN(created) AS oldest, next_attempt FROM outbox
-             WHERE state = 'pending' GROUP BY receiver ORDER BY receiver",
+            "SELECT receiver, COUNT(*) AS pending,
+                    (SELECT next_attempt FROM outbox AS head WHERE head.receiver = outbox.receiver
+                     AND head.state = 'pending' ORDER BY created, id LIMIT 1) AS next_attempt
+             FROM outbox WHERE state = 'pending' GROUP BY receiver ORDER BY receiver",
             [],
             |row| {
                 Ok(PendingHead {

@@ -5,6 +5,7 @@ pub mod cards;
 pub mod emulator;
 pub mod queue;
 pub mod smtp;
+pub mod webhook;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

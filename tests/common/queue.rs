@@ -72,7 +72,10 @@ pub fn by_id(store: &Store) -> std::collections::BTreeMap<String, OutboxEntry> {
     store.outbox(None, usize::MAX).expect("outbox").into_iter().map(|e| (e.message.id.clone(), e)).collect()
 }
 
-/// An instant after every queued message is due (their first attempt failed moments ago).
+/// An instant after every queued message is due (their first attempt failed moments ago), on a whole second
+/// (the store keeps instants to the microsecond).
 pub fn later() -> DateTime<Utc> {
-    Utc::now() + chrono::TimeDelta::hours(1)
+    use chrono::Timelike;
+    let later = Utc::now() + chrono::TimeDelta::hours(1);
+    later.with_nanosecond(0).unwrap_or(later)
 }
