@@ -7,6 +7,7 @@
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use mailin_embedded::response::{AUTH_OK, INTERNAL_ERROR, INVALID_CREDENTIALS, OK};
 use mailin_embedded::{AuthMechanism, Handler, Response, Server, SslConfig};
@@ -209,10 +210,10 @@ impl SmtpServer {
     /// Blocks until the held message has been taken (its "250 OK" not yet sent).
     pub fn wait_until_held(&self) {
         let (lock, wake) = &*self.shared;
-        let mut shared = lock.lock().expect("lock");
-        while !shared.held {
-            shared = wake.wait(shared).expect("lock");
-        }
+        let shared = lock.lock().expect("lock");
+        let (shared, waited) =
+            wake.wait_timeout_while(shared, Duration::from_secs(120), |shared| !shared.held).expect("lock");
+        assert!(!waited.timed_out() && shared.held, "the server never got the message to hold");
     }
 
     /// Lets the held answer go, and takes messages again.
