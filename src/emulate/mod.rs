@@ -83,6 +83,8 @@ struct Emulator {
     assertions_seen: Mutex<HashSet<String>>,
     plan: Mutex<FaultPlan>,
     calls: Mutex<Vec<CallRecord>>,
+    /// Every sendMail request accepted: `{"mailbox": …, "request": {…}}`.
+    mail: Mutex<Vec<serde_json::Value>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -113,6 +115,7 @@ pub fn router(options: EmulatorOptions) -> Result<Router, String> {
         assertions_seen: Mutex::new(HashSet::new()),
         plan: Mutex::new(plan),
         calls: Mutex::new(Vec::new()),
+        mail: Mutex::new(Vec::new()),
     });
     Ok(Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(token))
@@ -120,7 +123,9 @@ pub fn router(options: EmulatorOptions) -> Result<Router, String> {
         .route("/v1.0/security/runHuntingQuery", post(hunting_query))
         .route("/api/files/{sha}", get(file_info))
         .route("/api/files/{sha}/stats", get(file_stats))
+        .route("/v1.0/users/{mailbox}/sendMail", post(send_mail).layer(axum::extract::DefaultBodyLimit::max(64 << 20)))
         .route("/_emulator/calls", get(calls))
+        .route("/_emulator/mail", get(mail))
         .with_state(state))
 }
 
@@ -565,5 +570,79 @@ fn answer_file(emulator: &Emulator, headers: &HeaderMap, sha: &str, stats: bool)
 async fn calls(State(emulator): State<Arc<Emulator>>) -> Response {
     let calls = lock(&emulator.calls).clone();
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], serde_json::to_string(&calls).unwrap_or_default())
+        .into_response()
+}
+
+/// Graph's request limit: a larger sendMail is refused with 413.
+const SEND_MAIL_LIMIT: usize = 4 << 20;
+
+/// `POST /v1.0/users/{mailbox}/sendMail`: checks the request as Graph does (token, size, JSON, recipients,
+/// base64 attachments), records it, answers 202 with no body.
+async fn send_mail(
+    State(emulator): State<Arc<Emulator>>,
+    Path(mailbox): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let response = answer_send_mail(&emulator, &mailbox, &headers, &body);
+    emulator.record("POST", format!("/v1.0/users/{mailbox}/sendMail"), response.status());
+    response
+}
+
+fn answer_send_mail(emulator: &Emulator, mailbox: &str, headers: &HeaderMap, body: &[u8]) -> Response {
+    if let Err(refusal) = emulator.authorize(headers) {
+        return refusal;
+    }
+    if let Some(status) = lock(&emulator.plan).draw() {
+        return fault_response(emulator, status);
+    }
+    if body.len() > SEND_MAIL_LIMIT {
+        return graph_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            "The maximum request length supported is 4MB.",
+        );
+    }
+    let bad = |message: &str| graph_error(StatusCode::BAD_REQUEST, "ErrorInvalidRequest", message);
+    let request: serde_json::Value = match serde_json::from_slice(body) {
+        Ok(request) => request,
+        Err(e) => return bad(&format!("The request body is not JSON: {e}")),
+    };
+    let message = &request["message"];
+    if !message["subject"].is_string() {
+        return bad("message.subject is required.");
+    }
+    if !matches!(message["body"]["contentType"].as_str(), Some("HTML" | "html" | "Text" | "text")) {
+        return bad("message.body.contentType must be Text or HTML.");
+    }
+    let addresses = |field: &str| -> Vec<String> {
+        message[field]
+            .as_array()
+            .map(|list| list.iter().filter_map(|r| r["emailAddress"]["address"].as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    };
+    if addresses("toRecipients").is_empty() && addresses("ccRecipients").is_empty() {
+        return graph_error(StatusCode::BAD_REQUEST, "ErrorInvalidRecipients", "At least one recipient is not valid.");
+    }
+    for attachment in message["attachments"].as_array().into_iter().flatten() {
+        let decoded = attachment["contentBytes"]
+            .as_str()
+            .map(|text| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, text));
+        if !matches!(decoded, Some(Ok(_))) {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                "ErrorInvalidBase64String",
+                "Invalid base64 string for an attachment.",
+            );
+        }
+    }
+    lock(&emulator.mail).push(json!({"mailbox": mailbox, "request": request}));
+    StatusCode::ACCEPTED.into_response()
+}
+
+/// `GET /_emulator/mail`: every sendMail request accepted, in order.
+async fn mail(State(emulator): State<Arc<Emulator>>) -> Response {
+    let mail = lock(&emulator.mail).clone();
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], serde_json::to_string(&mail).unwrap_or_default())
         .into_response()
 }

@@ -60,7 +60,7 @@ impl Drop for Emulator {
 }
 
 /// A plain blocking GET without pulling in a second HTTP stack: a std TcpStream speaking HTTP/1.0.
-mod http {
+pub mod http {
     use std::io::{Read, Write};
 
     pub fn get(url: &str) -> String {
