@@ -642,6 +642,7 @@ fn the_good_configuration_loads_into_the_expected_values() {
         (vec!["soc@contoso.example".to_string()], vec!["ciso@contoso.example".to_string()])
     );
     assert_eq!((&digest.via, digest.template.as_str(), digest.max_rows), (&EmailVia::Graph, "digest", 200));
+    assert_eq!(digest.tenant.as_deref(), Some("contoso"));
     let Receiver::Teams(teams) = &config.receivers["soc-teams"] else { panic!("soc-teams") };
     let TeamsTarget::Webhook(webhook) = &teams.target else { panic!("webhook") };
     assert!(webhook.expose().ends_with("?sig=SIGNATURE"));
