@@ -77,9 +77,4 @@ impl Sinks {
             .filter_map(|(name, sink)| sink.as_ref().err().map(|problem| (name.clone(), problem.clone())))
             .collect()
     }
-
-    /// Where `receiver` delivers, for people (never a secret).
-    pub fn describe(&self, receiver: &str) -> Option<String> {
-        self.get(receiver).map(|sink| sink.describe())
-    }
 }
