@@ -16,7 +16,9 @@ use huntbook::graph::timer::{Timer, VirtualTimer};
 use huntbook::store::{OutboxState, Store};
 
 use common::cards::assert_valid_card;
-use common::queue::{by_id, later, pending, queued_state};
+use common::queue::{
+    WEBHOOK_SECRET, by_id, later, pending, queued_state, queued_state_with_config, with_queue_environment,
+};
 use common::webhook::{Answer, Webhook};
 
 struct Setup {
@@ -155,4 +157,32 @@ async fn a_slow_answer_times_out_and_is_retried_without_the_url_in_the_error() {
     assert!(error.contains("no answer within 0.3 s"), "{error}");
     assert!(!error.contains("TOPSECRET") && !error.contains("/workflows/"), "{error}");
     assert_eq!(pending(&s.store, "soc-teams").len(), 22, "kept for the next attempt");
+}
+
+#[test]
+fn outbox_list_and_show_name_the_webhook_by_host_and_hash_never_by_url() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (state, config) = queued_state_with_config(dir.path());
+    let store = Store::open(&state).expect("store");
+    let head = pending(&store, "soc-teams").remove(0);
+    for args in [
+        vec!["outbox", "list"],
+        vec!["outbox", "list", "--all"],
+        vec!["outbox", "show", &head.message.id],
+        vec!["runs"],
+    ] {
+        let output =
+            with_queue_environment(common::huntbook().current_dir(dir.path()).args(&args).arg("-c").arg(&config))
+                .output()
+                .expect("huntbook runs");
+        let (stdout, stderr) = (common::stdout(&output), common::stderr(&output));
+        assert!(output.status.success(), "{args:?}: {stderr}");
+        assert!(
+            !stdout.contains(WEBHOOK_SECRET) && !stderr.contains(WEBHOOK_SECRET),
+            "{args:?} leaked the URL:\n{stdout}"
+        );
+        if args[0] == "outbox" {
+            assert!(stdout.contains("Teams webhook 127.0.0.1#"), "{args:?}:\n{stdout}");
+        }
+    }
 }

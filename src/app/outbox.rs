@@ -12,6 +12,7 @@ use super::run::lock_state;
 use super::workspace;
 use crate::cli::{OutboxAction, OutboxArgs};
 use crate::config::Config;
+use crate::deliver::classify::one_line;
 use crate::diagnostics::render_diagnostics;
 use crate::store::{OutboxEntry, OutboxState, Store};
 
@@ -94,16 +95,6 @@ fn time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-/// Text on one line, at most `width` characters.
-fn cut(text: &str, width: usize) -> String {
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() > width {
-        format!("{}…", flat.chars().take(width.saturating_sub(1)).collect::<String>())
-    } else {
-        flat
-    }
-}
-
 fn list(out: &mut impl Write, config: &Config, store: &Store, dead: bool, all: bool, limit: usize) -> Result<Outcome> {
     let mut entries: Vec<OutboxEntry> = if dead {
         store.outbox(Some(OutboxState::Dead), limit)?
@@ -137,11 +128,11 @@ fn list(out: &mut impl Write, config: &Config, store: &Store, dead: bool, all: b
         let receiver = format!("{} ({})", message.receiver, place(config, &message.receiver));
         let detail = match entry.state {
             OutboxState::Pending => match &entry.last_error {
-                Some(error) => format!("next {} after: {}", time(entry.next_attempt), cut(error, 80)),
+                Some(error) => format!("next {} after: {}", time(entry.next_attempt), one_line(error, 80)),
                 None => format!("due {}", time(entry.next_attempt)),
             },
             OutboxState::Sent => format!("sent {}", entry.sent_at.map(time).unwrap_or_default()),
-            OutboxState::Dead => cut(entry.last_error.as_deref().unwrap_or("given up on"), 100),
+            OutboxState::Dead => one_line(entry.last_error.as_deref().unwrap_or("given up on"), 100),
         };
         writeln!(
             out,
@@ -149,8 +140,8 @@ fn list(out: &mut impl Write, config: &Config, store: &Store, dead: bool, all: b
             message.id,
             entry.state.as_str(),
             time(entry.queued_at),
-            cut(&message.playbook, 30),
-            cut(&receiver, 36),
+            one_line(&message.playbook, 30),
+            one_line(&receiver, 36),
             entry.attempts,
             detail
         )?;
@@ -165,7 +156,7 @@ fn show(out: &mut impl Write, config: &Config, store: &Store, id: &str) -> Resul
     writeln!(out, "state     {}", entry.state.as_str())?;
     writeln!(out, "playbook  {} (run {})", message.playbook, message.run_id)?;
     writeln!(out, "receiver  {} — {}", message.receiver, place(config, &message.receiver))?;
-    writeln!(out, "subject   {}", cut(&message.subject, 200))?;
+    writeln!(out, "subject   {}", one_line(&message.subject, 200))?;
     writeln!(out, "created   {} UTC", time(message.created))?;
     if entry.queued_at != message.created {
         writeln!(out, "requeued  {} UTC", time(entry.queued_at))?;
@@ -177,10 +168,10 @@ fn show(out: &mut impl Write, config: &Config, store: &Store, id: &str) -> Resul
         OutboxState::Dead => writeln!(out, "dead      {} UTC", entry.dead_at.map(time).unwrap_or_default())?,
     }
     if let Some(error) = &entry.last_error {
-        writeln!(out, "error     {}", cut(error, 2000))?;
+        writeln!(out, "error     {}", one_line(error, 2000))?;
     }
     if let Some(answer) = &entry.answer {
-        writeln!(out, "answer    {}", cut(answer, 2000))?;
+        writeln!(out, "answer    {}", one_line(answer, 2000))?;
     }
     writeln!(out, "──── {} bytes", message.payload.len())?;
     out.write_all(&message.payload)?;

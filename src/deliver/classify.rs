@@ -130,14 +130,19 @@ pub fn http_transport(target: &str, error: &reqwest::Error, timeout: Duration) -
 /// the body on one line. Never more than 300 characters: a server's error page is not worth keeping whole.
 fn answer_text(body: &[u8]) -> String {
     if let Some(error) = graph_error(body) {
-        return one_line(&format!("{}: {}", error.code, error.message));
+        return one_line(&format!("{}: {}", error.code, error.message), 300);
     }
-    one_line(&String::from_utf8_lossy(body))
+    one_line(&String::from_utf8_lossy(body), 300)
 }
 
-fn one_line(text: &str) -> String {
+/// `text` on one line (runs of white space made one space), cut to `width` characters with an ellipsis.
+pub fn one_line(text: &str, width: usize) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() > 300 { format!("{}…", flat.chars().take(300).collect::<String>()) } else { flat }
+    if flat.chars().count() > width {
+        format!("{}…", flat.chars().take(width.saturating_sub(1)).collect::<String>())
+    } else {
+        flat
+    }
 }
 
 #[cfg(test)]

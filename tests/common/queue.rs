@@ -16,6 +16,17 @@ pub const WEBHOOK_SECRET: &str = "sig=TOPSECRETsignature123";
 /// A state file with the shipped playbooks' 28 messages queued: `soc-mail` (5 e-mails), `soc-digest` (1 e-mail),
 /// `soc-teams` (22 cards for a webhook).
 pub fn queued_state(dir: &Path) -> PathBuf {
+    let (state, _) = queued_state_with_config(dir);
+    state
+}
+
+/// `huntbook` with the environment the queueing configuration (`queue.yaml` in `dir`) needs.
+pub fn with_queue_environment(command: &mut std::process::Command) -> &mut std::process::Command {
+    command.env("HB_TEST_WEBHOOK", format!("http://127.0.0.1:9/workflows/abc/invoke?{WEBHOOK_SECRET}"))
+}
+
+/// The state file and the configuration that queued it.
+pub fn queued_state_with_config(dir: &Path) -> (PathBuf, PathBuf) {
     let config = dir.join("queue.yaml");
     let repo = repo();
     std::fs::write(
@@ -39,20 +50,23 @@ receivers:
         ),
     )
     .expect("write the configuration");
-    let output = huntbook()
-        .current_dir(dir)
-        .args(["run", "--all", "--wait", "0s", "-c"])
-        .arg(&config)
-        .env("HB_TEST_WEBHOOK", format!("http://127.0.0.1:9/workflows/abc/invoke?{WEBHOOK_SECRET}"))
-        .output()
-        .expect("huntbook runs");
+    let output =
+        with_queue_environment(huntbook().current_dir(dir).args(["run", "--all", "--wait", "0s", "-c"]).arg(&config))
+            .output()
+            .expect("huntbook runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stdout.contains(WEBHOOK_SECRET) && !stderr.contains(WEBHOOK_SECRET), "the webhook URL leaked: {stderr}");
+    assert!(
+        stderr.contains("Teams webhook 127.0.0.1#"),
+        "the failed post names the webhook by host and hash: {stderr}"
+    );
     assert!(
         stdout.contains("still queued: 1 for soc-digest, 5 for soc-mail, 22 for soc-teams"),
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    dir.join("state.db")
+    (dir.join("state.db"), config)
 }
 
 /// Every pending message of `receiver`, in queue order.
