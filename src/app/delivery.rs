@@ -32,6 +32,15 @@ impl Delivered {
     }
 }
 
+/// How long to keep delivering: `--wait` when given, else `delivery.wait`.
+pub fn wait_of(flag: Option<&str>, config: &Config) -> Result<TimeDelta> {
+    match flag {
+        Some(text) => crate::config::duration::parse_duration(text)
+            .map_err(|e| anyhow!("--wait '{text}': {}; {}", e.message, e.hint)),
+        None => Ok(config.delivery.wait),
+    }
+}
+
 /// Delivers what is due, going on for up to `wait` (retries and paced sends due within it).
 pub fn deliver(config: &Config, store: &mut Store, wait: TimeDelta) -> Result<Delivered> {
     let runtime =

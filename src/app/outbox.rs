@@ -192,6 +192,7 @@ fn retry(
         writeln!(out, "no dead message to retry")?;
         return Ok(Outcome::Success);
     }
+    let wait = delivery::wait_of(wait, config)?;
     // Delivering while a `huntbook run` delivers would send the same message twice.
     let Some(_lock) = lock_state(&config.state)? else {
         bail!("a huntbook run is using {}; retry when it has finished", config.state.display());
@@ -201,11 +202,6 @@ fn retry(
         store.retry_dead(id, now).with_context(|| format!("re-queueing {id}"))?;
     }
     writeln!(out, "re-queued {} message{}", ids.len(), if ids.len() == 1 { "" } else { "s" })?;
-    let wait = match wait {
-        Some(text) => crate::config::duration::parse_duration(text)
-            .map_err(|e| anyhow!("--wait '{text}': {}; {}", e.message, e.hint))?,
-        None => config.delivery.wait,
-    };
     let delivered = delivery::deliver(config, store, wait)?;
     writeln!(out, "{}", delivery_line(&delivered))?;
     out.flush()?;

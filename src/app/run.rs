@@ -41,6 +41,8 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
         (Some(since), Some(until)) => Some(window_of(since, until)?),
         _ => None,
     };
+    // Checked before anything runs: a mistyped --wait must not leave a run's messages undelivered.
+    let wait = delivery::wait_of(args.wait.as_deref(), &workspace.config)?;
     let source = source(&workspace)?;
     let clock = SystemClock;
     // One run at a time per state file: two at once (a slow run overlapping the next cron tick) would both find
@@ -114,11 +116,6 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
     }
     // No window reaches back 30 days, so a key first seen before that can never match again.
     store.expire_seen_keys(clock.now() - SEEN_KEYS_KEPT).context("forgetting old seen keys")?;
-    let wait = match &args.wait {
-        Some(text) => crate::config::duration::parse_duration(text)
-            .map_err(|e| anyhow!("--wait '{text}': {}; {}", e.message, e.hint))?,
-        None => workspace.config.delivery.wait,
-    };
     let delivered = delivery::deliver(&workspace.config, &mut store, wait)?;
     writeln!(out, "{}", delivery_line(&delivered))?;
     out.flush()?;
