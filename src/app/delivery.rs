@@ -79,7 +79,7 @@ pub fn place(config: &Config, receiver: &str) -> String {
 }
 
 /// A path as the user would type it: relative to the current directory when it is inside it.
-pub fn shown_path(path: &std::path::Path) -> String {
+fn shown_path(path: &std::path::Path) -> String {
     std::env::current_dir()
         .ok()
         .and_then(|here| path.strip_prefix(here).ok().map(|relative| relative.display().to_string()))

@@ -69,7 +69,7 @@ impl GraphMailSink {
             return Delivery::RetryLater { error: format!("{target}: shutting down"), after: None };
         };
         match self.client.post_once(&path, body, self.timeout).await {
-            Ok(answer) => classify::http(&target, answer.status, &answer.headers, &answer.body, chrono::Utc::now()),
+            Ok(answer) => classify::http(&target, answer.status, &answer.headers, &answer.body, self.client.now()),
             Err(PostFailure::Transport(error)) => classify::http_transport(&target, &error, self.timeout),
             Err(PostFailure::SignIn(problem)) => {
                 // Entra said no, after its own retries; it may be an outage or a secret that expired. Either way the

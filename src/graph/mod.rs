@@ -198,6 +198,11 @@ impl GraphClient {
         &self.name
     }
 
+    /// The client's clock (for reading `Retry-After` dates of its answers).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.timer.now()
+    }
+
     /// When each hunting call of this client was let through by the call rate, in order.
     pub fn calls(&self) -> Vec<DateTime<Utc>> {
         self.calls.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
