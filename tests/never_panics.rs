@@ -192,6 +192,28 @@ proptest! {
     }
 }
 
+proptest! {
+    // Each case is a query of up to 6,000 links, run three ways: fewer cases than the soups above.
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// One operator repeated thousands of times between operands: deep trees once overflowed the stack.
+    #[test]
+    fn long_flat_chains_never_panic(
+        operator in prop::sample::select(&[
+            " or ", " and ", " + ", " - ", " * ", " / ", " % ", " == ", " < ", " has ", " contains ", " =~ ",
+            " or not(", " and (", ".", "[0]", "|where ", " in (", ", ",
+        ][..]),
+        operand in prop::sample::select(&["Size", "1", "'a'", "ActionType == 'Send'", "RawEventData.a", "true", "x"][..]),
+        length in 1usize..6000,
+    ) {
+        let chain = vec![operand; length].join(operator);
+        for text in [format!("T | where {chain}"), format!("print x = {chain}"), format!("T | extend x = {chain} | count")] {
+            let _ = parser::parse_query(&text);
+            exercise(&text);
+        }
+    }
+}
+
 /// An endless table that pulls the cancel flag itself after a number of rows: what a user's Ctrl-C or a
 /// deadline does, without a clock in the test.
 #[derive(Debug)]
@@ -252,4 +274,91 @@ fn a_cancelled_query_stops_and_says_so() {
     assert!(matches!(&result, Err(e) if e.message == "the query was cancelled"), "{result:?}");
     let total = emitted.load(Ordering::Relaxed);
     assert!((100_000..200_000).contains(&total), "stopped soon after the flag: {total} rows");
+}
+
+/// Long flat chains — thousands of `or` clauses, a 100,000-term sum, runs of unary signs, members, indexes and
+/// pipes — once overflowed the stack and aborted the process. Each either runs (with the right count) or is
+/// refused with an error that says why; the test runs on a 2 MiB thread (a test thread's, and a tokio blocking
+/// thread's, stack), in a debug build.
+#[test]
+fn long_flat_chains_never_overflow_the_stack() {
+    let or_clauses = |n: usize| (0..n).map(|i| format!("ActionType == \"A{i}\"")).collect::<Vec<_>>().join(" or ");
+    let list = (0..100_000).map(|i| format!("'a{i}'")).collect::<Vec<_>>().join(",");
+    // (query, the count it must give, or None when an error is fine). T has 20 rows: 13 "Send", 15 with Size > 0.
+    let cases: Vec<(String, Option<i64>)> = vec![
+        (format!("T | where {} or ActionType == \"Send\" | count", or_clauses(4500)), Some(13)),
+        (format!("T | where {} or ActionType == \"Send\" | count", or_clauses(100_000)), Some(13)),
+        (format!("T | where {} | count", vec!["Size > 0"; 20_000].join(" and ")), Some(15)),
+        (format!("T | where {} | count", vec!["(Size > 0 and ActionType != 'x')"; 5_000].join(" or ")), Some(15)),
+        (format!("T{} | count", " | where Size > 0".repeat(10_000)), Some(15)),
+        (format!("T | where ActionType in ({list}, 'Send') | count"), Some(13)),
+        (format!("union {} | count", vec!["(T | take 1)"; 5_000].join(", ")), Some(5_000)),
+        (format!("print x = {}1 | count", "+".repeat(100_000)), Some(1)),
+        (format!("T{} | count", (0..60).map(|i| format!(" | as a{i} | where Size > 0")).collect::<String>()), Some(15)),
+        (
+            format!(
+                "let t0 = T; {} t60 | count",
+                (0..60).map(|i| format!("let t{} = t{i} | where Size > 0;", i + 1)).collect::<String>()
+            ),
+            Some(15),
+        ),
+        (format!("T{} | count", (0..3_000).map(|i| format!(" | as a{i}")).collect::<String>()), None),
+        (
+            format!(
+                "let t0 = T; {} t3000",
+                (0..3_000).map(|i| format!("let t{} = t{i} | where Size > 0;", i + 1)).collect::<String>()
+            ),
+            None,
+        ),
+        (
+            format!(
+                "let a0 = 1; {} print a3000",
+                (0..3_000).map(|i| format!("let a{} = toscalar(print x = a{i});", i + 1)).collect::<String>()
+            ),
+            None,
+        ),
+        (format!("print x = {}", vec!["1"; 100_000].join(" + ")), None),
+        (format!("print x = {}", vec!["2"; 100_000].join(" * ")), None),
+        (format!("print x = 1 {}", " - 1".repeat(100_000)), None),
+        (format!("print x = {}1", "- ".repeat(100_000)), None),
+        (format!("print x = {}1{}", "(".repeat(100_000), ")".repeat(100_000)), None),
+        (format!("T | extend x = RawEventData{}", ".a".repeat(100_000)), None),
+        (format!("T | extend x = RawEventData{}", "[0]".repeat(100_000)), None),
+        (format!("print x = 1 {}", "== 1 ".repeat(100_000)), None),
+        (format!("print x = dynamic({}1{})", "[".repeat(100_000), "]".repeat(100_000)), None),
+        (format!("print x = {}", "not(".repeat(100_000)), None),
+        (
+            format!(
+                "let a0 = 1; {} print a10000",
+                (0..10_000).map(|i| format!("let a{} = a{i} + 1;", i + 1)).collect::<String>()
+            ),
+            None,
+        ),
+        (
+            format!(
+                "let a0 = 1; {} print a10000",
+                (0..10_000).map(|i| format!("let a{} = a{i};", i + 1)).collect::<String>()
+            ),
+            None,
+        ),
+    ];
+    let thread = std::thread::Builder::new().stack_size(2 << 20).spawn(move || {
+        for (query, expected) in cases {
+            let shown: String = query.chars().take(60).collect();
+            match (compile(&query, &catalog()), expected) {
+                (Ok(plan), expected) => {
+                    let result = execute(plan, &ExecOptions { parallelism: 2, ..ExecOptions::new(0) });
+                    if let Some(count) = expected {
+                        let rows = result.map(|r| r.table.rows).map_err(|e| e.message);
+                        assert_eq!(rows, Ok(vec![vec![Value::Long(count)]]), "{shown}…");
+                    }
+                }
+                (Err(errors), None) => {
+                    assert!(errors.0.first().is_some_and(|e| !e.message.is_empty()), "{shown}…: an error says why");
+                }
+                (Err(errors), Some(_)) => panic!("{shown}… must run: {errors}"),
+            }
+        }
+    });
+    thread.expect("spawn").join().expect("no case panics");
 }

@@ -129,6 +129,14 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
             result.stats.first_bad_row.as_deref().unwrap_or("?")
         );
     }
+    if result.stats.repaired_rows > 0 {
+        eprintln!(
+            "warning: {} row{} held text that is not Unicode, shown as U+FFFD; the first: {}",
+            result.stats.repaired_rows,
+            if result.stats.repaired_rows == 1 { "" } else { "s" },
+            result.stats.first_repaired_row.as_deref().unwrap_or("?")
+        );
+    }
     print_table(&result.table, args.format)
 }
 

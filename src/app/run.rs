@@ -98,6 +98,12 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
                         summary.playbook, summary.skipped_rows
                     );
                 }
+                if let Some(first) = &summary.first_repaired {
+                    eprintln!(
+                        "warning: {}: {} rows held text that is not Unicode, shown as U+FFFD; the first: {first}",
+                        summary.playbook, summary.repaired_rows
+                    );
+                }
                 if args.dry_run {
                     print_messages(&mut out, &summary.messages)?;
                 }

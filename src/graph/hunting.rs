@@ -15,6 +15,7 @@ use crate::kql::load::decode::from_raw_json;
 use crate::kql::plan::{Column, Row};
 use crate::kql::table::Table;
 use crate::kql::types::Type;
+use crate::kql::unicode::{may_hold_surrogates, repair_lone_surrogates};
 use crate::kql::value::{Str, Value};
 use crate::schedule::Window;
 
@@ -41,12 +42,24 @@ pub struct HuntingAnswer {
     pub table: Table,
     /// The result reached Graph's row or size limit: rows are missing.
     pub truncated: bool,
+    /// Lone UTF-16 surrogate escapes in the answer (half of a pair, from a Windows name), read as U+FFFD.
+    pub repaired: usize,
 }
 
 /// Reads a `huntingQueryResults` body. Accepts `name`/`Name` and `type`/`Type` in the schema (and the legacy
 /// `Schema`/`Results`), row keys that differ in case from the schema, datetimes with 0 to 7 fractional digits,
 /// dynamic values sent as JSON or as JSON text, and numbers sent as strings.
 pub fn parse_answer(body: &[u8]) -> Result<HuntingAnswer, String> {
+    // serde_json refuses a lone surrogate escape; Graph (.NET) writes one for half a UTF-16 pair, and one such
+    // value must not make the whole answer unreadable (the run would fail again at every try).
+    let repaired = match std::str::from_utf8(body) {
+        Ok(text) if may_hold_surrogates(body) => repair_lone_surrogates(text),
+        _ => None,
+    };
+    let (body, repaired) = match &repaired {
+        Some((text, count)) => (text.as_bytes(), *count),
+        None => (body, 0),
+    };
     let answer: Answer =
         serde_json::from_slice(body).map_err(|e| format!("the answer is not a hunting result: {e}"))?;
     let schema = answer.schema.ok_or("the answer has no `schema`")?;
@@ -66,7 +79,7 @@ pub fn parse_answer(body: &[u8]) -> Result<HuntingAnswer, String> {
         }
     };
     let truncated = rows.len() >= ROW_LIMIT || body.len() >= SIZE_NEAR;
-    Ok(HuntingAnswer { table: Table { columns, rows }, truncated })
+    Ok(HuntingAnswer { table: Table { columns, rows }, truncated, repaired })
 }
 
 #[derive(Deserialize)]
@@ -280,6 +293,21 @@ mod tests {
         assert!(parse_answer(b"{\"schema\": [], \"results\": [").unwrap_err().contains("not a hunting result"));
         assert!(parse_answer(b"{\"results\": []}").unwrap_err().contains("no `schema`"));
         assert!(parse_answer(b"<html>").is_err());
+    }
+
+    #[test]
+    fn a_lone_surrogate_is_read_as_the_replacement_character_and_counted() {
+        let body = br#"{"schema": [{"name": "FileName", "type": "String"}, {"name": "RawEventData", "type": "Object"}],
+            "results": [{"FileName": "a\udc80.exe", "RawEventData": {"ActionComment": "x\ud800", "DeviceName": "pc1"}},
+                        {"FileName": "b.exe", "RawEventData": "{\"DeviceName\":\"pc2\\udc80\"}"}]}"#;
+        let answer = parse_answer(body).expect("read, not refused");
+        // The two in the answer's own text; the third is inside JSON text, read when that text is.
+        assert_eq!(answer.repaired, 2);
+        let rows = &answer.table.rows;
+        assert_eq!(rows[0][0], Value::string("a\u{fffd}.exe"));
+        let raw = rows[0][1].to_text();
+        assert!(raw.contains("x\u{fffd}") && raw.contains("\"DeviceName\":\"pc1\""), "{raw}");
+        assert!(rows[1][1].to_text().contains("pc2\u{fffd}"), "{:?}", rows[1][1]);
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod schema;
 pub mod span;
 pub mod table;
 pub mod types;
+pub mod unicode;
 pub mod value;
 
 use error::{KqlError, KqlErrors};

@@ -36,6 +36,52 @@ pub struct TExpr {
     pub ty: Type,
 }
 
+impl TExpr {
+    /// The direct subexpressions (not those of subqueries).
+    pub fn children(&self) -> Vec<&TExpr> {
+        match &self.kind {
+            TExprKind::Literal(_) | TExprKind::Column(_) | TExprKind::ToScalar(_) => Vec::new(),
+            TExprKind::Member(target, _)
+            | TExprKind::Negate(target)
+            | TExprKind::Convert(target)
+            | TExprKind::MatchesRegex(target, _) => vec![target],
+            TExprKind::Index(a, b)
+            | TExprKind::Binary(_, a, b)
+            | TExprKind::And(a, b)
+            | TExprKind::Or(a, b)
+            | TExprKind::StringTest(_, a, b) => vec![a, b],
+            TExprKind::Call(call) => call.arguments.iter().collect(),
+            TExprKind::In(list) => std::iter::once(&list.target).chain(list.items.iter()).collect(),
+            TExprKind::HasAny { target, terms, .. } => std::iter::once(&**target).chain(terms.iter()).collect(),
+            TExprKind::Between { target, low, high, .. } => vec![target, low, high],
+            TExprKind::Iff(a, b, c) => vec![a, b, c],
+            TExprKind::Case(branches, otherwise) => {
+                branches.iter().flat_map(|(c, v)| [c, v]).chain(std::iter::once(&**otherwise)).collect()
+            }
+        }
+    }
+
+    /// The deepest nesting of the subqueries it reads (`toscalar(T)`, `in (T | ...)`): 0 when it reads none.
+    /// Walks with a stack of its own: an expression may be thousands of nodes wide.
+    fn subquery_depth(&self) -> usize {
+        let mut deepest = 0;
+        let mut pending = vec![self];
+        while let Some(expr) = pending.pop() {
+            let subqueries: &[Arc<SharedNode>] = match &expr.kind {
+                TExprKind::ToScalar(shared) => std::slice::from_ref(shared),
+                TExprKind::In(list) => &list.subqueries,
+                TExprKind::HasAny { subqueries, .. } => subqueries,
+                _ => &[],
+            };
+            for shared in subqueries {
+                deepest = deepest.max(shared.node.depth + 1);
+            }
+            pending.extend(expr.children());
+        }
+        deepest
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum TExprKind {
     Literal(Value),
@@ -116,11 +162,16 @@ pub struct Node {
     pub operators: Vec<Operator>,
     /// `schemas[i]` is the schema before `operators[i]`; the last entry is the output.
     pub schemas: Vec<Arc<Vec<Column>>>,
+    /// How many nodes nest inside this one (a `let` table over a `let` table, `as`, a join's right side, a
+    /// union's legs, subqueries): 0 for a node over a plain source. The evaluator recurses once per level, so
+    /// the checker refuses a plan past a bound (`T | as a | as b | …` thousands of times overflowed the stack).
+    pub depth: usize,
 }
 
 impl Node {
     pub fn new(source: Source, schema: Vec<Column>) -> Node {
-        Node { source, operators: Vec::new(), schemas: vec![Arc::new(schema)] }
+        let depth = source.depth();
+        Node { source, operators: Vec::new(), schemas: vec![Arc::new(schema)], depth }
     }
 
     pub fn schema(&self) -> &[Column] {
@@ -128,6 +179,7 @@ impl Node {
     }
 
     pub fn push(&mut self, operator: Operator, schema: Vec<Column>) {
+        self.depth = self.depth.max(operator.depth());
         self.operators.push(operator);
         self.schemas.push(Arc::new(schema));
     }
@@ -146,6 +198,19 @@ pub enum Source {
     },
     Union(Box<UnionPlan>),
     Shared(Arc<SharedNode>),
+}
+
+impl Source {
+    /// The nesting of the nodes inside it (see `Node::depth`).
+    fn depth(&self) -> usize {
+        match self {
+            Source::Table(_) | Source::Rows(_) => 0,
+            Source::Print(exprs) => exprs.iter().map(TExpr::subquery_depth).max().unwrap_or(0),
+            Source::Range { from, to, step } => [from, to, step].iter().map(|e| e.subquery_depth()).max().unwrap_or(0),
+            Source::Union(union) => union.inputs.iter().map(|(input, _)| input.depth + 1).max().unwrap_or(0),
+            Source::Shared(shared) => shared.node.depth + 1,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -248,6 +313,41 @@ pub enum Operator {
 }
 
 impl Operator {
+    /// Calls `f` on every scalar expression of the operator (not those of its subqueries).
+    pub fn expressions(&self, f: &mut dyn FnMut(&TExpr)) {
+        match self {
+            Operator::Where(e) => f(e),
+            Operator::Extend(assigned) | Operator::Serialize(assigned) => assigned.iter().for_each(|(_, e)| f(e)),
+            Operator::Project(exprs) | Operator::Distinct(exprs) => exprs.iter().for_each(f),
+            Operator::Summarize { keys, aggregates } => {
+                keys.iter().for_each(&mut *f);
+                for aggregate in aggregates {
+                    aggregate
+                        .value
+                        .iter()
+                        .chain(aggregate.predicate.iter())
+                        .chain(aggregate.returned.iter())
+                        .for_each(&mut *f);
+                }
+            }
+            Operator::Top { keys, .. } | Operator::Sort(keys) => keys.iter().for_each(|k| f(&k.expr)),
+            Operator::MvExpand(plan) => plan.columns.iter().for_each(|(_, e, _)| f(e)),
+            Operator::Parse(plan) => f(&plan.source),
+            Operator::Count | Operator::Take(_) | Operator::Join(_) | Operator::FileProfile(_) => {}
+        }
+    }
+
+    /// The nesting of the nodes it reads (see `Node::depth`).
+    fn depth(&self) -> usize {
+        let mut deepest = match self {
+            Operator::Join(join) => join.right.depth + 1,
+            Operator::FileProfile(FileProfilePlan { profiles: Some(profiles), .. }) => profiles.depth + 1,
+            _ => 0,
+        };
+        self.expressions(&mut |expr| deepest = deepest.max(expr.subquery_depth()));
+        deepest
+    }
+
     /// Row-by-row operators, which the evaluator fuses into the parallel scan.
     pub fn is_streaming(&self) -> bool {
         match self {

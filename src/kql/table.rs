@@ -73,6 +73,9 @@ pub struct ScanStats {
     /// Lines that were not valid rows (bad JSON, wrong shape): skipped, counted, the first one described.
     pub bad_rows: u64,
     pub first_bad_row: Option<String>,
+    /// Rows read after a repair (a lone surrogate escape made U+FFFD): kept, counted, the first one described.
+    pub repaired_rows: u64,
+    pub first_repaired_row: Option<String>,
 }
 
 impl ScanStats {
@@ -81,6 +84,10 @@ impl ScanStats {
         self.bad_rows += other.bad_rows;
         if self.first_bad_row.is_none() {
             self.first_bad_row = other.first_bad_row;
+        }
+        self.repaired_rows += other.repaired_rows;
+        if self.first_repaired_row.is_none() {
+            self.first_repaired_row = other.first_repaired_row;
         }
     }
 }

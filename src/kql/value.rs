@@ -383,9 +383,17 @@ impl Dyn {
         }
     }
 
-    /// Parses JSON text (`parse_json`); `None` if it is not JSON.
+    /// Parses JSON text (`parse_json`); `None` if it is not JSON. A lone surrogate escape, which Kusto reads
+    /// and `serde_json` refuses, is read as U+FFFD instead of making the whole value null.
     pub fn parse(text: &str) -> Option<Dyn> {
-        serde_json::from_str(text).ok()
+        match serde_json::from_str(text) {
+            Ok(value) => Some(value),
+            Err(_) if super::unicode::may_hold_surrogates(text.as_bytes()) => {
+                let (repaired, _) = super::unicode::repair_lone_surrogates(text)?;
+                serde_json::from_str(&repaired).ok()
+            }
+            Err(_) => None,
+        }
     }
 
     fn structural_eq(&self, other: &Dyn) -> bool {

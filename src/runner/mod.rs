@@ -57,6 +57,8 @@ pub struct RunSummary {
     pub truncated: bool,
     pub skipped_rows: u64,
     pub first_skipped: Option<String>,
+    pub repaired_rows: u64,
+    pub first_repaired: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -257,6 +259,8 @@ pub fn run_playbook(
             truncated: response.truncated,
             skipped_rows: response.skipped_rows,
             first_skipped: response.first_skipped,
+            repaired_rows: response.repaired_rows,
+            first_repaired: response.first_repaired,
         };
         Ok((summary, fresh_keys))
     })();
@@ -426,6 +430,9 @@ fn query_tenants(
                 all.table.rows.append(&mut response.table.rows);
                 all.truncated |= response.truncated;
                 all.skipped_rows += response.skipped_rows;
+                all.first_skipped = all.first_skipped.take().or(response.first_skipped);
+                all.repaired_rows += response.repaired_rows;
+                all.first_repaired = all.first_repaired.take().or(response.first_repaired);
             }
         }
     }

@@ -61,7 +61,18 @@ impl Source for GraphSource {
                     other => SourceError::Failed(KqlError::runtime(format!("tenant {}: {other}", client.name()))),
                 }
             })?;
-        Ok(QueryResponse { table: answer.table, truncated: answer.truncated, ..QueryResponse::default() })
+        let repaired = answer.repaired as u64;
+        Ok(QueryResponse {
+            table: answer.table,
+            truncated: answer.truncated,
+            repaired_rows: repaired,
+            first_repaired: (repaired > 0).then(|| {
+                format!(
+                    "Graph's answer held {repaired} lone UTF-16 surrogate escapes (such as \\udc80), read as U+FFFD"
+                )
+            }),
+            ..QueryResponse::default()
+        })
     }
 
     fn tenants(&self) -> Vec<String> {

@@ -98,6 +98,8 @@ impl Source for LocalSource {
             truncated: false,
             skipped_rows: result.stats.bad_rows,
             first_skipped: result.stats.first_bad_row,
+            repaired_rows: result.stats.repaired_rows,
+            first_repaired: result.stats.first_repaired_row,
             time_shift: shift,
         })
     }

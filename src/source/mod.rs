@@ -31,6 +31,9 @@ pub struct QueryResponse {
     /// Rows of the data that could not be read (bad lines in a local file), and the first one's description.
     pub skipped_rows: u64,
     pub first_skipped: Option<String>,
+    /// Rows kept after a repair (a lone UTF-16 surrogate escape read as U+FFFD), and the first one's description.
+    pub repaired_rows: u64,
+    pub first_repaired: Option<String>,
     /// Ticks the source added to every datetime column to make old data look fresh (`rebase_time`); zero for
     /// real sources. Hit keys are computed on the values before the shift, so that a hit keeps its key from run
     /// to run while the shift grows with the clock.

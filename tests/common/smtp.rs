@@ -165,12 +165,20 @@ pub fn free_port() -> u16 {
 
 impl SmtpServer {
     pub fn start(options: Options) -> SmtpServer {
-        Self::start_on(free_port(), options)
+        // Port 0, not `free_port()`: a port found free and bound later can be taken meanwhile by a test running
+        // beside this one that waits for it (`start_on`).
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the SMTP port");
+        Self::serve(listener, options)
     }
 
     /// Starts listening on `port` (one found by `free_port`, to test a server that comes up late).
     pub fn start_on(port: u16, options: Options) -> SmtpServer {
         let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind the SMTP port");
+        Self::serve(listener, options)
+    }
+
+    fn serve(listener: TcpListener, options: Options) -> SmtpServer {
+        let port = listener.local_addr().expect("addr").port();
         let shared = Arc::new((
             Mutex::new(Shared { refuse: options.refuse_first, hold_at: options.hold_at, ..Shared::default() }),
             Condvar::new(),

@@ -93,6 +93,9 @@ const MAX_INLINE_DEPTH: usize = 32;
 const MAX_EXPRESSION_DEPTH: usize = 256;
 const MAX_EXPRESSION_NODES: usize = 100_000;
 
+/// How deeply the nodes of a plan may nest (`Node::depth`).
+const MAX_PLAN_DEPTH: usize = 64;
+
 /// Whether an expression stays within the bounds, counting no further than needed.
 fn within_bounds(expr: &TExpr) -> bool {
     fn walk(expr: &TExpr, depth: usize, nodes: &mut usize) -> bool {
@@ -100,7 +103,7 @@ fn within_bounds(expr: &TExpr) -> bool {
         if depth > MAX_EXPRESSION_DEPTH || *nodes > MAX_EXPRESSION_NODES {
             return false;
         }
-        eval::children(expr).into_iter().all(|child| walk(child, depth + 1, nodes))
+        expr.children().into_iter().all(|child| walk(child, depth + 1, nodes))
     }
     walk(expr, 0, &mut 0)
 }
@@ -315,6 +318,7 @@ impl<'a> Checker<'a> {
 
     fn pipeline(&mut self, pipeline: &ast::Pipeline) -> CResult<Node> {
         let mut node = self.source(&pipeline.source)?;
+        self.within_plan_depth(&node, pipeline.span)?;
         // A table read as it is, or the result of `as X`, has a name that `union withsource=` reports.
         let mut name = match &pipeline.source {
             AstSource::Expr(Expr { kind: ExprKind::Name(table), .. }) => Some(table.clone()),
@@ -327,11 +331,29 @@ impl<'a> Checker<'a> {
             self.operator = None;
             self.piped_name = None;
             node = result?;
+            self.within_plan_depth(&node, operator.keyword.span)?;
             if let ast::OperatorKind::As(alias) = &operator.kind {
                 name = Some(alias.text.clone());
             }
         }
         Ok(node)
+    }
+
+    /// Refuses a plan whose tables nest past `MAX_PLAN_DEPTH` (the evaluator recurses once per level).
+    fn within_plan_depth(&mut self, node: &Node, span: Span) -> CResult<()> {
+        if node.depth <= MAX_PLAN_DEPTH {
+            return Ok(());
+        }
+        self.errors.push(
+            KqlError::unsupported(
+                span,
+                format!(
+                    "the query nests tables more than {MAX_PLAN_DEPTH} levels deep, past what the local engine runs"
+                ),
+            )
+            .with_hint("each `as`, `let` over a `let`, join, union or subquery over another counts as a level"),
+        );
+        Err(Reported)
     }
 
     /// The name a union leg reports in `withsource=`: its table, its `as` name, or `union_argN`.

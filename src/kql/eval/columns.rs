@@ -1,7 +1,7 @@
 //! Which columns of a scanned table a query reads (the rest are never decoded), and the literal
 //! prefilter that lets a scan skip lines that cannot match without decoding them.
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, MatchKind};
 
 use super::super::ast::BinaryOperator as BinaryOp;
 use super::super::plan::{JoinKind, Node, Operator, TExpr, TExprKind};
@@ -200,7 +200,13 @@ pub fn prefilter(predicate: &TExpr) -> Option<Prefilter> {
     let mut groups = Vec::new();
     for conjunct in conjuncts {
         let Some((needles, case_sensitive)) = needles(conjunct) else { continue };
-        let automaton = AhoCorasick::builder().ascii_case_insensitive(!case_sensitive).build(&needles).ok()?;
+        // Only `is_match` is asked, which every match kind answers alike; the standard kind's build is
+        // quadratic in the number of needles (an `in` list of 100,000 IOCs took 17 s), leftmost-first's linear.
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .ascii_case_insensitive(!case_sensitive)
+            .build(&needles)
+            .ok()?;
         groups.push((automaton, !case_sensitive));
     }
     (!groups.is_empty()).then(|| Prefilter::new(groups))
@@ -263,7 +269,7 @@ fn record(expr: &TExpr, alias: &[Option<usize>], uses: &mut [Use]) {
                 uses[column] = Use::Whole;
             }
         }
-        _ => super::expr::children(expr).into_iter().for_each(|child| record(child, alias, uses)),
+        _ => expr.children().into_iter().for_each(|child| record(child, alias, uses)),
     }
 }
 

@@ -16,34 +16,10 @@ pub struct EvalContext {
     pub now: i64,
 }
 
-/// The direct subexpressions of an expression (not those of subqueries).
-pub fn children(expr: &TExpr) -> Vec<&TExpr> {
-    match &expr.kind {
-        TExprKind::Literal(_) | TExprKind::Column(_) | TExprKind::ToScalar(_) => Vec::new(),
-        TExprKind::Member(target, _)
-        | TExprKind::Negate(target)
-        | TExprKind::Convert(target)
-        | TExprKind::MatchesRegex(target, _) => vec![target],
-        TExprKind::Index(a, b)
-        | TExprKind::Binary(_, a, b)
-        | TExprKind::And(a, b)
-        | TExprKind::Or(a, b)
-        | TExprKind::StringTest(_, a, b) => vec![a, b],
-        TExprKind::Call(call) => call.arguments.iter().collect(),
-        TExprKind::In(list) => std::iter::once(&list.target).chain(list.items.iter()).collect(),
-        TExprKind::HasAny { target, terms, .. } => std::iter::once(&**target).chain(terms.iter()).collect(),
-        TExprKind::Between { target, low, high, .. } => vec![target, low, high],
-        TExprKind::Iff(a, b, c) => vec![a, b, c],
-        TExprKind::Case(branches, otherwise) => {
-            branches.iter().flat_map(|(c, v)| [c, v]).chain(std::iter::once(&**otherwise)).collect()
-        }
-    }
-}
-
 /// Calls `f` on every node of an expression, parents first (not descending into subqueries).
 pub fn visit(expr: &TExpr, f: &mut dyn FnMut(&TExpr)) {
     f(expr);
-    for child in children(expr) {
+    for child in expr.children() {
         visit(child, f);
     }
 }

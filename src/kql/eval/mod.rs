@@ -15,7 +15,7 @@ mod text;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-pub use expr::{EvalContext, InSet, binary, children, constant, eval, reads_row, visit};
+pub use expr::{EvalContext, InSet, binary, constant, eval, reads_row, visit};
 
 use super::error::KqlError;
 use super::plan::{Column, Node, Operator, Plan, Row, SharedNode, Source, TExpr, TExprKind};
@@ -151,7 +151,7 @@ impl Executor<'_> {
             })
         };
         for operator in &node.operators {
-            steps::expressions(operator, &mut collect);
+            operator.expressions(&mut collect);
         }
         if let Source::Print(exprs) = &node.source {
             exprs.iter().for_each(&mut collect);
@@ -240,47 +240,52 @@ impl Executor<'_> {
     }
 
     /// Runs `node.operators[start..]` over `source`: a fused streaming pass up to and including the first
-    /// aggregating operator, then the rest over the result.
+    /// aggregating operator, then the same again over the result until no operator is left (a loop, not a
+    /// recursion: a pipeline of thousands of `sort`s needs no more stack than one).
     fn run_operators(
         &self,
-        source: Arc<dyn TableSource>,
+        mut source: Arc<dyn TableSource>,
         node: &Node,
-        start: usize,
-        scan: Columns,
+        mut start: usize,
+        mut scan: Columns,
     ) -> Result<Vec<Row>, KqlError> {
-        let operators = &node.operators[start..];
-        let streaming = operators.iter().take_while(|o| o.is_streaming()).count();
-        let mut steps = Vec::new();
-        if let Some(window) = &scan.window {
-            steps.push(Step::Filter(window));
-        }
-        for operator in &operators[..streaming] {
-            steps.push(self.prepare_step(operator)?);
-        }
-        let next = operators.get(streaming);
-        let consumed_in_scan = next.is_some_and(Accumulator::accepts);
-        let accumulator = || match next {
-            Some(operator) if consumed_in_scan => Accumulator::for_operator(operator, self.context),
-            _ => Accumulator::collect(),
-        };
-        let rows = self.scan(&source, &scan, steps, &accumulator)?;
-        let mut after = start + streaming;
-        let rows = match next {
-            Some(_) if consumed_in_scan => {
-                after += 1;
-                rows
+        loop {
+            let operators = &node.operators[start..];
+            let streaming = operators.iter().take_while(|o| o.is_streaming()).count();
+            let mut steps = Vec::new();
+            if let Some(window) = &scan.window {
+                steps.push(Step::Filter(window));
             }
-            Some(operator) => {
-                after += 1;
-                self.blocking(operator, rows, &node.schemas[start + streaming], &node.schemas[after])?
+            for operator in &operators[..streaming] {
+                steps.push(self.prepare_step(operator)?);
             }
-            None => rows,
-        };
-        if after >= node.operators.len() {
-            return Ok(rows);
+            let next = operators.get(streaming);
+            let consumed_in_scan = next.is_some_and(Accumulator::accepts);
+            let accumulator = || match next {
+                Some(operator) if consumed_in_scan => Accumulator::for_operator(operator, self.context),
+                _ => Accumulator::collect(),
+            };
+            let rows = self.scan(&source, &scan, steps, &accumulator)?;
+            let mut after = start + streaming;
+            let rows = match next {
+                Some(_) if consumed_in_scan => {
+                    after += 1;
+                    rows
+                }
+                Some(operator) => {
+                    after += 1;
+                    self.blocking(operator, rows, &node.schemas[start + streaming], &node.schemas[after])?
+                }
+                None => rows,
+            };
+            if after >= node.operators.len() {
+                return Ok(rows);
+            }
+            let schema = &node.schemas[after];
+            source = memory_table("result", schema, Arc::new(rows));
+            start = after;
+            scan = Columns::all(schema.len());
         }
-        let schema = &node.schemas[after];
-        self.run_operators(memory_table("result", schema, Arc::new(rows)), node, after, Columns::all(schema.len()))
     }
 
     /// One pass over a source: rows go through the steps into accumulators, one per partition, merged in

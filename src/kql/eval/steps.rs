@@ -98,30 +98,6 @@ pub fn prepare<'p>(
     })
 }
 
-/// Every scalar expression of an operator (to find the subqueries it reads).
-pub fn expressions(operator: &Operator, f: &mut dyn FnMut(&TExpr)) {
-    match operator {
-        Operator::Where(e) => f(e),
-        Operator::Extend(assigned) | Operator::Serialize(assigned) => assigned.iter().for_each(|(_, e)| f(e)),
-        Operator::Project(exprs) | Operator::Distinct(exprs) => exprs.iter().for_each(f),
-        Operator::Summarize { keys, aggregates } => {
-            keys.iter().for_each(&mut *f);
-            for aggregate in aggregates {
-                aggregate
-                    .value
-                    .iter()
-                    .chain(aggregate.predicate.iter())
-                    .chain(aggregate.returned.iter())
-                    .for_each(&mut *f);
-            }
-        }
-        Operator::Top { keys, .. } | Operator::Sort(keys) => keys.iter().for_each(|k| f(&k.expr)),
-        Operator::MvExpand(plan) => plan.columns.iter().for_each(|(_, e, _)| f(e)),
-        Operator::Parse(plan) => f(&plan.source),
-        Operator::Count | Operator::Take(_) | Operator::Join(_) | Operator::FileProfile(_) => {}
-    }
-}
-
 fn set(row: &mut Row, slot: usize, value: Value) {
     if slot >= row.len() {
         row.resize(slot + 1, Value::Null);
@@ -130,57 +106,68 @@ fn set(row: &mut Row, slot: usize, value: Value) {
 }
 
 /// Sends a row through the steps; `out` receives what comes out and says whether to go on.
-pub fn push(steps: &[Step], mut row: Row, context: &EvalContext, out: &mut dyn FnMut(Row) -> bool) -> bool {
-    let Some((step, rest)) = steps.split_first() else { return out(row) };
-    match step {
-        Step::Filter(predicate) => {
-            if eval(predicate, &row, context).is_true() {
-                push(rest, row, context, out)
-            } else {
-                true
-            }
-        }
-        Step::Extend(assigned) => {
-            for (slot, expr) in assigned.iter() {
-                let value = eval(expr, &row, context);
-                set(&mut row, *slot, value);
-            }
-            push(rest, row, context, out)
-        }
-        Step::Project(exprs) => {
-            let projected = exprs.iter().map(|e| eval(e, &row, context)).collect();
-            push(rest, projected, context, out)
-        }
-        Step::MvExpand(plan) => mv_expand(plan, row, context, &mut |expanded| push(rest, expanded, context, out)),
-        Step::Parse(plan) => match parse(plan, row, context) {
-            Some(parsed) => push(rest, parsed, context, out),
-            None => true,
-        },
-        Step::Lookup(lookup) => {
-            let matches = join_key(&row, &lookup.plan.left_keys).and_then(|key| lookup.index.get(&key));
-            match matches {
-                Some(rights) => {
-                    for right in rights {
-                        let mut joined = row.clone();
-                        joined.extend(right.iter().cloned());
-                        if !push(rest, joined, context, out) {
-                            return false;
-                        }
+///
+/// Depth first and without recursion: a row that fans out (`mv-expand`, a `lookup` with several matches)
+/// leaves its rows on a stack, last on top, so that they come out in order; a pipeline of thousands of steps
+/// needs no more stack than one of a single step. The stack is only allocated when a row fans out.
+pub fn push(steps: &[Step], row: Row, context: &EvalContext, out: &mut dyn FnMut(Row) -> bool) -> bool {
+    let mut pending: Vec<(usize, Row)> = Vec::new();
+    let mut current = Some((0, row));
+    while let Some((mut at, mut row)) = current.take().or_else(|| pending.pop()) {
+        loop {
+            let Some(step) = steps.get(at) else {
+                if !out(row) {
+                    return false;
+                }
+                break;
+            };
+            at += 1;
+            match step {
+                Step::Filter(predicate) => {
+                    if !eval(predicate, &row, context).is_true() {
+                        break;
                     }
-                    true
                 }
-                None if lookup.plan.kind == JoinKind::LeftOuter => {
-                    row.extend(lookup.empty.iter().cloned());
-                    push(rest, row, context, out)
+                Step::Extend(assigned) => {
+                    for (slot, expr) in assigned.iter() {
+                        let value = eval(expr, &row, context);
+                        set(&mut row, *slot, value);
+                    }
                 }
-                None => true,
+                Step::Project(exprs) => row = exprs.iter().map(|e| eval(e, &row, context)).collect(),
+                Step::MvExpand(plan) => {
+                    let first = pending.len();
+                    mv_expand(plan, row, context, &mut |expanded| {
+                        pending.push((at, expanded));
+                        true
+                    });
+                    pending[first..].reverse();
+                    break;
+                }
+                Step::Parse(plan) => match parse(plan, row, context) {
+                    Some(parsed) => row = parsed,
+                    None => break,
+                },
+                Step::Lookup(lookup) => {
+                    let matches = join_key(&row, &lookup.plan.left_keys).and_then(|key| lookup.index.get(&key));
+                    match matches {
+                        Some(rights) => {
+                            for right in rights.iter().rev() {
+                                let mut joined = row.clone();
+                                joined.extend(right.iter().cloned());
+                                pending.push((at, joined));
+                            }
+                            break;
+                        }
+                        None if lookup.plan.kind == JoinKind::LeftOuter => row.extend(lookup.empty.iter().cloned()),
+                        None => break,
+                    }
+                }
+                Step::FileProfile(profile) => file_profile(profile, &mut row),
             }
-        }
-        Step::FileProfile(profile) => {
-            file_profile(profile, &mut row);
-            push(rest, row, context, out)
         }
     }
+    true
 }
 
 /// The elements one value expands to: an array's items, a bag's properties, a scalar itself; none for an

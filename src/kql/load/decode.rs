@@ -24,7 +24,7 @@ pub fn from_raw_json(raw: &str, ty: Type) -> Value {
             }
         }
         Some(b'{' | b'[') => match ty {
-            Type::Dynamic => serde_json::from_str::<Dyn>(raw).map_or(Value::Null, Value::Dynamic),
+            Type::Dynamic => Dyn::parse(raw).map_or(Value::Null, Value::Dynamic),
             Type::String | Type::Guid => Value::String(Arc::from(raw)),
             _ => Value::null_of(ty),
         },
@@ -55,7 +55,7 @@ fn number(raw: &str, ty: Type) -> Value {
         Type::Real | Type::Decimal => raw.parse::<f64>().map_or(Value::Null, Value::Real),
         Type::Bool => raw.parse::<f64>().map_or(Value::Null, |x| Value::Bool(x != 0.0)),
         Type::String | Type::Guid => Value::String(Arc::from(raw)),
-        Type::Dynamic => serde_json::from_str::<Dyn>(raw).map_or(Value::Null, Value::Dynamic),
+        Type::Dynamic => Dyn::parse(raw).map_or(Value::Null, Value::Dynamic),
         Type::TimeSpan => raw.parse::<i64>().map_or(Value::Null, Value::TimeSpan),
         Type::DateTime => Value::Null,
     }
@@ -93,7 +93,7 @@ pub fn from_text(text: &str, ty: Type, quoted: bool) -> Value {
         Type::Dynamic => {
             let trimmed = text.trim_start();
             if (trimmed.starts_with(['{', '[']) || !quoted)
-                && let Ok(parsed) = serde_json::from_str::<Dyn>(text)
+                && let Some(parsed) = Dyn::parse(text)
             {
                 return Value::Dynamic(parsed);
             }

@@ -16,6 +16,7 @@ use super::super::error::KqlError;
 use super::super::plan::{Column, Row};
 use super::super::table::{ScanRequest, ScanStats, TableSource};
 use super::super::types::Type;
+use super::super::unicode::{may_hold_surrogates, repair_lone_surrogates};
 use super::super::value::{Dyn, Str, Value};
 use super::decode::from_raw_json;
 use super::members::for_each_member;
@@ -88,10 +89,19 @@ impl JsonLinesTable {
         Ok(())
     }
 
-    /// Decodes one line; `Ok(None)` when the scan's filter rejects it.
-    fn decode_line(&self, line: &[u8], request: &ScanRequest) -> Result<Option<Row>, String> {
+    /// Decodes one line; `Ok(None)` when the scan's filter rejects it. `repaired` counts the lone surrogate
+    /// escapes the line held (read as U+FFFD).
+    fn decode_line(&self, line: &[u8], request: &ScanRequest, repaired: &mut usize) -> Result<Option<Row>, String> {
         let line = std::str::from_utf8(line).map_err(|e| format!("not UTF-8: {e}"))?;
         let line = line.strip_prefix('\u{feff}').unwrap_or(line);
+        let fixed = if may_hold_surrogates(line.as_bytes()) { repair_lone_surrogates(line) } else { None };
+        let line = match &fixed {
+            Some((text, count)) => {
+                *repaired = *count;
+                text.as_str()
+            }
+            None => line,
+        };
         let mut found: Vec<Option<&str>> = vec![None; self.columns.len()];
         self.wanted_values(line, request, &mut found)?;
         // Columns the query never reads stay null: never looked at, and cheaper than `""`.
@@ -141,7 +151,13 @@ fn decode_members(raw: &str, members: &[String]) -> Value {
         std::borrow::Cow::Borrowed(raw)
     } else if trimmed.starts_with('"') {
         match serde_json::from_str::<String>(raw) {
-            Ok(inner) if inner.trim_start().starts_with('{') => std::borrow::Cow::Owned(inner),
+            // JSON text in a string: its own escapes were not seen by the line's repair.
+            Ok(inner) if inner.trim_start().starts_with('{') => std::borrow::Cow::Owned(
+                match may_hold_surrogates(inner.as_bytes()).then(|| repair_lone_surrogates(&inner)).flatten() {
+                    Some((repaired, _)) => repaired,
+                    None => inner,
+                },
+            ),
             _ => return from_raw_json(raw, Type::Dynamic),
         }
     } else {
@@ -338,7 +354,19 @@ impl TableSource for JsonLinesTable {
             if request.prefilter.is_some_and(|p| !p.may_match(text)) {
                 continue;
             }
-            match self.decode_line(text, request) {
+            let mut repaired = 0;
+            let decoded = self.decode_line(text, request, &mut repaired);
+            if repaired > 0 {
+                stats.repaired_rows += 1;
+                if stats.first_repaired_row.is_none() {
+                    stats.first_repaired_row = Some(format!(
+                        "{file_name}: the line at byte {line_start} holds {repaired} lone UTF-16 surrogate escape{} \
+                         (such as \\udc80), read as U+FFFD",
+                        if repaired == 1 { "" } else { "s" }
+                    ));
+                }
+            }
+            match decoded {
                 Ok(Some(row)) => {
                     if !sink(row) {
                         break;

@@ -96,6 +96,13 @@ impl DataDir {
             }
             Format::Json => {
                 let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+                // A saved Graph answer may hold lone surrogate escapes (UTF-16 file names): read as U+FFFD.
+                let repaired = if super::unicode::may_hold_surrogates(text.as_bytes()) {
+                    super::unicode::repair_lone_surrogates(&text)
+                } else {
+                    None
+                };
+                let text = repaired.map_or(text, |(fixed, _)| fixed);
                 let (columns, rows) = parse_json_table(name, &text).map_err(fail)?;
                 Ok(Arc::new(MemoryTable { name: name.to_string(), columns, rows: Arc::new(rows) }))
             }
@@ -180,12 +187,22 @@ impl Observer {
     }
 }
 
+/// The columns of a `.jsonl` table from its first lines. A line that is not UTF-8 or not JSON is passed over
+/// here; the scan reports it (one bad line must not make the whole table unreadable).
 fn sample_jsonl_columns(name: &str, path: &Path) -> std::io::Result<Vec<Column>> {
     use std::io::BufRead;
     let reader = std::io::BufReader::new(std::fs::File::open(path)?);
     let mut observer = Observer::default();
-    for line in reader.lines().take(SAMPLE_LINES) {
-        if let Ok(serde_json::Value::Object(object)) = serde_json::from_str(&line?) {
+    for line in reader.split(b'\n').take(SAMPLE_LINES) {
+        let line = line?;
+        let Ok(text) = std::str::from_utf8(&line) else { continue };
+        let repaired = if super::unicode::may_hold_surrogates(line.as_slice()) {
+            super::unicode::repair_lone_surrogates(text)
+        } else {
+            None
+        };
+        let text = repaired.as_ref().map_or(text, |(fixed, _)| fixed.as_str());
+        if let Ok(serde_json::Value::Object(object)) = serde_json::from_str(text) {
             observer.observe(&object);
         }
     }

@@ -21,6 +21,17 @@ fn binary(operator: BinaryOperator, left: Expr, right: Expr) -> Expr {
     Expr { kind: ExprKind::Binary { operator, left: Box::new(left), right: Box::new(right) }, span }
 }
 
+/// `a or b or c or …` as a balanced tree, so that thousands of clauses nest only a few levels (a left-leaning
+/// tree of 4,500 `or`s overflowed the stack of every recursive pass). `and` and `or` are associative in Kusto's
+/// logic with nulls, and evaluating them has no side effects, so the grouping changes no answer.
+fn balanced(operator: BinaryOperator, mut operands: Vec<Expr>) -> Expr {
+    if operands.len() == 1 {
+        return operands.pop().expect("one operand");
+    }
+    let right = operands.split_off(operands.len() / 2);
+    binary(operator, balanced(operator, operands), balanced(operator, right))
+}
+
 /// The string operator a word names (`contains`, `!has_cs`, ...).
 fn string_operator(word: &str) -> Option<StringOperator> {
     let (negated, word) = match word.strip_prefix('!') {
@@ -52,24 +63,36 @@ impl Parser<'_> {
     }
 
     fn or(&mut self) -> PResult<Expr> {
-        let mut left = self.and()?;
+        let mut operands = vec![self.and()?];
         while self.eat_word("or") {
-            let right = self.and()?;
-            left = binary(BinaryOperator::Or, left, right);
+            operands.push(self.and()?);
         }
-        Ok(left)
+        Ok(balanced(BinaryOperator::Or, operands))
     }
 
     fn and(&mut self) -> PResult<Expr> {
-        let mut left = self.comparison()?;
+        let mut operands = vec![self.comparison()?];
         while self.eat_word("and") {
-            let right = self.comparison()?;
-            left = binary(BinaryOperator::And, left, right);
+            operands.push(self.comparison()?);
         }
-        Ok(left)
+        Ok(balanced(BinaryOperator::And, operands))
     }
 
+    /// Runs `parse`, which may `enter` once per link of a chain it builds (`a + b + c`, `x.a.b`), and leaves
+    /// as many levels as it entered, however it ends.
+    fn chain(&mut self, parse: impl FnOnce(&mut Self) -> PResult<Expr>) -> PResult<Expr> {
+        let depth = self.depth;
+        let result = parse(self);
+        self.depth = depth;
+        result
+    }
+
+    /// Comparisons, string operators, `in`, `between`: a chain of them (`a == b == c`) nests one level per link.
     fn comparison(&mut self) -> PResult<Expr> {
+        self.chain(Self::comparison_chain)
+    }
+
+    fn comparison_chain(&mut self) -> PResult<Expr> {
         let mut left = self.additive()?;
         loop {
             let token = self.peek().clone();
@@ -85,6 +108,7 @@ impl Parser<'_> {
                 _ => None,
             };
             if let Some(operator) = symbol {
+                self.enter_link(&token)?;
                 self.advance();
                 let right = self.additive()?;
                 left = binary(operator, left, right);
@@ -92,6 +116,7 @@ impl Parser<'_> {
             }
             let Some(word) = self.word_at(0) else { break };
             if let Some(operator) = string_operator(word) {
+                self.enter_link(&token)?;
                 self.advance();
                 let right = self.additive()?;
                 left = binary(BinaryOperator::String(operator), left, right);
@@ -99,6 +124,7 @@ impl Parser<'_> {
             }
             match word {
                 "in" | "in~" | "!in" | "!in~" => {
+                    self.enter_link(&token)?;
                     self.advance();
                     let list = self.in_list()?;
                     let span = left.span.to(self.span_from(token.span));
@@ -113,6 +139,7 @@ impl Parser<'_> {
                     };
                 }
                 "has_any" | "has_all" => {
+                    self.enter_link(&token)?;
                     self.advance();
                     let list = self.in_list()?;
                     let span = left.span.to(self.span_from(token.span));
@@ -120,6 +147,7 @@ impl Parser<'_> {
                         Expr { kind: ExprKind::HasAny { target: Box::new(left), list, all: word == "has_all" }, span };
                 }
                 "between" | "!between" => {
+                    self.enter_link(&token)?;
                     self.advance();
                     self.expect(&TokenKind::LeftParen, "'(' after 'between'")?;
                     let low = self.additive()?;
@@ -138,6 +166,7 @@ impl Parser<'_> {
                     };
                 }
                 "matches" | "!matches" => {
+                    self.enter_link(&token)?;
                     self.advance();
                     self.expect_word("regex")?;
                     let right = self.additive()?;
@@ -176,7 +205,13 @@ impl Parser<'_> {
         Ok(list)
     }
 
+    /// `a + b - c`: left to right, as Kusto computes it (a sum of reals is not regrouped: rounding would
+    /// differ), so each link nests one level.
     fn additive(&mut self) -> PResult<Expr> {
+        self.chain(Self::additive_chain)
+    }
+
+    fn additive_chain(&mut self) -> PResult<Expr> {
         let mut left = self.multiplicative()?;
         loop {
             let operator = match self.peek().kind {
@@ -184,6 +219,8 @@ impl Parser<'_> {
                 TokenKind::Minus => BinaryOperator::Subtract,
                 _ => break,
             };
+            let token = self.peek().clone();
+            self.enter_link(&token)?;
             self.advance();
             let right = self.multiplicative()?;
             left = binary(operator, left, right);
@@ -192,6 +229,10 @@ impl Parser<'_> {
     }
 
     fn multiplicative(&mut self) -> PResult<Expr> {
+        self.chain(Self::multiplicative_chain)
+    }
+
+    fn multiplicative_chain(&mut self) -> PResult<Expr> {
         let mut left = self.unary()?;
         loop {
             let operator = match self.peek().kind {
@@ -200,6 +241,8 @@ impl Parser<'_> {
                 TokenKind::Percent => BinaryOperator::Modulo,
                 _ => break,
             };
+            let token = self.peek().clone();
+            self.enter_link(&token)?;
             self.advance();
             let right = self.unary()?;
             left = binary(operator, left, right);
@@ -223,15 +266,26 @@ impl Parser<'_> {
                 kind => Expr { kind: ExprKind::Negate(Box::new(Expr { kind, span: operand.span })), span },
             });
         }
+        // A unary plus changes nothing: `+ + 1` is 1, however many there are.
         if self.eat(&TokenKind::Plus) {
+            while self.eat(&TokenKind::Plus) {}
             return self.unary();
         }
         self.postfix()
     }
 
+    /// A primary, then members, indexes: `RawEventData.a[0].b`, each link one level deeper.
     pub(super) fn postfix(&mut self) -> PResult<Expr> {
+        self.chain(Self::postfix_chain)
+    }
+
+    fn postfix_chain(&mut self) -> PResult<Expr> {
         let mut expr = self.primary()?;
         loop {
+            if matches!(self.peek().kind, TokenKind::Dot | TokenKind::LeftBracket) {
+                let token = self.peek().clone();
+                self.enter_link(&token)?;
+            }
             if self.at(&TokenKind::Dot) {
                 self.advance();
                 let name = match self.peek().kind {

@@ -179,10 +179,28 @@ impl<'a> Parser<'a> {
     fn enter(&mut self) -> PResult<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(KqlError::syntax(
+            // A limit of this engine, not of KQL: the query may well run in Kusto.
+            return Err(KqlError::unsupported(
                 self.peek().span,
-                format!("the query is nested too deeply (more than {MAX_DEPTH} levels)"),
+                format!("the query is nested too deeply for the local engine (more than {MAX_DEPTH} levels)"),
             ));
+        }
+        Ok(())
+    }
+
+    /// One more link of a chain that nests (`a + b + c`, `x.a.b`, `a == b == c`), counted like a level of
+    /// nesting; `token` is the link's operator.
+    fn enter_link(&mut self, token: &Token) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            let operator = self.text_of(token).to_string();
+            return Err(KqlError::unsupported(
+                token.span,
+                format!("the expression is nested too deeply for the local engine (more than {MAX_DEPTH} levels)"),
+            )
+            .with_hint(format!(
+                "each '{operator}' of a chain such as `a {operator} b {operator} c` counts as a level"
+            )));
         }
         Ok(())
     }
