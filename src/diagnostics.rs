@@ -88,7 +88,24 @@ pub struct Diagnostic {
 }
 
 fn display_width(text: &str) -> usize {
-    text.chars().map(|c| c.width().unwrap_or(0).max(usize::from(c == '\t'))).sum()
+    text.chars().map(|c| shown(c).width().unwrap_or(0)).sum()
+}
+
+/// How a character of a quoted line is shown: a tab as a space, a control character as its picture (`␀`),
+/// and an invisible or reordering one (bidi controls, zero-width spaces) as `�`, so that what the terminal
+/// shows is what the file holds and the caret stays under it.
+fn shown(c: char) -> char {
+    match c {
+        '\t' => ' ',
+        '\u{0}'..='\u{1f}' => char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}'),
+        '\u{7f}' => '\u{2421}',
+        '\u{80}'..='\u{9f}'
+        | '\u{200b}'..='\u{200f}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{2069}'
+        | '\u{feff}' => '\u{fffd}',
+        other => other,
+    }
 }
 
 impl Diagnostic {
@@ -101,7 +118,20 @@ impl Diagnostic {
         width: usize,
         message: impl Into<String>,
     ) -> Self {
-        let line_text = text.lines().nth(line.saturating_sub(1)).unwrap_or_default().trim_end_matches('\r');
+        let line_text = text.lines().nth(line.saturating_sub(1)).unwrap_or_default();
+        Diagnostic::on_line(file, line_text, line, column, width, message)
+    }
+
+    /// The same with the line's text at hand (`line_text`: line `line` of the file, without its break).
+    pub fn on_line(
+        file: &str,
+        line_text: &str,
+        line: usize,
+        column: usize,
+        width: usize,
+        message: impl Into<String>,
+    ) -> Self {
+        let line_text = line_text.trim_end_matches('\r');
         let before: String = line_text.chars().take(column.saturating_sub(1)).collect();
         let under: String = line_text.chars().skip(column.saturating_sub(1)).take(width).collect();
         Diagnostic {
@@ -109,7 +139,7 @@ impl Diagnostic {
             file: file.to_string(),
             line,
             column,
-            line_text: line_text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect(),
+            line_text: line_text.chars().map(shown).collect(),
             caret_offset: display_width(&before),
             caret_width: display_width(&under).max(1),
             message: message.into(),
@@ -154,7 +184,7 @@ impl Diagnostic {
             file: source.name.to_string(),
             line: file_line,
             column: file_column,
-            line_text: line_text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect(),
+            line_text: line_text.chars().map(shown).collect(),
             caret_offset: display_width(&source.text[start..span_start]),
             caret_width: display_width(&source.text[span_start..span_end]).max(1),
             message: error.message.clone(),
@@ -200,6 +230,39 @@ pub fn render_all(source: &SourceText, errors: &[KqlError]) -> String {
 /// Renders diagnostics, separated by blank lines.
 pub fn render_diagnostics(diagnostics: &[Diagnostic]) -> String {
     diagnostics.iter().map(Diagnostic::render).collect::<Vec<_>>().join("\n")
+}
+
+/// The largest configuration, playbook or template file huntbook reads. Far above any real one (a playbook
+/// with a 50,000-hash IOC list is 4 MB); a file past it is refused at once, not parsed for minutes.
+pub const MAX_FILE_BYTES: u64 = 8 << 20;
+
+/// Reads a configuration, playbook or template file as text: refused when it is larger than
+/// `MAX_FILE_BYTES` or not UTF-8 (with where), and without the byte-order mark some Windows editors write.
+pub fn read_text_file(path: &std::path::Path) -> Result<String, Diagnostic> {
+    let shown = path.display();
+    let size =
+        std::fs::metadata(path).map_err(|error| Diagnostic::plain(format!("cannot read {shown}: {error}")))?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(Diagnostic::plain(format!(
+            "{shown} is {:.1} MiB: huntbook reads configuration, playbook and template files of up to {} MiB",
+            size as f64 / f64::from(1 << 20),
+            MAX_FILE_BYTES >> 20
+        ))
+        .with_hint("keep long lists (IOCs, allow-lists) in a data table the query reads, not in the file"));
+    }
+    let bytes = std::fs::read(path).map_err(|error| Diagnostic::plain(format!("cannot read {shown}: {error}")))?;
+    let text = String::from_utf8(bytes).map_err(|error| {
+        let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+        let text = String::from_utf8_lossy(valid);
+        let line = text.matches('\n').count() + 1;
+        let column = text.rsplit('\n').next().map_or(0, |last| last.chars().count()) + 1;
+        Diagnostic::plain(format!("{shown}:{line}:{column}: the file is not UTF-8 text from here on"))
+            .with_hint("save it as UTF-8")
+    })?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
 }
 
 #[cfg(test)]

@@ -20,8 +20,8 @@ use super::reference::{Resolver, resolve};
 use super::secret::Secret;
 use crate::diagnostics::{Diagnostic, SourceText};
 use crate::kql::error::{KqlError, closest};
-pub use position::{Place, TextLayout, char_offset};
-use position::{file_line, key_place};
+use position::key_place;
+pub use position::{Lines, Place, TextLayout, char_offset};
 
 /// `did you mean `x`?` when a candidate is close to `name`.
 pub fn did_you_mean<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str> + Clone) -> Option<String> {
@@ -53,13 +53,23 @@ pub fn one_of(names: &[&str]) -> String {
 /// Parses a file's text. The node tree is `None` when the text is not YAML at all; duplicate keys are
 /// reported and the file is read anyway (the last value wins, as in YAML loaders).
 pub fn parse(name: &str, text: &str) -> (Option<Node>, Vec<Diagnostic>) {
+    // The YAML reader stops at a NUL without a word, and what follows (receivers, notify) would then be
+    // reported missing: say where the NUL is instead.
+    if let Some(at) = text.find('\0') {
+        let before = &text[..at];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |last| last.chars().count()) + 1;
+        let diagnostic = Diagnostic::in_file(name, text, line, column, 1, "the file holds a NUL character (\\0) here")
+            .with_hint("YAML files are text: remove it (a NUL cuts the file short for the YAML reader)");
+        return (None, vec![diagnostic]);
+    }
     let strict = LoaderOptions::default().prevent_coercion(true).error_on_duplicate_keys(true);
     match marked_yaml::parse_yaml_with_options(0, text, strict) {
         Ok(node) => (Some(node), Vec::new()),
         Err(LoadError::DuplicateKey(duplicate)) => {
             let lenient = LoaderOptions::default().prevent_coercion(true);
             let first = duplicate.prev_key.span().start().map_or(0, |m| m.line());
-            let place = key_place(text, &duplicate.key);
+            let place = key_place(&Lines::new(text), &duplicate.key);
             let diagnostic = Diagnostic::in_file(
                 name,
                 text,
@@ -95,7 +105,7 @@ fn load_error(name: &str, text: &str, error: &LoadError) -> Diagnostic {
         ),
         LoadError::MappingKeyMustBeScalar(marker) => (marker, "a key must be a plain name".to_string(), None),
         LoadError::ScanError(marker, scan) => {
-            let line = file_line(text, marker.line()).unwrap_or_default();
+            let line = Lines::new(text).get(marker.line()).unwrap_or_default();
             let hint = if scan.info().contains("tab") {
                 Some("indent with spaces, not tabs".to_string())
             } else if line.contains("${") && (line.contains('{') || line.contains('[')) {
@@ -123,13 +133,14 @@ fn load_error(name: &str, text: &str, error: &LoadError) -> Diagnostic {
 pub struct Reader<'a> {
     name: &'a str,
     text: &'a str,
+    lines: Lines<'a>,
     resolver: Option<&'a Resolver<'a>>,
     problems: RefCell<Vec<Diagnostic>>,
 }
 
 impl<'a> Reader<'a> {
     pub fn new(name: &'a str, text: &'a str) -> Self {
-        Reader { name, text, resolver: None, problems: RefCell::new(Vec::new()) }
+        Reader { name, text, lines: Lines::new(text), resolver: None, problems: RefCell::new(Vec::new()) }
     }
 
     /// Strings read through this reader have their `${env:X}` and `${file:X}` references replaced.
@@ -153,7 +164,8 @@ impl<'a> Reader<'a> {
 
     /// A diagnostic at a place of this file.
     pub fn at(&self, place: Place, message: impl Into<String>) -> Diagnostic {
-        Diagnostic::in_file(self.name, self.text, place.line, place.column, place.width, message)
+        let line_text = self.lines.get(place.line).unwrap_or_default();
+        Diagnostic::on_line(self.name, line_text, place.line, place.column, place.width, message)
     }
 
     pub fn report(&self, diagnostic: Diagnostic) {
@@ -179,16 +191,16 @@ impl<'a> Reader<'a> {
     /// Where a scalar's text sits in the file, when it can be said with a first line, a first column and an
     /// indentation (block scalars, plain scalars, quoted strings without escapes); `None` for folded text.
     pub fn layout(&self, scalar: &MarkedScalarNode) -> Option<TextLayout> {
-        position::layout(self.text, scalar)
+        position::layout(&self.lines, scalar)
     }
 
     /// The place of characters `start..end` of a scalar's value (cut at the end of the first line).
     pub fn scalar_place(&self, scalar: &MarkedScalarNode, start: usize, end: usize) -> Place {
-        position::scalar_place(self.text, scalar, start, end)
+        position::scalar_place(&self.lines, scalar, start, end)
     }
 
     fn line(&self, line: usize) -> Option<&'a str> {
-        position::file_line(self.text, line)
+        self.lines.get(line)
     }
 
     /// A KQL error in a scalar (a query, a `when` condition), placed in the file and shown on the file's line.
@@ -263,7 +275,7 @@ impl<'a> Value<'a> {
     /// Where the key is (or the value, when it has no key).
     pub fn key_place(&self) -> Place {
         match self.key {
-            Some(key) => key_place(self.reader.text, key),
+            Some(key) => key_place(&self.reader.lines, key),
             None => self.place(),
         }
     }
@@ -272,7 +284,7 @@ impl<'a> Value<'a> {
     pub fn place(&self) -> Place {
         match self.node {
             Node::Scalar(scalar) if !self.is_null() || self.key.is_none() => {
-                position::scalar_token_place(self.reader.text, scalar)
+                position::scalar_token_place(&self.reader.lines, scalar)
             }
             Node::Scalar(_) => self.key_place(),
             Node::Mapping(mapping) => {
@@ -281,7 +293,7 @@ impl<'a> Value<'a> {
                 } else if self.key.is_some() {
                     self.key_place()
                 } else if let Some(first) = mapping.keys().next() {
-                    key_place(self.reader.text, first)
+                    key_place(&self.reader.lines, first)
                 } else {
                     Place { line: 1, column: 1, width: 1 }
                 }
@@ -519,7 +531,7 @@ impl<'a> Value<'a> {
         for key in mapping.keys() {
             if !known.contains(&key.as_str()) {
                 if let Some((_, later)) = PLANNED.iter().find(|(planned, _)| *planned == key.as_str()) {
-                    let place = key_place(self.reader.text, key);
+                    let place = key_place(&self.reader.lines, key);
                     let message = format!("`{}` is not supported yet", key.as_str());
                     self.reader.report(self.reader.at(place, message).with_hint(*later));
                     continue;
@@ -531,7 +543,7 @@ impl<'a> Value<'a> {
                         format!("expected {}", one_of(known))
                     }
                 });
-                let place = key_place(self.reader.text, key);
+                let place = key_place(&self.reader.lines, key);
                 self.reader.report(self.reader.at(place, format!("unknown key `{}`", key.as_str())).with_hint(hint));
             }
         }

@@ -152,10 +152,10 @@ pub fn load_playbook_dir(dir: &Path, config: &Config, catalog: &dyn Catalog) -> 
     let mut ids: Vec<(String, PathBuf)> = Vec::new();
     for file in files {
         let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let text = match std::fs::read_to_string(&file) {
+        let text = match crate::diagnostics::read_text_file(&file) {
             Ok(text) => text,
-            Err(error) => {
-                loaded.problems.push(Diagnostic::plain(format!("cannot read {}: {error}", file.display())));
+            Err(problem) => {
+                loaded.problems.push(problem);
                 loaded.invalid.push(stem);
                 continue;
             }

@@ -163,10 +163,10 @@ fn read_user_directory(directory: &Path, pairs: &mut BTreeMap<String, Pair>, dia
             continue;
         }
         let file = path.display().to_string();
-        let text = match std::fs::read_to_string(&path) {
+        let text = match crate::diagnostics::read_text_file(&path) {
             Ok(text) => text,
-            Err(error) => {
-                diagnostics.push(Diagnostic::plain(format!("{file}: {error}")));
+            Err(problem) => {
+                diagnostics.push(problem);
                 continue;
             }
         };
