@@ -238,26 +238,32 @@ pub const MAX_FILE_BYTES: u64 = 8 << 20;
 
 /// Reads a configuration, playbook or template file as text: refused when it is larger than
 /// `MAX_FILE_BYTES` or not UTF-8 (with where), and without the byte-order mark some Windows editors write.
-pub fn read_text_file(path: &std::path::Path) -> Result<String, Diagnostic> {
+pub fn read_text_file(path: &std::path::Path) -> Result<String, Box<Diagnostic>> {
     let shown = path.display();
-    let size =
-        std::fs::metadata(path).map_err(|error| Diagnostic::plain(format!("cannot read {shown}: {error}")))?.len();
+    let size = std::fs::metadata(path)
+        .map_err(|error| Box::new(Diagnostic::plain(format!("cannot read {shown}: {error}"))))?
+        .len();
     if size > MAX_FILE_BYTES {
-        return Err(Diagnostic::plain(format!(
-            "{shown} is {:.1} MiB: huntbook reads configuration, playbook and template files of up to {} MiB",
-            size as f64 / f64::from(1 << 20),
-            MAX_FILE_BYTES >> 20
-        ))
-        .with_hint("keep long lists (IOCs, allow-lists) in a data table the query reads, not in the file"));
+        return Err(Box::new(
+            Diagnostic::plain(format!(
+                "{shown} is {:.1} MiB: huntbook reads configuration, playbook and template files of up to {} MiB",
+                size as f64 / f64::from(1 << 20),
+                MAX_FILE_BYTES >> 20
+            ))
+            .with_hint("keep long lists (IOCs, allow-lists) in a data table the query reads, not in the file"),
+        ));
     }
-    let bytes = std::fs::read(path).map_err(|error| Diagnostic::plain(format!("cannot read {shown}: {error}")))?;
+    let bytes =
+        std::fs::read(path).map_err(|error| Box::new(Diagnostic::plain(format!("cannot read {shown}: {error}"))))?;
     let text = String::from_utf8(bytes).map_err(|error| {
         let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
         let text = String::from_utf8_lossy(valid);
         let line = text.matches('\n').count() + 1;
         let column = text.rsplit('\n').next().map_or(0, |last| last.chars().count()) + 1;
-        Diagnostic::plain(format!("{shown}:{line}:{column}: the file is not UTF-8 text from here on"))
-            .with_hint("save it as UTF-8")
+        Box::new(
+            Diagnostic::plain(format!("{shown}:{line}:{column}: the file is not UTF-8 text from here on"))
+                .with_hint("save it as UTF-8"),
+        )
     })?;
     Ok(match text.strip_prefix('\u{feff}') {
         Some(rest) => rest.to_string(),

@@ -156,7 +156,7 @@ pub fn load_config(path: Option<&Path>) -> Result<Config, Vec<Diagnostic>> {
         let base_dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
         return parse_config(None, DEFAULT_CONFIG, &base_dir, &environment);
     };
-    let text = crate::diagnostics::read_text_file(path).map_err(|problem| vec![problem])?;
+    let text = crate::diagnostics::read_text_file(path).map_err(|problem| vec![*problem])?;
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let base_dir = std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf());
     parse_config(Some(path), &text, &base_dir, &environment)

@@ -155,7 +155,7 @@ pub fn load_playbook_dir(dir: &Path, config: &Config, catalog: &dyn Catalog) -> 
         let text = match crate::diagnostics::read_text_file(&file) {
             Ok(text) => text,
             Err(problem) => {
-                loaded.problems.push(problem);
+                loaded.problems.push(*problem);
                 loaded.invalid.push(stem);
                 continue;
             }

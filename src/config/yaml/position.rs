@@ -46,7 +46,7 @@ impl<'a> Lines<'a> {
     }
 
     /// The text from the start of line `line` (1-based) to the end.
-    fn from_line(&self, line: usize) -> &'a str {
+    fn rest_from(&self, line: usize) -> &'a str {
         let start = line.checked_sub(1).and_then(|index| self.starts.get(index)).copied().unwrap_or(self.text.len());
         &self.text[start..]
     }
@@ -139,7 +139,7 @@ fn align(lines: &Lines, scalar: &MarkedScalarNode) -> Vec<(usize, usize)> {
     const WINDOW: usize = 64;
     let (line, column) = marker(scalar);
     let mut file: Vec<(char, usize, usize)> = Vec::new();
-    for (index, file_line) in lines.from_line(line).split('\n').enumerate().map(|(i, l)| (i + line - 1, l)) {
+    for (index, file_line) in lines.rest_from(line).split('\n').enumerate().map(|(i, l)| (i + line - 1, l)) {
         let skip = if index == line - 1 { column - 1 } else { 0 };
         for (offset, c) in file_line.chars().enumerate().skip(skip) {
             file.push((c, index + 1, offset + 1));

@@ -166,7 +166,7 @@ fn read_user_directory(directory: &Path, pairs: &mut BTreeMap<String, Pair>, dia
         let text = match crate::diagnostics::read_text_file(&path) {
             Ok(text) => text,
             Err(problem) => {
-                diagnostics.push(problem);
+                diagnostics.push(*problem);
                 continue;
             }
         };
