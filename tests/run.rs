@@ -406,3 +406,62 @@ fn a_second_run_while_one_is_under_way_does_nothing() {
     let free = workspace.ok(&["run"]);
     assert!(workspace.file_count() > 0, "{free}");
 }
+
+/// The lock belongs to the state file, not to how its path is written: a second run that reaches the same file
+/// through a symbolic link, or through a relative path from another directory, does nothing while the first is
+/// under way (both used to run: 88 deliveries for 28).
+#[test]
+fn a_second_run_reaching_the_state_file_by_another_path_does_nothing() {
+    use std::io::{BufRead, BufReader, Write};
+    let first = Workspace::new();
+    let config = std::fs::read_to_string(first.path().join("huntbook.yaml")).expect("the configuration");
+    let elsewhere = tempfile::tempdir().expect("a temporary directory");
+    // One reaches it through a link to the file, one through a link to its directory and a relative path.
+    std::os::unix::fs::symlink(first.path().join("huntbook.db"), elsewhere.path().join("linked.db")).expect("link");
+    std::os::unix::fs::symlink(first.path(), elsewhere.path().join("first")).expect("link");
+    std::fs::create_dir(elsewhere.path().join("sub")).expect("mkdir");
+    let seconds = [("linked.yaml", "state: linked.db"), ("sub/relative.yaml", "state: ../first/huntbook.db")];
+    for (name, state) in seconds {
+        std::fs::write(elsewhere.path().join(name), config.replace("state: huntbook.db", state)).expect("write");
+    }
+
+    let mut running = first
+        .command(&["run", "--all"])
+        .env("HUNTBOOK_FAILPOINT", "after-query:pause")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("huntbook starts");
+    let mut said = BufReader::new(running.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    while !line.contains("paused at after-query") {
+        line.clear();
+        assert!(said.read_line(&mut line).expect("read stderr") > 0, "the first run ended before its query");
+    }
+
+    for (name, _) in seconds {
+        let second = Command::new(env!("CARGO_BIN_EXE_huntbook"))
+            .current_dir(elsewhere.path())
+            .args(["run", "--all", "-c", name])
+            .env_remove("HUNTBOOK_FAILPOINT")
+            .stdin(Stdio::null())
+            .output()
+            .expect("huntbook runs");
+        assert_eq!(second.status.code(), Some(0), "{name}: {}", stderr(&second));
+        assert!(stderr(&second).contains("another huntbook run is using"), "{name}: {}", stderr(&second));
+        assert!(!elsewhere.path().join("outbox").exists(), "{name} delivered nothing");
+        assert!(!elsewhere.path().join("sub/outbox").exists(), "{name} delivered nothing");
+    }
+
+    // Let the first go on: a line for this pause, and no more input for the pauses of the next playbooks.
+    let mut input = running.stdin.take().expect("stdin");
+    input.write_all(b"\n").expect("release");
+    drop(input);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut said, &mut rest).expect("read stderr");
+    let finished = running.wait_with_output().expect("the first run ends");
+    assert_eq!(finished.status.code(), Some(0), "{rest}");
+    assert!(stdout(&finished).contains("delivered 28 messages"), "{}", stdout(&finished));
+    assert_eq!(first.file_count(), 28);
+}

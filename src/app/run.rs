@@ -187,13 +187,17 @@ fn run_all(
 
 /// The lock file beside the state file (`huntbook.db.lock`), locked; `None` when another process holds it. The
 /// operating system releases the lock when the process ends, however it ends.
+///
+/// The lock belongs to the file, not to how its path is written: it sits beside the state file's real path
+/// (links followed, `..` resolved), so that a run reaching the same file through a symbolic link or another
+/// relative path finds it taken — SQLite follows the links too, and both would otherwise send every hit.
 pub fn lock_state(state: &std::path::Path) -> Result<Option<std::fs::File>> {
-    let mut name = state.as_os_str().to_owned();
-    name.push(".lock");
-    let path = std::path::PathBuf::from(name);
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+    if let Some(parent) = state.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
+    let mut name = real_path(state).with_context(|| format!("finding where {} is", state.display()))?.into_os_string();
+    name.push(".lock");
+    let path = std::path::PathBuf::from(name);
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -205,6 +209,28 @@ pub fn lock_state(state: &std::path::Path) -> Result<Option<std::fs::File>> {
         Err(std::fs::TryLockError::WouldBlock) => Ok(None),
         Err(std::fs::TryLockError::Error(error)) => Err(error).with_context(|| format!("locking {}", path.display())),
     }
+}
+
+/// The path of the file `path` names once every symbolic link is followed, also when the file does not exist
+/// yet (its directory's real path, and a dangling link's target, resolved the same way).
+fn real_path(path: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
+    let mut path = std::path::absolute(path)?;
+    // A chain of links longer than this is a loop; the OS refuses those too.
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&path) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                let target = std::fs::read_link(&path)?;
+                path = match path.parent() {
+                    Some(parent) => parent.join(target),
+                    None => target,
+                };
+            }
+            Ok(_) => return std::fs::canonicalize(&path),
+            Err(_) => break,
+        }
+    }
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else { return Ok(path) };
+    Ok(std::fs::canonicalize(parent)?.join(name))
 }
 
 /// `--since/--until` as a window.
