@@ -103,3 +103,72 @@ fn graph_and_local_sources_send_the_same_messages() {
     assert!(statuses.contains(&429), "{statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 7);
 }
+
+/// A failed run does not use up its slot: the weekly digest failing against Graph on Monday morning, then a
+/// run against a healthy Graph a couple of minutes later, sends the digest (it used to say "no playbook is due:
+/// the next is isolation-release-review at 2026-12-14", and that week's releases were never reported).
+#[test]
+fn a_weekly_digest_that_failed_runs_again_minutes_later_not_next_week() {
+    // Graph refuses the first hunting call (403: no retry), then answers.
+    let emulator = Emulator::start(&[
+        "--client-secret",
+        SECRET,
+        "--fail",
+        "403*1",
+        "--now",
+        "2026-12-07T07:00:00Z",
+        "--rebase-time",
+    ]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let playbooks = dir.path().join("playbooks");
+    common::copy_playbooks(&playbooks, &["isolation-release-review"]);
+    let config_path = write_config(
+        dir.path(),
+        &format!(
+            "source: graph\ntenants:\n  contoso:\n    tenant_id: contoso.onmicrosoft.com\n    login_url: {u}\n    \
+             graph_url: {u}\n    auth:\n      client_id: 11111111-1111-1111-1111-111111111111\n      \
+             client_secret: ${{env:GRAPH_RUN_SECRET}}",
+            u = emulator.url
+        ),
+    );
+    let config = std::fs::read_to_string(&config_path).expect("config written");
+    let config =
+        config.replace(&common::repo().join("playbooks").display().to_string(), &playbooks.display().to_string());
+    std::fs::write(&config_path, config).expect("config written");
+    let run_at = |now: &str| {
+        common::huntbook()
+            .arg("run")
+            .arg("-c")
+            .arg(&config_path)
+            .env("GRAPH_RUN_SECRET", SECRET)
+            .env("HUNTBOOK_NOW", now)
+            .output()
+            .expect("huntbook runs")
+    };
+    // Monday 08:00 in Amsterdam is 07:00 UTC.
+    let failed = run_at("2026-12-07T07:00:05Z");
+    assert_eq!(failed.status.code(), Some(1), "{}{}", common::stdout(&failed), common::stderr(&failed));
+    assert!(common::stderr(&failed).contains("403"), "{}", common::stderr(&failed));
+
+    let too_soon = run_at("2026-12-07T07:00:20Z");
+    assert!(
+        common::stdout(&too_soon)
+            .contains("the next is isolation-release-review, again after its failed run, at 2026-12-07 07:01:05"),
+        "{}",
+        common::stdout(&too_soon)
+    );
+
+    let healthy = run_at("2026-12-07T07:02:00Z");
+    assert_eq!(healthy.status.code(), Some(0), "{}{}", common::stdout(&healthy), common::stderr(&healthy));
+    assert!(common::stdout(&healthy).contains("delivered 1 message"), "{}", common::stdout(&healthy));
+    let digests = delivered(dir.path());
+    assert_eq!(digests.len(), 1);
+    assert!(digests[0].starts_with("soc-digest "), "{}", digests[0]);
+
+    let after = run_at("2026-12-07T07:10:00Z");
+    assert!(
+        common::stdout(&after).contains("the next is isolation-release-review at 2026-12-14 07:00:00 UTC"),
+        "the slot is used up by the successful run: {}",
+        common::stdout(&after)
+    );
+}

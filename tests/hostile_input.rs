@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{huntbook, repo, stderr, stdout};
+use common::{copy_playbooks, huntbook, stderr, stdout};
 
 /// One isolation by a person, as the shipped playbook looks for it, with `comment` written into the JSON line
 /// as it is (so a test can put raw escapes in it).
@@ -14,20 +14,6 @@ fn isolation_line(report: &str, device: &str, comment_json: &str) -> String {
     format!(
         r#"{{"Timestamp":"2026-11-20T11:05:00Z","ActionType":"IsolateDevice","AccountDisplayName":"Ann","AccountType":"Regular","ReportId":"{report}","RawEventData":{{"UserId":"ann@contoso.example","DeviceName":"{device}","DeviceId":"d-{report}","ActionScope":"Full","ActionComment":"{comment_json}"}}}}"#
     )
-}
-
-/// Shipped playbooks, with their test fixtures, copied into `dir`.
-fn copy_playbooks(dir: &Path, names: &[&str]) {
-    std::fs::create_dir_all(dir.join("tests")).expect("mkdir");
-    for name in names {
-        std::fs::copy(repo().join("playbooks").join(format!("{name}.yaml")), dir.join(format!("{name}.yaml")))
-            .expect("copy a shipped playbook");
-        std::fs::copy(
-            repo().join("playbooks/tests").join(format!("{name}.jsonl")),
-            dir.join("tests").join(format!("{name}.jsonl")),
-        )
-        .expect("copy its fixture");
-    }
 }
 
 fn write_lines(dir: &Path, table: &str, lines: &[Vec<u8>]) {

@@ -28,6 +28,7 @@ pub enum Outcome {
 }
 
 pub fn run(command: Command) -> Result<Outcome> {
+    crate::schedule::set_clock_from_environment().map_err(anyhow::Error::msg)?;
     match command {
         Command::Run(args) => run::run(args),
         Command::Validate(args) => history::validate(args),

@@ -197,7 +197,7 @@ fn retry(
     let Some(_lock) = lock_state(&config.state)? else {
         bail!("a huntbook run is using {}; retry when it has finished", config.state.display());
     };
-    let now = Utc::now();
+    let now = crate::schedule::system_now();
     for id in ids {
         store.retry_dead(id, now).with_context(|| format!("re-queueing {id}"))?;
     }

@@ -158,8 +158,8 @@ fn query_tenant(args: &QueryArgs, tenant: &str, text: &str) -> Result<Outcome> {
     let window = match &args.timespan {
         None => None,
         Some(text) => {
-            let (start, end) =
-                crate::emulate::timespan::parse_timespan(text, chrono::Utc::now()).map_err(|e| anyhow!(e))?;
+            let (start, end) = crate::emulate::timespan::parse_timespan(text, crate::schedule::system_now())
+                .map_err(|e| anyhow!(e))?;
             Some(crate::schedule::Window { start, end })
         }
     };

@@ -15,7 +15,7 @@ use crate::config::SourceConfig;
 use crate::diagnostics::{Diagnostic, render_diagnostics};
 use crate::graph::Environment;
 use crate::playbook::Playbook;
-use crate::runner::{RunError, RunOptions, RunSummary, Services, next_due, run_playbook};
+use crate::runner::{RunError, RunOptions, RunSummary, Services, due_at, run_playbook};
 use crate::schedule::{Clock, SystemClock, Window};
 use crate::source::Source;
 use crate::source::graph::GraphSource;
@@ -44,7 +44,7 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
     // Checked before anything runs: a mistyped --wait must not leave a run's messages undelivered.
     let wait = delivery::wait_of(args.wait.as_deref(), &workspace.config)?;
     let source = source(&workspace)?;
-    let clock = SystemClock;
+    let clock = &SystemClock;
     // One run at a time per state file: two at once (a slow run overlapping the next cron tick) would both find
     // the same hits new and both send them. A dry run changes nothing and needs no lock.
     let _lock = if args.dry_run {
@@ -77,7 +77,7 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
         }
     };
     let services =
-        Services { config: &workspace.config, source: source.as_ref(), templates: &workspace.templates, clock: &clock };
+        Services { config: &workspace.config, source: source.as_ref(), templates: &workspace.templates, clock };
     let options = RunOptions { dry_run: args.dry_run, window };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -282,32 +282,31 @@ fn select<'w>(
     }
     let mut due = Vec::new();
     for playbook in enabled {
-        let last = last_start(store, &playbook.id)
+        let history = store
+            .schedule_history(&playbook.id)
             .map_err(|error| Box::new(Diagnostic::plain(format!("reading the state file: {error}"))))?;
-        if next_due(playbook, last).is_none_or(|at| at - DUE_SLACK <= now) {
+        if due_at(playbook, &history).is_none_or(|at| at - DUE_SLACK <= now) {
             due.push(playbook);
         }
     }
     Ok(due)
 }
 
-fn last_start(store: &Store, playbook: &str) -> Result<Option<DateTime<Utc>>, crate::store::StoreError> {
-    Ok(store.runs(Some(playbook), 1)?.first().map(|run| run.started))
-}
-
 /// ": the next is X at T" for the "nothing is due" line.
 fn next_due_note(workspace: &Workspace, store: &Store) -> Result<String> {
-    let mut soonest: Option<(DateTime<Utc>, &str)> = None;
+    let mut soonest: Option<(DateTime<Utc>, &str, bool)> = None;
     for playbook in workspace.playbooks.iter().filter(|p| p.enabled) {
-        if let Some(at) = next_due(playbook, last_start(store, &playbook.id)?)
-            && soonest.is_none_or(|(t, _)| at < t)
+        let history = store.schedule_history(&playbook.id)?;
+        if let Some(at) = due_at(playbook, &history)
+            && soonest.is_none_or(|(t, _, _)| at < t)
         {
-            soonest = Some((at, &playbook.id));
+            soonest = Some((at, &playbook.id, history.last_failure.is_some()));
         }
     }
-    Ok(soonest.map_or(String::new(), |(at, id)| {
+    Ok(soonest.map_or(String::new(), |(at, id, retry)| {
         format!(
-            ": the next is {id} at {} (use --all or name playbooks to run them now)",
+            ": the next is {id}{} at {} (use --all or name playbooks to run them now)",
+            if retry { ", again after its failed run," } else { "" },
             at.format("%Y-%m-%d %H:%M:%S UTC")
         )
     }))

@@ -21,7 +21,7 @@ pub struct SystemTimer;
 
 impl Timer for SystemTimer {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        crate::schedule::system_now()
     }
 
     fn sleep(&self, wait: Duration) -> Sleep<'_> {

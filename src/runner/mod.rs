@@ -23,7 +23,7 @@ use crate::route::message::{Message, PlaybookSummary};
 use crate::route::{Grouping, Route, group_rows, hit_keys, new_hits};
 use crate::schedule::{Clock, Window, WindowRules, next_window};
 use crate::source::{QueryRequest, Source, SourceError, to_ticks};
-use crate::store::{NewMessage, RunCommit, RunRecord, RunStatus, Store, StoreError};
+use crate::store::{NewMessage, RunCommit, RunRecord, RunStatus, ScheduleHistory, Store, StoreError};
 
 pub use render::render_message;
 
@@ -120,8 +120,28 @@ pub fn interval(playbook: &Playbook, now: DateTime<Utc>) -> TimeDelta {
     }
 }
 
-/// When a playbook that last started at `last_run` is due next (`None` when it never ran: now).
-pub fn next_due(playbook: &Playbook, last_run: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+/// The first wait before a failed run is tried again; it doubles with each failure in a row.
+const RETRY_FIRST: TimeDelta = TimeDelta::minutes(1);
+/// The longest wait before a failed run is tried again (unless its next regular time comes sooner).
+const RETRY_MAX: TimeDelta = TimeDelta::hours(1);
+
+/// When a playbook is due next, from its history; `None` when it never ran (now).
+///
+/// Only a successful run uses up a slot: the next regular time counts from the latest success. A playbook whose
+/// latest run failed is due again after a backoff (1 minute, doubling with each failure in a row, at most an
+/// hour) that never waits past the next regular time after the failure. A failed weekly digest is therefore
+/// tried again minutes later, not a week later — when its query's `ago(7d)` would have lost the week.
+pub fn due_at(playbook: &Playbook, history: &ScheduleHistory) -> Option<DateTime<Utc>> {
+    let regular = next_fire(playbook, history.last_success);
+    let Some(failed) = history.last_failure else { return regular };
+    let doubling = 2i32.saturating_pow(history.failures.saturating_sub(1).min(16));
+    let backoff = (RETRY_FIRST * doubling).min(RETRY_MAX);
+    let retry = (failed + backoff).min(next_fire(playbook, Some(failed)).unwrap_or(failed + backoff));
+    Some(regular.map_or(retry, |regular| regular.max(retry)))
+}
+
+/// The schedule's next time after a run that started at `last_run` (`None` when there is none: now).
+pub fn next_fire(playbook: &Playbook, last_run: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
     let last = last_run?;
     Some(match &playbook.schedule.trigger {
         Trigger::Every(every) => last + *every,
@@ -499,7 +519,58 @@ fn messages_for(
 
 #[cfg(test)]
 mod tests {
-    use super::fold_prose;
+    use super::*;
+
+    fn playbook(schedule: &str) -> Playbook {
+        let config = crate::config::parse_config(
+            None,
+            "source: { kind: local, data: . }\nreceivers:\n  files: { file: { dir: out } }\n",
+            std::path::Path::new("."),
+            &|_| None,
+        )
+        .expect("a valid configuration");
+        let text = format!(
+            "id: p\ntitle: P\nseverity: low\nschedule: {schedule}\nquery: print x = 1\nnotify:\n  - to: [files]\n"
+        );
+        crate::playbook::parse_playbook(std::path::Path::new("p.yaml"), &text, &config, &MemoryCatalog::new(), &|_| {
+            true
+        })
+        .expect("a valid playbook")
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).expect("a time").with_timezone(&Utc)
+    }
+
+    fn history(success: Option<&str>, failure: Option<&str>, failures: u32) -> ScheduleHistory {
+        ScheduleHistory { last_success: success.map(at), last_failure: failure.map(at), failures }
+    }
+
+    #[test]
+    fn only_a_successful_run_uses_up_a_slot_and_a_failed_one_is_retried_with_backoff() {
+        // Every Monday 08:00 in Amsterdam (07:00 UTC in winter).
+        let weekly = playbook("{ cron: \"0 8 * * MON\", timezone: Europe/Amsterdam }");
+        let monday = "2026-12-07T07:00:00Z";
+        assert_eq!(due_at(&weekly, &history(None, None, 0)), None, "never ran: due now");
+        assert_eq!(due_at(&weekly, &history(Some(monday), None, 0)), Some(at("2026-12-14T07:00:00Z")));
+        // It failed this Monday after succeeding last Monday: a minute later, doubling, never more than an hour.
+        let last_week = Some("2026-11-30T07:00:00Z");
+        assert_eq!(due_at(&weekly, &history(last_week, Some(monday), 1)), Some(at("2026-12-07T07:01:00Z")));
+        assert_eq!(due_at(&weekly, &history(last_week, Some(monday), 3)), Some(at("2026-12-07T07:04:00Z")));
+        assert_eq!(due_at(&weekly, &history(last_week, Some(monday), 12)), Some(at("2026-12-07T08:00:00Z")));
+        // Never succeeded: the same backoff.
+        assert_eq!(due_at(&weekly, &history(None, Some(monday), 2)), Some(at("2026-12-07T07:02:00Z")));
+
+        // Every 15 minutes: the backoff never waits past the next regular time after the failure.
+        let quarter = playbook("{ every: 15m }");
+        let ok = Some("2026-12-07T10:00:00Z");
+        let failed = Some("2026-12-07T10:15:00Z");
+        assert_eq!(due_at(&quarter, &history(ok, failed, 1)), Some(at("2026-12-07T10:16:00Z")));
+        assert_eq!(due_at(&quarter, &history(ok, failed, 5)), Some(at("2026-12-07T10:30:00Z")));
+        // A run forced early (`run NAME`) that failed does not make the playbook due before its regular time.
+        let early = Some("2026-12-07T10:05:00Z");
+        assert_eq!(due_at(&quarter, &history(ok, early, 1)), Some(at("2026-12-07T10:15:00Z")));
+    }
 
     #[test]
     fn a_description_is_folded_into_paragraphs() {

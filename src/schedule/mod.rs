@@ -16,8 +16,36 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        system_now()
     }
+}
+
+/// The environment variable that sets the time the process starts at (RFC 3339), from which the clock then
+/// runs as usual: for tests of the real binary and for replaying what a run would have done at a given moment.
+pub const NOW_VARIABLE: &str = "HUNTBOOK_NOW";
+
+/// How far `HUNTBOOK_NOW` moves the clock; zero when it is not set.
+static OFFSET: std::sync::OnceLock<TimeDelta> = std::sync::OnceLock::new();
+
+/// Reads `HUNTBOOK_NOW` once, at start; an error names the variable and what it holds.
+pub fn set_clock_from_environment() -> Result<(), String> {
+    let offset = match std::env::var(NOW_VARIABLE) {
+        Err(_) => TimeDelta::zero(),
+        Ok(text) => {
+            let start = DateTime::parse_from_rfc3339(&text).map_err(|_| {
+                format!("{NOW_VARIABLE}='{text}' is not a time: use RFC 3339, such as 2026-11-20T12:00:00Z")
+            })?;
+            start.with_timezone(&Utc) - Utc::now()
+        }
+    };
+    let _ = OFFSET.set(offset);
+    Ok(())
+}
+
+/// What time it is for huntbook: the system's clock, moved by `HUNTBOOK_NOW` when it is set. Every reading of
+/// the real time (runs, the outbox, tokens) goes through here, so that they all agree.
+pub fn system_now() -> DateTime<Utc> {
+    Utc::now() + OFFSET.get().copied().unwrap_or_default()
 }
 
 /// A clock that says what it is told (tests, `huntbook test`, `--now`).

@@ -321,6 +321,17 @@ pub struct PendingHead {
     pub next_attempt: DateTime<Utc>,
 }
 
+/// A playbook's runs as its schedule sees them (`Store::schedule_history`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ScheduleHistory {
+    /// When its latest successful run started.
+    pub last_success: Option<DateTime<Utc>>,
+    /// When its latest failed run started, if that was after the latest success.
+    pub last_failure: Option<DateTime<Utc>>,
+    /// Failed runs in a row since the latest success.
+    pub failures: u32,
+}
+
 /// Everything a successful run changes, applied in one transaction by [`Store::commit_run`].
 #[derive(Clone, Copy, Debug)]
 pub struct RunCommit<'a> {

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
 use super::{
-    NewMessage, OutboxState, ReadError, RunCommit, RunRecord, RunStatus, Store, StoreError, code_column, count_column,
-    decode_time, sql_error, sql_limit, time_column,
+    NewMessage, OutboxState, ReadError, RunCommit, RunRecord, RunStatus, ScheduleHistory, Store, StoreError,
+    code_column, count_column, decode_time, sql_error, sql_limit, time_column,
 };
 
 const RUN_COLUMNS: &str = "id, playbook, tenant, started, finished, window_start, window_end, row_count, new_hits, \
@@ -103,6 +103,27 @@ impl Store {
             .and_then(|mut statement| statement.query_row([playbook], |row| row.get(0)))
             .map_err(self.sql("counting failed runs"))?;
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
+    /// What the schedule needs of a playbook's history: when its latest successful run started, and the
+    /// failed runs since then (the latest one's start, and how many).
+    pub fn schedule_history(&self, playbook: &str) -> Result<ScheduleHistory, StoreError> {
+        const ACTION: &str = "reading the run history";
+        let (succeeded, failed): (Option<String>, Option<String>) = self
+            .connection
+            .prepare_cached(
+                "SELECT (SELECT MAX(started) FROM runs WHERE playbook = ?1 AND status = 'succeeded'),
+                        (SELECT MAX(started) FROM runs WHERE playbook = ?1 AND status = 'failed')",
+            )
+            .and_then(|mut statement| statement.query_row([playbook], |row| Ok((row.get(0)?, row.get(1)?))))
+            .map_err(self.sql(ACTION))?;
+        let decode = |text: Option<String>| {
+            text.map(|text| decode_time("runs.started", &text)).transpose().map_err(self.read_failed(ACTION))
+        };
+        let last_success = decode(succeeded)?;
+        let last_failure = decode(failed)?.filter(|failed| last_success.is_none_or(|success| *failed > success));
+        let failures = if last_failure.is_some() { self.failing_streak(playbook)? } else { 0 };
+        Ok(ScheduleHistory { last_success, last_failure, failures })
     }
 
     /// Forgets seen keys first seen before `before` (DESIGN: keys expire after 35 days). Returns how many.

@@ -26,6 +26,19 @@ pub fn huntbook() -> Command {
     command
 }
 
+/// Shipped playbooks, with the fixtures of their tests (all of `playbooks/tests`), copied into `dir`.
+pub fn copy_playbooks(dir: &Path, names: &[&str]) {
+    std::fs::create_dir_all(dir.join("tests")).expect("mkdir");
+    for name in names {
+        std::fs::copy(repo().join("playbooks").join(format!("{name}.yaml")), dir.join(format!("{name}.yaml")))
+            .expect("copy a shipped playbook");
+    }
+    for fixture in std::fs::read_dir(repo().join("playbooks/tests")).expect("the fixtures") {
+        let fixture = fixture.expect("an entry").path();
+        std::fs::copy(&fixture, dir.join("tests").join(fixture.file_name().expect("a name"))).expect("copy a fixture");
+    }
+}
+
 /// Runs `huntbook query` over a data directory with the sample's `now`.
 pub fn query(data: &Path, extra: &[&str], text: &str) -> Output {
     let mut command = huntbook();
