@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
+use huntbook::config::secret::Redactor;
 use huntbook::config::{SmtpConfig, SmtpTls};
 use huntbook::deliver::Sink;
 use huntbook::deliver::outbox::{Outbox, RetryPolicy};
@@ -142,7 +143,8 @@ fn main() {
             let shared = Mutex::new(&mut store);
             let sink_for = |_: &str| Some(Arc::clone(&sink));
             let timer = SystemTimer;
-            let outbox = Outbox::new(&shared, &sink_for, &timer, RetryPolicy::default());
+            let redactor = Redactor::default();
+            let outbox = Outbox::new(&shared, &sink_for, &timer, RetryPolicy::default(), &redactor);
             let report = outbox.deliver_until(timer.now()).await.expect("delivered");
             assert_eq!(report.delivered, count);
         });

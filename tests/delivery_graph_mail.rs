@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use chrono::TimeDelta;
+use huntbook::config::secret::Redactor;
 use huntbook::deliver::outbox::{Outbox, RetryPolicy};
 use huntbook::deliver::sinks::Sinks;
 use huntbook::deliver::teams::webhook_client;
@@ -56,7 +57,8 @@ receivers:
     {
         let shared = Mutex::new(&mut store);
         let sink_for = |receiver: &str| if receiver == "soc-teams" { None } else { sinks.get(receiver) };
-        let outbox = Outbox::with_seed(&shared, &sink_for, timer.as_ref(), RetryPolicy::default(), 3);
+        let redactor = Redactor::default();
+        let outbox = Outbox::with_seed(&shared, &sink_for, timer.as_ref(), RetryPolicy::default(), &redactor, 3);
         outbox.deliver_until(timer.now() + TimeDelta::minutes(1)).await.expect("delivery");
     }
 

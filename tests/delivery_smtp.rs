@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use huntbook::config::secret::Secret;
+use huntbook::config::secret::{Redactor, Secret};
 use huntbook::config::{SmtpConfig, SmtpTls};
 use huntbook::deliver::Sink;
 use huntbook::deliver::outbox::{Outbox, RetryPolicy};
@@ -36,7 +36,8 @@ fn config(port: u16, ca: Option<&std::path::Path>, password: &str) -> SmtpConfig
 async fn deliver(store: &mut Store, sink: &Arc<dyn Sink>, timer: &VirtualTimer, until: TimeDelta) {
     let shared = Mutex::new(store);
     let sink_for = |receiver: &str| (receiver == "soc-mail").then(|| Arc::clone(sink));
-    let outbox = Outbox::with_seed(&shared, &sink_for, timer, RetryPolicy::default(), 5);
+    let redactor = Redactor::default();
+    let outbox = Outbox::with_seed(&shared, &sink_for, timer, RetryPolicy::default(), &redactor, 5);
     outbox.deliver_until(timer.now() + until).await.expect("delivery");
 }
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use huntbook::config::secret::Secret;
+use huntbook::config::secret::{Redactor, Secret};
 use huntbook::deliver::Sink;
 use huntbook::deliver::outbox::{Outbox, RetryPolicy};
 use huntbook::deliver::teams::{TeamsSink, webhook_client};
@@ -42,7 +42,8 @@ async fn deliver(s: &mut Setup, sink: TeamsSink, until: TimeDelta) {
     let sink: Arc<dyn Sink> = Arc::new(sink);
     let store = Mutex::new(&mut s.store);
     let sink_for = |receiver: &str| (receiver == "soc-teams").then(|| Arc::clone(&sink));
-    let outbox = Outbox::with_seed(&store, &sink_for, s.timer.as_ref(), RetryPolicy::default(), 9);
+    let redactor = Redactor::default();
+    let outbox = Outbox::with_seed(&store, &sink_for, s.timer.as_ref(), RetryPolicy::default(), &redactor, 9);
     outbox.deliver_until(s.timer.now() + until).await.expect("delivery");
 }
 

@@ -53,7 +53,8 @@ pub fn deliver(config: &Config, store: &mut Store, wait: TimeDelta) -> Result<De
     let sink_for = |receiver: &str| sinks.get(receiver);
     let policy = RetryPolicy { max_age: config.delivery.max_age, ..RetryPolicy::default() };
     let timer = environment.timer.as_ref();
-    let outbox = Outbox::new(&store, &sink_for, timer, policy);
+    let redactor = config.redactor();
+    let outbox = Outbox::new(&store, &sink_for, timer, policy, &redactor);
     let until = timer.now() + wait;
     let report = runtime.block_on(outbox.deliver_until(until)).context("delivering the outbox")?;
     let places = config.receivers.keys().map(|name| (name.clone(), place(config, name))).collect();

@@ -175,7 +175,7 @@ fn query_tenant(args: &QueryArgs, tenant: &str, text: &str) -> Result<Outcome> {
             print_table(&answer.table, args.format)
         }
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", workspace.config.redactor().redact(&error.to_string()));
             Ok(if matches!(error, GraphError::Query(_)) { Outcome::Invalid } else { Outcome::Failed })
         }
     }

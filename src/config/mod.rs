@@ -73,6 +73,30 @@ pub struct Config {
     pub http: Option<HttpConfig>,
 }
 
+impl Config {
+    /// A redactor of every secret of the configuration — webhook URLs, the SMTP password, client secrets — for
+    /// what servers say back before it is kept or shown.
+    pub fn redactor(&self) -> secret::Redactor {
+        let mut secrets: Vec<&Secret> = Vec::new();
+        for receiver in self.receivers.values() {
+            if let Receiver::Teams(TeamsReceiver { target: TeamsTarget::Webhook(url), .. }) = receiver {
+                secrets.push(url);
+            }
+        }
+        for tenant in self.tenants.values() {
+            if let TenantAuth::ClientSecret { secret, .. } = &tenant.auth {
+                secrets.push(secret);
+            }
+        }
+        let mut logins: Vec<(&str, &Secret)> = Vec::new();
+        if let Some(SmtpConfig { password: Some(password), username, .. }) = &self.smtp {
+            secrets.push(password);
+            logins.push((username.as_deref().unwrap_or_default(), password));
+        }
+        secret::Redactor::new(secrets, &logins)
+    }
+}
+
 /// `source:` where queries run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SourceConfig {

@@ -21,6 +21,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rand::{Rng, RngExt};
 
 use super::{Delivery, Outgoing, Sink};
+use crate::config::secret::Redactor;
 use crate::failpoint;
 use crate::graph::timer::Timer;
 use crate::store::{MessageKind, OutboxEntry, Store, StoreError};
@@ -103,6 +104,8 @@ pub struct Outbox<'a> {
     sink_for: &'a SinkFor<'a>,
     timer: &'a dyn Timer,
     policy: RetryPolicy,
+    /// Every answer and error is kept and shown only through it: a server may echo a webhook's signature.
+    redactor: &'a Redactor,
     /// Draws the jitter of retry waits.
     rng: Mutex<rand_chacha::ChaCha8Rng>,
     /// When each paced receiver was last sent a request, across passes.
@@ -115,10 +118,11 @@ impl<'a> Outbox<'a> {
         sink_for: &'a SinkFor<'a>,
         timer: &'a dyn Timer,
         policy: RetryPolicy,
+        redactor: &'a Redactor,
     ) -> Self {
         let seed =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-        Self::with_seed(store, sink_for, timer, policy, seed)
+        Self::with_seed(store, sink_for, timer, policy, redactor, seed)
     }
 
     /// The same, with the jitter drawn from `seed` (tests).
@@ -127,6 +131,7 @@ impl<'a> Outbox<'a> {
         sink_for: &'a SinkFor<'a>,
         timer: &'a dyn Timer,
         policy: RetryPolicy,
+        redactor: &'a Redactor,
         seed: u64,
     ) -> Self {
         use rand::SeedableRng;
@@ -135,6 +140,7 @@ impl<'a> Outbox<'a> {
             sink_for,
             timer,
             policy,
+            redactor,
             rng: Mutex::new(rand_chacha::ChaCha8Rng::seed_from_u64(seed)),
             last_request: Mutex::new(BTreeMap::new()),
         }
@@ -247,6 +253,13 @@ impl<'a> Outbox<'a> {
     /// Records what became of one attempt; false when the receiver must stop for now (a failure to retry).
     fn record(&self, entry: &OutboxEntry, delivery: Delivery, report: &mut DeliveryReport) -> Result<bool, StoreError> {
         let message = &entry.message;
+        let delivery = match delivery {
+            Delivery::Delivered { answer } => Delivery::Delivered { answer: self.redactor.redact(&answer) },
+            Delivery::RetryLater { error, after } => {
+                Delivery::RetryLater { error: self.redactor.redact(&error), after }
+            }
+            Delivery::GiveUp { error } => Delivery::GiveUp { error: self.redactor.redact(&error) },
+        };
         let now = self.timer.now();
         let failed = |error: &str| format!("{} → {}: {error}", message.playbook, message.receiver);
         let outcome = match delivery {

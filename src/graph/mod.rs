@@ -296,6 +296,7 @@ impl GraphClient {
                 .map_err(|e| PostFailure::Transport(e.without_url()))?;
             let (status, headers) = (response.status(), response.headers().clone());
             let answer = response.bytes().await.map_err(|e| PostFailure::Transport(e.without_url()))?;
+            let answer = without_token(answer, &token);
             if status == reqwest::StatusCode::UNAUTHORIZED && refused.is_none() {
                 refused = Some(token);
                 continue;
@@ -323,12 +324,23 @@ impl GraphClient {
         match response.bytes().await {
             Err(error) => (classify_transport(&error, self.policy.timeout), None),
             Ok(bytes) => {
+                let bytes = if status.is_success() { bytes } else { without_token(bytes, token) };
                 let verdict = classify(status, &headers, &bytes, self.timer.now());
                 let answer = matches!(verdict, Verdict::Success).then_some(bytes);
                 (verdict, answer)
             }
         }
     }
+}
+
+/// An answer with the bearer token it may repeat (a proxy's error page echoing the request) blotted out: the
+/// configuration's redactor does not know tokens, and an answer's text may be kept and shown.
+fn without_token(body: bytes::Bytes, token: &str) -> bytes::Bytes {
+    if token.is_empty() || memchr::memmem::find(&body, token.as_bytes()).is_none() {
+        return body;
+    }
+    let text = String::from_utf8_lossy(&body).replace(token, crate::config::secret::REDACTED);
+    bytes::Bytes::from(text.into_bytes())
 }
 
 /// Reads an answer off the async threads: a 50 MB result takes a while to decode.

@@ -426,7 +426,8 @@ fn query_tenants(
     let mut merged: Option<crate::source::QueryResponse> = None;
     for tenant in &tenants {
         let request = QueryRequest { query: &playbook.query, window, now: started, tenant: tenant.as_deref() };
-        let mut response = services.source.run_query(&request).map_err(|error| query_error(playbook, error))?;
+        let mut response =
+            services.source.run_query(&request).map_err(|error| query_error(services.config, playbook, error))?;
         if tenants.len() == 1 {
             return Ok((response, false));
         }
@@ -459,8 +460,9 @@ fn query_tenants(
     Ok((merged.unwrap_or_default(), true))
 }
 
-/// A source failure, as the user should read it.
-fn query_error(playbook: &Playbook, error: SourceError) -> RunError {
+/// A source failure, as the user should read it — and as the run record keeps it: what a server said goes
+/// through the configuration's redactor (a proxy may echo a client secret).
+fn query_error(config: &Config, playbook: &Playbook, error: SourceError) -> RunError {
     match error {
         SourceError::Invalid(errors) => {
             let name = playbook.file.display().to_string();
@@ -470,9 +472,11 @@ fn query_error(playbook: &Playbook, error: SourceError) -> RunError {
                 diagnostics: errors.0.iter().map(|e| Diagnostic::from_kql(&source, e)).collect(),
             }
         }
-        SourceError::Failed(error) => RunError::Failed { playbook: playbook.id.clone(), message: error.message },
+        SourceError::Failed(error) => {
+            RunError::Failed { playbook: playbook.id.clone(), message: config.redactor().redact(&error.message) }
+        }
         rejected @ SourceError::Rejected(_) => {
-            RunError::Failed { playbook: playbook.id.clone(), message: rejected.to_string() }
+            RunError::Failed { playbook: playbook.id.clone(), message: config.redactor().redact(&rejected.to_string()) }
         }
     }
 }

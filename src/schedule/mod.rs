@@ -92,9 +92,11 @@ pub struct WindowRules {
     pub delay: TimeDelta,
 }
 
-/// The window of the next run, given the previous run's end (`watermark`).
+/// The window of the next run, given the previous run's end (`watermark`). Windows end on a whole second, the
+/// form of every `Timespan` Graph documents (a clock's nanoseconds would otherwise go out as nine digits).
 pub fn next_window(rules: &WindowRules, watermark: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Window {
-    let end = now - rules.delay.max(TimeDelta::zero());
+    use chrono::SubsecRound;
+    let end = (now - rules.delay.max(TimeDelta::zero())).trunc_subsecs(0);
     let start = match watermark {
         Some(previous_end) => previous_end - rules.overlap.max(TimeDelta::zero()),
         None => end - rules.first_lookback.unwrap_or(rules.interval).clamp(TimeDelta::zero(), MAX_LOOKBACK),
@@ -125,6 +127,13 @@ mod tests {
         let window = next_window(&rules(15), None, at("2026-11-20T12:00:00Z"));
         assert_eq!(window, Window { start: at("2026-11-20T11:40:00Z"), end: at("2026-11-20T11:55:00Z") });
         assert_eq!(window.iso_interval(), "2026-11-20T11:40:00Z/2026-11-20T11:55:00Z");
+    }
+
+    #[test]
+    fn windows_end_on_a_whole_second() {
+        let window = next_window(&rules(15), Some(at("2026-11-20T11:55:00Z")), at("2026-11-20T12:15:00.987654321Z"));
+        assert_eq!(window.end, at("2026-11-20T12:10:00Z"));
+        assert_eq!(window.iso_interval(), "2026-11-20T11:45:00Z/2026-11-20T12:10:00Z");
     }
 
     #[test]

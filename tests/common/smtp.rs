@@ -34,6 +34,7 @@ struct Shared {
     released: bool,
     /// Sign-ins tried: (user, whether it succeeded).
     logins: Vec<(String, bool)>,
+    echo_credentials: bool,
 }
 
 #[derive(Clone)]
@@ -47,8 +48,17 @@ struct Recorder {
 impl Recorder {
     fn login(&mut self, user: &str, password: &str) -> Response {
         let ok = user == USER && password == PASSWORD;
-        self.shared.0.lock().expect("lock").logins.push((user.to_string(), ok));
-        if ok { AUTH_OK } else { INVALID_CREDENTIALS }
+        let mut shared = self.shared.0.lock().expect("lock");
+        shared.logins.push((user.to_string(), ok));
+        match (ok, shared.echo_credentials) {
+            (true, _) => AUTH_OK,
+            (false, false) => INVALID_CREDENTIALS,
+            (false, true) => {
+                use base64::Engine;
+                let blob = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+                Response::custom(535, format!("5.7.8 {user} with {password} ({blob}) is not allowed"))
+            }
+        }
     }
 }
 
@@ -156,6 +166,8 @@ pub struct Options {
     pub refuse_first: usize,
     /// Hold the answer to the Nth accepted message until `release`.
     pub hold_at: Option<usize>,
+    /// A refused sign-in's answer repeats the credentials, raw and as the AUTH PLAIN blob.
+    pub echo_credentials: bool,
 }
 
 /// A free port on loopback, with nothing listening on it (yet).
@@ -180,7 +192,12 @@ impl SmtpServer {
     fn serve(listener: TcpListener, options: Options) -> SmtpServer {
         let port = listener.local_addr().expect("addr").port();
         let shared = Arc::new((
-            Mutex::new(Shared { refuse: options.refuse_first, hold_at: options.hold_at, ..Shared::default() }),
+            Mutex::new(Shared {
+                refuse: options.refuse_first,
+                hold_at: options.hold_at,
+                echo_credentials: options.echo_credentials,
+                ..Shared::default()
+            }),
             Condvar::new(),
         ));
         let handler = Recorder { shared: Arc::clone(&shared), from: String::new(), to: Vec::new(), data: Vec::new() };

@@ -18,11 +18,32 @@ pub struct Answer {
     /// How long the server takes to answer (real time: a slow server, for a client with a short timeout).
     pub delay: Duration,
     pub body: &'static str,
+    /// The body repeats the request (its URL, its body and its `Authorization` header), as some error pages
+    /// and proxies do.
+    pub echo: Option<Echo>,
+}
+
+/// How an echoing server writes the request back.
+#[derive(Clone, Copy, Debug)]
+pub enum Echo {
+    /// As it is, in a text body.
+    Raw,
+    /// Percent-encoded, in a text body.
+    Percent,
+    /// In Graph's JSON error envelope, escaped as .NET escapes (`\/`, `\u0026`).
+    Json,
+    /// In Entra's sign-in error (`error`, `error_description`).
+    Entra,
 }
 
 impl Answer {
     pub fn status(status: u16) -> Answer {
-        Answer { status, retry_after: None, delay: Duration::ZERO, body: "" }
+        Answer { status, retry_after: None, delay: Duration::ZERO, body: "", echo: None }
+    }
+
+    /// `status` with a body that echoes the request.
+    pub fn echo(status: u16, echo: Echo) -> Answer {
+        Answer { echo: Some(echo), ..Answer::status(status) }
     }
 }
 
@@ -30,6 +51,8 @@ impl Answer {
 #[derive(Clone, Debug)]
 pub struct Posted {
     pub path_and_query: String,
+    /// The `Authorization` header, if any.
+    pub authorization: String,
     pub content_type: String,
     pub body: Vec<u8>,
     /// What the server answered.
@@ -62,11 +85,37 @@ async fn receive(
     }
     shared.lock().expect("lock").posted.push(Posted {
         path_and_query: uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
+        authorization: headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string(),
         content_type: headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string(),
         body: body.to_vec(),
         status: answer.status,
     });
-    let mut response = (StatusCode::from_u16(answer.status).expect("status"), answer.body).into_response();
+    let body = match answer.echo {
+        None => answer.body.to_string(),
+        Some(echo) => {
+            let url = uri.path_and_query().map(|p| p.to_string()).unwrap_or_default();
+            let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
+            let request = format!("{url} {bearer} {}", String::from_utf8_lossy(&body));
+            match echo {
+                Echo::Raw => format!("no flow for {request}"),
+                Echo::Percent => format!(
+                    "no flow for {}",
+                    percent_encoding::utf8_percent_encode(&request, percent_encoding::NON_ALPHANUMERIC)
+                ),
+                Echo::Entra => serde_json::json!({
+                    "error": "invalid_client",
+                    "error_description": format!("AADSTS7000215: no flow for {request}"),
+                })
+                .to_string(),
+                Echo::Json => {
+                    let quoted = serde_json::to_string(&format!("no flow for {request}")).expect("a JSON string");
+                    let escaped = quoted.replace('/', "\\/").replace('&', "\\u0026");
+                    format!("{{\"error\":{{\"code\":\"NoFlow\",\"message\":{escaped}}}}}")
+                }
+            }
+        }
+    };
+    let mut response = (StatusCode::from_u16(answer.status).expect("status"), body).into_response();
     if let Some(value) = answer.retry_after {
         response.headers_mut().insert("retry-after", value.parse().expect("header"));
     }
