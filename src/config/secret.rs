@@ -52,7 +52,7 @@ pub const REDACTED: &str = "[redacted]";
 const SHORTEST: usize = 6;
 
 /// Removes every secret it knows from text — in any form a server may echo it: as it is, percent-encoded
-/// (upper or lower case), JSON-escaped (`\/`, `\u0026`), HTML-escaped (`&amp;`), and for a webhook URL also
+/// (upper or lower case, or as a form field), JSON-escaped (`\/`, `\u0026`), HTML-escaped (`&amp;`), and for a webhook URL also
 /// its path and query alone and each long query value (the `sig`); for an SMTP password also base64 (AUTH
 /// LOGIN) and the AUTH PLAIN blob.
 #[derive(Clone, Debug, Default)]
@@ -91,6 +91,7 @@ impl Redactor {
             encoded.push(text.clone());
             encoded.push(utf8_percent_encode(text, NON_ALPHANUMERIC).to_string());
             encoded.push(utf8_percent_encode(text, COMPONENT).to_string());
+            encoded.push(url::form_urlencoded::byte_serialize(text.as_bytes()).collect());
             encoded.push(text.replace('/', "\\/"));
             encoded.push(text.replace('&', "\\u0026").replace('=', "\\u003d").replace('/', "\\/"));
             encoded.push(text.replace('&', "\\u0026").replace('=', "\\u003d"));
@@ -151,6 +152,7 @@ mod tests {
             "535 5.7.8 password hunter2-P@ss is wrong".to_string(),
             "535 auth failed: AGh1bnRib29rQGNvbnRvc28uZXhhbXBsZQBodW50ZXIyLVBAc3M=".to_string(),
             "334 aHVudGVyMi1QQHNz".to_string(),
+            "invalid client_secret=hunter2-P%40ss given".to_string(),
         ];
         for echo in echoes {
             let redacted = redactor.redact(&echo);
