@@ -1,8 +1,9 @@
-//! The `huntbook` binary: parses the command line, runs the command, maps the outcome to an exit code.
+//! The `huntbook` binary: parses the command line, runs the command, maps the outcome to an exit code: 0
+//! success, 1 a run, check or delivery failed (or the command's work did), 2 bad usage or an invalid configuration.
 
 use clap::Parser;
 
-use huntbook::app::{Outcome, run};
+use huntbook::app::{exit_code_of, run};
 use huntbook::cli::Cli;
 
 fn main() -> std::process::ExitCode {
@@ -11,7 +12,7 @@ fn main() -> std::process::ExitCode {
         Ok(outcome) => std::process::ExitCode::from(outcome as u8),
         Err(error) => {
             eprintln!("error: {error:#}");
-            std::process::ExitCode::from(Outcome::Invalid as u8)
+            std::process::ExitCode::from(exit_code_of(&error))
         }
     }
 }

@@ -36,7 +36,7 @@ impl Delivered {
 pub fn wait_of(flag: Option<&str>, config: &Config) -> Result<TimeDelta> {
     match flag {
         Some(text) => crate::config::duration::parse_duration(text)
-            .map_err(|e| anyhow!("--wait '{text}': {}; {}", e.message, e.hint)),
+            .map_err(|e| super::usage(format!("--wait '{text}': {}; {}", e.message, e.hint))),
         None => Ok(config.delivery.wait),
     }
 }

@@ -16,22 +16,25 @@ use crate::kql::load::DataDir;
 use crate::source::local::LocalSource;
 
 pub fn emulate(args: EmulateArgs) -> Result<Outcome> {
-    let catalog = DataDir::open(&args.data).map_err(|e| anyhow!("--data {}: {}", args.data.display(), e.message))?;
+    let catalog = DataDir::open(&args.data)
+        .map_err(|e| super::usage(format!("--data {}: {}", args.data.display(), e.message)))?;
     let now = match &args.now {
         None => None,
         Some(text) => Some(
             DateTime::parse_from_rfc3339(text)
-                .map_err(|_| anyhow!("--now '{text}' is not a time: use ISO 8601, such as 2026-11-20T12:00:00Z"))?
+                .map_err(|_| {
+                    super::usage(format!("--now '{text}' is not a time: use ISO 8601, such as 2026-11-20T12:00:00Z"))
+                })?
                 .with_timezone(&Utc),
         ),
     };
     if let Some(value) = &args.retry_after
         && parse_retry_after(value, Utc::now()).is_none()
     {
-        return Err(anyhow!("--retry-after '{value}' is neither a number of seconds nor an HTTP date"));
+        return Err(super::usage(format!("--retry-after '{value}' is neither a number of seconds nor an HTTP date")));
     }
     if !(0.0..=1.0).contains(&args.truncate_body) {
-        return Err(anyhow!("--truncate-body must be between 0 and 1"));
+        return Err(super::usage("--truncate-body must be between 0 and 1"));
     }
     let certificate = match &args.certificate {
         Some(path) => Some(std::fs::read(path).with_context(|| format!("reading --certificate {}", path.display()))?),
@@ -46,7 +49,7 @@ pub fn emulate(args: EmulateArgs) -> Result<Outcome> {
         identity_header: args.identity_header,
         token_lifetime: Duration::from_secs(args.token_lifetime),
         token_uses: args.token_uses,
-        faults: parse_faults(&args.fail).map_err(|e| anyhow!(e))?,
+        faults: parse_faults(&args.fail).map_err(super::usage)?,
         retry_after: args.retry_after,
         latency: Duration::from_millis(args.latency),
         truncate_body: args.truncate_body,

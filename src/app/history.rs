@@ -9,7 +9,7 @@ use super::workspace;
 use crate::cli::{ConfigArgs, RunsArgs};
 use crate::config::SourceConfig;
 use crate::diagnostics::render_diagnostics;
-use crate::store::{RunStatus, Store};
+use crate::store::RunStatus;
 
 pub fn validate(args: ConfigArgs) -> Result<Outcome> {
     let workspace = match workspace::open(&args) {
@@ -61,8 +61,7 @@ pub fn runs(args: RunsArgs) -> Result<Outcome> {
         println!("no runs yet: {} does not exist", config.state.display());
         return Ok(Outcome::Success);
     }
-    let store =
-        Store::open(&config.state).with_context(|| format!("opening the state file {}", config.state.display()))?;
+    let store = super::open_store(&config.state)?;
     let runs = store.runs(args.playbook.as_deref(), args.limit).context("reading the runs")?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -10,7 +10,7 @@ mod query;
 mod run;
 pub mod workspace;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::cli::Command;
 
@@ -27,8 +27,37 @@ pub enum Outcome {
     Invalid = 2,
 }
 
+/// A problem with how a command was called — a flag's value, a missing argument, `HUNTBOOK_NOW` — which exits
+/// with 2. Every other error of a command is a failure of its work (a full disk, an unreadable file): exit 1.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(pub String);
+
+/// An error that exits with 2 (see `Usage`).
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Usage(message.into()))
+}
+
+/// The exit code of a command that ended in an error: 2 for bad usage, 1 for everything else.
+pub fn exit_code_of(error: &anyhow::Error) -> u8 {
+    if error.chain().any(|cause| cause.is::<Usage>()) { Outcome::Invalid as u8 } else { Outcome::Failed as u8 }
+}
+
+/// Opens the state file for a command; says so when an empty file became a new state file.
+fn open_store(state: &std::path::Path) -> Result<crate::store::Store> {
+    let store =
+        crate::store::Store::open(state).with_context(|| format!("opening the state file {}", state.display()))?;
+    if store.adopted_empty_file() {
+        eprintln!(
+            "note: the state file {} was empty (0 bytes): it is now a new state file, and every hit is new to it",
+            state.display()
+        );
+    }
+    Ok(store)
+}
+
 pub fn run(command: Command) -> Result<Outcome> {
-    crate::schedule::set_clock_from_environment().map_err(anyhow::Error::msg)?;
+    crate::schedule::set_clock_from_environment().map_err(usage)?;
     match command {
         Command::Run(args) => run::run(args),
         Command::Validate(args) => history::validate(args),

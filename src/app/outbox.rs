@@ -24,8 +24,7 @@ pub fn outbox(args: OutboxArgs) -> Result<Outcome> {
             return Ok(Outcome::Invalid);
         }
     };
-    let mut store =
-        Store::open(&config.state).with_context(|| format!("opening the state file {}", config.state.display()))?;
+    let mut store = super::open_store(&config.state)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.action {

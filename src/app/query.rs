@@ -27,8 +27,9 @@ fn clock_now() -> i64 {
 }
 
 fn parse_time(text: &str, flag: &str) -> Result<i64> {
-    parse_datetime(text)
-        .ok_or_else(|| anyhow!("{flag} '{text}' is not a datetime: use ISO 8601, such as 2026-11-20T12:00:00Z"))
+    parse_datetime(text).ok_or_else(|| {
+        super::usage(format!("{flag} '{text}' is not a datetime: use ISO 8601, such as 2026-11-20T12:00:00Z"))
+    })
 }
 
 /// Bytes of table files a plan scans (each scan counted), for the progress bar.
@@ -81,7 +82,7 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
             path.display().to_string(),
         ),
-        (None, None) => return Err(anyhow!("give a query, or -f FILE")),
+        (None, None) => return Err(super::usage("give a query, or -f FILE")),
     };
     if let Some(tenant) = &args.tenant {
         return query_tenant(&args, tenant, &text);
@@ -158,8 +159,8 @@ fn query_tenant(args: &QueryArgs, tenant: &str, text: &str) -> Result<Outcome> {
     let window = match &args.timespan {
         None => None,
         Some(text) => {
-            let (start, end) = crate::emulate::timespan::parse_timespan(text, crate::schedule::system_now())
-                .map_err(|e| anyhow!(e))?;
+            let (start, end) =
+                crate::emulate::timespan::parse_timespan(text, crate::schedule::system_now()).map_err(super::usage)?;
             Some(crate::schedule::Window { start, end })
         }
     };
@@ -203,7 +204,7 @@ fn print_table(table: &crate::kql::table::Table, format: Option<OutputFormat>) -
 pub fn sample_data(args: SampleDataArgs) -> Result<Outcome> {
     let end = parse_time(&args.end, "--end")?;
     let seconds = (end - UNIX_EPOCH_TICKS) / TICKS_PER_SECOND;
-    let end = chrono::DateTime::from_timestamp(seconds, 0).ok_or_else(|| anyhow!("--end is out of range"))?;
+    let end = chrono::DateTime::from_timestamp(seconds, 0).ok_or_else(|| super::usage("--end is out of range"))?;
     let options = SampleOptions { rows: args.rows, seed: args.seed, end, days: args.days };
     let summary =
         generate(&options, &args.out).with_context(|| format!("writing sample data to {}", args.out.display()))?;

@@ -61,8 +61,7 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
             }
         }
     };
-    let mut store = Store::open(&workspace.config.state)
-        .with_context(|| format!("opening the state file {}", workspace.config.state.display()))?;
+    let mut store = super::open_store(&workspace.config.state)?;
     let mut outcome = Outcome::Success;
     if !workspace.problems.is_empty() {
         eprint!("{}", render_diagnostics(&workspace.problems));
@@ -237,12 +236,14 @@ fn real_path(path: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
 fn window_of(since: &str, until: &str) -> Result<Window> {
     let parse = |text: &str, flag: &str| {
         DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| {
-            anyhow!("{flag} '{text}' is not a time: use ISO 8601 with a zone, such as 2026-11-20T12:00:00Z")
+            super::usage(format!(
+                "{flag} '{text}' is not a time: use ISO 8601 with a zone, such as 2026-11-20T12:00:00Z"
+            ))
         })
     };
     let window = Window { start: parse(since, "--since")?, end: parse(until, "--until")? };
     if window.end <= window.start {
-        return Err(anyhow!("--until must be later than --since"));
+        return Err(super::usage("--until must be later than --since"));
     }
     Ok(window)
 }

@@ -77,6 +77,26 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The file is a SQLite database of another application: huntbook will not change it.
+    #[error(
+        "state file {location} is a SQLite database of another application (its tables: {tables}): huntbook leaves \
+         it as it is; point `state:` at a new file"
+    )]
+    Foreign {
+        /// The state file's path.
+        location: String,
+        /// Some of its tables.
+        tables: String,
+    },
+    /// The file is empty while its write-ahead log is not: it was cut short, and its state is in neither.
+    #[error(
+        "state file {location} is empty, but its write-ahead log {location}-wal is not: the file was cut short \
+         (a bad copy or restore?); restore it, or move both away to start afresh (every hit is then new again)"
+    )]
+    EmptyWithLog {
+        /// The state file's path.
+        location: String,
+    },
     /// The file was written by a newer huntbook whose schema this binary does not know.
     #[error(
         "state file {location} has schema version {found}, but this huntbook knows versions up to {supported}: \
@@ -354,6 +374,8 @@ pub struct Store {
     connection: Connection,
     /// The path as given, or `:memory:`; only for messages.
     location: String,
+    /// The file existed with nothing in it, and was made a new state file (`Store::adopted_empty_file`).
+    adopted_empty: bool,
 }
 
 impl fmt::Debug for Store {
@@ -366,12 +388,25 @@ impl Store {
     /// Opens (creating if needed) the state file: WAL journal, foreign keys on, a busy timeout of a few
     /// seconds, `synchronous=FULL`, versioned migrations applied in order (PRAGMA user_version), each in its
     /// own transaction. Refuses (clear error) a file whose user_version is newer than this binary knows.
+    ///
+    /// A file of 0 bytes is made a new state file (SQLite would, silently: say so with `adopted_empty_file`),
+    /// unless a write-ahead log beside it holds something — then the file was cut short and is refused. A SQLite
+    /// database of another application is refused before anything in it changes.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let location = path.display().to_string();
+        let empty = std::fs::metadata(path).is_ok_and(|metadata| metadata.is_file() && metadata.len() == 0);
+        if empty {
+            let mut log = path.as_os_str().to_owned();
+            log.push("-wal");
+            if std::fs::metadata(std::path::PathBuf::from(log)).is_ok_and(|metadata| metadata.len() > 0) {
+                return Err(StoreError::EmptyWithLog { location });
+            }
+        }
         let connection =
             Connection::open(path).map_err(|source| sql_error(&location, "opening the file".into(), source))?;
-        let mut store = Store { connection, location };
+        let mut store = Store { connection, location, adopted_empty: empty };
         store.configure()?;
+        store.refuse_foreign()?;
         let journal_mode: String = store
             .connection
             .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
@@ -390,10 +425,34 @@ impl Store {
         let location = ":memory:".to_string();
         let connection =
             Connection::open_in_memory().map_err(|source| sql_error(&location, "opening".into(), source))?;
-        let mut store = Store { connection, location };
+        let mut store = Store { connection, location, adopted_empty: false };
         store.configure()?;
         migrations::migrate(&mut store.connection, &store.location, migrations::MIGRATIONS)?;
         Ok(store)
+    }
+
+    /// Whether the file was empty when opened and became a new state file: every hit is new to it.
+    pub fn adopted_empty_file(&self) -> bool {
+        self.adopted_empty
+    }
+
+    /// Refuses a database that has tables but no huntbook schema version: another application's.
+    fn refuse_foreign(&self) -> Result<(), StoreError> {
+        const ACTION: &str = "reading the schema";
+        let version = migrations::user_version(&self.connection).map_err(self.sql(ACTION))?;
+        if version != 0 {
+            return Ok(());
+        }
+        let tables: Vec<String> = self
+            .connection
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name LIMIT 6")
+            .and_then(|mut statement| statement.query_map([], |row| row.get(0))?.collect())
+            .map_err(self.sql(ACTION))?;
+        if tables.is_empty() {
+            return Ok(());
+        }
+        let shown = if tables.len() > 5 { format!("{}, …", tables[..5].join(", ")) } else { tables.join(", ") };
+        Err(StoreError::Foreign { location: self.location.clone(), tables: shown })
     }
 
     /// The settings every connection needs, whatever the journal.
