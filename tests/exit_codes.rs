@@ -52,10 +52,13 @@ fn a_port_in_use_is_a_failure_not_bad_usage() {
     assert_eq!(code, Some(1), "{said}");
 }
 
+/// Arguments, environment, and what the error must say.
+type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+
 #[test]
 fn bad_usage_exits_with_2_and_says_what_to_write() {
     let dir = workspace("huntbook.db");
-    let cases: &[(&[&str], &[(&str, &str)], &str)] = &[
+    let cases: &[Case] = &[
         (&["run", "--wait", "soon"], &[], "--wait 'soon'"),
         (&["run", "--since", "2026-11-20T00:00:00Z", "--until", "2026-11-19T00:00:00Z"], &[], "--until must be later"),
         (&["run", "--since", "yesterday", "--until", "2026-11-19T00:00:00Z"], &[], "--since 'yesterday' is not a time"),
