@@ -275,6 +275,19 @@ fn every_card_is_valid_1_4_within_the_limit_and_inert() {
     }
 }
 
+/// The cap is bytes of the whole envelope as posted, with room left under Teams' 28 KB for what the Workflow
+/// adds: a 2,000-hit card once came to 25,438 bytes, under the old 25 × 1,024 cap but too close to where
+/// Teams starts refusing.
+#[test]
+fn the_default_limit_is_24000_bytes_of_the_whole_posted_envelope() {
+    assert_eq!(CardSettings::default().max_bytes, 24_000);
+    for message in [process_message(2_000), hostile_message(2_000, 19)] {
+        let payload = build_card(&message, &CardSettings::default());
+        let posted = serde_json::to_vec(&payload).expect("JSON");
+        assert!(posted.len() <= 24_000, "{} bytes", posted.len());
+    }
+}
+
 #[test]
 fn the_limit_holds_for_smaller_limits_too() {
     for max_bytes in [16 * 1024, 8 * 1024, 4 * 1024, 2 * 1024] {

@@ -345,7 +345,7 @@ fn hostile_values_are_escaped_cut_and_kept_whole_in_the_csv() {
             "'quotes' and `backticks` & ampersands",
             "innocent Bcc: attacker@evil.example",
             "Überweisung für 東京 — ملف",
-            "invoice[U+202E]fdp.exe",
+            "invoice‹U+202E›fdp.exe",
         ]
     );
     let huge_cell = comments[7];
@@ -362,15 +362,16 @@ fn hostile_values_are_escaped_cut_and_kept_whole_in_the_csv() {
     // The text part carries the same values, one line each.
     let text = text_part(&parsed);
     assert!(text.contains("  Comment      innocent Bcc: attacker@evil.example\n"), "{text}");
-    assert!(!text.contains('\u{202E}') && text.contains("invoice[U+202E]fdp.exe"));
+    assert!(!text.contains('\u{202E}') && text.contains("invoice‹U+202E›fdp.exe"));
 
-    // A value was cut, so the whole result goes along, uncut and unchanged.
+    // A value was cut, so the whole result goes along, uncut and unchanged — but for the right-to-left
+    // override, shown by its code point there too (a spreadsheet would reorder the text).
     let attached = attachments(&parsed);
     assert_eq!(attached.len(), 1);
     let records = csv_records(&attached[0].2);
     assert_eq!(records.len(), 1 + hit.hits.len());
     for (record, row) in records[1..].iter().zip(&hit.hits) {
-        let original = row[0].to_text().to_string();
+        let original = row[0].to_text().replace('\u{202E}', "‹U+202E›");
         assert_eq!(record, &vec![original.clone(), original]);
     }
     assert!(html.contains("Some values were too long to show in full — the full result is attached as CSV"));

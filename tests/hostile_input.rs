@@ -162,3 +162,44 @@ fn an_isolation_whose_comment_holds_half_a_surrogate_pair_is_still_reported() {
     let card = std::fs::read_to_string(cards[0].path()).expect("read the card");
     assert!(card.contains("pc1") && card.contains('\u{fffd}'), "{card}");
 }
+
+/// A right-to-left mark, an escape sequence, a bell and a NUL in a download's fields: the e-mail's subject, text
+/// and HTML and the CSV attachment show each by its code point, as the card does (they used to keep them raw —
+/// Teams showed `‹U+200F›` while the e-mail reordered the text, and the CSV carried the escape sequence).
+#[test]
+fn control_and_bidi_characters_are_shown_by_code_point_in_every_part_of_an_email() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("mkdir");
+    copy_playbooks(&dir.path().join("playbooks"), &["offboarding-package-download"]);
+    let long = "x".repeat(400);
+    let line = format!(
+        r#"{{"Timestamp":"2026-11-20T11:05:00Z","ActionType":"DownloadOffboardingPkg","AccountDisplayName":"Eve\u200f","ReportId":"r1","RawEventData":{{"UserId":"\u200feve\u001b[31m\u0007@contoso.example","ClientIP":"10.0.0.1\u0000{long}","OsFamily":"Windows"}}}}"#
+    );
+    write_lines(&data, "CloudAppEvents", &[line.into_bytes()]);
+    std::fs::write(
+        dir.path().join("huntbook.yaml"),
+        "state: huntbook.db\nplaybooks: playbooks\nsource: { kind: local, data: data, rebase_time: true }\n\
+         first_lookback: 30d\nreceivers:\n  soc-mail: { email: { to: [soc@contoso.example], from: huntbook@contoso.example, via: file, dir: outbox } }\n",
+    )
+    .expect("write the configuration");
+    let output = huntbook().current_dir(dir.path()).args(["run", "--all"]).output().expect("huntbook runs");
+    assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("outbox")).expect("outbox").flatten().collect();
+    assert_eq!(files.len(), 1);
+    let mime = std::fs::read(files[0].path()).expect("the e-mail");
+    let parsed = mail_parser::MessageParser::default().parse(&mime).expect("MIME");
+    let subject = parsed.subject().expect("a subject");
+    assert!(subject.contains("‹U+200F›eve‹U+001B›[31m‹U+0007›@contoso.example"), "{subject}");
+    let text = parsed.body_text(0).expect("a text part");
+    let html = parsed.body_html(0).expect("an HTML part");
+    let csv = parsed.attachment(0).map(|part| String::from_utf8_lossy(part.contents()).into_owned()).expect("the CSV");
+    for (part, content) in
+        [("subject", subject.to_string()), ("text", text.to_string()), ("html", html.to_string()), ("csv", csv)]
+    {
+        assert!(content.contains("‹U+200F›"), "{part}: {content}");
+        for hidden in ['\u{200F}', '\u{1B}', '\u{7}', '\u{0}'] {
+            assert!(!content.contains(hidden), "{part} holds U+{:04X}", u32::from(hidden));
+        }
+    }
+}

@@ -19,12 +19,18 @@ use self::elements::{byte_size, envelope};
 use self::layout::{LIMITS, Limits, Table};
 use crate::route::message::Message;
 
+/// The most a webhook payload may be: bytes of UTF-8 JSON, counted on the whole envelope exactly as it is
+/// posted (`{"type":"message","attachments":[…]}`). Teams documents 28 KB for a message, and payloads from
+/// about 21 KB to 27.7 KB have been seen to fail: 24,000 bytes (23.4 KiB) leaves room for what the Workflow
+/// adds around the card on its way to the channel.
+pub const MAX_PAYLOAD_BYTES: usize = 24_000;
+
 /// How a card is built for one receiver.
 #[derive(Clone, Debug)]
 pub struct CardSettings<'a> {
     /// The Defender portal base URL (`links::portal_for_cloud(...)`).
     pub portal: &'a str,
-    /// The whole webhook payload, as UTF-8 JSON, stays at or under this many bytes (default 25 * 1024).
+    /// The whole webhook payload, as UTF-8 JSON, stays at or under this many bytes (default `MAX_PAYLOAD_BYTES`).
     pub max_bytes: usize,
     /// Times are shown in this zone (default UTC).
     pub timezone: Tz,
@@ -32,7 +38,11 @@ pub struct CardSettings<'a> {
 
 impl Default for CardSettings<'static> {
     fn default() -> Self {
-        CardSettings { portal: "https://security.microsoft.com", max_bytes: 25 * 1024, timezone: chrono_tz::UTC }
+        CardSettings {
+            portal: "https://security.microsoft.com",
+            max_bytes: MAX_PAYLOAD_BYTES,
+            timezone: chrono_tz::UTC,
+        }
     }
 }
 

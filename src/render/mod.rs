@@ -4,3 +4,4 @@
 pub mod card;
 pub mod email;
 pub mod links;
+pub mod visible;

@@ -79,7 +79,11 @@ pub fn render_message(
             Ok(new(MessageKind::Email, rendered.subject, rendered.mime))
         }
         Receiver::Teams(teams) => {
-            let settings = CardSettings { portal: portal(services), max_bytes: 25 * 1024, timezone: teams.timezone };
+            let settings = CardSettings {
+                portal: portal(services),
+                max_bytes: crate::render::card::MAX_PAYLOAD_BYTES,
+                timezone: teams.timezone,
+            };
             let payload = serde_json::to_vec(&build_card(message, &settings))
                 .map_err(|error| format!("the card for {receiver}: {error}"))?;
             Ok(new(MessageKind::Teams, message.playbook.title.clone(), payload))

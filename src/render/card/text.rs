@@ -20,6 +20,8 @@
 
 use unicode_width::UnicodeWidthChar;
 
+use crate::render::visible::{code_point, is_hidden};
+
 /// What a line break in a value is shown as.
 const LINE_BREAK: char = '↵';
 /// The end of a cut value.
@@ -73,33 +75,9 @@ fn push_visible(out: &mut String, character: char) {
     match character {
         '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' => out.push(LINE_BREAK),
         '\t' => out.push(' '),
-        _ if character.is_control() || is_invisible(character) => {
-            out.push_str(&format!("‹U+{:04X}›", u32::from(character)));
-        }
+        _ if is_hidden(character) => out.push_str(&code_point(character)),
         _ => out.push(character),
     }
-}
-
-/// Characters that change how text around them looks without being seen themselves: bidi
-/// embeddings, overrides, isolates and marks, zero-width characters, invisible operators, Unicode tags.
-fn is_invisible(character: char) -> bool {
-    matches!(
-        character,
-        '\u{ad}'
-            | '\u{600}'..='\u{605}'
-            | '\u{61c}'
-            | '\u{6dd}'
-            | '\u{70f}'
-            | '\u{180e}'
-            | '\u{200b}'..='\u{200f}'
-            | '\u{202a}'..='\u{202e}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{206f}'
-            | '\u{feff}'
-            | '\u{fff9}'..='\u{fffb}'
-            | '\u{e0001}'
-            | '\u{e0020}'..='\u{e007f}'
-    )
 }
 
 /// `text` cut to `max_width` columns, the last of which is `…` when anything was cut.

@@ -65,13 +65,16 @@ pub fn message_id(outbox_id: &str) -> Result<String, RenderError> {
 }
 
 /// A cell as the CSV holds it: the whole value; datetimes in ISO 8601, dynamic values as JSON. A text value
-/// that a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) gets a leading `'`.
+/// that a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) gets a leading `'`; control and
+/// invisible characters (a NUL, an escape sequence, a right-to-left mark) are shown by code point, as in the
+/// card and the e-mail — line breaks and tabs stay, quoted.
 fn csv_value(value: &Value) -> String {
     match value {
         Value::DateTime(ticks) => format_datetime(*ticks),
         Value::String(_) | Value::Dynamic(_) => {
-            let text = value.to_text();
-            if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_string() }
+            let raw = value.to_text();
+            let text = crate::render::visible::made_visible(&raw, &['\n', '\r', '\t']);
+            if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.into_owned() }
         }
         other => other.to_text().to_string(),
     }

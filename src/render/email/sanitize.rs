@@ -1,6 +1,7 @@
 //! Making untrusted text fit to show: every value taken from a hit passes through here before a template sees
-//! it. Line breaks and tabs become spaces, other control characters become `�`, the bidirectional controls
-//! that reorder what a reader sees (the "Trojan Source" set) are shown by name, and long text is cut with `…`.
+//! it. Line breaks and tabs become spaces, and other control characters and the invisible ones that reorder
+//! or hide what a reader sees (the "Trojan Source" set, U+200F, zero-width spaces) are shown by their code
+//! point as the card shows them (`crate::render::visible`), and long text is cut with `…`.
 //! HTML escaping is not done here: the handlebars registry escapes whatever a template prints.
 
 /// The characters a value is cut to in the template context (tables, subjects, `{{first.X}}`). The CSV
@@ -10,11 +11,7 @@ pub const CELL_LIMIT: usize = 300;
 /// The characters a subject is cut to, `…` included.
 pub const SUBJECT_LIMIT: usize = 200;
 
-/// The embedding, override and isolate controls (U+202A–U+202E, U+2066–U+2069): they make text display in
-/// another order than it is stored, so a file name `invoice`, U+202E, `fdp.exe` reads as `invoiceexe.pdf`.
-fn is_bidi_control(character: char) -> bool {
-    matches!(character, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
+use crate::render::visible::{code_point, is_hidden, is_invisible};
 
 /// What breaks a line, in a header or in a table row.
 fn is_line_break(character: char) -> bool {
@@ -28,8 +25,7 @@ fn push_clean(out: &mut String, character: char, keep_newlines: bool) {
         '\n' if keep_newlines => out.push('\n'),
         '\t' => out.push(' '),
         c if is_line_break(c) => out.push(' '),
-        c if is_bidi_control(c) => out.push_str(&format!("[U+{:04X}]", u32::from(c))),
-        c if c.is_control() => out.push('\u{FFFD}'),
+        c if is_hidden(c) => out.push_str(&code_point(c)),
         c => out.push(c),
     }
 }
@@ -68,8 +64,8 @@ pub fn clean_subject(text: &str) -> String {
     let mut one_line = String::with_capacity(text.len().min(SUBJECT_LIMIT * 4));
     for character in text.chars() {
         match character {
-            c if c.is_control() || is_line_break(c) => one_line.push(' '),
-            c if is_bidi_control(c) => one_line.push_str(&format!("[U+{:04X}]", u32::from(c))),
+            c if is_line_break(c) || c == '\t' => one_line.push(' '),
+            c if is_hidden(c) => one_line.push_str(&code_point(c)),
             c => one_line.push(c),
         }
         // Stop early on huge input: what is past the limit is cut anyway (whitespace may still collapse).
@@ -106,7 +102,7 @@ pub fn escape_text(text: &str) -> String {
 }
 
 fn strip_controls(text: &str) -> String {
-    if !text.chars().any(|c| (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || is_bidi_control(c)) {
+    if !text.chars().any(|c| (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || is_invisible(c)) {
         return text.to_string();
     }
     let mut out = String::with_capacity(text.len());
@@ -137,8 +133,9 @@ mod tests {
     #[test]
     fn cells_are_one_line_and_show_hidden_characters() {
         assert_eq!(clean_cell("a\r\nBcc: x@evil.example").0, "a Bcc: x@evil.example");
-        assert_eq!(clean_cell("tab\there\u{0}nul").0, "tab here\u{FFFD}nul");
-        assert_eq!(clean_cell("invoice\u{202E}fdp.exe").0, "invoice[U+202E]fdp.exe");
+        assert_eq!(clean_cell("tab\there\u{0}nul").0, "tab here‹U+0000›nul");
+        assert_eq!(clean_cell("\u{200F}rtl mark").0, "‹U+200F›rtl mark");
+        assert_eq!(clean_cell("invoice\u{202E}fdp.exe").0, "invoice‹U+202E›fdp.exe");
         assert_eq!(clean_cell("naïve — 東京").0, "naïve — 東京");
     }
 
@@ -171,7 +168,7 @@ mod tests {
             escape_html("<b a=\"1\">'x' & y</b>"),
             "&lt;b a&#x3D;&quot;1&quot;&gt;&#x27;x&#x27; &amp; y&lt;/b&gt;"
         );
-        assert_eq!(escape_text("a\u{7}b\nc"), "a\u{FFFD}b\nc");
+        assert_eq!(escape_text("a\u{7}b\nc"), "a‹U+0007›b\nc");
         assert_eq!(cut("abcdef", 4), "abc…");
         assert_eq!(cut("abc", 4), "abc");
         assert_eq!(file_name_part("../etc/passwd"), "etc-passwd");
