@@ -1,6 +1,6 @@
 //! `huntbook query` as a user runs it: formats, exit codes, files in every supported shape.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::Stdio;

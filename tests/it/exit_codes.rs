@@ -2,7 +2,7 @@
 //! usage or an invalid configuration — through the real binary. A failure of the work (a full disk, a port in
 //! use) used to exit with 2 as if the user had typed something wrong.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

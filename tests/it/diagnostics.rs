@@ -2,7 +2,7 @@
 //! with 2 and print exactly `NAME.stderr`. Set `UPDATE_GOLDEN=1` to rewrite the expected files (then read
 //! the diff: each one is a message a user will see).
 
-mod common;
+use crate::common;
 
 use common::huntbook;
 

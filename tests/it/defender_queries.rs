@@ -2,7 +2,7 @@
 //! by the real binary. Every expected answer is computed here from the raw JSON lines with serde_json
 //! alone, so a wrong engine cannot agree with itself.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 

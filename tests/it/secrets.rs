@@ -3,7 +3,7 @@
 //! `sig`, an SMTP server repeating the credentials, a Graph that repeats the bearer token), through the real
 //! binary; then every output, `outbox list`, `outbox show`, `runs` and the state file's bytes are searched.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Output;

@@ -2,7 +2,7 @@
 //! secret and a certificate, tokens that expire, and every failure Graph produces. Time is injected: every
 //! wait the client makes is recorded by a virtual clock instead of slept.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

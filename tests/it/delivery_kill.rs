@@ -3,7 +3,7 @@
 //! Message-ID. The server holds its "250 OK" to the third message until the test has killed the client, so
 //! the moment is exact without any timing.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! Graph's JSON request — subject, HTML body, recipients, the CSV, the Message-ID as a header — sent as the
 //! sender's mailbox with the tenant's token, and the emulator's 202 is recorded as the answer.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 

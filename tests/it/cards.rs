@@ -16,7 +16,7 @@ use huntbook::render::links;
 use huntbook::route::message::{Message, PlaybookSummary};
 use serde_json::{Value as Json, json};
 
-mod common;
+use crate::common;
 use common::cards::{assert_valid_card, texts, validator};
 
 const DEVICE_ID: &str = "4f0c7a1b2c3d4e5f60718293a4b5c6d7e8f90a1b";

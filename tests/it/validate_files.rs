@@ -2,7 +2,7 @@
 //! bytes that are not UTF-8, a file of 9 MiB, tens of thousands of unknown keys — through the real binary. Each
 //! is read or refused with where and why; the other playbooks are checked as usual.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! outbox loop and SMTP sink, and what arrives is parsed back. Time is a virtual clock: retries and backoffs
 //! are waited for without waiting.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -12,7 +12,7 @@ use std::process::{Command, Output, Stdio};
 use mail_parser::MessageParser;
 use tempfile::TempDir;
 
-mod common;
+use crate::common;
 use common::{repo, stderr, stdout};
 
 /// A directory with a `huntbook.yaml` over the repository's playbooks and sample data.

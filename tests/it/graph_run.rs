@@ -1,7 +1,7 @@
 //! Every shipped playbook, run by the real binary with `source: graph` against `huntbook emulate` serving the
 //! sample data, yields exactly the hits and messages it yields with `source: local` over the same files.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! 22 cards the shipped playbooks queue, each a valid Adaptive Card 1.4, posted in order at the webhook's pace;
 //! 429 with and without `Retry-After`, 500 storms, 400 (dead at once), slow answers. The URL never shows.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! `or` clauses, a table file with one byte that is not UTF-8, a value holding half a UTF-16 surrogate pair.
 //! Each is either read (and what was repaired or skipped is said) or refused with a message; nothing aborts.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

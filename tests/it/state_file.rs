@@ -2,7 +2,7 @@
 //! refused when a write-ahead log beside it holds the state), another application's SQLite database (refused,
 //! and left exactly as it was).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

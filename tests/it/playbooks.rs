@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-mod common;
+use crate::common;
 use common::{repo, stderr, stdout};
 
 fn huntbook(dir: &Path, args: &[&str]) -> Output {

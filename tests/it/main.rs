@@ -1,0 +1,28 @@
+//! huntbook's integration tests, in one binary (one link instead of one per file: a fresh `cargo test` was
+//! spending most of its time linking). Each module is what a file of `tests/` used to be; `common` holds the
+//! servers and helpers they share. They run the real binary (`CARGO_BIN_EXE_huntbook`) and real servers on
+//! loopback.
+
+mod common;
+
+mod cards;
+mod cli_query;
+mod defender_queries;
+mod delivery_graph_mail;
+mod delivery_kill;
+mod delivery_smtp;
+mod delivery_teams;
+mod diagnostics;
+mod emails;
+mod exit_codes;
+mod graph;
+mod graph_run;
+mod hostile_input;
+mod never_panics;
+mod never_panics_yaml;
+mod playbooks;
+mod run;
+mod secrets;
+mod state_file;
+mod validate;
+mod validate_files;
