@@ -20,6 +20,10 @@ pub fn validate(args: ConfigArgs) -> Result<Outcome> {
             return Ok(Outcome::Invalid);
         }
     };
+    if !workspace.warnings.is_empty() {
+        eprint!("{}", render_diagnostics(&workspace.warnings));
+        eprintln!();
+    }
     if !workspace.problems.is_empty() {
         eprint!("{}", render_diagnostics(&workspace.problems));
         eprintln!(
@@ -39,8 +43,14 @@ pub fn validate(args: ConfigArgs) -> Result<Outcome> {
         }
     };
     let tests: usize = workspace.playbooks.iter().map(|p| p.tests.len()).sum();
+    let graph_only = workspace.playbooks.iter().filter(|p| p.not_local.is_some()).count();
+    let graph_only = match graph_only {
+        0 => String::new(),
+        1 => " (1 runs in Graph only: its tests cannot run locally)".to_string(),
+        n => format!(" ({n} run in Graph only: their tests cannot run locally)"),
+    };
     println!(
-        "ok: {} playbooks ({} tests), {} receivers, {} templates; queries run on {source}",
+        "ok: {} playbooks ({} tests), {} receivers, {} templates; queries run on {source}{graph_only}",
         workspace.playbooks.len(),
         tests,
         config.receivers.len(),

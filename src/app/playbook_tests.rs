@@ -47,13 +47,21 @@ pub fn test(args: TestArgs) -> Result<Outcome> {
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let (mut passed, mut failed, mut untested) = (0, 0, Vec::new());
+    let (mut passed, mut failed, mut not_local, mut untested) = (0, 0, 0, Vec::new());
     for playbook in &workspace.playbooks {
         if !args.playbooks.is_empty() && !args.playbooks.contains(&playbook.id) {
             continue;
         }
         if playbook.tests.is_empty() {
             untested.push(playbook.id.as_str());
+        }
+        if let Some(reason) = &playbook.not_local {
+            // Neither a pass nor a failure: the query runs in Graph, and the fixtures are read locally.
+            for test in &playbook.tests {
+                not_local += 1;
+                writeln!(out, "LOCAL {} › {}: cannot run locally: {reason}", playbook.id, test.name)?;
+            }
+            continue;
         }
         for test in &playbook.tests {
             match run_test(&workspace, playbook, test) {
@@ -74,7 +82,12 @@ pub fn test(args: TestArgs) -> Result<Outcome> {
     if !untested.is_empty() {
         writeln!(out, "no tests: {}", untested.join(", "))?;
     }
-    writeln!(out, "{passed} passed, {failed} failed")?;
+    match not_local {
+        0 => writeln!(out, "{passed} passed, {failed} failed")?,
+        n => {
+            writeln!(out, "{passed} passed, {failed} failed, {n} cannot run locally (their queries run in Graph only)")?
+        }
+    }
     if failed > 0 {
         outcome = outcome.max(Outcome::Failed);
     }

@@ -16,14 +16,14 @@ use crate::kql::eval::{ExecOptions, execute};
 use crate::kql::lexer::TICKS_PER_SECOND;
 use crate::kql::load::DataDir;
 use crate::kql::plan::{Node, Source};
+use crate::kql::table::Catalog;
 use crate::kql::{compile, format};
 use crate::sample::{SampleOptions, generate};
 use crate::source::graph::GraphSource;
 
 /// The current time in ticks.
 fn clock_now() -> i64 {
-    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    UNIX_EPOCH_TICKS + since_epoch.as_secs() as i64 * TICKS_PER_SECOND + i64::from(since_epoch.subsec_nanos()) / 100
+    crate::source::to_ticks(crate::schedule::system_now())
 }
 
 fn parse_time(text: &str, flag: &str) -> Result<i64> {
@@ -103,9 +103,19 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
         Ok(plan) => plan,
         Err(errors) => {
             eprint!("{}", render_all(&source, &errors.0));
+            // Not for a likely typo: a name with a "did you mean".
+            let beyond = |error: &crate::kql::error::KqlError| {
+                error.kind == crate::kql::error::ErrorKind::Unsupported || error.hint.is_none()
+            };
+            if errors.0.iter().all(|error| !error.is_certain()) && errors.0.iter().any(beyond) {
+                eprintln!("note: Kusto may well run it: `huntbook query --tenant NAME` sends it to Graph");
+            }
             return Ok(Outcome::Invalid);
         }
     };
+    for table in catalog.empty_tables() {
+        eprintln!("note: no file holds {table} in {}: it reads as an empty table", args.data.display());
+    }
     let progress = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
     let bar = progress_bar(scanned_bytes(&plan.root), progress.clone(), done.clone());

@@ -26,6 +26,8 @@ pub struct Workspace {
     pub playbooks: Vec<Playbook>,
     /// Problems of the playbooks left out of `playbooks`, each at its place.
     pub problems: Vec<Diagnostic>,
+    /// Warnings about playbooks, valid or not (a query that runs in Graph but not locally).
+    pub warnings: Vec<Diagnostic>,
     /// Playbook files that did not load, by file stem (so that `run NAME` can say why it does not run).
     pub invalid: Vec<String>,
 }
@@ -79,6 +81,7 @@ pub fn open(args: &ConfigArgs) -> Result<Workspace, Vec<Diagnostic>> {
         catalog,
         playbooks: loaded.playbooks,
         problems: loaded.problems,
+        warnings: loaded.warnings,
         invalid: loaded.invalid,
     })
 }

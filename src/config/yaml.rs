@@ -136,11 +136,20 @@ pub struct Reader<'a> {
     lines: Lines<'a>,
     resolver: Option<&'a Resolver<'a>>,
     problems: RefCell<Vec<Diagnostic>>,
+    /// What deserves a word but leaves the file valid (a query that runs in Graph but not locally).
+    warnings: RefCell<Vec<Diagnostic>>,
 }
 
 impl<'a> Reader<'a> {
     pub fn new(name: &'a str, text: &'a str) -> Self {
-        Reader { name, text, lines: Lines::new(text), resolver: None, problems: RefCell::new(Vec::new()) }
+        Reader {
+            name,
+            text,
+            lines: Lines::new(text),
+            resolver: None,
+            problems: RefCell::new(Vec::new()),
+            warnings: RefCell::new(Vec::new()),
+        }
     }
 
     /// Strings read through this reader have their `${env:X}` and `${file:X}` references replaced.
@@ -176,6 +185,12 @@ impl<'a> Reader<'a> {
         self.problems.borrow_mut().extend(diagnostics);
     }
 
+    /// A warning: said by `validate`, and the file stays valid.
+    pub fn warn(&self, mut diagnostic: Diagnostic) {
+        diagnostic.label = "warning";
+        self.warnings.borrow_mut().push(diagnostic);
+    }
+
     /// How many problems were found so far: a section that adds none is valid.
     pub fn problem_count(&self) -> usize {
         self.problems.borrow().len()
@@ -183,9 +198,16 @@ impl<'a> Reader<'a> {
 
     /// Every problem, in file order.
     pub fn into_problems(self) -> Vec<Diagnostic> {
+        self.into_problems_and_warnings().0
+    }
+
+    /// Every problem and every warning, each in file order.
+    pub fn into_problems_and_warnings(self) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
         let mut problems = self.problems.into_inner();
         problems.sort_by_key(|d| (d.line, d.column));
-        problems
+        let mut warnings = self.warnings.into_inner();
+        warnings.sort_by_key(|d| (d.line, d.column));
+        (problems, warnings)
     }
 
     /// Where a scalar's text sits in the file, when it can be said with a first line, a first column and an

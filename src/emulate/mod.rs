@@ -398,7 +398,14 @@ async fn answer_hunting_query(emulator: &Arc<Emulator>, headers: &HeaderMap, bod
     let table = match ran {
         Ok(Ok(table)) => table,
         Ok(Err(SourceError::Invalid(errors))) => {
-            let message = errors.first().map_or_else(|| errors.to_string(), |e| e.message.clone());
+            let message = match errors.first() {
+                // Graph would run it: say that this is the emulator's limit, not the query's fault.
+                Some(error) if !error.is_certain() => {
+                    format!("not supported locally: huntbook emulate cannot run this query ({})", error.message)
+                }
+                Some(error) => error.message.clone(),
+                None => errors.to_string(),
+            };
             return graph_error(StatusCode::BAD_REQUEST, "BadRequest", &message);
         }
         Ok(Err(SourceError::Failed(error))) => {

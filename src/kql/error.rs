@@ -12,6 +12,10 @@ pub enum ErrorKind {
     Semantic,
     /// Valid KQL that the local engine does not implement.
     Unsupported,
+    /// A name the local engine does not know — a table without a schema, a function it does not have — that
+    /// Kusto may well know (a newer table, a function saved in the tenant). Unlike `Semantic`, not a sure sign
+    /// that Kusto would refuse the query.
+    Unknown,
     /// Evaluation failed (I/O on a table file, a cancelled query, a limit).
     Runtime,
 }
@@ -37,6 +41,17 @@ impl KqlError {
 
     pub fn unsupported(span: Span, message: impl Into<String>) -> Self {
         KqlError { kind: ErrorKind::Unsupported, message: message.into(), span, hint: None }
+    }
+
+    pub fn unknown(span: Span, message: impl Into<String>) -> Self {
+        KqlError { kind: ErrorKind::Unknown, message: message.into(), span, hint: None }
+    }
+
+    /// Whether Kusto itself would refuse the query for this, for certain: bad syntax, an unknown column of a
+    /// table whose schema is known, a type error. What is beyond the local engine (an operator or function it
+    /// does not implement, a name it does not know, a limit of its own) is not: Graph may run the query.
+    pub fn is_certain(&self) -> bool {
+        matches!(self.kind, ErrorKind::Syntax | ErrorKind::Semantic)
     }
 
     pub fn runtime(message: impl Into<String>) -> Self {

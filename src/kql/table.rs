@@ -163,6 +163,12 @@ impl TableSource for MemoryTable {
 pub trait Catalog: Send + Sync {
     fn table(&self, name: &str) -> Result<Option<Arc<dyn TableSource>>, KqlError>;
     fn table_names(&self) -> Vec<String>;
+
+    /// Tables that were asked for and read as empty because no data holds them (a known Defender table without
+    /// a file): the user should be told, since their queries find nothing there.
+    fn empty_tables(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A catalog of tables held in memory.

@@ -49,6 +49,9 @@ pub struct Playbook {
     pub schedule: Schedule,
     /// `query:` the KQL advanced-hunting query, usually a block scalar (`query: |`).
     pub query: String,
+    /// Why the local engine cannot run the query, when it runs in Graph all the same (a table, operator or
+    /// function the engine lacks); `None` when it can. Its tests then cannot run (`huntbook test` says so).
+    pub not_local: Option<String>,
     /// Where the query text sits in the file, for run-time diagnostics.
     pub query_source: QuerySource,
     /// `key:` the columns that identify a hit (dedup). Default: `ReportId` if the result has it, else a hash
@@ -127,6 +130,8 @@ pub struct LoadedPlaybooks {
     pub playbooks: Vec<Playbook>,
     /// Every problem of the files left out, in file order.
     pub problems: Vec<Diagnostic>,
+    /// What `validate` says of valid files too (a query that runs in Graph but not locally), in file order.
+    pub warnings: Vec<Diagnostic>,
     /// The ids of the files left out (from `id:`, or the file name), so that `run ID` can say why.
     pub invalid: Vec<String>,
 }
@@ -160,7 +165,8 @@ pub fn load_playbook_dir(dir: &Path, config: &Config, catalog: &dyn Catalog) -> 
                 continue;
             }
         };
-        let (playbook, mut problems, id) = read_playbook(&file, &text, config, catalog);
+        let (playbook, mut problems, warnings, id) = read_playbook(&file, &text, config, catalog);
+        loaded.warnings.extend(warnings);
         let name = id.as_ref().map_or(stem, |id| id.name.clone());
         if let Some(id) = id {
             if let Some((_, first)) = ids.iter().find(|(seen, _)| *seen == id.name) {
@@ -190,7 +196,7 @@ pub fn parse_playbook(
     catalog: &dyn Catalog,
     _templates: &dyn Fn(&str) -> bool,
 ) -> Result<Playbook, Vec<Diagnostic>> {
-    let (playbook, mut problems, _) = read_playbook(file, text, config, catalog);
+    let (playbook, mut problems, _, _) = read_playbook(file, text, config, catalog);
     problems.sort_by_key(|d| (d.line, d.column));
     match playbook {
         Some(playbook) if problems.is_empty() => Ok(playbook),
@@ -217,22 +223,24 @@ impl IdSource {
     }
 }
 
+/// A playbook from its file's text: the playbook when it is valid, its problems, its warnings, and its id.
 fn read_playbook(
     file: &Path,
     text: &str,
     config: &Config,
     catalog: &dyn Catalog,
-) -> (Option<Playbook>, Vec<Diagnostic>, Option<IdSource>) {
+) -> (Option<Playbook>, Vec<Diagnostic>, Vec<Diagnostic>, Option<IdSource>) {
     let name = file.display().to_string();
     let (node, mut problems) = yaml::parse(&name, text);
-    let Some(node) = node else { return (None, problems, None) };
+    let Some(node) = node else { return (None, problems, Vec::new(), None) };
     let reader = Reader::new(&name, text);
     let (playbook, id) = match reader.value(&node).fields(KEYS) {
         Some(fields) => read_fields(&fields, file, config, catalog),
         None => (None, None),
     };
-    problems.extend(reader.into_problems());
-    (playbook, problems, id)
+    let (found, warnings) = reader.into_problems_and_warnings();
+    problems.extend(found);
+    (playbook, problems, warnings, id)
 }
 
 fn read_fields(
@@ -251,7 +259,8 @@ fn read_fields(
     let enabled = fields.get("enabled").map_or(Some(true), |v| v.bool());
     let tenants = fields.get("tenants").map_or(Some(Vec::new()), |v| read_tenants(v, config));
     let schedule = fields.required("schedule").and_then(schedule::read_schedule);
-    let query = fields.required("query").and_then(|v| query::read_query(v, catalog));
+    let gate = if config.source.is_graph() { query::QueryGate::Graph } else { query::QueryGate::Local };
+    let query = fields.required("query").and_then(|v| query::read_query(v, catalog, gate));
     let columns = query.as_ref().and_then(|q| q.columns.as_deref());
     let key = fields.get("key").map_or(Some(None), |v| query::read_columns(v, columns).map(Some));
     let receivers: Vec<&str> = config.receivers.keys().map(String::as_str).collect();
@@ -277,6 +286,7 @@ fn read_fields(
             tenants: tenants?,
             schedule: schedule?,
             query: query.text,
+            not_local: query.not_local,
             query_source: query.source,
             key: key?,
             notify: notify?,

@@ -6,6 +6,7 @@ use marked_yaml::types::MarkedScalarNode;
 
 use super::QuerySource;
 use crate::config::yaml::{Reader, TextLayout, Value, did_you_mean};
+use crate::diagnostics::Diagnostic;
 use crate::kql::error::KqlError;
 use crate::kql::plan::Column;
 use crate::kql::table::Catalog;
@@ -35,20 +36,47 @@ pub(super) struct Query {
     pub text: String,
     pub source: QuerySource,
     pub columns: Option<Vec<Column>>,
+    /// Why the local engine cannot run it, when Graph may (`Playbook::local`).
+    pub not_local: Option<String>,
 }
 
-pub(super) fn read_query(value: Value, catalog: &dyn Catalog) -> Option<Query> {
+/// Where a playbook's query runs, which decides what of the local engine's problems stops it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueryGate {
+    /// On local files: the local engine must run it; every problem is an error.
+    Local,
+    /// In Graph: only what Kusto would refuse for certain is an error (`KqlError::is_certain`). What is beyond
+    /// the local engine — a table or function it does not know, an operator it lacks — is a warning, and the
+    /// playbook runs in Graph.
+    Graph,
+}
+
+pub(super) fn read_query(value: Value, catalog: &dyn Catalog, gate: QueryGate) -> Option<Query> {
     let text = value.non_empty_string()?;
     let scalar = value.scalar()?;
     let reader = value.reader();
+    let mut not_local = None;
     let columns = match crate::kql::compile(&text, catalog) {
         Ok(plan) => Some(plan.root.schema().to_vec()),
         Err(errors) => {
-            reader.extend(errors.0.iter().map(|error| reader.kql_diagnostic(scalar, error)));
+            for error in &errors.0 {
+                let diagnostic = reader.kql_diagnostic(scalar, error);
+                if gate == QueryGate::Graph && !error.is_certain() {
+                    not_local.get_or_insert_with(|| error.message.clone());
+                    reader.warn(Diagnostic {
+                        message: format!("runs in Graph; cannot run locally: {}", error.message),
+                        ..diagnostic
+                    });
+                } else if !error.is_certain() && diagnostic.hint.is_none() {
+                    reader.report(diagnostic.with_hint("with `source: graph` the playbook would run in Graph"));
+                } else {
+                    reader.report(diagnostic);
+                }
+            }
             None
         }
     };
-    Some(Query { source: source_of(reader, scalar), text, columns })
+    Some(Query { source: source_of(reader, scalar), text, columns, not_local })
 }
 
 /// A `when:` condition: it parses, names only the output's columns, and is true or false.

@@ -105,7 +105,7 @@ pub(crate) fn write_row(
             .boolean("IsAnonymousProxy", false)
             .string("CountryCode", place.map_or("", |place| place.country_code))
             .string("City", place.map_or("", |place| place.city))
-            .string("Isp", place.map_or("", |place| place.isp))
+            .string("ISP", place.map_or("", |place| place.isp))
             .string("UserAgent", head.user_agent)
             .string("ActivityType", head.activity_type)
             .array("ActivityObjects", |list| {

@@ -26,7 +26,7 @@ const CLOUD_APP_EVENTS_COLUMNS: [&str; 36] = [
     "IsAnonymousProxy",
     "CountryCode",
     "City",
-    "Isp",
+    "ISP",
     "UserAgent",
     "ActivityType",
     "ActivityObjects",

@@ -172,3 +172,96 @@ fn a_weekly_digest_that_failed_runs_again_minutes_later_not_next_week() {
         common::stdout(&after)
     );
 }
+
+/// The local engine is an aid, never a gate: with a Graph source, a playbook over a table the engine has no
+/// schema for, or using an operator or a function it does not implement, validates with a warning and runs in
+/// Graph — here the emulator, which answers what it cannot run with a 400 in Graph's envelope, and the run
+/// reports that as it would Graph's answer. A query Kusto would refuse for certain is still an error.
+#[test]
+fn a_query_beyond_the_local_engine_is_run_in_graph_not_left_out() {
+    let emulator = Emulator::start(&["--client-secret", SECRET]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let playbooks = dir.path().join("playbooks");
+    common::copy_playbooks(&playbooks, &["offboarding-package-download"]);
+    let beyond = [
+        ("unknown-table", "SecurityEvent | where EventID == 4624 | project TimeGenerated, Account"),
+        ("unsupported-operator", "DeviceProcessEvents | evaluate bag_unpack(AdditionalFields) | where Foo == 1"),
+        ("unsupported-function", "DeviceProcessEvents | extend Parts = some_future_function(ProcessCommandLine)"),
+    ];
+    for (id, query) in beyond {
+        std::fs::write(
+            playbooks.join(format!("{id}.yaml")),
+            format!(
+                "id: {id}\ntitle: {id}\nseverity: low\nschedule: {{ every: 1h }}\nquery: |\n  {query}\n\
+                 notify:\n  - to: [soc-mail]\ntests:\n  - name: a fixture\n    data: tests/offboarding-package-download.jsonl\n    \
+                 now: 2026-11-20T12:00:00Z\n    expect: {{ hits: 0 }}\n"
+            ),
+        )
+        .expect("write a playbook");
+    }
+    let config_path = write_config(
+        dir.path(),
+        &format!(
+            "source: graph\ntenants:\n  contoso:\n    tenant_id: contoso.onmicrosoft.com\n    login_url: {u}\n    \
+             graph_url: {u}\n    auth:\n      client_id: 11111111-1111-1111-1111-111111111111\n      \
+             client_secret: ${{env:GRAPH_RUN_SECRET}}",
+            u = emulator.url
+        ),
+    );
+    let config = std::fs::read_to_string(&config_path).expect("config written");
+    let config =
+        config.replace(&common::repo().join("playbooks").display().to_string(), &playbooks.display().to_string());
+    std::fs::write(&config_path, config).expect("config written");
+    let huntbook = |args: &[&str]| {
+        common::huntbook()
+            .args(args)
+            .arg("-c")
+            .arg(&config_path)
+            .env("GRAPH_RUN_SECRET", SECRET)
+            .output()
+            .expect("runs")
+    };
+
+    let validated = huntbook(&["validate"]);
+    assert_eq!(validated.status.code(), Some(0), "{}{}", common::stdout(&validated), common::stderr(&validated));
+    let warnings = common::stderr(&validated);
+    for (id, _) in beyond {
+        assert!(warnings.contains(&format!("playbooks/{id}.yaml")), "{id}: {warnings}");
+    }
+    assert_eq!(warnings.matches("warning: runs in Graph; cannot run locally").count(), 3, "{warnings}");
+    assert!(
+        common::stdout(&validated).contains("ok: 4 playbooks")
+            && common::stdout(&validated).contains("3 run in Graph only")
+    );
+
+    let tested = huntbook(&["test"]);
+    let said = common::stdout(&tested);
+    assert_eq!(tested.status.code(), Some(0), "{said}{}", common::stderr(&tested));
+    assert_eq!(said.matches("cannot run locally:").count(), 3, "{said}");
+    assert!(said.contains("1 passed, 0 failed, 3 cannot run locally"), "{said}");
+
+    let ran = huntbook(&["run", "--all", "--since", "2026-10-21T00:00:00Z", "--until", "2026-11-21T00:00:00Z"]);
+    let (out, err) = (common::stdout(&ran), common::stderr(&ran));
+    assert!(out.lines().any(|l| l.starts_with("offboarding-package-download") && l.contains("messages   1")), "{out}");
+    for (id, _) in beyond {
+        assert!(
+            out.lines().any(|l| l.starts_with(id) && l.contains("failed")),
+            "{id} ran (and Graph refused it): {out}"
+        );
+    }
+    assert_eq!(err.matches("Graph rejected the query: not supported locally").count(), 3, "{err}");
+    assert_eq!(emulator.statuses("/runHuntingQuery").len(), 4, "every playbook was sent to Graph");
+
+    // What Kusto refuses for certain still keeps a playbook out.
+    std::fs::write(
+        playbooks.join("typo.yaml"),
+        "id: typo\ntitle: typo\nseverity: low\nschedule: { every: 1h }\nquery: DeviceProcessEvents | where FileNme == 'a'\nnotify:\n  - to: [soc-mail]\n",
+    )
+    .expect("write a playbook");
+    let refused = huntbook(&["validate"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        common::stderr(&refused)
+            .contains("error: 'where' operator: Failed to resolve scalar expression named 'FileNme'")
+    );
+}

@@ -171,6 +171,7 @@ impl Checker<'_> {
             Some(Binding::Function(_)) => {
                 return Err(self.error(span, format!("'{name}' is a function: call it with its arguments")));
             }
+            Some(Binding::Failed { .. }) => return Err(Reported),
             None => {}
         }
         let columns: Vec<String> = row.iter().map(|c| c.name.clone()).collect();
@@ -222,7 +223,7 @@ impl Checker<'_> {
         let Some(definition) = functions::lookup(name) else {
             let candidates: Vec<String> = functions::names().chain(aggregate::names()).map(String::from).collect();
             let hint = self.suggestion(name, &candidates);
-            return Err(self.error_with_hint(
+            return Err(self.unknown(
                 function.span,
                 format!("The name '{name}' does not refer to any known function."),
                 hint,

@@ -65,6 +65,12 @@ enum Binding {
     Scalar(TExpr),
     Tabular(Arc<SharedNode>),
     Function(Arc<ast::Function>),
+    /// A `let` whose value did not check (its problem is reported): what refers to it fails without a word of
+    /// its own, so that one problem — perhaps only that the local engine lacks something — is not reported
+    /// again as an unknown name everywhere it is used.
+    Failed {
+        tabular: bool,
+    },
 }
 
 #[derive(Default)]
@@ -143,8 +149,21 @@ impl<'a> Checker<'a> {
         Reported
     }
 
+    /// A name the local engine does not know but Kusto may (`ErrorKind::Unknown`), prefixed like `error`.
+    pub(super) fn unknown(&mut self, span: Span, message: impl Into<String>, hint: Option<String>) -> Reported {
+        let message = message.into();
+        let message = match &self.operator {
+            Some(operator) => format!("'{operator}' operator: {message}"),
+            None => message,
+        };
+        let mut error = KqlError::unknown(span, message);
+        error.hint = hint;
+        self.errors.push(error);
+        Reported
+    }
+
     pub(super) fn unsupported(&mut self, span: Span, message: impl Into<String>) -> Reported {
-        self.errors.push(KqlError::unsupported(span, message).with_hint("use the graph source for this query"));
+        self.errors.push(KqlError::unsupported(span, message));
         Reported
     }
 
@@ -185,9 +204,8 @@ impl<'a> Checker<'a> {
         match &statement.value {
             LetValue::Function(function) => self.bind(&name, Binding::Function(Arc::new(function.clone()))),
             LetValue::Expr(expr) => {
-                if let Ok(binding) = self.let_value(expr) {
-                    self.bind(&name, binding);
-                }
+                let binding = self.let_value(expr).unwrap_or(Binding::Failed { tabular: self.is_tabular(expr) });
+                self.bind(&name, binding);
             }
         }
     }
@@ -225,6 +243,7 @@ impl<'a> Checker<'a> {
                 Some(Binding::Tabular(_)) => true,
                 Some(Binding::Function(function)) => function.parameters.is_empty() && self.is_tabular(&function.body),
                 Some(Binding::Scalar(_)) => false,
+                Some(Binding::Failed { tabular }) => *tabular,
                 None => self.catalog.table(name).ok().flatten().is_some(),
             },
             ExprKind::Call { function, .. } => match self.lookup(&function.text) {
@@ -269,6 +288,7 @@ impl<'a> Checker<'a> {
             Some(Binding::Scalar(_)) => {
                 return Err(self.error(span, format!("'{name}' is a scalar value, not a table")));
             }
+            Some(Binding::Failed { .. }) => return Err(Reported),
             _ => {}
         }
         match self.catalog.table(name) {
@@ -279,11 +299,7 @@ impl<'a> Checker<'a> {
             Ok(None) => {
                 let tables = self.catalog.table_names();
                 let hint = self.suggestion(name, &tables);
-                Err(self.error_with_hint(
-                    span,
-                    format!("Failed to resolve table or column expression named '{name}'"),
-                    hint,
-                ))
+                Err(self.unknown(span, format!("Failed to resolve table or column expression named '{name}'"), hint))
             }
             Err(error) => {
                 self.errors.push(KqlError { span, ..error });
@@ -295,6 +311,7 @@ impl<'a> Checker<'a> {
     fn tabular_call(&mut self, function: &ast::Name, arguments: &[Expr], span: Span) -> CResult<Node> {
         match self.lookup(&function.text).cloned() {
             Some(Binding::Function(definition)) => return self.inline_tabular(&definition, arguments, span),
+            Some(Binding::Failed { .. }) => return Err(Reported),
             Some(_) => return Err(self.error(function.span, format!("'{}' is not a function", function.text))),
             None => {}
         }
@@ -307,7 +324,7 @@ impl<'a> Checker<'a> {
             _ => {
                 let tables = self.catalog.table_names();
                 let hint = self.suggestion(&function.text, &tables);
-                Err(self.error_with_hint(
+                Err(self.unknown(
                     function.span,
                     format!("Failed to resolve table or column expression named '{}'", function.text),
                     hint,

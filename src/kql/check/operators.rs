@@ -378,12 +378,12 @@ impl Checker<'_> {
         let Some(definition) = aggregate::lookup(&function.text) else {
             let candidates: Vec<String> = aggregate::names().map(String::from).collect();
             let hint = self.suggestion(&function.text, &candidates);
-            let message = if super::super::functions::lookup(&function.text).is_some() {
-                format!("'{}' is not an aggregation function", function.text)
-            } else {
-                format!("The name '{}' does not refer to any known aggregation function.", function.text)
-            };
-            return Err(self.error_with_hint(function.span, message, hint));
+            if super::super::functions::lookup(&function.text).is_some() {
+                let message = format!("'{}' is not an aggregation function", function.text);
+                return Err(self.error_with_hint(function.span, message, hint));
+            }
+            let message = format!("The name '{}' does not refer to any known aggregation function.", function.text);
+            return Err(self.unknown(function.span, message, hint));
         };
         if arguments.len() < definition.min_args || arguments.len() > definition.max_args {
             return Err(self.error(

@@ -39,6 +39,8 @@ pub struct DataDir {
     dir: PathBuf,
     files: BTreeMap<String, (PathBuf, Format)>,
     opened: Mutex<HashMap<String, Arc<dyn TableSource>>>,
+    /// Known tables without a file that were read (as empty).
+    empty: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for DataDir {
@@ -78,7 +80,7 @@ impl DataDir {
             }
             files.insert(stem.to_string(), (path, format));
         }
-        Ok(DataDir { dir: dir.to_path_buf(), files, opened: Mutex::new(HashMap::new()) })
+        Ok(DataDir { dir: dir.to_path_buf(), files, opened: Mutex::new(HashMap::new()), empty: Mutex::default() })
     }
 
     pub fn dir(&self) -> &Path {
@@ -127,13 +129,22 @@ pub fn open_table(name: &str, path: &Path) -> Result<Arc<dyn TableSource>, KqlEr
         dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
         files: BTreeMap::new(),
         opened: Mutex::new(HashMap::new()),
+        empty: Mutex::default(),
     };
     dir.load(name, path, format)
 }
 
 impl Catalog for DataDir {
+    /// A table of a file of the directory; a Defender table without a file is an empty table of its schema.
     fn table(&self, name: &str) -> Result<Option<Arc<dyn TableSource>>, KqlError> {
-        let Some((path, format)) = self.files.get(name) else { return Ok(None) };
+        let Some((path, format)) = self.files.get(name) else {
+            let Some(schema) = schema::builtin(name) else { return Ok(None) };
+            if let Ok(mut empty) = self.empty.lock() {
+                empty.insert(name.to_string());
+            }
+            let empty = MemoryTable { name: name.to_string(), columns: schema.columns(), rows: Arc::new(Vec::new()) };
+            return Ok(Some(Arc::new(empty)));
+        };
         if let Some(table) = self.opened.lock().ok().and_then(|opened| opened.get(name).cloned()) {
             return Ok(Some(table));
         }
@@ -145,7 +156,13 @@ impl Catalog for DataDir {
     }
 
     fn table_names(&self) -> Vec<String> {
-        self.files.keys().cloned().collect()
+        let mut names: Vec<String> = self.files.keys().cloned().collect();
+        names.extend(schema::names().filter(|name| !self.files.contains_key(*name)).map(str::to_string));
+        names
+    }
+
+    fn empty_tables(&self) -> Vec<String> {
+        self.empty.lock().map(|empty| empty.iter().cloned().collect()).unwrap_or_default()
     }
 }
 

@@ -408,8 +408,7 @@ impl<'a> Parser<'a> {
             }
             Some(word @ ("evaluate" | "find" | "search" | "externaldata" | "materialized_view" | "external_table")) => {
                 let span = self.peek().span;
-                return Err(KqlError::unsupported(span, format!("'{word}' is not supported by the local engine"))
-                    .with_hint("use the graph source for this query"));
+                return Err(KqlError::unsupported(span, format!("'{word}' is not supported by the local engine")));
             }
             _ => None,
         };

@@ -156,8 +156,7 @@ impl Parser<'_> {
                 return Err(KqlError::unsupported(
                     token.span,
                     format!("'{other}' operator is not supported by the local engine"),
-                )
-                .with_hint("use the graph source for this query"));
+                ));
             }
             other => {
                 let mut error =

@@ -1,6 +1,11 @@
-//! Built-in schemas of the Defender advanced-hunting tables, one JSON file per table under `tables/`, taken
-//! from Microsoft's schema reference (each file names its source). A data file of one of these tables gets
-//! these column types; its other columns, and tables not listed here, are inferred from the data.
+//! Built-in schemas of every Defender advanced-hunting table (64, and `FileProfile`), one JSON file per table
+//! under `tables/`, taken from Microsoft's schema reference (each file names its page). A data file of one of
+//! these tables gets these column types, and a table without a data file reads as an empty table; the other
+//! columns of a data file, and tables not listed here, are inferred from the data.
+//!
+//! Where the reference and the service Microsoft's own queries run against disagree, the service wins:
+//! `CloudAppEvents.ISP` (the reference spells it `Isp`), and `AdditionalFields` is `dynamic` in every table
+//! (some pages say `string`; queries use it both as JSON text and as a bag, and `dynamic` takes both).
 
 use std::sync::OnceLock;
 
@@ -22,6 +27,7 @@ pub struct SchemaColumn {
     pub name: String,
     #[serde(rename = "type")]
     pub type_name: String,
+    #[serde(default)]
     pub description: String,
 }
 
@@ -34,23 +40,82 @@ impl TableSchema {
     }
 }
 
-const FILES: [&str; 11] = [
+const FILES: [&str; 65] = [
+    include_str!("tables/AADSignInEventsBeta.json"),
+    include_str!("tables/AADSpnSignInEventsBeta.json"),
+    include_str!("tables/AIAgentsInfo.json"),
+    include_str!("tables/AgentsInfo.json"),
     include_str!("tables/AlertEvidence.json"),
     include_str!("tables/AlertInfo.json"),
+    include_str!("tables/BehaviorEntities.json"),
+    include_str!("tables/BehaviorInfo.json"),
+    include_str!("tables/CampaignInfo.json"),
     include_str!("tables/CloudAppEvents.json"),
+    include_str!("tables/CloudAuditEvents.json"),
+    include_str!("tables/CloudDnsEvents.json"),
+    include_str!("tables/CloudPolicyEnforcementEvents.json"),
+    include_str!("tables/CloudProcessEvents.json"),
+    include_str!("tables/CloudStorageAggregatedEvents.json"),
+    include_str!("tables/DataSecurityBehaviors.json"),
+    include_str!("tables/DataSecurityEvents.json"),
+    include_str!("tables/DeviceBaselineComplianceAssessment.json"),
+    include_str!("tables/DeviceBaselineComplianceAssessmentKB.json"),
+    include_str!("tables/DeviceBaselineComplianceProfiles.json"),
     include_str!("tables/DeviceEvents.json"),
+    include_str!("tables/DeviceFileCertificateInfo.json"),
     include_str!("tables/DeviceFileEvents.json"),
+    include_str!("tables/DeviceImageLoadEvents.json"),
     include_str!("tables/DeviceInfo.json"),
+    include_str!("tables/DeviceLogonEvents.json"),
     include_str!("tables/DeviceNetworkEvents.json"),
+    include_str!("tables/DeviceNetworkInfo.json"),
     include_str!("tables/DeviceProcessEvents.json"),
+    include_str!("tables/DeviceRegistryEvents.json"),
+    include_str!("tables/DeviceTvmBrowserExtensions.json"),
+    include_str!("tables/DeviceTvmBrowserExtensionsKB.json"),
+    include_str!("tables/DeviceTvmCertificateInfo.json"),
+    include_str!("tables/DeviceTvmHardwareFirmware.json"),
+    include_str!("tables/DeviceTvmInfoGathering.json"),
+    include_str!("tables/DeviceTvmInfoGatheringKB.json"),
+    include_str!("tables/DeviceTvmSecureConfigurationAssessment.json"),
+    include_str!("tables/DeviceTvmSecureConfigurationAssessmentKB.json"),
+    include_str!("tables/DeviceTvmSoftwareEvidenceBeta.json"),
+    include_str!("tables/DeviceTvmSoftwareInventory.json"),
+    include_str!("tables/DeviceTvmSoftwareVulnerabilities.json"),
+    include_str!("tables/DeviceTvmSoftwareVulnerabilitiesKB.json"),
+    include_str!("tables/DisruptionAndResponseEvents.json"),
+    include_str!("tables/EmailAttachmentInfo.json"),
     include_str!("tables/EmailEvents.json"),
+    include_str!("tables/EmailPostDeliveryEvents.json"),
+    include_str!("tables/EmailUrlInfo.json"),
+    include_str!("tables/EntraIdSignInEvents.json"),
+    include_str!("tables/EntraIdSpnSignInEvents.json"),
+    include_str!("tables/ExposureGraphEdges.json"),
+    include_str!("tables/ExposureGraphNodes.json"),
+    include_str!("tables/FileMaliciousContentInfo.json"),
     include_str!("tables/FileProfile.json"),
+    include_str!("tables/GraphApiAuditEvents.json"),
+    include_str!("tables/IdentityAccountInfo.json"),
+    include_str!("tables/IdentityDirectoryEvents.json"),
+    include_str!("tables/IdentityEvents.json"),
+    include_str!("tables/IdentityInfo.json"),
     include_str!("tables/IdentityLogonEvents.json"),
+    include_str!("tables/IdentityQueryEvents.json"),
+    include_str!("tables/MessageEvents.json"),
+    include_str!("tables/MessagePostDeliveryEvents.json"),
+    include_str!("tables/MessageUrlInfo.json"),
+    include_str!("tables/OAuthAppInfo.json"),
+    include_str!("tables/UrlClickEvents.json"),
 ];
 
 fn all() -> &'static [TableSchema] {
     static SCHEMAS: OnceLock<Vec<TableSchema>> = OnceLock::new();
     SCHEMAS.get_or_init(|| FILES.iter().filter_map(|text| serde_json::from_str(text).ok()).collect())
+}
+
+/// The names of the tables with a built-in schema.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    all().iter().map(|schema| schema.table.as_str())
 }
 
 /// The documented schema of a Defender table.
@@ -90,7 +155,7 @@ mod tests {
         assert_eq!(columns.len(), 36);
         assert_eq!(columns[0], Column::new("Timestamp", Type::DateTime));
         assert!(columns.contains(&Column::new("RawEventData", Type::Dynamic)));
-        assert!(columns.contains(&Column::new("Isp", Type::String)));
+        assert!(columns.contains(&Column::new("ISP", Type::String)));
         assert!(columns.contains(&Column::new("ApplicationId", Type::Int)));
     }
 }
@@ -101,6 +166,28 @@ pub fn catalog() -> super::table::MemoryCatalog {
     all().iter().fold(super::table::MemoryCatalog::new(), |catalog, schema| {
         catalog.with_table(&schema.table, schema.columns(), Vec::new())
     })
+}
+
+#[cfg(test)]
+mod every_table {
+    #[test]
+    fn every_file_loads_with_known_types_and_a_unique_name_per_column() {
+        assert_eq!(super::all().len(), super::FILES.len(), "a schema file does not parse");
+        assert_eq!(super::all().len(), 65, "the 64 advanced-hunting tables and FileProfile");
+        for schema in super::all() {
+            let mut seen = std::collections::HashSet::new();
+            for column in &schema.columns {
+                assert!(
+                    super::Type::from_name(&column.type_name).is_some(),
+                    "{}.{}: {}",
+                    schema.table,
+                    column.name,
+                    column.type_name
+                );
+                assert!(seen.insert(column.name.to_lowercase()), "{}.{} twice", schema.table, column.name);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
