@@ -33,6 +33,24 @@ LEGACY_TABLES = [
 FENCE = re.compile(r"```[^\n]*\n(.*?)```", re.S)
 
 
+def split_queries(text):
+    """The queries of a text that holds several, as the portal's editor sees them: blank lines separate queries,
+    except where the next part goes on with `|` or the part before ends a `let` with `;` (or is only comments)."""
+    parts = [part for part in re.split(r"\n[ \t]*\n", text) if part.strip()]
+    queries = []
+    joining = False
+    for part in parts:
+        lines = [line for line in part.splitlines() if line.strip() and not line.strip().startswith("//")]
+        first = lines[0].strip() if lines else ""
+        if queries and (joining or first.startswith(("|", ",", ")", "]", "on ", "and ", "or "))):
+            queries[-1] += "\n\n" + part
+        else:
+            queries.append(part)
+        last = lines[-1].strip() if lines else ""
+        joining = not lines or last.endswith((";", "|", ",", "(", "{", "="))
+    return [query for query in queries if re.search(r"^\s*[A-Za-z(]", query, re.M)]
+
+
 def queries_of(root):
     """(name, text) of every query under root."""
     for directory, _, files in os.walk(root):
@@ -47,11 +65,17 @@ def queries_of(root):
             except OSError:
                 continue
             if lower.endswith(".md"):
-                for index, block in enumerate(FENCE.findall(text)):
-                    if "|" in block and re.search(r"\b[A-Z][A-Za-z]+\b", block):
-                        yield f"{relative}#{index + 1}", block
+                blocks = [block for block in FENCE.findall(text) if "|" in block]
             elif lower.endswith((".txt", ".kql", ".csl")):
-                yield relative, text
+                blocks = [text]
+            else:
+                continue
+            index = 0
+            for block in blocks:
+                for query in split_queries(block):
+                    if "|" in query or re.search(r"^\s*[A-Z][A-Za-z]+\s*$", query, re.M):
+                        index += 1
+                        yield f"{relative}#{index}", query
 
 
 def playbook(identifier, query):

@@ -32,6 +32,15 @@ pub enum AggregateKind {
     MakeBagIf,
     TakeAny,
     TakeAnyIf,
+    /// Sample variance and standard deviation (over n - 1), and their `*if` and population (`*p`) forms.
+    Variance,
+    VarianceIf,
+    VarianceP,
+    Stdev,
+    StdevIf,
+    StdevP,
+    /// Nearest-rank percentiles: one output per requested percentage.
+    Percentiles,
 }
 
 pub struct AggregateDef {
@@ -53,7 +62,7 @@ const fn aggregate(
     AggregateDef { name, kind, min_args, max_args, prefix }
 }
 
-pub static AGGREGATES: [AggregateDef; 28] = [
+pub static AGGREGATES: [AggregateDef; 36] = [
     aggregate("count", AggregateKind::Count, 0, 1, "count"),
     aggregate("countif", AggregateKind::CountIf, 1, 1, "countif"),
     aggregate("dcount", AggregateKind::DCount, 1, 2, "dcount"),
@@ -82,6 +91,14 @@ pub static AGGREGATES: [AggregateDef; 28] = [
     aggregate("take_anyif", AggregateKind::TakeAnyIf, 2, 2, "any"),
     aggregate("anyif", AggregateKind::TakeAnyIf, 2, 2, "any"),
     aggregate("count_if", AggregateKind::CountIf, 1, 1, "countif"),
+    aggregate("variance", AggregateKind::Variance, 1, 1, "variance"),
+    aggregate("varianceif", AggregateKind::VarianceIf, 2, 2, "varianceif"),
+    aggregate("variancep", AggregateKind::VarianceP, 1, 1, "variancep"),
+    aggregate("stdev", AggregateKind::Stdev, 1, 1, "stdev"),
+    aggregate("stdevif", AggregateKind::StdevIf, 2, 2, "stdevif"),
+    aggregate("stdevp", AggregateKind::StdevP, 1, 1, "stdevp"),
+    aggregate("percentile", AggregateKind::Percentiles, 2, 2, "percentile"),
+    aggregate("percentiles", AggregateKind::Percentiles, 2, 64, "percentile"),
 ];
 
 pub fn lookup(name: &str) -> Option<&'static AggregateDef> {
@@ -104,6 +121,8 @@ pub struct AggregateSpec {
     pub returned: Vec<TExpr>,
     /// The size limit of `make_set`/`make_list`/`make_bag`.
     pub max_size: usize,
+    /// The percentages of `percentile(s)`.
+    pub percentages: Vec<f64>,
     /// The types of the output columns (several for `arg_max`, `take_any`).
     pub output_types: Vec<Type>,
 }
@@ -113,14 +132,34 @@ pub struct AggregateSpec {
 pub enum AggregateState {
     Count(i64),
     Distinct(HashSet<GroupKey>),
-    Sum { long: i64, real: f64, any: bool },
-    Avg { sum: f64, count: i64 },
+    Sum {
+        long: i64,
+        real: f64,
+        any: bool,
+    },
+    Avg {
+        sum: f64,
+        count: i64,
+    },
     Extreme(Option<Value>),
-    Arg { best: Option<Value>, values: Vec<Value> },
-    Set { seen: HashSet<GroupKey>, items: Vec<Dyn> },
+    Arg {
+        best: Option<Value>,
+        values: Vec<Value>,
+    },
+    Set {
+        seen: HashSet<GroupKey>,
+        items: Vec<Dyn>,
+    },
     List(Vec<Dyn>),
     Bag(Vec<(Str, Dyn)>),
     Any(Option<Vec<Value>>),
+    /// Count, mean and sum of squared deviations (Welford), mergeable (Chan et al.).
+    Moments {
+        count: f64,
+        mean: f64,
+        m2: f64,
+    },
+    Values(Vec<Value>),
 }
 
 impl AggregateSpec {
@@ -141,6 +180,10 @@ impl AggregateSpec {
             MakeList | MakeListIf => AggregateState::List(Vec::new()),
             MakeBag | MakeBagIf => AggregateState::Bag(Vec::new()),
             TakeAny | TakeAnyIf => AggregateState::Any(None),
+            Variance | VarianceIf | VarianceP | Stdev | StdevIf | StdevP => {
+                AggregateState::Moments { count: 0.0, mean: 0.0, m2: 0.0 }
+            }
+            Percentiles => AggregateState::Values(Vec::new()),
         }
     }
 
@@ -195,12 +238,29 @@ impl AggregateSpec {
                     *best = Some(v);
                 }
             }
-            AggregateState::Arg { best, values } => {
-                if let Some(v) = value.filter(|v| !v.is_null())
-                    && best.as_ref().is_none_or(|b| compare(&v, b) == Some(self.wanted()))
-                {
+            AggregateState::Arg { best, values } => match value.filter(|v| !v.is_null()) {
+                Some(v) if best.as_ref().is_none_or(|b| compare(&v, b) == Some(self.wanted())) => {
                     *values = self.returned.iter().map(|e| eval(e, row)).collect();
                     *best = Some(v);
+                }
+                // While the group has no value to maximize, its other columns come from one of its rows, as
+                // in Kusto (a group whose `Version` is null everywhere still shows its `Color`).
+                None if best.is_none() && values.is_empty() => {
+                    *values = self.returned.iter().map(|e| eval(e, row)).collect();
+                }
+                _ => {}
+            },
+            AggregateState::Moments { count, mean, m2 } => {
+                if let Some(x) = value.filter(|v| !v.is_null()).and_then(|v| v.as_f64()) {
+                    *count += 1.0;
+                    let delta = x - *mean;
+                    *mean += delta / *count;
+                    *m2 += delta * (x - *mean);
+                }
+            }
+            AggregateState::Values(values) => {
+                if let Some(v) = value.filter(|v| !v.is_null()) {
+                    values.push(v);
                 }
             }
             AggregateState::Set { seen, items } => {
@@ -268,6 +328,24 @@ impl AggregateSpec {
                 *best = Some(candidate);
                 *values = v2;
             }
+            (AggregateState::Arg { best: None, values }, AggregateState::Arg { best: None, values: v2 })
+                if values.is_empty() =>
+            {
+                *values = v2;
+            }
+            (
+                AggregateState::Moments { count, mean, m2 },
+                AggregateState::Moments { count: c2, mean: mean2, m2: m2_other },
+            ) => {
+                let total = *count + c2;
+                if total > 0.0 {
+                    let delta = mean2 - *mean;
+                    *m2 += m2_other + delta * delta * *count * c2 / total;
+                    *mean += delta * c2 / total;
+                    *count = total;
+                }
+            }
+            (AggregateState::Values(values), AggregateState::Values(more)) => values.extend(more),
             (AggregateState::Set { seen, items }, AggregateState::Set { items: other_items, .. }) => {
                 for element in other_items {
                     if items.len() >= self.max_size {
@@ -330,6 +408,29 @@ impl AggregateSpec {
                 Some(values) => values,
                 None => self.output_types.iter().map(|t| Value::null_of(*t)).collect(),
             },
+            AggregateState::Moments { count, m2, .. } => {
+                use AggregateKind::*;
+                let population = matches!(self.kind, VarianceP | StdevP);
+                let denominator = if population { count } else { count - 1.0 };
+                let variance = if denominator > 0.0 { m2 / denominator } else { 0.0 };
+                let value = if matches!(self.kind, Stdev | StdevIf | StdevP) { variance.sqrt() } else { variance };
+                vec![if count == 0.0 { Value::Null } else { Value::Real(value) }]
+            }
+            AggregateState::Values(mut values) => {
+                values.sort_by(|a, b| compare(a, b).unwrap_or(std::cmp::Ordering::Equal));
+                self.percentages
+                    .iter()
+                    .zip(&self.output_types)
+                    .map(|(percentage, ty)| {
+                        if values.is_empty() {
+                            return Value::null_of(*ty);
+                        }
+                        // Nearest rank: the smallest value with at least p% of the values at or below it.
+                        let rank = ((percentage / 100.0) * values.len() as f64).ceil().max(1.0) as usize;
+                        values[rank.min(values.len()) - 1].clone()
+                    })
+                    .collect()
+            }
         }
     }
 }

@@ -111,6 +111,12 @@ pub enum ExprKind {
     Tabular(Box<Pipeline>),
     /// `*` as an argument (`arg_max(Timestamp, *)`).
     Star,
+    /// `Name = expr` as a call's argument (`bin(Hour = Timestamp, 1h)`, `toint(Compliant = dcountif(...))`):
+    /// the argument is `value`, and `name` names the column the call makes when nothing else names it.
+    Named {
+        name: Name,
+        value: Box<Expr>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -162,7 +162,8 @@ impl Lexer<'_> {
     fn run(&mut self) {
         while let Some(c) = self.peek_char() {
             let start = self.position;
-            if c.is_whitespace() {
+            // Kusto takes a zero-width space (pasted from web pages and chats) and a byte-order mark as space.
+            if c.is_whitespace() || matches!(c, '\u{200B}' | '\u{FEFF}') {
                 self.position += c.len_utf8();
             } else if self.text[start..].starts_with("//") {
                 self.position = self.text[start..].find('\n').map_or(self.text.len(), |n| start + n);
@@ -344,6 +345,13 @@ impl Lexer<'_> {
                         self.errors.push(KqlError::syntax(Span::new(start, unit_end), "timespan literal out of range"));
                         self.push(TokenKind::Timespan(0), start);
                     }
+                }
+                // Digits then letters that are no unit: an identifier that starts with digits (`5Minutebin`),
+                // which Kusto allows.
+                None if !is_real => {
+                    self.position = start;
+                    self.take_ident_chars();
+                    self.push(TokenKind::Ident, start);
                 }
                 None => {
                     self.errors.push(KqlError::syntax(
@@ -537,6 +545,8 @@ mod tests {
             ]
         );
         assert_eq!(kinds("1..5"), vec![TokenKind::Long(1), TokenKind::DotDot, TokenKind::Long(5)]);
+        assert_eq!(kinds("5Minutebin 1st"), vec![TokenKind::Ident, TokenKind::Ident]);
+        assert_eq!(kinds("a\u{200B}|\u{FEFF}b"), vec![TokenKind::Ident, TokenKind::Pipe, TokenKind::Ident]);
     }
 
     #[test]

@@ -370,4 +370,7 @@ pub struct Plan {
     pub root: Node,
     /// Where the query's tabular expression is in the text, for runtime errors.
     pub span: Span,
+    /// Where the local answer differs from Kusto's by design (`ingestion_time()`, `geo_info_from_ip_address`:
+    /// data the local engine cannot have), each with why.
+    pub differences: Vec<super::error::KqlError>,
 }

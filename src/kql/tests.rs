@@ -139,5 +139,6 @@ fn table_in(catalog: &MemoryCatalog, cases: &[(&str, &str)]) {
 mod coverage;
 mod errors;
 mod functions;
+mod language;
 mod operators;
 mod semantics;

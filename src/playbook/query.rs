@@ -57,7 +57,16 @@ pub(super) fn read_query(value: Value, catalog: &dyn Catalog, gate: QueryGate) -
     let reader = value.reader();
     let mut not_local = None;
     let columns = match crate::kql::compile(&text, catalog) {
-        Ok(plan) => Some(plan.root.schema().to_vec()),
+        Ok(plan) => {
+            for difference in &plan.differences {
+                let diagnostic = reader.kql_diagnostic(scalar, difference);
+                reader.warn(Diagnostic {
+                    message: format!("the local answer differs from Graph's: {}", difference.message),
+                    ..diagnostic
+                });
+            }
+            Some(plan.root.schema().to_vec())
+        }
         Err(errors) => {
             for error in &errors.0 {
                 let diagnostic = reader.kql_diagnostic(scalar, error);

@@ -127,6 +127,7 @@ impl Checker<'_> {
             ExprKind::Tabular(_) => {
                 Err(self.error(expr.span, "a tabular expression cannot be used as a scalar here (use toscalar())"))
             }
+            ExprKind::Named { value, .. } => self.scalar(value, row),
             ExprKind::Star => {
                 Err(self.error(expr.span, "'*' is only allowed as an argument of arg_max, arg_min or take_any"))
             }
@@ -202,6 +203,24 @@ impl Checker<'_> {
             return self.inline_scalar(&definition, arguments, span, row);
         }
         match name {
+            // Local files carry no ingestion time: the row's own time stands in for it.
+            "ingestion_time" if arguments.is_empty() => {
+                self.differences.push(super::super::error::KqlError::unsupported(
+                    span,
+                    "locally, ingestion_time() is the row's Timestamp (local files carry no ingestion time)",
+                ));
+                let time = row.iter().position(|c| c.name == "Timestamp" || c.name == "TimeGenerated");
+                return Ok(match time {
+                    Some(index) => typed(TExprKind::Column(index), row[index].ty),
+                    None => typed(TExprKind::Literal(Value::Null), Type::DateTime),
+                });
+            }
+            "geo_info_from_ip_address" => {
+                self.differences.push(super::super::error::KqlError::unsupported(
+                    span,
+                    "locally, geo_info_from_ip_address() is an empty bag (the local engine has no geolocation data)",
+                ));
+            }
             "iff" | "iif" => return self.iff(arguments, span, row),
             "case" => return self.case(arguments, span, row),
             "toscalar" => return self.toscalar(arguments, span),

@@ -40,7 +40,11 @@ pub fn check_query(query: &ast::Query, catalog: &dyn Catalog) -> Result<Plan, Kq
         }
     };
     match (root, checker.errors.is_empty()) {
-        (Some(root), true) => Ok(Plan { root, span: query.body.as_ref().map_or(query.span, |b| b.span) }),
+        (Some(root), true) => Ok(Plan {
+            root,
+            span: query.body.as_ref().map_or(query.span, |b| b.span),
+            differences: checker.differences,
+        }),
         _ => Err(checker.into_errors()),
     }
 }
@@ -90,6 +94,8 @@ pub(super) struct Checker<'a> {
     inline_depth: usize,
     /// The name of what flows into the operator being checked (`T | as X | union ...`), for `withsource=`.
     piped_name: Option<String>,
+    /// Where the local answer differs from Kusto's by design (`Plan::differences`).
+    differences: Vec<KqlError>,
 }
 
 const MAX_INLINE_DEPTH: usize = 32;
@@ -123,6 +129,7 @@ impl<'a> Checker<'a> {
             operator: None,
             inline_depth: 0,
             piped_name: None,
+            differences: Vec::new(),
         }
     }
 

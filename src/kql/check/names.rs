@@ -19,7 +19,15 @@ pub fn inferred_name(expr: &Expr) -> Option<String> {
             };
             Some(format!("{}_{}", inferred_name(target)?, suffix))
         }
+        ExprKind::Named { name, .. } => Some(name.text.clone()),
         ExprKind::Call { function, arguments } => {
+            // A named argument names the call's column: `bin(Hour = Timestamp, 1h)` makes `Hour`.
+            if let Some(named) = arguments.iter().find_map(|a| match &a.kind {
+                ExprKind::Named { name, .. } => Some(name.text.clone()),
+                _ => None,
+            }) {
+                return Some(named);
+            }
             if function.text == "column_ifexists" {
                 return match arguments.first().map(|a| &a.kind) {
                     Some(ExprKind::Literal { value: Value::String(s), .. }) => Some(s.to_string()),

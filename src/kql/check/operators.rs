@@ -43,6 +43,80 @@ fn names_of(columns: &[Column]) -> Vec<String> {
     columns.iter().map(|c| c.name.clone()).collect()
 }
 
+/// What one assignment of a `summarize` makes: the columns of a direct aggregate (`Ok`), or an expression over
+/// hidden aggregate columns and the name of the column it makes (`Err`).
+type SummarizeOutput = Result<std::ops::Range<usize>, (Expr, Option<String>)>;
+
+/// Whether an expression is a call of an aggregation function (not an expression over one).
+fn is_aggregate_call(expr: &Expr) -> bool {
+    matches!(&expr.kind, ExprKind::Call { function, .. } if aggregate::lookup(&function.text).is_some())
+}
+
+/// `expr` with every aggregation call in it replaced by a column name `replace` gives (its hidden name, and
+/// its default name, which names the result): the expression and its copy for naming. `None` when there
+/// is no aggregation in it.
+fn replace_aggregates(expr: &Expr, replace: &mut dyn FnMut(&Expr) -> Option<(String, String)>) -> Option<(Expr, Expr)> {
+    fn walk(expr: &Expr, replace: &mut dyn FnMut(&Expr) -> Option<(String, String)>, found: &mut bool) -> (Expr, Expr) {
+        if is_aggregate_call(expr)
+            && let Some((hidden, shown)) = replace(expr)
+        {
+            *found = true;
+            let name = |text: String| Expr { kind: ExprKind::Name(text), span: expr.span };
+            return (name(hidden), name(shown));
+        }
+        let rebuilt =
+            |kind: ExprKind, naming: ExprKind| (Expr { kind, span: expr.span }, Expr { kind: naming, span: expr.span });
+        match &expr.kind {
+            ExprKind::Call { function, arguments } => {
+                let (args, names): (Vec<Expr>, Vec<Expr>) =
+                    arguments.iter().map(|argument| walk(argument, replace, found)).unzip();
+                rebuilt(
+                    ExprKind::Call { function: function.clone(), arguments: args },
+                    ExprKind::Call { function: function.clone(), arguments: names },
+                )
+            }
+            ExprKind::Binary { operator, left, right } => {
+                let (l, ln) = walk(left, replace, found);
+                let (r, rn) = walk(right, replace, found);
+                rebuilt(
+                    ExprKind::Binary { operator: *operator, left: Box::new(l), right: Box::new(r) },
+                    ExprKind::Binary { operator: *operator, left: Box::new(ln), right: Box::new(rn) },
+                )
+            }
+            ExprKind::Negate(inner) => {
+                let (i, n) = walk(inner, replace, found);
+                rebuilt(ExprKind::Negate(Box::new(i)), ExprKind::Negate(Box::new(n)))
+            }
+            ExprKind::Named { name, value } => {
+                let (v, n) = walk(value, replace, found);
+                rebuilt(
+                    ExprKind::Named { name: name.clone(), value: Box::new(v) },
+                    ExprKind::Named { name: name.clone(), value: Box::new(n) },
+                )
+            }
+            ExprKind::Member { target, name } => {
+                let (t, n) = walk(target, replace, found);
+                rebuilt(
+                    ExprKind::Member { target: Box::new(t), name: name.clone() },
+                    ExprKind::Member { target: Box::new(n), name: name.clone() },
+                )
+            }
+            ExprKind::Index { target, index } => {
+                let (t, tn) = walk(target, replace, found);
+                let (i, _) = walk(index, replace, found);
+                rebuilt(
+                    ExprKind::Index { target: Box::new(t), index: Box::new(i.clone()) },
+                    ExprKind::Index { target: Box::new(tn), index: Box::new(i) },
+                )
+            }
+            other => (Expr { kind: other.clone(), span: expr.span }, Expr { kind: other.clone(), span: expr.span }),
+        }
+    }
+    let mut found = false;
+    let (rewritten, naming) = walk(expr, replace, &mut found);
+    found.then_some((rewritten, naming))
+}
+
 fn column_ref(index: usize, ty: Type) -> TExpr {
     TExpr { kind: TExprKind::Column(index), ty }
 }
@@ -107,8 +181,9 @@ impl Checker<'_> {
                 project_indexes(&mut node, &input, &order);
             }
             OperatorKind::Summarize { aggregates, by } => {
-                let (operator, schema) = self.summarize(aggregates, by, &input, span)?;
-                node.push(operator, schema);
+                for (operator, schema) in self.summarize(aggregates, by, &input, span)? {
+                    node.push(operator, schema);
+                }
             }
             OperatorKind::Distinct(exprs) => {
                 if exprs.is_empty() {
@@ -335,30 +410,106 @@ impl Checker<'_> {
         Ok(specs)
     }
 
+    /// `summarize`: the aggregation, and — when an aggregate sits inside an expression
+    /// (`countif(Failed) * 100.0 / count()`, `tostring(make_set(x))`) — an `extend` that computes the
+    /// expressions over the aggregates and a `project` that puts the columns in Kusto's order.
     fn summarize(
         &mut self,
         aggregates: &[ast::Assignment],
         by: &[ast::Assignment],
         input: &[Column],
         span: Span,
-    ) -> CResult<(Operator, Vec<Column>)> {
+    ) -> CResult<Vec<(Operator, Vec<Column>)>> {
         if aggregates.is_empty() && by.is_empty() {
             return Err(self.error(span, "summarize needs an aggregation or a 'by' clause"));
         }
         let (keys, mut schema) = self.project(by, input)?;
         let key_names = names_of(&schema);
+        let key_count = schema.len();
         let mut specs = Vec::new();
         let mut failed = false;
+        // Per assignment: the summarize columns it makes (a direct aggregate), or the expression over hidden
+        // aggregate columns that the extend computes, with the column name it gets.
+        let mut outputs: Vec<SummarizeOutput> = Vec::new();
         for assignment in aggregates {
-            match self.aggregate(assignment, input, &key_names, &mut schema) {
-                Ok(spec) => specs.push(spec),
-                Err(Reported) => failed = true,
+            if is_aggregate_call(&assignment.expr) {
+                let before = schema.len();
+                match self.aggregate(assignment, input, &key_names, &mut schema) {
+                    Ok(spec) => specs.push(spec),
+                    Err(Reported) => failed = true,
+                }
+                outputs.push(Ok(before..schema.len()));
+                continue;
             }
+            let mut hidden = Vec::new();
+            let rewritten = replace_aggregates(&assignment.expr, &mut |call| {
+                let mut scratch = schema.clone();
+                let spec = self.aggregate(
+                    &ast::Assignment { names: Vec::new(), expr: call.clone() },
+                    input,
+                    &key_names,
+                    &mut scratch,
+                );
+                let default_name = scratch.get(schema.len()).map(|c| c.name.clone()).unwrap_or_default();
+                let hidden_name = format!("__summarize_{}_{}", outputs.len(), hidden.len());
+                match spec {
+                    Ok(spec) => hidden.push((spec, hidden_name.clone(), scratch.get(schema.len()).map(|c| c.ty))),
+                    Err(Reported) => failed = true,
+                }
+                Some((hidden_name, default_name))
+            });
+            let Some((expression, names)) = rewritten else {
+                // No aggregation anywhere in it: say what is wrong as for a single call.
+                self.aggregate(assignment, input, &key_names, &mut schema.clone())?;
+                return Err(Reported);
+            };
+            for (mut spec, name, ty) in hidden {
+                // Only the first value of an aggregate is used inside an expression.
+                spec.returned.clear();
+                spec.output_types.truncate(1);
+                schema.push(Column::new(name, ty.unwrap_or(Type::Dynamic)));
+                specs.push(spec);
+            }
+            let name = assignment.names.first().map(|n| n.text.clone()).or_else(|| inferred_name(&names));
+            outputs.push(Err((expression, name)));
         }
         if failed {
             return Err(Reported);
         }
-        Ok((Operator::Summarize { keys, aggregates: specs }, schema))
+        let summarize = (Operator::Summarize { keys, aggregates: specs }, schema.clone());
+        if outputs.iter().all(Result::is_ok) {
+            return Ok(vec![summarize]);
+        }
+        // The expressions over the aggregates, then the columns in order: keys, then each assignment's.
+        let mut extended = schema.clone();
+        let mut assigned = Vec::new();
+        let mut numbers = ColumnNumbers::default();
+        let mut order: Vec<usize> = (0..key_count).collect();
+        let mut final_names: Vec<String> = key_names.clone();
+        for output in &outputs {
+            match output {
+                Ok(columns) => {
+                    for index in columns.clone() {
+                        order.push(index);
+                        final_names.push(schema[index].name.clone());
+                    }
+                }
+                Err((expression, name)) => {
+                    let typed = self.scalar(expression, &schema)?;
+                    let name = match name {
+                        Some(name) => unique(name, &final_names),
+                        None => numbers.next(&final_names),
+                    };
+                    order.push(extended.len());
+                    final_names.push(name.clone());
+                    assigned.push((extended.len(), typed.clone()));
+                    extended.push(Column::new(name, typed.ty));
+                }
+            }
+        }
+        let projected: Vec<TExpr> = order.iter().map(|i| column_ref(*i, extended[*i].ty)).collect();
+        let output: Vec<Column> = order.iter().map(|i| extended[*i].clone()).collect();
+        Ok(vec![summarize, (Operator::Extend(assigned), extended), (Operator::Project(projected), output)])
     }
 
     /// One aggregation; appends its output columns to `schema`.
@@ -401,7 +552,18 @@ impl Checker<'_> {
         let kind = definition.kind;
         let has_predicate = matches!(
             kind,
-            CountIf | DCountIf | SumIf | AvgIf | MinIf | MaxIf | MakeSetIf | MakeListIf | MakeBagIf | TakeAnyIf
+            CountIf
+                | DCountIf
+                | SumIf
+                | AvgIf
+                | MinIf
+                | MaxIf
+                | MakeSetIf
+                | MakeListIf
+                | MakeBagIf
+                | TakeAnyIf
+                | VarianceIf
+                | StdevIf
         );
         let mut spec = AggregateSpec {
             kind,
@@ -409,6 +571,7 @@ impl Checker<'_> {
             predicate: None,
             returned: Vec::new(),
             max_size: 1_048_576,
+            percentages: Vec::new(),
             output_types: Vec::new(),
         };
         let mut output_names: Vec<String> = Vec::new();
@@ -453,6 +616,27 @@ impl Checker<'_> {
                     }
                 }
                 spec.value = Some(maximized);
+            }
+            Percentiles => {
+                let value = self.scalar(&arguments[0], input)?;
+                if !(value.ty.is_numeric() || matches!(value.ty, Type::DateTime | Type::TimeSpan | Type::Dynamic)) {
+                    return Err(self.error(arguments[0].span, format!("percentiles of {} are not defined", value.ty)));
+                }
+                for argument in &arguments[1..] {
+                    let percentage = self.constant(argument, input)?;
+                    let Some(percentage) = percentage.as_f64().filter(|p| (0.0..=100.0).contains(p)) else {
+                        return Err(self.error(argument.span, "a percentage is a number from 0 to 100"));
+                    };
+                    spec.percentages.push(percentage);
+                    spec.output_types.push(value.ty);
+                    let shown = if percentage.fract() == 0.0 {
+                        format!("{percentage}")
+                    } else {
+                        format!("{percentage}").replace('.', "_")
+                    };
+                    output_names.push(format!("{}_{}_{shown}", definition.prefix, value_name(&arguments[0])));
+                }
+                spec.value = Some(value);
             }
             TakeAny | TakeAnyIf => {
                 if kind == TakeAnyIf {
@@ -508,6 +692,15 @@ impl Checker<'_> {
                         }
                     },
                     Min | Max | MinIf | MaxIf => value_type,
+                    Variance | VarianceIf | VarianceP | Stdev | StdevIf | StdevP => {
+                        if !(value_type.is_numeric() || value_type == Type::Dynamic) {
+                            return Err(self.error(
+                                arguments[0].span,
+                                format!("{}() needs numbers, not {value_type}", definition.name),
+                            ));
+                        }
+                        Type::Real
+                    }
                     _ => Type::Dynamic,
                 };
                 spec.value = Some(value);

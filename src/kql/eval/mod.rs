@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub use expr::{EvalContext, InSet, binary, constant, eval, reads_row, visit};
+pub use text::term_match;
 
 use super::error::KqlError;
 use super::plan::{Column, Node, Operator, Plan, Row, SharedNode, Source, TExpr, TExprKind};

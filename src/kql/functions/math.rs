@@ -26,7 +26,7 @@ fn check_common(args: &Args) -> Result<Type, String> {
     })
 }
 
-pub(super) static FUNCTIONS: [FunctionDef; 13] = [
+pub(super) static FUNCTIONS: [FunctionDef; 16] = [
     def("round", 1, 2, same_numeric, round),
     def(
         "abs",
@@ -49,6 +49,24 @@ pub(super) static FUNCTIONS: [FunctionDef; 13] = [
         |a| to(Type::Bool, &[Param::Number])(a),
         |_, v| real(&v[0]).map_or(Value::Null, |x| Value::Bool(x.is_nan())),
     ),
+    def(
+        "isfinite",
+        1,
+        1,
+        |a| to(Type::Bool, &[Param::Number])(a),
+        |_, v| real(&v[0]).map_or(Value::Null, |x| Value::Bool(x.is_finite())),
+    ),
+    def(
+        "isinf",
+        1,
+        1,
+        |a| to(Type::Bool, &[Param::Number])(a),
+        |_, v| real(&v[0]).map_or(Value::Null, |x| Value::Bool(x.is_infinite())),
+    ),
+    def("ceiling", 1, 1, same_numeric, |_, v| match &v[0] {
+        Value::Real(x) => Value::Real(x.ceil()),
+        other => other.clone(),
+    }),
     def("min_of", 2, 64, check_common, |c, v| extreme(c, v, Ordering::Less)),
     def("max_of", 2, 64, check_common, |c, v| extreme(c, v, Ordering::Greater)),
     def("coalesce", 1, 64, check_common, coalesce),

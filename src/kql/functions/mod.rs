@@ -2,11 +2,17 @@
 //! looks names up here and calls the type rule; the evaluator calls `eval` with argument values. Kusto
 //! functions do not fail on bad input: they return null (or `""` for strings), and so do these.
 
+mod addresses;
+mod bits;
+mod calendar;
 mod conversion;
 mod datetime;
 mod dynamic;
+mod encoding;
+mod json;
 mod math;
 mod network;
+mod sets;
 mod string;
 
 use std::cell::RefCell;
@@ -153,6 +159,12 @@ fn all_functions() -> &'static [&'static FunctionDef] {
         all.extend(dynamic::FUNCTIONS.iter());
         all.extend(math::FUNCTIONS.iter());
         all.extend(network::FUNCTIONS.iter());
+        all.extend(addresses::FUNCTIONS.iter());
+        all.extend(bits::FUNCTIONS.iter());
+        all.extend(calendar::FUNCTIONS.iter());
+        all.extend(encoding::FUNCTIONS.iter());
+        all.extend(json::FUNCTIONS.iter());
+        all.extend(sets::FUNCTIONS.iter());
         all
     })
 }

@@ -61,7 +61,7 @@ pub(super) static FUNCTIONS: [FunctionDef; 8] = [
 ];
 
 /// `a.b.c.d` or `a.b.c.d/n`.
-fn parse_ipv4_range(text: &str) -> Option<(Ipv4Addr, u32)> {
+pub(super) fn parse_ipv4_range(text: &str) -> Option<(Ipv4Addr, u32)> {
     let text = text.trim();
     let (address, prefix) = match text.split_once('/') {
         Some((address, prefix)) => (address, prefix.parse::<u32>().ok().filter(|p| *p <= 32)?),

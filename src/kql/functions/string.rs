@@ -14,7 +14,7 @@ const S: &[Param] = &[Param::String];
 const SS: &[Param] = &[Param::String, Param::String];
 const SSS: &[Param] = &[Param::String, Param::String, Param::String];
 
-pub(super) static FUNCTIONS: [FunctionDef; 21] = [
+pub(super) static FUNCTIONS: [FunctionDef; 25] = [
     def("strlen", 1, 1, |a| strings_to(Type::Long, S)(a), |_, v| Value::Long(text(&v[0]).chars().count() as i64)),
     def("tolower", 1, 1, |a| strings_to(Type::String, S)(a), |_, v| string_value(text(&v[0]).to_lowercase())),
     def("toupper", 1, 1, |a| strings_to(Type::String, S)(a), |_, v| string_value(text(&v[0]).to_uppercase())),
@@ -72,7 +72,48 @@ pub(super) static FUNCTIONS: [FunctionDef; 21] = [
     def("isnull", 1, 1, |a| strings_to(Type::Bool, &[Param::Any])(a), |_, v| Value::Bool(v[0].is_null())),
     def("strrep", 2, 3, |a| strings_to(Type::String, &[Param::Any, Param::Integer, Param::String])(a), strrep),
     def("isnotnull", 1, 1, |a| strings_to(Type::Bool, &[Param::Any])(a), |_, v| Value::Bool(!v[0].is_null())),
+    // `replace(regex, rewrite, text)`: the older form of `replace_regex(text, regex, rewrite)`.
+    FunctionDef {
+        regex_argument: Some(0),
+        ..def(
+            "replace",
+            3,
+            3,
+            |a| strings_to(Type::String, SSS)(a),
+            |c, v| replace_regex(c, &[v[2].clone(), v[0].clone(), v[1].clone()]),
+        )
+    },
+    def("strcmp", 2, 2, |a| strings_to(Type::Int, SS)(a), |_, v| Value::Int(text(&v[0]).cmp(&text(&v[1])) as i32)),
+    def("has_any_index", 2, 2, |a| strings_to(Type::Long, &[Param::String, Param::Any])(a), has_any_index),
+    def("translate", 3, 3, |a| strings_to(Type::String, SSS)(a), translate),
 ];
+
+/// `has_any_index(text, terms)`: the index of the first term (of a dynamic array) that `has` finds, or -1.
+fn has_any_index(_: &CallContext, v: &[Value]) -> Value {
+    let Some(Dyn::Array(terms)) = v[1].as_dyn() else { return Value::Null };
+    let haystack = text(&v[0]).to_lowercase();
+    let found = terms.iter().position(|term| {
+        let needle = term.to_text().to_lowercase();
+        !needle.is_empty() && super::super::eval::term_match(&haystack, &needle, true, true)
+    });
+    Value::Long(found.map_or(-1, |index| index as i64))
+}
+
+/// `translate(from, to, text)`: each character of `from` in `text` becomes the one at its place in `to` (the
+/// last of `to` when it is shorter); with an empty `to`, it is removed.
+fn translate(_: &CallContext, v: &[Value]) -> Value {
+    let from: Vec<char> = text(&v[0]).chars().collect();
+    let into: Vec<char> = text(&v[1]).chars().collect();
+    let translated: String = text(&v[2])
+        .chars()
+        .filter_map(|c| match from.iter().position(|f| *f == c) {
+            Some(_) if into.is_empty() => None,
+            Some(index) => Some(*into.get(index).or(into.last()).unwrap_or(&c)),
+            None => Some(c),
+        })
+        .collect();
+    string_value(translated)
+}
 
 fn chars_slice(text: &str, start: usize, length: usize) -> String {
     text.chars().skip(start).take(length).collect()

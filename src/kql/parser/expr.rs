@@ -397,7 +397,7 @@ impl Parser<'_> {
             let mut arguments = Vec::new();
             if !self.at(&TokenKind::RightParen) {
                 loop {
-                    arguments.push(self.tabular_or_expr()?);
+                    arguments.push(self.argument()?);
                     if !self.eat(&TokenKind::Comma) {
                         break;
                     }
@@ -408,6 +408,19 @@ impl Parser<'_> {
             return Ok(Expr { kind: ExprKind::Call { function, arguments }, span: token.span.to(close.span) });
         }
         Ok(Expr { kind: ExprKind::Name(word.to_string()), span: token.span })
+    }
+
+    /// A call's argument: an expression, a query, or `Name = expr` (named: `ExprKind::Named`).
+    fn argument(&mut self) -> PResult<Expr> {
+        if matches!(self.peek().kind, TokenKind::Ident) && matches!(self.peek_at(1).kind, TokenKind::Assign) {
+            let token = self.advance();
+            let name = Name { text: self.text_of(&token).to_string(), span: token.span };
+            self.advance();
+            let value = self.tabular_or_expr()?;
+            let span = name.span.to(value.span);
+            return Ok(Expr { kind: ExprKind::Named { name, value: Box::new(value) }, span });
+        }
+        self.tabular_or_expr()
     }
 
     /// `long(5)`, `int(null)`, `datetime("2024-01-01")`, `bool(true)`: a typed literal when the content is a

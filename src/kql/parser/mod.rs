@@ -294,6 +294,10 @@ impl<'a> Parser<'a> {
         let start = self.advance().span;
         let name = self.name("a name after 'let'")?;
         self.expect(&TokenKind::Assign, "'=' after the name of the let statement")?;
+        // `view () { ... }` is a function without parameters that stands for a table.
+        if self.at_word("view") && matches!(self.peek_at(1).kind, TokenKind::LeftParen) {
+            self.advance();
+        }
         let value = if self.at_function_definition() {
             LetValue::Function(self.function()?)
         } else {

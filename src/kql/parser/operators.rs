@@ -32,6 +32,7 @@ const SUPPORTED: &[&str] = &[
     "lookup",
     "union",
     "mv-expand",
+    "mvexpand",
     "parse",
     "parse-where",
     "invoke",
@@ -62,6 +63,13 @@ const UNSUPPORTED: &[&str] = &[
     "consume",
     "make-graph",
     "graph-match",
+    "graph-to-table",
+    "graph-merge",
+    "graph-mark-components",
+    "graph-shortest-paths",
+    "macro-expand",
+    "assert-schema",
+    "mvapply",
     "lookup-",
     "execute-and-cache",
 ];
@@ -119,7 +127,8 @@ impl Parser<'_> {
                 OperatorKind::Lookup { kind, right, on }
             }
             "union" => OperatorKind::Union(self.union_body()?),
-            "mv-expand" => self.mv_expand()?,
+            // `mvexpand` is the older spelling, still accepted by Kusto.
+            "mv-expand" | "mvexpand" => self.mv_expand()?,
             "parse" => self.parse_operator(false)?,
             "parse-where" => self.parse_operator(true)?,
             "invoke" => {
@@ -220,6 +229,10 @@ impl Parser<'_> {
             let inner = self.tabular_or_expr()?;
             let close = self.expect(&TokenKind::RightParen, "')' after the right side of the join")?;
             return Ok(Expr { kind: inner.kind, span: open.to(close.span) });
+        }
+        // A table, a `let`, or a function call (`join kind=leftanti recent(7d) on AppId`).
+        if matches!(self.peek_at(1).kind, TokenKind::LeftParen) && matches!(self.peek().kind, TokenKind::Ident) {
+            return self.postfix();
         }
         let name = self.name("the right side of the join: a table name or '(' query ')'")?;
         Ok(Expr { kind: ExprKind::Name(name.text), span: name.span })

@@ -1,0 +1,187 @@
+//! The language the public Defender queries use beyond the first scope: the functions, operators and syntax
+//! ranked by how many public queries they blocked, each with Kusto's documented examples where it gives them.
+
+use super::*;
+
+#[test]
+fn encoding_functions() {
+    table(&[
+        ("print base64_encode_tostring('Kusto'), base64_decode_tostring('S3VzdG8=')", "S3VzdG8=, Kusto"),
+        ("print base64_encodestring('Kusto'), base64_decodestring('S3VzdG8=')", "S3VzdG8=, Kusto"),
+        ("print base64_decode_tostring('U3RyaW5n0KHRgtGA0L7QutCw')", "StringСтрока"),
+        ("print isnull(base64_decode_tostring('wA=='))", "true"),
+        ("print base64_decode_toarray('S3VzdG8=')", "[75,117,115,116,111]"),
+        ("print url_encode('https://www.bing.com/')", "https%3A%2F%2Fwww.bing.com%2F"),
+        ("print string_size('⒦⒰⒮⒯⒪'), string_size('hello')", "15, 5"),
+        ("print unicode_codepoints_from_string('⒦⒰⒮⒯⒪')", "[9382,9392,9390,9391,9386]"),
+        ("print unicode_codepoints_to_string(75, 117, 115, 116, 111)", "Kusto"),
+        ("print unicode_codepoints_to_string(dynamic([75, 117, 115]), 116, 111)", "Kusto"),
+        (
+            r#"print parse_command_line('echo \"hello world!\" print$?', 'Windows')"#,
+            r#"["echo","hello world!","print$?"]"#,
+        ),
+        ("print format_bytes(564), format_bytes(10332, 1), format_bytes(20010332)", "564 Bytes, 10.1 KB, 19 MB"),
+        ("print format_bytes(100000000000, 1), format_bytes(100000000000, 2, 'MB')", "93.1 GB, 95,367.43 MB"),
+    ]);
+}
+
+#[test]
+fn string_functions_of_older_and_newer_kusto() {
+    table(&[
+        ("print replace(@'cat', 'hamster', 'A cat and a cat')", "A hamster and a hamster"),
+        ("print replace(@'is (\\w*)', @'was: \\1', 'The number is 8')", "The number was: 8"),
+        (
+            "print strcmp('ABC', 'ABC'), strcmp('abc', 'ABC'), strcmp('ABC', 'abc'), strcmp('abcde', 'abc')",
+            "0, 1, -1, 1",
+        ),
+        (
+            "print has_any_index('this is an example', dynamic(['this', 'example'])), has_any_index('this is an example', dynamic(['not', 'example'])), has_any_index('this is an example', dynamic(['not', 'found']))",
+            "0, 1, -1",
+        ),
+        (
+            "print translate('abc', 'x', 'abc'), translate('abc', '', 'ab'), translate('krasp', 'otsku', 'spark')",
+            "xxx, , kusto",
+        ),
+        (
+            r#"print extract_json('$.hosts[1].location', '{"hosts": [{"location": "North_DC"}, {"location": "South_DC"}]}')"#,
+            "South_DC",
+        ),
+        (
+            r#"print extract_json('$.a.b', '{"a": {"b": 42}}', typeof(long)) + 1, extractjson('$.x', '{"y": 1}')"#,
+            "43, ",
+        ),
+        (r#"print extract_json('$', '{"a": [1, 2]}')"#, r#"{"a":[1,2]}"#),
+    ]);
+}
+
+#[test]
+fn array_and_bag_functions() {
+    table(&[
+        ("print set_difference(dynamic([1, 2, 3]), dynamic([1, 2]))", "[3]"),
+        ("print set_difference(dynamic([4, 5, 6, 4]), dynamic([1, 2, 3]), dynamic([7]))", "[4,5,6]"),
+        ("print set_union(dynamic([1, 2, 3]), dynamic([2, 3, 4]), dynamic(['a']))", "[1,2,3,4,\"a\"]"),
+        ("print set_intersect(dynamic([1, 2, 3]), dynamic([2, 3, 4]), dynamic([3, 4]))", "[3]"),
+        (
+            "print array_sort_asc(dynamic([null, 'blue', 'yellow', 'green', null]))",
+            "[\"blue\",\"green\",\"yellow\",null,null]",
+        ),
+        ("print array_sort_desc(dynamic([3, 1, 2]), false)", "[3,2,1]"),
+        ("print array_reverse(dynamic(['this', 'is', 'an', 'example']))", "[\"example\",\"an\",\"is\",\"this\"]"),
+        ("print array_sum(dynamic([2, 5, 3]))", "10"),
+        ("print zip(dynamic([1, 3, 5]), dynamic([2, 4, 6]))", "[[1,2],[3,4],[5,6]]"),
+        ("print zip(dynamic(['A', 'B']), dynamic([1]))", "[[\"A\",1],[\"B\",null]]"),
+        (
+            "print bag_merge(dynamic({'A1': 12, 'B1': 2, 'C1': 3}), dynamic({'A2': 81, 'B2': 82, 'A1': 1}))",
+            "{\"A1\":12,\"B1\":2,\"C1\":3,\"A2\":81,\"B2\":82}",
+        ),
+        ("print bag_remove_keys(dynamic({'key1': 123, 'key2': 'abc'}), dynamic(['key1']))", "{\"key2\":\"abc\"}"),
+        ("print pack_dictionary('a', 1, 'b', 'x')", "{\"a\":1,\"b\":\"x\"}"),
+    ]);
+}
+
+#[test]
+fn time_parts_and_bits_and_addresses() {
+    table(&[
+        (
+            "let dt = datetime(2017-10-30 01:02:03.7654321); print datetime_part('Year', dt), datetime_part('Quarter', dt), datetime_part('Month', dt), datetime_part('week_of_year', dt), datetime_part('Day', dt), datetime_part('DayOfYear', dt), datetime_part('Hour', dt), datetime_part('Minute', dt), datetime_part('Second', dt), datetime_part('Millisecond', dt), datetime_part('Microsecond', dt), datetime_part('Nanosecond', dt)",
+            "2017, 4, 10, 44, 30, 303, 1, 2, 3, 765, 765432, 765432100",
+        ),
+        (
+            "print make_datetime(2017, 10, 01), make_datetime(2017, 10, 01, 12, 10), make_datetime(2017, 10, 01, 12, 11, 0.1234567)",
+            "2017-10-01T00:00:00.0000000Z, 2017-10-01T12:10:00.0000000Z, 2017-10-01T12:11:00.1234567Z",
+        ),
+        ("print isnull(make_datetime(2017, 13, 01))", "true"),
+        ("print make_timespan(1, 12, 30, 55.2), make_timespan(0, 5)", "1.12:30:55.2000000, 00:05:00"),
+        (
+            "print week_of_year(datetime(2020-12-31)), week_of_year(datetime(2020-06-22)), week_of_year(datetime(2021-01-01)), week_of_year(datetime(2021-01-04))",
+            "53, 26, 53, 1",
+        ),
+        ("print binary_and(6, 3), binary_or(6, 3), binary_xor(6, 3), binary_not(100)", "2, 7, 5, -101"),
+        ("print binary_shift_left(1, 2), binary_shift_right(16, 2), bitset_count_ones(42)", "4, 4, 3"),
+        ("print isnull(binary_shift_left(1, 64))", "true"),
+        (
+            "print ipv4_is_match('192.168.1.1', '192.168.1.255', 24), ipv4_is_match('192.168.1.1/24', '192.168.1.255/24'), ipv4_is_match('192.168.1.1', '192.168.1.255')",
+            "true, true, false",
+        ),
+        (
+            "print ipv4_compare('192.168.1.1', '192.168.1.255'), ipv4_compare('192.168.1.1/24', '192.168.1.255/24')",
+            "-1, 0",
+        ),
+        (
+            "print parse_ipv4('127.0.0.1'), format_ipv4('192.168.1.255', 24), format_ipv4(3232236031)",
+            "2130706433, 192.168.1.0, 192.168.1.255",
+        ),
+        ("print ceiling(-1.1), ceiling(1.1), isfinite(1.0 / 0.0), isinf(1.0 / 0.0)", "-1, 2, false, true"),
+    ]);
+}
+
+#[test]
+fn aggregates_of_spread_and_rank() {
+    table(&[
+        (
+            "range x from 1 to 10 step 1 | summarize stdev(x), variance(x), stdevp(x), variancep(x)",
+            "3.0276503540974917, 9.166666666666666, 2.8722813232690143, 8.25",
+        ),
+        ("range x from 1 to 10 step 1 | summarize stdevif(x, x > 5), varianceif(x, x > 5)", "1.5811388300841898, 2.5"),
+        ("range x from 1 to 10 step 1 | summarize percentile(x, 50), percentiles(x, 5, 95, 100)", "5, 1, 10, 10"),
+        ("range x from 1 to 10 step 1 | summarize percentiles(x, 50) | project-rename p = percentile_x_50", "5"),
+        ("print x = 1 | where x > 1 | summarize stdev(x)", "null"),
+    ]);
+}
+
+/// `arg_max(Version, *)` over a group whose `Version` is null everywhere: its other columns come from a row
+/// of the group (Kusto's documented example), not empty.
+#[test]
+fn arg_max_of_an_all_null_group_keeps_a_row() {
+    table(&[(
+        "datatable(Fruit: string, Color: string, Version: int) ['Apple', 'Red', 1, 'Apple', 'Green', int(null), 'Banana', 'Yellow', int(null), 'Banana', 'Green', int(null), 'Pear', 'Brown', 1, 'Pear', 'Green', 2] | summarize arg_max(Version, *) by Fruit | order by Fruit asc",
+        "Apple, 1, Red; Banana, null, Yellow; Pear, 2, Green",
+    )]);
+}
+
+#[test]
+fn syntax_the_public_queries_use() {
+    table(&[
+        // A zero-width space, pasted from a web page, is white space.
+        ("print\u{200B} x = 1\u{200B}| extend\u{200B}y = 2", "1, 2"),
+        // The older `mvexpand`.
+        ("print d = dynamic([1, 2]) | mvexpand d", "1; 2"),
+        // An identifier that starts with digits, and a named argument that names the column.
+        (
+            "datatable(t: datetime) [datetime(2024-01-01 00:03), datetime(2024-01-01 00:07)] | summarize n = count() by bin(5Minutebin = t, 5m) | project 5Minutebin, n",
+            "2024-01-01T00:00:00.0000000Z, 1; 2024-01-01T00:05:00.0000000Z, 1",
+        ),
+        ("print x = 1 | extend toint(Answer = 42) | project Answer", "42"),
+        // `let x = view () { ... }`.
+        ("let V = view () { print x = 1 }; V | extend y = 2", "1, 2"),
+        // A join whose right side is a function call.
+        (
+            "let f = (n: long) { range x from 1 to n step 1 }; range x from 1 to 5 step 1 | join kind=inner f(3) on x | count",
+            "3",
+        ),
+        // Aggregates inside expressions.
+        (
+            "datatable(a: string, b: long) ['x', 1, 'x', 2, 'y', 3] | summarize Pct = countif(b > 1) * 100.0 / count(), n = count() by a | order by a asc",
+            "x, 50, 2; y, 100, 1",
+        ),
+        (
+            "datatable(a: string, b: long) ['x', 1, 'x', 2, 'y', 3] | summarize tostring(make_set(b)), max(b)",
+            "[1,2,3], 3",
+        ),
+        ("datatable(a: string, b: long) ['x', 1, 'x', 2, 'y', 3] | summarize toint(Big = dcountif(a, b > 1))", "2"),
+    ]);
+    assert_eq!(
+        columns(
+            "datatable(a: string, b: long) ['x', 1] | summarize countif(b > 1) * 100.0 / count(), tostring(make_set(b)) by a"
+        ),
+        "a:string, Column1:real, set_b:string"
+    );
+}
+
+#[test]
+fn ingestion_time_is_the_rows_time_locally() {
+    table(&[(
+        "Events | where ingestion_time() > datetime(2026-11-19) | project Timestamp, ingestion_time() == Timestamp",
+        "2026-11-19T09:00:00.0000000Z, true; 2026-11-19T11:00:00.0000000Z, true; 2026-11-20T08:00:00.0000000Z, true",
+    )]);
+}
