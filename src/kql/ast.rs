@@ -335,7 +335,8 @@ pub enum OperatorKind {
         by: Vec<Assignment>,
     },
     /// `distinct *` is an empty list.
-    Distinct(Vec<Expr>),
+    /// `distinct a, Name = expr` (`Vec::new()` for `distinct *`).
+    Distinct(Vec<Assignment>),
     Count,
     Take(Expr),
     Top {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod eval;
 pub mod format;
 pub mod functions;
+pub mod kusto;
 pub mod lexer;
 pub mod load;
 pub mod parser;

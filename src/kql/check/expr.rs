@@ -187,7 +187,7 @@ impl Checker<'_> {
         span: Span,
         row: &[Column],
     ) -> CResult<TExpr> {
-        let inlined = self.with_function_scope(function, arguments, row, span, |checker| {
+        let inlined = self.with_function_scope(function, None, arguments, row, span, |checker| {
             for statement in &function.statements {
                 checker.let_statement(statement);
             }
@@ -221,6 +221,24 @@ impl Checker<'_> {
                     "locally, geo_info_from_ip_address() is an empty bag (the local engine has no geolocation data)",
                 ));
             }
+            // `pack_all([ignore_null_empty])`: the row's columns, as a bag.
+            "pack_all" if arguments.len() <= 1 => {
+                let skip_empty = match arguments.first() {
+                    Some(flag) => self.constant(flag, row)?.is_true(),
+                    None => false,
+                };
+                let mut pairs = Vec::with_capacity(row.len() * 2);
+                for (index, column) in row.iter().enumerate() {
+                    pairs.push(typed(TExprKind::Literal(Value::string(column.name.as_str())), Type::String));
+                    pairs.push(typed(TExprKind::Column(index), column.ty));
+                }
+                let function = if skip_empty {
+                    &functions::PACK_NON_EMPTY
+                } else {
+                    functions::lookup("bag_pack").unwrap_or(&functions::PACK_NON_EMPTY)
+                };
+                return Ok(typed(TExprKind::Call(Call { function, arguments: pairs, regex: None }), Type::Dynamic));
+            }
             "iff" | "iif" => return self.iff(arguments, span, row),
             "case" => return self.case(arguments, span, row),
             "toscalar" => return self.toscalar(arguments, span),
@@ -240,6 +258,12 @@ impl Checker<'_> {
             ));
         }
         let Some(definition) = functions::lookup(name) else {
+            if super::super::kusto::is_function(name) {
+                return Err(self.unsupported(
+                    function.span,
+                    format!("the local engine does not implement Kusto's function '{name}'"),
+                ));
+            }
             let candidates: Vec<String> = functions::names().chain(aggregate::names()).map(String::from).collect();
             let hint = self.suggestion(name, &candidates);
             return Err(self.unknown(
@@ -381,10 +405,19 @@ impl Checker<'_> {
         let [name, default] = arguments else {
             return Err(self.error(span, "column_ifexists() expects a column name and a default value"));
         };
-        let ExprKind::Literal { value: Value::String(column), .. } = &name.kind else {
-            return Err(self.error(name.span, "column_ifexists() expects the column name as a string literal"));
+        // A literal, or a constant such as a `let` of one.
+        let column = match &name.kind {
+            ExprKind::Literal { value: Value::String(column), .. } => column.to_string(),
+            _ => match self.scalar(name, &[]) {
+                Ok(typed) if typed.ty.is_stringlike() && !super::references_columns(&typed) => {
+                    super::super::eval::constant(&typed).to_text().to_string()
+                }
+                _ => {
+                    return Err(self.error(name.span, "column_ifexists() expects the column name as a constant string"));
+                }
+            },
         };
-        match row.iter().position(|c| *c.name == **column) {
+        match row.iter().position(|c| c.name == column) {
             Some(index) => Ok(typed(TExprKind::Column(index), row[index].ty)),
             None => self.scalar(default, row),
         }
@@ -433,11 +466,21 @@ impl Checker<'_> {
                 Ok(typed(TExprKind::StringTest(string_operator, l, r), Type::Bool))
             }
             BinaryOperator::MatchesRegex => {
-                let regex = match &r.kind {
-                    TExprKind::Literal(pattern) => self.compile_regex(&pattern.to_text(), right.span)?,
-                    _ => return Err(self.error(right.span, "'matches regex' expects a constant pattern")),
-                };
-                Ok(typed(TExprKind::MatchesRegex(l, regex), Type::Bool))
+                match &r.kind {
+                    TExprKind::Literal(pattern) => {
+                        let regex = self.compile_regex(&pattern.to_text(), right.span)?;
+                        Ok(typed(TExprKind::MatchesRegex(l, regex), Type::Bool))
+                    }
+                    // A pattern from the row: compiled when it is seen (and kept for the next rows).
+                    _ => Ok(typed(
+                        TExprKind::Call(Call {
+                            function: &functions::MATCHES_REGEX,
+                            arguments: vec![*l, *r],
+                            regex: None,
+                        }),
+                        Type::Bool,
+                    )),
+                }
             }
             comparison @ (BinaryOperator::Equal
             | BinaryOperator::NotEqual

@@ -553,7 +553,24 @@ impl<'a> Checker<'a> {
 
     /// Inlines a call to a `let` function whose body is tabular. Arguments are checked without row context.
     fn inline_tabular(&mut self, function: &ast::Function, arguments: &[Expr], span: Span) -> CResult<Node> {
-        self.with_function_scope(function, arguments, &[], span, |checker| {
+        self.with_function_scope(function, None, arguments, &[], span, |checker| {
+            for statement in &function.statements {
+                checker.let_statement(statement);
+            }
+            checker.tabular(&function.body)
+        })
+    }
+
+    /// `T | invoke f(args)`: `f(T, args)`, with `T` — the table piped in — as the function's first parameter.
+    pub(super) fn invoke_function(
+        &mut self,
+        function: &ast::Function,
+        input: Node,
+        arguments: &[Expr],
+        span: Span,
+    ) -> CResult<Node> {
+        let piped = Binding::Tabular(shared(input));
+        self.with_function_scope(function, Some(piped), arguments, &[], span, |checker| {
             for statement in &function.statements {
                 checker.let_statement(statement);
             }
@@ -562,9 +579,11 @@ impl<'a> Checker<'a> {
     }
 
     /// Runs `body` in a scope where the function's parameters are bound to the checked arguments.
+    /// `first`, when given, is the first parameter's binding (`invoke`), and `arguments` bind the others.
     fn with_function_scope<T>(
         &mut self,
         function: &ast::Function,
+        first: Option<Binding>,
         arguments: &[Expr],
         row: &[Column],
         span: Span,
@@ -573,20 +592,20 @@ impl<'a> Checker<'a> {
         if self.inline_depth >= MAX_INLINE_DEPTH {
             return Err(self.error(span, "functions call each other too deeply (is a function recursive?)"));
         }
-        let required = function.parameters.iter().filter(|p| p.default.is_none()).count();
-        if arguments.len() < required || arguments.len() > function.parameters.len() {
+        let skipped = usize::from(first.is_some());
+        let mut scope = Scope { parameters: true, ..Scope::default() };
+        if let (Some(first), Some(parameter)) = (first, function.parameters.first()) {
+            scope.bindings.insert(parameter.name.text.clone(), first);
+        }
+        let parameters = &function.parameters[skipped.min(function.parameters.len())..];
+        let required = parameters.iter().filter(|p| p.default.is_none()).count();
+        if arguments.len() < required || arguments.len() > parameters.len() {
             return Err(self.error(
                 span,
-                format!(
-                    "the function expects {} to {} arguments, not {}",
-                    required,
-                    function.parameters.len(),
-                    arguments.len()
-                ),
+                format!("the function expects {} to {} arguments, not {}", required, parameters.len(), arguments.len()),
             ));
         }
-        let mut scope = Scope { parameters: true, ..Scope::default() };
-        for (index, parameter) in function.parameters.iter().enumerate() {
+        for (index, parameter) in parameters.iter().enumerate() {
             let argument = arguments.get(index).or(parameter.default.as_ref());
             let Some(argument) = argument else { continue };
             let binding = if parameter.ty.is_none() || self.is_tabular(argument) {

@@ -34,8 +34,9 @@ pub fn inferred_name(expr: &Expr) -> Option<String> {
                     _ => None,
                 };
             }
-            let by_first =
-                functions::lookup(&function.text).is_some_and(|f| f.result_name == ResultName::FirstArgument);
+            let by_first = functions::lookup(&function.text)
+                .is_some_and(|f| f.result_name == ResultName::FirstArgument)
+                || super::super::kusto::named_after_first_argument(&function.text);
             if by_first { arguments.first().and_then(inferred_name) } else { None }
         }
         _ => None,

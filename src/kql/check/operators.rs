@@ -185,14 +185,12 @@ impl Checker<'_> {
                     node.push(operator, schema);
                 }
             }
-            OperatorKind::Distinct(exprs) => {
-                if exprs.is_empty() {
+            OperatorKind::Distinct(assignments) => {
+                if assignments.is_empty() {
                     let all = input.iter().enumerate().map(|(i, c)| column_ref(i, c.ty)).collect();
                     node.push(Operator::Distinct(all), input);
                 } else {
-                    let assignments: Vec<ast::Assignment> =
-                        exprs.iter().map(|e| ast::Assignment { names: Vec::new(), expr: e.clone() }).collect();
-                    let (keys, schema) = self.project(&assignments, &input)?;
+                    let (keys, schema) = self.project(assignments, &input)?;
                     node.push(Operator::Distinct(keys), schema);
                 }
             }
@@ -235,6 +233,9 @@ impl Checker<'_> {
                 node.push(Operator::Parse(plan), schema);
             }
             OperatorKind::Invoke { function, arguments } => {
+                if let Some(Binding::Function(definition)) = self.lookup(&function.text).cloned() {
+                    return self.invoke_function(&definition, node, arguments, span);
+                }
                 let (plan, schema) = self.invoke(function, arguments, &input)?;
                 node.push(Operator::FileProfile(plan), schema);
             }
@@ -532,6 +533,11 @@ impl Checker<'_> {
             if super::super::functions::lookup(&function.text).is_some() {
                 let message = format!("'{}' is not an aggregation function", function.text);
                 return Err(self.error_with_hint(function.span, message, hint));
+            }
+            if super::super::kusto::is_aggregate(&function.text) {
+                let message =
+                    format!("the local engine does not implement Kusto's aggregation function '{}'", function.text);
+                return Err(self.unsupported(function.span, message));
             }
             let message = format!("The name '{}' does not refer to any known aggregation function.", function.text);
             return Err(self.unknown(function.span, message, hint));
@@ -865,9 +871,17 @@ impl Checker<'_> {
                 );
             }
             let ty = item.to_type.unwrap_or(Type::Dynamic);
+            // Unnamed, a call expands into the column of its first argument: `mv-expand parse_json(Folders)`
+            // replaces `Folders`, as Kusto does.
+            let first_argument = || match &item.expr.kind {
+                ExprKind::Call { arguments, .. } => arguments.first().and_then(inferred_name),
+                _ => None,
+            };
             let name = match &item.name {
                 Some(name) => name.text.clone(),
-                None => inferred_name(&item.expr).unwrap_or_else(|| ColumnNumbers::default().next(&names_of(&schema))),
+                None => inferred_name(&item.expr)
+                    .or_else(first_argument)
+                    .unwrap_or_else(|| ColumnNumbers::default().next(&names_of(&schema))),
             };
             let slot = match schema.iter().position(|c| c.name == name) {
                 Some(index) => {

@@ -113,6 +113,17 @@ fn array_slice(_: &CallContext, v: &[Value]) -> Value {
     Value::Dynamic(Dyn::array(items[start as usize..=end as usize].to_vec()))
 }
 
+/// `pack_all(true)`: the row's columns as a bag, without those that are null or empty (its arguments are
+/// pairs of name and value, as `bag_pack`'s). Not a function a query can name.
+pub static PACK_NON_EMPTY: FunctionDef = def("pack_all", 0, 4096, check_pack, |_, v| {
+    let pairs: Vec<(Str, Dyn)> = v
+        .chunks(2)
+        .filter(|pair| !pair[1].is_empty())
+        .map(|pair| (Arc::from(&*pair[0].to_text()), pair[1].to_dyn()))
+        .collect();
+    Value::Dynamic(Dyn::object(pairs))
+});
+
 fn pack(_: &CallContext, v: &[Value]) -> Value {
     let pairs: Vec<(Str, Dyn)> = v.chunks(2).map(|pair| (Arc::from(&*pair[0].to_text()), pair[1].to_dyn())).collect();
     Value::Dynamic(Dyn::object(pairs))

@@ -15,7 +15,7 @@ fn to(ty: Type, params: &'static [Param]) -> impl Fn(&Args) -> Result<Type, Stri
 
 const S: &[Param] = &[Param::String];
 
-pub(super) static FUNCTIONS: [FunctionDef; 12] = [
+pub(super) static FUNCTIONS: [FunctionDef; 13] = [
     def("base64_encode_tostring", 1, 1, |a| to(Type::String, S)(a), base64_encode),
     def("base64_encodestring", 1, 1, |a| to(Type::String, S)(a), base64_encode),
     def("base64_decode_tostring", 1, 1, |a| to(Type::String, S)(a), base64_decode),
@@ -26,6 +26,7 @@ pub(super) static FUNCTIONS: [FunctionDef; 12] = [
     def("string_size", 1, 1, |a| to(Type::Long, S)(a), |_, v| Value::Long(text(&v[0]).len() as i64)),
     def("unicode_codepoints_from_string", 1, 1, |a| to(Type::Dynamic, S)(a), codepoints_from_string),
     def("unicode_codepoints_to_string", 1, 64, |a| to(Type::String, &[Param::Any])(a), codepoints_to_string),
+    def("make_string", 1, 64, |a| to(Type::String, &[Param::Any])(a), codepoints_to_string),
     def("parse_command_line", 2, 2, |a| to(Type::Dynamic, &[Param::String, Param::String])(a), parse_command_line),
     def("format_bytes", 1, 3, |a| to(Type::String, &[Param::Number, Param::Integer, Param::String])(a), format_bytes),
 ];

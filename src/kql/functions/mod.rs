@@ -169,6 +169,18 @@ fn all_functions() -> &'static [&'static FunctionDef] {
     })
 }
 
+pub use dynamic::PACK_NON_EMPTY;
+
+/// `text matches regex pattern` when the pattern is not a constant: the pattern is compiled at run time (and
+/// cached). Not a function a query can name.
+pub static MATCHES_REGEX: FunctionDef = def(
+    "matches regex",
+    2,
+    2,
+    |a| expect(a, &[Param::String, Param::String]).map(|()| Type::Bool),
+    |context, v| with_regex(context, &v[1], |regex| Value::Bool(regex.is_match(&text(&v[0])))).unwrap_or(Value::Null),
+);
+
 /// The scalar function with this name (KQL names are case-sensitive).
 pub fn lookup(name: &str) -> Option<&'static FunctionDef> {
     all_functions().iter().copied().find(|f| f.name == name)

@@ -14,7 +14,7 @@ const S: &[Param] = &[Param::String];
 const SS: &[Param] = &[Param::String, Param::String];
 const SSS: &[Param] = &[Param::String, Param::String, Param::String];
 
-pub(super) static FUNCTIONS: [FunctionDef; 25] = [
+pub(super) static FUNCTIONS: [FunctionDef; 27] = [
     def("strlen", 1, 1, |a| strings_to(Type::Long, S)(a), |_, v| Value::Long(text(&v[0]).chars().count() as i64)),
     def("tolower", 1, 1, |a| strings_to(Type::String, S)(a), |_, v| string_value(text(&v[0]).to_lowercase())),
     def("toupper", 1, 1, |a| strings_to(Type::String, S)(a), |_, v| string_value(text(&v[0]).to_uppercase())),
@@ -86,6 +86,18 @@ pub(super) static FUNCTIONS: [FunctionDef; 25] = [
     def("strcmp", 2, 2, |a| strings_to(Type::Int, SS)(a), |_, v| Value::Int(text(&v[0]).cmp(&text(&v[1])) as i32)),
     def("has_any_index", 2, 2, |a| strings_to(Type::Long, &[Param::String, Param::Any])(a), has_any_index),
     def("translate", 3, 3, |a| strings_to(Type::String, SSS)(a), translate),
+    // The older spelling of `extract_all`.
+    FunctionDef {
+        regex_argument: Some(0),
+        ..def(
+            "extractall",
+            2,
+            3,
+            |a| strings_to(Type::Dynamic, &[Param::String, Param::Any, Param::String])(a),
+            extract_all,
+        )
+    },
+    def("new_guid", 0, 0, |_| Ok(Type::Guid), |_, _| string_value(uuid::Uuid::new_v4().to_string())),
 ];
 
 /// `has_any_index(text, terms)`: the index of the first term (of a dynamic array) that `has` finds, or -1.

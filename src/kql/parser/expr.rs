@@ -32,8 +32,16 @@ fn balanced(operator: BinaryOperator, mut operands: Vec<Expr>) -> Expr {
     binary(operator, balanced(operator, operands), balanced(operator, right))
 }
 
-/// The string operator a word names (`contains`, `!has_cs`, ...).
+/// The string operator a word names (`contains`, `!has_cs`, ... and the older `containscs`, `notcontains`,
+/// `notcontainscs`).
 fn string_operator(word: &str) -> Option<StringOperator> {
+    let legacy = |negated, case_sensitive| Some(StringOperator { test: StringTest::Contains, negated, case_sensitive });
+    match word {
+        "containscs" => return legacy(false, true),
+        "notcontains" => return legacy(true, false),
+        "notcontainscs" => return legacy(true, true),
+        _ => {}
+    }
     let (negated, word) = match word.strip_prefix('!') {
         Some(rest) => (true, rest),
         None => (false, word),
@@ -536,8 +544,14 @@ impl Parser<'_> {
                 self.expect(&TokenKind::RightBrace, "'}' at the end of the property bag")?;
                 Ok(Dyn::object(pairs))
             }
-            TokenKind::String(text) => {
+            TokenKind::String(first) => {
                 self.advance();
+                // Adjacent string literals are one string here too: `dynamic(["a" "b"])` holds "ab".
+                let mut text = first.clone();
+                while let TokenKind::String(next) = &self.peek().kind {
+                    text.push_str(next);
+                    self.advance();
+                }
                 Ok(Dyn::String(Arc::from(text.as_str())))
             }
             TokenKind::Minus => {

@@ -96,7 +96,7 @@ impl Parser<'_> {
                 if self.eat(&TokenKind::Star) {
                     OperatorKind::Distinct(Vec::new())
                 } else {
-                    OperatorKind::Distinct(self.expr_list()?)
+                    OperatorKind::Distinct(self.assignments()?)
                 }
             }
             "count" => OperatorKind::Count,

@@ -185,3 +185,41 @@ fn ingestion_time_is_the_rows_time_locally() {
         "2026-11-19T09:00:00.0000000Z, true; 2026-11-19T11:00:00.0000000Z, true; 2026-11-20T08:00:00.0000000Z, true",
     )]);
 }
+
+/// `mv-expand f(X)` expands into `X` (Kusto names the result after the function's first argument): it used to
+/// make a `Column1` and leave `X` whole.
+#[test]
+fn mv_expand_of_a_call_replaces_the_column_of_its_first_argument() {
+    table(&[
+        (r#"print L = @'[{"U":"a"},{"U":"b"}]' | mv-expand todynamic(L) | project L"#, r#"{"U":"a"}; {"U":"b"}"#),
+        ("print Changes = 'a,b' | mv-expand split(Changes, ',') | project Changes", "a; b"),
+        (r#"print F = '["x","y"]' | mv-expand parse_json(F) | where F == 'y' | count"#, "1"),
+    ]);
+    assert_eq!(columns("print L = '[1]' | mv-expand todynamic(L)"), "L:dynamic");
+}
+
+#[test]
+fn more_of_what_the_public_queries_use() {
+    table(&[
+        ("print x = dynamic(['a' 'b', 'c'])", "[\"ab\",\"c\"]"),
+        (
+            "datatable(a: string, p: string) ['abc', 'b.', 'abc', 'x.', 'abc', '['] | where a matches regex p | project p",
+            "b.",
+        ),
+        (
+            "print 'FabriKam' notcontains 'xyz', 'FabriKam' containscs 'Kam', 'FabriKam' notcontainscs 'kam'",
+            "true, true, true",
+        ),
+        ("datatable(a: string) ['x', 'X', 'y'] | distinct N = toupper(a) | order by N asc", "X; Y"),
+        (
+            "let K = 'x'; print x = 1, y = 2 | project v = column_ifexists(K, 0), w = column_ifexists('nope', -1)",
+            "1, -1",
+        ),
+        ("print a = 1, b = '' | project p = pack_all(), q = pack_all(true)", "{\"a\":1,\"b\":\"\"}, {\"a\":1}"),
+        ("let f = (T: (x: long), n: long) { T | where x > n }; range x from 1 to 5 step 1 | invoke f(3)", "4; 5"),
+        ("print extractall(@'(\\d)', '1a2'), make_string(75, 117)", "[\"1\",\"2\"], Ku"),
+        ("print strlen(tostring(new_guid()))", "36"),
+        // Named after the first argument, as Kusto names them.
+        ("print T = datetime(2024-01-02) | summarize count() by format_datetime(T, 'y-M-d') | project T", "24-1-2"),
+    ]);
+}
