@@ -12,7 +12,8 @@ pub mod diagnostics;
 pub mod emulate;
 pub mod failpoint;
 pub mod graph;
-pub mod kql;
+/// The local KQL engine, its own crate (`crates/kql`): pure, knowing nothing of huntbook.
+pub use kql;
 pub mod playbook;
 pub mod render;
 pub mod route;

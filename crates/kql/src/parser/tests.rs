@@ -2,7 +2,7 @@
 //! parser recovers at the next `|`; nesting is bounded.
 
 use super::*;
-use crate::kql::ast::{BinaryOperator, ExprKind, JoinCondition, OperatorKind, Source};
+use crate::ast::{BinaryOperator, ExprKind, JoinCondition, OperatorKind, Source};
 
 fn body(text: &str) -> Pipeline {
     let query = parse_query(text).unwrap_or_else(|e| panic!("{text}: {e}"));

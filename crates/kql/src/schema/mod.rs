@@ -192,19 +192,19 @@ mod every_table {
 
 #[cfg(test)]
 mod catalog_tests {
-    use crate::kql::table::Catalog;
+    use crate::table::Catalog;
 
     #[test]
     fn the_schema_catalog_checks_queries_without_data() {
         let catalog = super::catalog();
         assert!(catalog.table_names().contains(&"DeviceProcessEvents".to_string()));
         assert!(
-            crate::kql::compile(
+            crate::compile(
                 "DeviceProcessEvents | where FileName =~ 'powershell.exe' | project Timestamp, DeviceName",
                 &catalog
             )
             .is_ok()
         );
-        assert!(crate::kql::compile("DeviceProcessEvents | project NoSuchColumn", &catalog).is_err());
+        assert!(crate::compile("DeviceProcessEvents | project NoSuchColumn", &catalog).is_err());
     }
 }

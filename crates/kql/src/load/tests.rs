@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use super::DataDir;
-use crate::kql::eval::ExecOptions;
-use crate::kql::run;
+use crate::eval::ExecOptions;
+use crate::run;
 
 const NOW: &str = "2026-11-20T12:00:00Z";
 
@@ -56,7 +56,7 @@ fn answer(dir: &Path, query: &str) -> Vec<String> {
 }
 
 fn answer_in(catalog: &DataDir, query: &str) -> Vec<String> {
-    let now = crate::kql::datetime::parse_datetime(NOW).expect("now");
+    let now = crate::datetime::parse_datetime(NOW).expect("now");
     let result = run(query, catalog, &ExecOptions::new(now)).unwrap_or_else(|e| panic!("{query}: {e}"));
     let mut rows: Vec<String> = result
         .table
@@ -89,7 +89,7 @@ fn scan_shortcuts_change_no_answer_on_tricky_rows() {
 #[test]
 fn scan_shortcuts_change_no_answer_on_the_sample_tenant() {
     let sample =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/CloudAppEvents.jsonl"))
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/data/CloudAppEvents.jsonl"))
             .expect("sample");
     let mut lines: Vec<String> = sample.lines().map(str::to_string).collect();
     lines.extend(TRICKY.iter().map(|line| line.to_string()));
