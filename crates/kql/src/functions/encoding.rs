@@ -15,7 +15,7 @@ fn to(ty: Type, params: &'static [Param]) -> impl Fn(&Args) -> Result<Type, Stri
 
 const S: &[Param] = &[Param::String];
 
-pub(super) static FUNCTIONS: [FunctionDef; 13] = [
+pub(super) static FUNCTIONS: [FunctionDef; 15] = [
     def("base64_encode_tostring", 1, 1, |a| to(Type::String, S)(a), base64_encode),
     def("base64_encodestring", 1, 1, |a| to(Type::String, S)(a), base64_encode),
     def("base64_decode_tostring", 1, 1, |a| to(Type::String, S)(a), base64_decode),
@@ -28,8 +28,31 @@ pub(super) static FUNCTIONS: [FunctionDef; 13] = [
     def("unicode_codepoints_to_string", 1, 64, |a| to(Type::String, &[Param::Any])(a), codepoints_to_string),
     def("make_string", 1, 64, |a| to(Type::String, &[Param::Any])(a), codepoints_to_string),
     def("parse_command_line", 2, 2, |a| to(Type::Dynamic, &[Param::String, Param::String])(a), parse_command_line),
+    def("hash", 1, 2, check_hash, hash),
+    def("hash_xxhash64", 1, 2, check_hash, hash),
     def("format_bytes", 1, 3, |a| to(Type::String, &[Param::Number, Param::Integer, Param::String])(a), format_bytes),
 ];
+
+/// `hash(text[, mod])`: XXH64 (seed 0) of the UTF-8 text, as Kusto computes it (`hash("World")` is
+/// 1846988464401551951). Kusto hashes other types by their binary form, which is not known here: only text is
+/// taken.
+fn check_hash(args: &Args) -> Result<Type, String> {
+    if !args.types[0].is_stringlike() {
+        return Err(format!("hashes only text here, not {} (Kusto hashes it by its binary form)", args.types[0]));
+    }
+    expect(args, &[Param::String, Param::Integer]).map(|()| Type::Long)
+}
+
+fn hash(_: &CallContext, v: &[Value]) -> Value {
+    let hash = xxhash_rust::xxh64::xxh64(text(&v[0]).as_bytes(), 0) as i64;
+    match v.get(1) {
+        None => Value::Long(hash),
+        Some(modulus) => match integer(modulus) {
+            Some(m) if m != 0 => Value::Long(hash.wrapping_rem(m)),
+            _ => Value::Null,
+        },
+    }
+}
 
 fn base64_encode(_: &CallContext, v: &[Value]) -> Value {
     string_value(base64::engine::general_purpose::STANDARD.encode(text(&v[0]).as_bytes()))

@@ -14,7 +14,7 @@ fn to(ty: Type, params: &'static [Param]) -> impl Fn(&Args) -> Result<Type, Stri
 
 const ARRAYS: &[Param] = &[Param::Any];
 
-pub(super) static FUNCTIONS: [FunctionDef; 11] = [
+pub(super) static FUNCTIONS: [FunctionDef; 12] = [
     def("set_union", 1, 64, |a| to(Type::Dynamic, ARRAYS)(a), set_union),
     def("set_intersect", 1, 64, |a| to(Type::Dynamic, ARRAYS)(a), set_intersect),
     def("set_difference", 1, 64, |a| to(Type::Dynamic, ARRAYS)(a), set_difference),
@@ -26,7 +26,55 @@ pub(super) static FUNCTIONS: [FunctionDef; 11] = [
     def("bag_merge", 2, 64, |a| to(Type::Dynamic, ARRAYS)(a), bag_merge),
     def("bag_remove_keys", 2, 2, |a| to(Type::Dynamic, ARRAYS)(a), bag_remove_keys),
     def("pack_dictionary", 0, 128, check_pairs, pack_dictionary),
+    def("range", 2, 3, |a| to(Type::Dynamic, &[Param::Any])(a), range),
 ];
+
+/// `range(start, stop[, step])`: the array of values from `start` to `stop` (both included) by `step` (1,
+/// or 1 hour... as the type needs: numbers, datetimes with a timespan step, timespans); at most 1,048,576.
+fn range(_: &CallContext, v: &[Value]) -> Value {
+    const MOST: i64 = 1 << 20;
+    let step = v.get(2).cloned().unwrap_or(Value::Long(1));
+    let (start, stop) = (&v[0], &v[1]);
+    let ticks = |value: &Value| match value {
+        Value::DateTime(t) | Value::TimeSpan(t) => Some(*t),
+        _ => None,
+    };
+    let out: Vec<Dyn> = match (start, ticks(start), ticks(stop), ticks(&step)) {
+        (Value::DateTime(_) | Value::TimeSpan(_), Some(a), Some(b), Some(s)) if s != 0 => {
+            let count = (b - a) / s;
+            if !(0..MOST).contains(&count) {
+                return Value::Null;
+            }
+            let wrap = |t: i64| if matches!(start, Value::DateTime(_)) { Dyn::DateTime(t) } else { Dyn::TimeSpan(t) };
+            (0..=count).map(|k| wrap(a + k * s)).collect()
+        }
+        _ => match (
+            start.as_i64(),
+            stop.as_i64(),
+            step.as_i64(),
+            matches!(start, Value::Real(_)) || matches!(step, Value::Real(_)),
+        ) {
+            (Some(a), Some(b), Some(s), false) if s != 0 => {
+                let count = (b - a) / s;
+                if !(0..MOST).contains(&count) {
+                    return Value::Dynamic(Dyn::array(Vec::new()));
+                }
+                (0..=count).map(|k| Dyn::Long(a + k * s)).collect()
+            }
+            _ => {
+                let (Some(a), Some(b), Some(s)) = (start.as_f64(), stop.as_f64(), step.as_f64()) else {
+                    return Value::Null;
+                };
+                let count = ((b - a) / s).floor();
+                if !(0.0..MOST as f64).contains(&count) {
+                    return Value::Dynamic(Dyn::array(Vec::new()));
+                }
+                (0..=count as i64).map(|k| Dyn::Real(a + k as f64 * s)).collect()
+            }
+        },
+    };
+    Value::Dynamic(Dyn::array(out))
+}
 
 /// The elements of an array argument; `None` when it is not an array.
 fn items(value: &Value) -> Option<Arc<[Dyn]>> {

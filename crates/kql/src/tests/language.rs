@@ -223,3 +223,25 @@ fn more_of_what_the_public_queries_use() {
         ("print T = datetime(2024-01-02) | summarize count() by format_datetime(T, 'y-M-d') | project T", "24-1-2"),
     ]);
 }
+
+#[test]
+fn hashes_and_ranges() {
+    table(&[
+        (
+            "print hash('World'), hash('World', 100), hash_xxhash64('World')",
+            "1846988464401551951, 51, 1846988464401551951",
+        ),
+        // XXH64 of UTF-8 (checked against the reference implementation).
+        (
+            "print hash(''), hash('Kusto'), hash('é日本')",
+            "-1205034819632174695, -6907046883270111586, -4032031760767586393",
+        ),
+        ("print range(1, 8, 3), range(1, 3)", "[1,4,7], [1,2,3]"),
+        (
+            "print range(datetime(2024-01-01), datetime(2024-01-02), 12h)",
+            "[\"2024-01-01T00:00:00.0000000Z\",\"2024-01-01T12:00:00.0000000Z\",\"2024-01-02T00:00:00.0000000Z\"]",
+        ),
+        ("print range(5, 1, -2), range(1.0, 2.0, 0.5)", "[5,3,1], [1.0,1.5,2.0]"),
+    ]);
+    assert!(error("print hash(42)").contains("hashes only text"));
+}
