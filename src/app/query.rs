@@ -17,7 +17,7 @@ use crate::kql::lexer::TICKS_PER_SECOND;
 use crate::kql::load::DataDir;
 use crate::kql::plan::{Node, Source};
 use crate::kql::table::Catalog;
-use crate::kql::{compile, format};
+use crate::kql::{compile_to_run, format};
 use crate::sample::{SampleOptions, generate};
 use crate::source::graph::GraphSource;
 
@@ -99,7 +99,9 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
         }
     };
     let source = SourceText::new(&name, &text);
-    let plan = match compile(&text, &catalog) {
+    let progress = Arc::new(AtomicU64::new(0));
+    let options = ExecOptions { progress: Some(progress.clone()), ..ExecOptions::new(now) };
+    let plan = match compile_to_run(&text, &catalog, &options) {
         Ok(plan) => plan,
         Err(errors) => {
             eprint!("{}", render_all(&source, &errors.0));
@@ -116,10 +118,8 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
     for table in catalog.empty_tables() {
         eprintln!("note: no file holds {table} in {}: it reads as an empty table", args.data.display());
     }
-    let progress = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
     let bar = progress_bar(scanned_bytes(&plan.root), progress.clone(), done.clone());
-    let options = ExecOptions { progress: Some(progress), ..ExecOptions::new(now) };
     let result = execute(plan, &options);
     done.store(true, Ordering::Relaxed);
     if let Some(bar) = bar {

@@ -175,6 +175,15 @@ pub fn load_playbook_dir(dir: &Path, config: &Config, catalog: &dyn Catalog) -> 
                 ids.push((id.name.clone(), file.clone()));
             }
         }
+        if playbook.is_none() && problems.is_empty() {
+            // Every reader reports what it refuses; a playbook refused in silence would vanish from the
+            // schedule unnoticed, so it is at least named.
+            problems.push(Diagnostic {
+                file: file.display().to_string(),
+                ..Diagnostic::plain("this playbook could not be read, for no reason huntbook could name")
+                    .with_hint("this is a defect in huntbook: please report it with the file")
+            });
+        }
         problems.sort_by_key(|d| (d.line, d.column));
         match playbook {
             Some(playbook) if problems.is_empty() => loaded.playbooks.push(playbook),

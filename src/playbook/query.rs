@@ -65,7 +65,9 @@ pub(super) fn read_query(value: Value, catalog: &dyn Catalog, gate: QueryGate) -
                     ..diagnostic
                 });
             }
-            Some(plan.root.schema().to_vec())
+            // Columns that only the data can tell (`evaluate bag_unpack`, `pivot`) leave the schema open:
+            // what names a column is then checked when the query runs, not here.
+            (!plan.is_open()).then(|| plan.root.schema().to_vec())
         }
         Err(errors) => {
             for error in &errors.0 {
@@ -101,7 +103,9 @@ pub(super) fn read_condition(value: Value, columns: Option<&[Column]>, catalog: 
             return None;
         }
     };
-    let columns = columns?;
+    // Columns unknown here (a query beyond the local engine, or whose columns come from the data) leave the
+    // condition to be checked where it runs.
+    let Some(columns) = columns else { return Some(Condition { text, source: source_of(reader, scalar) }) };
     match crate::kql::check::check_scalar(&expression, columns, catalog) {
         Ok(typed) if matches!(typed.ty, Type::Bool | Type::Dynamic) => {}
         Ok(typed) => {

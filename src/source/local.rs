@@ -13,7 +13,7 @@ use crate::kql::eval::{ExecOptions, execute};
 use crate::kql::table::Catalog;
 use crate::kql::types::Type;
 use crate::kql::value::Value;
-use crate::kql::{compile, error::KqlError};
+use crate::kql::{compile, compile_to_run, error::KqlError};
 
 pub struct LocalSource {
     catalog: Arc<dyn Catalog>,
@@ -70,11 +70,11 @@ impl Source for LocalSource {
     fn run_query(&self, request: &QueryRequest) -> Result<QueryResponse, SourceError> {
         let now = to_ticks(request.now);
         let shift = self.shift(now).map_err(SourceError::Failed)?;
-        let plan = compile(request.query, self.catalog.as_ref()).map_err(SourceError::Invalid)?;
         let options = ExecOptions {
             window: Some((to_ticks(request.window.start) - shift, to_ticks(request.window.end) - shift)),
             ..ExecOptions::new(now - shift)
         };
+        let plan = compile_to_run(request.query, self.catalog.as_ref(), &options).map_err(SourceError::Invalid)?;
         let mut result = execute(plan, &options).map_err(SourceError::Failed)?;
         if shift != 0 {
             let datetime_columns: Vec<usize> = result

@@ -183,17 +183,22 @@ fn a_query_beyond_the_local_engine_is_run_in_graph_not_left_out() {
     let dir = tempfile::tempdir().expect("temp dir");
     let playbooks = dir.path().join("playbooks");
     common::copy_playbooks(&playbooks, &["offboarding-package-download"]);
+    // With `key`, `per` and `when` over the columns the engine cannot know: they are checked in Graph's answer.
     let beyond = [
-        ("unknown-table", "SecurityEvent | where EventID == 4624 | project TimeGenerated, Account"),
-        ("unsupported-operator", "DeviceProcessEvents | evaluate bag_unpack(AdditionalFields) | where Foo == 1"),
-        ("unsupported-function", "DeviceProcessEvents | extend Parts = some_future_function(ProcessCommandLine)"),
+        ("unknown-table", "SecurityEvent | where EventID == 4624 | project TimeGenerated, Account", "Account"),
+        ("unsupported-operator", "DeviceProcessEvents | evaluate autocluster()", "SegmentId"),
+        (
+            "unsupported-function",
+            "DeviceProcessEvents | extend Parts = some_future_function(ProcessCommandLine)",
+            "Parts",
+        ),
     ];
-    for (id, query) in beyond {
+    for (id, query, column) in beyond {
         std::fs::write(
             playbooks.join(format!("{id}.yaml")),
             format!(
                 "id: {id}\ntitle: {id}\nseverity: low\nschedule: {{ every: 1h }}\nquery: |\n  {query}\n\
-                 notify:\n  - to: [soc-mail]\ntests:\n  - name: a fixture\n    data: tests/offboarding-package-download.jsonl\n    \
+                 key: [{column}]\nnotify:\n  - to: [soc-mail]\n    per: [{column}]\n    when: isnotempty({column})\ntests:\n  - name: a fixture\n    data: tests/offboarding-package-download.jsonl\n    \
                  now: 2026-11-20T12:00:00Z\n    expect: {{ hits: 0 }}\n"
             ),
         )
@@ -225,7 +230,7 @@ fn a_query_beyond_the_local_engine_is_run_in_graph_not_left_out() {
     let validated = huntbook(&["validate"]);
     assert_eq!(validated.status.code(), Some(0), "{}{}", common::stdout(&validated), common::stderr(&validated));
     let warnings = common::stderr(&validated);
-    for (id, _) in beyond {
+    for (id, _, _) in beyond {
         assert!(warnings.contains(&format!("playbooks/{id}.yaml")), "{id}: {warnings}");
     }
     assert_eq!(warnings.matches("warning: runs in Graph; cannot run locally").count(), 3, "{warnings}");
@@ -243,7 +248,7 @@ fn a_query_beyond_the_local_engine_is_run_in_graph_not_left_out() {
     let ran = huntbook(&["run", "--all", "--since", "2026-10-21T00:00:00Z", "--until", "2026-11-21T00:00:00Z"]);
     let (out, err) = (common::stdout(&ran), common::stderr(&ran));
     assert!(out.lines().any(|l| l.starts_with("offboarding-package-download") && l.contains("messages   1")), "{out}");
-    for (id, _) in beyond {
+    for (id, _, _) in beyond {
         assert!(
             out.lines().any(|l| l.starts_with(id) && l.contains("failed")),
             "{id} ran (and Graph refused it): {out}"
@@ -264,4 +269,43 @@ fn a_query_beyond_the_local_engine_is_run_in_graph_not_left_out() {
         common::stderr(&refused)
             .contains("error: 'where' operator: Failed to resolve scalar expression named 'FileNme'")
     );
+}
+
+/// `evaluate bag_unpack` makes its columns from the data: a playbook keying and filtering on one of them
+/// validates (the names are checked when the query runs, against the data it runs on) and its tests pass
+/// locally, with the unpacked values in the hits.
+#[test]
+fn a_playbook_over_unpacked_columns_validates_and_runs_locally() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let playbooks = dir.path().join("playbooks");
+    std::fs::create_dir_all(playbooks.join("tests")).expect("playbooks dir");
+    std::fs::copy(
+        common::repo().join("playbooks/tests/offboarding-package-download.jsonl"),
+        playbooks.join("tests/offboarding.jsonl"),
+    )
+    .expect("fixture copied");
+    std::fs::write(
+        playbooks.join("unpacked.yaml"),
+        "id: unpacked\ntitle: unpacked\nseverity: low\nschedule: { every: 1d }\nquery: |\n  \
+         CloudAppEvents\n  | where ActionType == 'DownloadOffboardingPkg'\n  \
+         | evaluate bag_unpack(RawEventData, 'Raw_')\n  | where Raw_OsFamily == 'WindowsServer'\n\
+         key: [Raw_UserId]\nnotify:\n  - to: [soc-mail]\n    when: Raw_UserId endswith '@contoso.example'\ntests:\n  \
+         - name: the server packages\n    data: { CloudAppEvents: tests/offboarding.jsonl }\n    \
+         now: 2026-11-20T12:00:00Z\n    expect:\n      hits: 1\n      messages: { soc-mail: 1 }\n      rows:\n        \
+         - { Raw_UserId: johanna.andersen@contoso.example, Raw_OsFamily: WindowsServer }\n",
+    )
+    .expect("write a playbook");
+    let source = format!("source: {{ kind: local, data: {} }}", common::sample_data().display());
+    let config_path = write_config(dir.path(), &source);
+    let config = std::fs::read_to_string(&config_path).expect("config written");
+    let config =
+        config.replace(&common::repo().join("playbooks").display().to_string(), &playbooks.display().to_string());
+    std::fs::write(&config_path, config).expect("config written");
+    let huntbook = |args: &[&str]| common::huntbook().args(args).arg("-c").arg(&config_path).output().expect("runs");
+
+    let validated = huntbook(&["validate"]);
+    assert_eq!(validated.status.code(), Some(0), "{}{}", common::stdout(&validated), common::stderr(&validated));
+    let tested = huntbook(&["test"]);
+    assert_eq!(tested.status.code(), Some(0), "{}{}", common::stdout(&tested), common::stderr(&tested));
+    assert!(common::stdout(&tested).contains("1 passed"), "{}", common::stdout(&tested));
 }

@@ -373,6 +373,11 @@ pub enum OperatorKind {
         function: Name,
         arguments: Vec<Expr>,
     },
+    /// `evaluate plugin(arguments)`.
+    Evaluate {
+        plugin: Name,
+        arguments: Vec<Expr>,
+    },
     GetSchema,
     As(Name),
     Serialize(Vec<Assignment>),

@@ -55,9 +55,17 @@ pub fn compile(text: &str, catalog: &dyn Catalog) -> Result<Plan, KqlErrors> {
     check::check_query(&query, catalog)
 }
 
+/// Parses and checks a query to run it with `options`: what only the data can tell — the columns of
+/// `evaluate bag_unpack` and `pivot` — is found by running their input now (with the same options), so the
+/// plan's schema is the one the query will have.
+pub fn compile_to_run(text: &str, catalog: &dyn Catalog, options: &ExecOptions) -> Result<Plan, KqlErrors> {
+    let query = parser::parse_query(text)?;
+    check::check_query_to_run(&query, catalog, options)
+}
+
 /// Compiles and runs a query.
 pub fn run(text: &str, catalog: &dyn Catalog, options: &ExecOptions) -> Result<QueryResult, QueryError> {
-    let plan = compile(text, catalog).map_err(QueryError::Invalid)?;
+    let plan = compile_to_run(text, catalog, options).map_err(QueryError::Invalid)?;
     eval::execute(plan, options).map_err(QueryError::Failed)
 }
 

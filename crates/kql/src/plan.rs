@@ -166,12 +166,16 @@ pub struct Node {
     /// union's legs, subqueries): 0 for a node over a plain source. The evaluator recurses once per level, so
     /// the checker refuses a plan past a bound (`T | as a | as b | …` thousands of times overflowed the stack).
     pub depth: usize,
+    /// The schema has more columns than are known: what follows a plugin whose columns come from the data
+    /// (`bag_unpack`, `pivot`) when the query is only checked, not run. Names not in the schema are then
+    /// accepted (as nulls), since the data may have them.
+    pub open: bool,
 }
 
 impl Node {
     pub fn new(source: Source, schema: Vec<Column>) -> Node {
         let depth = source.depth();
-        Node { source, operators: Vec::new(), schemas: vec![Arc::new(schema)], depth }
+        Node { source, operators: Vec::new(), schemas: vec![Arc::new(schema)], depth, open: false }
     }
 
     pub fn schema(&self) -> &[Column] {
@@ -373,4 +377,11 @@ pub struct Plan {
     /// Where the local answer differs from Kusto's by design (`ingestion_time()`, `geo_info_from_ip_address`:
     /// data the local engine cannot have), each with why.
     pub differences: Vec<super::error::KqlError>,
+}
+
+impl Plan {
+    /// Whether the output may have columns besides those of its schema (see `Node::open`).
+    pub fn is_open(&self) -> bool {
+        self.root.open
+    }
 }

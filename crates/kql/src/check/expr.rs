@@ -175,6 +175,10 @@ impl Checker<'_> {
             Some(Binding::Failed { .. }) => return Err(Reported),
             None => {}
         }
+        if self.open_input {
+            // The data may have it (`bag_unpack` made columns nobody has seen yet).
+            return Ok(typed(TExprKind::Literal(Value::Null), Type::Dynamic));
+        }
         let columns: Vec<String> = row.iter().map(|c| c.name.clone()).collect();
         let hint = self.suggestion(name, &columns);
         Err(self.error_with_hint(span, format!("Failed to resolve scalar expression named '{name}'"), hint))

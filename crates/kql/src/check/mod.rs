@@ -7,6 +7,7 @@
 mod expr;
 mod names;
 mod operators;
+mod plugins;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,7 +26,20 @@ pub use operators::FILE_PROFILE_COLUMNS;
 
 /// Checks a parsed query against a catalog.
 pub fn check_query(query: &ast::Query, catalog: &dyn Catalog) -> Result<Plan, KqlErrors> {
-    let mut checker = Checker::new(catalog);
+    check(query, Checker::new(catalog))
+}
+
+/// `check_query` for a query about to run with `options`: plugins whose columns come from the data run their
+/// input now (`compile_to_run`).
+pub fn check_query_to_run(
+    query: &ast::Query,
+    catalog: &dyn Catalog,
+    options: &crate::eval::ExecOptions,
+) -> Result<Plan, KqlErrors> {
+    check(query, Checker { probe: Some(options), ..Checker::new(catalog) })
+}
+
+fn check(query: &ast::Query, mut checker: Checker) -> Result<Plan, KqlErrors> {
     for statement in &query.statements {
         checker.let_statement(statement);
     }
@@ -96,6 +110,11 @@ pub(super) struct Checker<'a> {
     piped_name: Option<String>,
     /// Where the local answer differs from Kusto's by design (`Plan::differences`).
     differences: Vec<KqlError>,
+    /// The options of the run the query is checked for, when it is: plugins whose columns come from the data
+    /// run their input with them (`compile_to_run`).
+    probe: Option<&'a crate::eval::ExecOptions>,
+    /// The operator being checked reads an open schema (`Node::open`): unknown names are nulls, not errors.
+    open_input: bool,
 }
 
 const MAX_INLINE_DEPTH: usize = 32;
@@ -130,6 +149,8 @@ impl<'a> Checker<'a> {
             inline_depth: 0,
             piped_name: None,
             differences: Vec::new(),
+            probe: None,
+            open_input: false,
         }
     }
 
@@ -351,10 +372,15 @@ impl<'a> Checker<'a> {
         for operator in &pipeline.operators {
             self.operator = Some(operator.keyword.text.clone());
             self.piped_name = name.take();
+            let open = node.open;
+            self.open_input = open;
             let result = self.operator(node, operator);
+            self.open_input = false;
             self.operator = None;
             self.piped_name = None;
             node = result?;
+            // An operator over an open schema keeps it open, unless it decides its columns itself.
+            node.open = (node.open || open) && !closes_schema(&operator.kind);
             self.within_plan_depth(&node, operator.keyword.span)?;
             if let ast::OperatorKind::As(alias) = &operator.kind {
                 name = Some(alias.text.clone());
@@ -637,6 +663,12 @@ impl<'a> Checker<'a> {
         }
         Ok(eval::constant(&typed))
     }
+}
+
+/// Operators whose output columns are exactly the ones they name.
+fn closes_schema(kind: &ast::OperatorKind) -> bool {
+    use ast::OperatorKind as K;
+    matches!(kind, K::Project(_) | K::Summarize { .. } | K::Count | K::Distinct(_) | K::GetSchema)
 }
 
 fn shared(node: Node) -> Arc<SharedNode> {

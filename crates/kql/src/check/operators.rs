@@ -232,6 +232,7 @@ impl Checker<'_> {
                 let (plan, schema) = self.parse(*kind, flags, source, pattern, *keep_only_matches, &input)?;
                 node.push(Operator::Parse(plan), schema);
             }
+            OperatorKind::Evaluate { plugin, arguments } => return self.evaluate(node, plugin, arguments, span),
             OperatorKind::Invoke { function, arguments } => {
                 if let Some(Binding::Function(definition)) = self.lookup(&function.text).cloned() {
                     return self.invoke_function(&definition, node, arguments, span);
@@ -514,7 +515,7 @@ impl Checker<'_> {
     }
 
     /// One aggregation; appends its output columns to `schema`.
-    fn aggregate(
+    pub(super) fn aggregate(
         &mut self,
         assignment: &ast::Assignment,
         input: &[Column],

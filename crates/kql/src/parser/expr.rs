@@ -419,7 +419,7 @@ impl Parser<'_> {
     }
 
     /// A call's argument: an expression, a query, or `Name = expr` (named: `ExprKind::Named`).
-    fn argument(&mut self) -> PResult<Expr> {
+    pub(super) fn argument(&mut self) -> PResult<Expr> {
         if matches!(self.peek().kind, TokenKind::Ident) && matches!(self.peek_at(1).kind, TokenKind::Assign) {
             let token = self.advance();
             let name = Name { text: self.text_of(&token).to_string(), span: token.span };

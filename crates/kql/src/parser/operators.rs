@@ -36,6 +36,7 @@ const SUPPORTED: &[&str] = &[
     "parse",
     "parse-where",
     "invoke",
+    "evaluate",
     "getschema",
     "as",
     "serialize",
@@ -44,7 +45,6 @@ const SUPPORTED: &[&str] = &[
 
 /// Real Kusto operators that this engine does not implement.
 const UNSUPPORTED: &[&str] = &[
-    "evaluate",
     "make-series",
     "mv-apply",
     "top-nested",
@@ -141,6 +141,26 @@ impl Parser<'_> {
                 self.expect(&TokenKind::RightParen, "')' after the arguments")?;
                 OperatorKind::Invoke { function, arguments }
             }
+            "evaluate" => {
+                self.skip_hints();
+                let plugin = self.name("a plugin name after 'evaluate'")?;
+                self.expect(&TokenKind::LeftParen, "'(' after the plugin name")?;
+                let mut arguments = Vec::new();
+                if !self.at(&TokenKind::RightParen) {
+                    loop {
+                        arguments.push(self.argument()?);
+                        if !self.eat(&TokenKind::Comma) {
+                            break;
+                        }
+                    }
+                }
+                self.expect(&TokenKind::RightParen, "')' after the arguments")?;
+                // An output schema (`: (Name: string, ...)`) changes nothing here.
+                if self.eat(&TokenKind::Colon) {
+                    self.skip_balanced_parentheses()?;
+                }
+                OperatorKind::Evaluate { plugin, arguments }
+            }
             "getschema" => OperatorKind::GetSchema,
             "as" => {
                 self.skip_hints();
@@ -197,6 +217,22 @@ impl Parser<'_> {
     }
 
     /// Skips `hint.strategy=shuffle`-style options, which change nothing locally.
+    /// Skips `( ... )` with whatever is inside, nested parentheses included.
+    fn skip_balanced_parentheses(&mut self) -> PResult<()> {
+        self.expect(&TokenKind::LeftParen, "'(' before the output schema")?;
+        let mut depth = 1usize;
+        while depth > 0 {
+            match self.peek().kind {
+                TokenKind::Eof => return Err(self.unexpected("')' at the end of the output schema")),
+                TokenKind::LeftParen => depth += 1,
+                TokenKind::RightParen => depth -= 1,
+                _ => {}
+            }
+            self.advance();
+        }
+        Ok(())
+    }
+
     fn skip_hints(&mut self) {
         while self.at_word("hint") && matches!(self.peek_at(1).kind, TokenKind::Dot) {
             self.advance();

@@ -245,3 +245,60 @@ fn hashes_and_ranges() {
     ]);
     assert!(error("print hash(42)").contains("hashes only text"));
 }
+
+/// `bag_unpack` and `pivot` make columns only the data can tell: run, their input runs first; only checked,
+/// their output is open (names the data may add are accepted).
+#[test]
+fn plugins_whose_columns_come_from_the_data() {
+    table(&[
+        (
+            "datatable(d: dynamic) [dynamic({'Name': 'John', 'Age': 20}), dynamic({'Name': 'Dave', 'Age': 40}), dynamic({'Name': 'Jasmine', 'Age': 30})] | evaluate bag_unpack(d) | where Age > 25",
+            "40, Dave; 30, Jasmine",
+        ),
+        (
+            "datatable(x: long, d: dynamic) [1, dynamic({'a': 1}), 2, dynamic({'b': 2})] | evaluate bag_unpack(d, 'p_')",
+            "1, 1, null; 2, null, 2",
+        ),
+        (
+            "datatable(x: long, d: dynamic) [1, dynamic({'x': 5, 'y': 6})] | evaluate bag_unpack(d, columnsConflict='replace_source')",
+            "5, 6",
+        ),
+        (
+            "datatable(x: long, d: dynamic) [1, dynamic({'x': 5, 'y': 6})] | evaluate bag_unpack(d, columnsConflict='keep_source')",
+            "1, 6",
+        ),
+        (
+            "datatable(d: dynamic) [dynamic({'a': 1, 'b': 2})] | evaluate bag_unpack(d, ignoredProperties=dynamic(['b']))",
+            "1",
+        ),
+        (
+            "datatable(State: string, Type: string, Damage: long) ['TX', 'Hail', 1, 'TX', 'Flood', 2, 'OK', 'Hail', 3, 'TX', 'Hail', 4] | evaluate pivot(Type)",
+            "1, 3",
+        ),
+        (
+            "datatable(State: string, Type: string, Damage: long) ['TX', 'Hail', 1, 'TX', 'Flood', 2, 'OK', 'Hail', 3, 'TX', 'Hail', 4] | evaluate pivot(Type, sum(Damage), State) | order by State asc",
+            "OK, 0, 3; TX, 2, 5",
+        ),
+    ]);
+    assert_eq!(
+        columns(
+            "datatable(State: string, Type: string) ['TX', 'Hail', 'OK', 'Flood'] | evaluate pivot(Type, count(), State)"
+        ),
+        "State:string, Flood:long, Hail:long"
+    );
+    assert!(
+        error("datatable(x: long, d: dynamic) [1, dynamic({'x': 5})] | evaluate bag_unpack(d)")
+            .contains("the input has already")
+    );
+    assert!(error("print x = 1 | evaluate narrow()").contains("does not implement Kusto's plugin 'narrow'"));
+
+    // Only checked: the columns the data would add are accepted, and the output says it is open.
+    let checked = super::super::compile(
+        "Events | evaluate bag_unpack(RawEventData) | where ActionComment has 'x' | project Device, ActionComment",
+        &fixture(),
+    )
+    .expect("accepted: the bags may hold ActionComment");
+    assert!(!checked.is_open(), "project decides its columns");
+    let open = super::super::compile("Events | evaluate bag_unpack(RawEventData)", &fixture()).expect("accepted");
+    assert!(open.is_open());
+}

@@ -1,0 +1,253 @@
+//! `evaluate` plugins. The two Defender hunters use most, `bag_unpack` and `pivot`, make columns that only
+//! the data can tell. When the query is checked to run (`compile_to_run`), their input runs at once, with the
+//! run's options, and the plugin's rows become the node's source: the rest of the query is then checked
+//! against the real columns. When it is only checked (`validate`), the node is open: its known columns are
+//! typed, and names the data may add are accepted. Every other plugin is one Kusto has and this engine lacks.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use super::super::aggregate::AggregateState;
+use super::super::ast::{self, Expr, ExprKind};
+use super::super::eval::{EvalContext, eval};
+use super::super::plan::{Column, Node, Plan, Row, Source, TExprKind};
+use super::super::span::Span;
+use super::super::types::Type;
+use super::super::value::{Dyn, GroupKey, Value};
+use super::{CResult, Checker, Reported};
+
+/// A plugin's arguments by position, or by name (`columnsConflict='replace_source'`).
+struct Arguments<'e> {
+    positional: Vec<&'e Expr>,
+    named: HashMap<String, &'e Expr>,
+}
+
+impl<'e> Arguments<'e> {
+    fn of(arguments: &'e [Expr]) -> Self {
+        let mut positional = Vec::new();
+        let mut named = HashMap::new();
+        for argument in arguments {
+            match &argument.kind {
+                ExprKind::Named { name, value } => {
+                    named.insert(name.text.to_ascii_lowercase(), &**value);
+                }
+                _ => positional.push(argument),
+            }
+        }
+        Arguments { positional, named }
+    }
+
+    fn get(&self, position: usize, name: &str) -> Option<&'e Expr> {
+        self.named.get(&name.to_ascii_lowercase()).copied().or_else(|| self.positional.get(position).copied())
+    }
+}
+
+impl Checker<'_> {
+    pub(super) fn evaluate(&mut self, node: Node, plugin: &ast::Name, arguments: &[Expr], span: Span) -> CResult<Node> {
+        match plugin.text.as_str() {
+            "bag_unpack" => self.bag_unpack(node, &Arguments::of(arguments), span),
+            "pivot" => self.pivot(node, arguments, span),
+            name if super::super::kusto::is_plugin(name) => {
+                Err(self
+                    .unsupported(plugin.span, format!("the local engine does not implement Kusto's plugin '{name}'")))
+            }
+            name => Err(self.unknown(plugin.span, format!("'{name}' is not a plugin"), None)),
+        }
+    }
+
+    /// The rows of `node`, run now with the options the query is checked for; `None` when it is only checked.
+    fn probe(&mut self, node: &Node, span: Span) -> CResult<Option<Vec<Row>>> {
+        let Some(options) = self.probe else { return Ok(None) };
+        let plan = Plan { root: node.clone(), span, differences: Vec::new() };
+        match super::super::eval::execute(plan, options) {
+            Ok(result) => Ok(Some(result.table.rows)),
+            Err(error) => {
+                self.errors.push(super::super::error::KqlError { span, ..error });
+                Err(Reported)
+            }
+        }
+    }
+
+    /// A constant text argument.
+    fn text_argument(&mut self, expr: Option<&Expr>, row: &[Column]) -> CResult<Option<String>> {
+        match expr {
+            Some(expr) => Ok(Some(self.constant(expr, row)?.to_text().to_string())),
+            None => Ok(None),
+        }
+    }
+
+    /// `bag_unpack(Column[, OutputColumnPrefix[, columnsConflict[, ignoredProperties]]])`: one column per
+    /// property of the bags (sorted by name, of type dynamic), in place of the bag column.
+    fn bag_unpack(&mut self, node: Node, arguments: &Arguments, span: Span) -> CResult<Node> {
+        let input = node.schema().to_vec();
+        let Some(column) = arguments.get(0, "column") else {
+            return Err(self.error(span, "bag_unpack() expects the dynamic column to unpack"));
+        };
+        let typed = self.scalar(column, &input)?;
+        let index = match typed.kind {
+            TExprKind::Column(index) if typed.ty == Type::Dynamic => index,
+            _ => return Err(self.error(column.span, "bag_unpack() expects a column of type dynamic")),
+        };
+        let prefix = self.text_argument(arguments.get(1, "OutputColumnPrefix"), &[])?.unwrap_or_default();
+        let conflict = self.text_argument(arguments.get(2, "columnsConflict"), &[])?.unwrap_or("error".into());
+        if !matches!(conflict.as_str(), "error" | "replace_source" | "keep_source") {
+            return Err(self.error(span, "columnsConflict is 'error', 'replace_source' or 'keep_source'"));
+        }
+        let ignored: BTreeSet<String> = match arguments.get(3, "ignoredProperties") {
+            Some(expr) => match self.constant(expr, &[])?.to_dyn() {
+                Dyn::Array(items) => items.iter().map(|item| item.to_text().to_string()).collect(),
+                _ => return Err(self.error(expr.span, "ignoredProperties is a dynamic array of names")),
+            },
+            None => BTreeSet::new(),
+        };
+        let kept: Vec<(usize, Column)> =
+            input.iter().cloned().enumerate().filter(|(position, _)| *position != index).collect();
+        let Some(rows) = self.probe(&node, span)? else {
+            let mut open = Node::new(Source::Rows(Arc::new(Vec::new())), kept.into_iter().map(|(_, c)| c).collect());
+            open.open = true;
+            return Ok(open);
+        };
+        let mut keys = BTreeSet::new();
+        for row in &rows {
+            if let Some(Value::Dynamic(Dyn::Object(properties))) = row.get(index) {
+                keys.extend(properties.iter().map(|(key, _)| key.to_string()).filter(|key| !ignored.contains(key)));
+            }
+        }
+        let mut columns: Vec<Column> = Vec::new();
+        let mut sources: Vec<Result<usize, String>> = Vec::new();
+        for (position, column) in &kept {
+            columns.push(column.clone());
+            sources.push(Ok(*position));
+        }
+        for key in keys {
+            let name = format!("{prefix}{key}");
+            match columns.iter().position(|c| c.name == name) {
+                Some(existing) => match conflict.as_str() {
+                    "replace_source" => {
+                        columns[existing].ty = Type::Dynamic;
+                        sources[existing] = Err(key);
+                    }
+                    "keep_source" => {}
+                    _ => {
+                        return Err(self.error_with_hint(
+                            span,
+                            format!(
+                                "bag_unpack: the property '{key}' would make a column '{name}', which the input has \
+                                 already"
+                            ),
+                            Some(
+                                "as in Kusto: bag_unpack(Column, columnsConflict='replace_source') or 'keep_source' \
+                                 settles it, or a prefix: bag_unpack(Column, 'Prefix_')"
+                                    .to_string(),
+                            ),
+                        ));
+                    }
+                },
+                None => {
+                    columns.push(Column::new(name, Type::Dynamic));
+                    sources.push(Err(key));
+                }
+            }
+        }
+        let unpacked: Vec<Row> = rows
+            .into_iter()
+            .map(|row| {
+                let bag = row.get(index).and_then(|value| value.as_dyn().cloned()).unwrap_or_default();
+                sources
+                    .iter()
+                    .map(|source| match source {
+                        Ok(position) => row.get(*position).cloned().unwrap_or(Value::Null),
+                        Err(key) => Value::Dynamic(bag.member(key)),
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(Node::new(Source::Rows(Arc::new(unpacked)), columns))
+    }
+
+    /// `pivot(PivotColumn[, aggregation(column)[, Column1, ...]])`: a row per value of the given columns, and a
+    /// column per value of the pivot column (sorted), holding the aggregation (`count()` by default) of the
+    /// rows with both.
+    fn pivot(&mut self, node: Node, arguments: &[Expr], span: Span) -> CResult<Node> {
+        let input = node.schema().to_vec();
+        let Some(pivot_expr) = arguments.first() else {
+            return Err(self.error(span, "pivot() expects the column whose values become columns"));
+        };
+        let pivot = self.scalar(pivot_expr, &input)?;
+        let is_aggregate = |expr: &Expr| matches!(&expr.kind, ExprKind::Call { function, .. } if super::super::aggregate::lookup(&function.text).is_some());
+        let (aggregation, key_exprs) = match arguments.get(1) {
+            Some(expr) if is_aggregate(expr) => (expr.clone(), &arguments[2..]),
+            _ => (
+                Expr {
+                    kind: ExprKind::Call {
+                        function: ast::Name { text: "count".into(), span: pivot_expr.span },
+                        arguments: Vec::new(),
+                    },
+                    span: pivot_expr.span,
+                },
+                &arguments[1.min(arguments.len())..],
+            ),
+        };
+        let mut keys = Vec::new();
+        let mut schema = Vec::new();
+        for expr in key_exprs {
+            let typed = self.scalar(expr, &input)?;
+            let name = super::names::inferred_name(expr).unwrap_or_else(|| format!("Column{}", schema.len() + 1));
+            schema.push(Column::new(name, typed.ty));
+            keys.push(typed);
+        }
+        let key_names: Vec<String> = schema.iter().map(|c| c.name.clone()).collect();
+        let mut scratch = schema.clone();
+        let spec = self.aggregate(
+            &ast::Assignment { names: Vec::new(), expr: aggregation },
+            &input,
+            &key_names,
+            &mut scratch,
+        )?;
+        let value_type = spec.output_types.first().copied().unwrap_or(Type::Dynamic);
+        let Some(rows) = self.probe(&node, span)? else {
+            let mut open = Node::new(Source::Rows(Arc::new(Vec::new())), schema);
+            open.open = true;
+            return Ok(open);
+        };
+        let context = EvalContext { now: self.probe.map_or(0, |options| options.now) };
+        let evaluate = |expr: &super::super::plan::TExpr, row: &Row| eval(expr, row, &context);
+        let mut values = BTreeSet::new();
+        let mut groups: Vec<(Vec<Value>, HashMap<String, AggregateState>)> = Vec::new();
+        let mut group_of: HashMap<Vec<GroupKey>, usize> = HashMap::new();
+        for row in &rows {
+            let value = evaluate(&pivot, row);
+            if value.is_null() {
+                continue;
+            }
+            let label = value.to_text().to_string();
+            values.insert(label.clone());
+            let key: Vec<Value> = keys.iter().map(|k| evaluate(k, row)).collect();
+            let group_key: Vec<GroupKey> = key.iter().map(Value::group_key).collect();
+            let group = *group_of.entry(group_key).or_insert_with(|| {
+                groups.push((key, HashMap::new()));
+                groups.len() - 1
+            });
+            let state = groups[group].1.entry(label).or_insert_with(|| spec.start());
+            spec.update(state, row, &evaluate);
+        }
+        for value in &values {
+            let name = super::names::unique(value, &schema.iter().map(|c| c.name.clone()).collect::<Vec<_>>());
+            schema.push(Column::new(name, value_type));
+        }
+        let empty = spec.finish(spec.start()).into_iter().next().unwrap_or(Value::Null);
+        let pivoted: Vec<Row> = groups
+            .into_iter()
+            .map(|(mut key, mut states)| {
+                for value in &values {
+                    key.push(match states.remove(value) {
+                        Some(state) => spec.finish(state).into_iter().next().unwrap_or(Value::Null),
+                        None => empty.clone(),
+                    });
+                }
+                key
+            })
+            .collect();
+        Ok(Node::new(Source::Rows(Arc::new(pivoted)), schema))
+    }
+}
