@@ -82,7 +82,7 @@ def playbook(identifier, query):
     indented = "\n".join("  " + line for line in query.replace("\t", "    ").splitlines())
     return (
         f"id: q{identifier}\ntitle: q{identifier}\nseverity: low\nschedule: {{ every: 1h }}\n"
-        f"query: |\n{indented}\nnotify:\n  - to: [files]\n"
+        f"query: |2\n{indented}\nnotify:\n  - to: [files]\n"
     )
 
 

@@ -18,7 +18,7 @@ use huntbook::graph::{Environment, GraphClient, RetryPolicy, http_client};
 
 /// Columns of `CloudAppEvents` that bring 100,000 rows near Graph's 50 MB.
 const QUERY: &str = "CloudAppEvents | take 100000 | project Timestamp, ActionType, Application, AccountObjectId, \
-                     AccountDisplayName, IPAddress, CountryCode, Isp, UserAgent, ObjectName, ReportId, \
+                     AccountDisplayName, IPAddress, CountryCode, ISP, UserAgent, ObjectName, ReportId, \
                      IsAdminOperation, AdditionalFields";
 
 fn kib(field: &str) -> Option<u64> {

@@ -305,7 +305,10 @@ impl Checker<'_> {
             .collect();
         let result_type = match (definition.check)(&Args { types: &types, literals: &literals }) {
             Ok(ty) => ty,
-            Err(message) => return Err(self.error(span, format!("The function '{name}' {message}."))),
+            Err(message) => match message.strip_prefix(crate::functions::NOT_LOCAL) {
+                Some(message) => return Err(self.unsupported(span, format!("The function '{name}' {message}."))),
+                None => return Err(self.error(span, format!("The function '{name}' {message}."))),
+            },
         };
         let regex = match definition.regex_argument.and_then(|index| literals.get(index).cloned().flatten()) {
             Some(pattern) => {
@@ -355,7 +358,7 @@ impl Checker<'_> {
         self.require_bool(&condition_typed, condition.span)?;
         let then_typed = self.scalar(then, row)?;
         let otherwise_typed = self.scalar(otherwise, row)?;
-        let Some(ty) = functions::common_type(&[then_typed.ty, otherwise_typed.ty]) else {
+        let Some(ty) = common_non_dynamic(&[then_typed.ty, otherwise_typed.ty]) else {
             return Err(self.error(
                 span,
                 format!("iff(): the branches have different types, {} and {}", then_typed.ty, otherwise_typed.ty),
@@ -383,7 +386,7 @@ impl Checker<'_> {
         }
         let otherwise = self.scalar(&arguments[arguments.len() - 1], row)?;
         let types: Vec<Type> = branches.iter().map(|(_, v)| v.ty).chain([otherwise.ty]).collect();
-        let Some(ty) = functions::common_type(&types) else {
+        let Some(ty) = common_non_dynamic(&types) else {
             return Err(self.error(span, "case(): the values have different types"));
         };
         let branches = branches.into_iter().map(|(c, v)| (c, self.coerce(v, ty))).collect();
@@ -541,4 +544,11 @@ fn arithmetic_type(op: BinaryOperator, a: Type, b: Type) -> Option<Type> {
         (_, a, b) if numeric(a) && numeric(b) => widened(a, b),
         _ => return None,
     })
+}
+
+/// The type of `iff` and `case`, as Kusto types them: the common type of the branches that are not dynamic (a
+/// dynamic branch converts to it: `iff(c, Parts[0], "x")` is a string), dynamic only when all are.
+fn common_non_dynamic(types: &[Type]) -> Option<Type> {
+    let typed: Vec<Type> = types.iter().copied().filter(|ty| *ty != Type::Dynamic).collect();
+    if typed.is_empty() { Some(Type::Dynamic) } else { functions::common_type(&typed) }
 }

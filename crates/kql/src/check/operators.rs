@@ -161,6 +161,8 @@ impl Checker<'_> {
                 for (new, old) in renames {
                     match schema.iter().position(|c| c.name == old.text) {
                         Some(index) => schema[index].name = new.text.clone(),
+                        // Over an open schema the column may come from the data: renamed when the query runs.
+                        None if self.open_input => {}
                         None => {
                             self.unknown_column(&old.text, old.span, &input);
                             failed = true;
@@ -362,7 +364,7 @@ impl Checker<'_> {
         let mut failed = false;
         for pattern in patterns {
             let found: Vec<usize> = (0..input.len()).filter(|i| pattern.matches(&input[*i].name)).collect();
-            if found.is_empty() && !pattern.is_wildcard() {
+            if found.is_empty() && !pattern.is_wildcard() && !self.open_input {
                 self.unknown_column(&pattern.text, pattern.span, input);
                 failed = true;
             }
@@ -377,7 +379,11 @@ impl Checker<'_> {
         for (pattern, descending) in patterns {
             let mut found: Vec<usize> =
                 (0..input.len()).filter(|i| pattern.matches(&input[*i].name) && !order.contains(i)).collect();
-            if found.is_empty() && !pattern.is_wildcard() && !input.iter().any(|c| c.name == pattern.text) {
+            if found.is_empty()
+                && !pattern.is_wildcard()
+                && !input.iter().any(|c| c.name == pattern.text)
+                && !self.open_input
+            {
                 self.unknown_column(&pattern.text, pattern.span, input);
                 failed = true;
             }

@@ -38,7 +38,10 @@ pub(super) static FUNCTIONS: [FunctionDef; 15] = [
 /// taken.
 fn check_hash(args: &Args) -> Result<Type, String> {
     if !args.types[0].is_stringlike() {
-        return Err(format!("hashes only text here, not {} (Kusto hashes it by its binary form)", args.types[0]));
+        return Err(super::not_local(format!(
+            "hashes only text here, not {} (Kusto hashes it by its binary form)",
+            args.types[0]
+        )));
     }
     expect(args, &[Param::String, Param::Integer]).map(|()| Type::Long)
 }

@@ -78,6 +78,15 @@ impl Param {
 }
 
 /// Checks each argument against the parameter kinds (the last kind repeats for variadic functions).
+/// What a `check` returns for an argument the local engine cannot evaluate but Kusto takes: the call is then
+/// "not supported locally", not an error in the query.
+pub fn not_local(message: impl Into<String>) -> String {
+    format!("{NOT_LOCAL}{}", message.into())
+}
+
+/// Marks a `check` message made by [`not_local`].
+pub(crate) const NOT_LOCAL: char = '\u{1}';
+
 pub fn expect(args: &Args, params: &[Param]) -> Result<(), String> {
     for (index, ty) in args.types.iter().enumerate() {
         let Some(param) = params.get(index).or(params.last()) else { continue };

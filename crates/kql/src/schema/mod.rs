@@ -4,7 +4,8 @@
 //! columns of a data file, and tables not listed here, are inferred from the data.
 //!
 //! Where the reference and the service Microsoft's own queries run against disagree, the service wins:
-//! `CloudAppEvents.ISP` (the reference spells it `Isp`), and `AdditionalFields` is `dynamic` in every table
+//! `CloudAppEvents.ISP` and `IdentityLogonEvents.ISP` (the reference spells them `Isp`; Microsoft's own
+//! queries and the Azure Monitor table reference use `ISP`), and `AdditionalFields` is `dynamic` in every table
 //! (some pages say `string`; queries use it both as JSON text and as a bag, and `dynamic` takes both).
 
 use std::sync::OnceLock;

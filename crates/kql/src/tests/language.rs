@@ -243,7 +243,10 @@ fn hashes_and_ranges() {
         ),
         ("print range(5, 1, -2), range(1.0, 2.0, 0.5)", "[5,3,1], [1.0,1.5,2.0]"),
     ]);
-    assert!(error("print hash(42)").contains("hashes only text"));
+    // Kusto hashes any type: what the engine cannot reproduce is beyond it, never a mistake in the query.
+    let Err(QueryError::Invalid(errors)) = run("print hash(now())", &fixture(), &options()) else { panic!() };
+    assert!(errors.0[0].message.contains("hashes only text"), "{errors:?}");
+    assert_eq!(errors.0[0].kind, crate::error::ErrorKind::Unsupported);
 }
 
 /// `bag_unpack` and `pivot` make columns only the data can tell: run, their input runs first; only checked,
@@ -301,4 +304,33 @@ fn plugins_whose_columns_come_from_the_data() {
     assert!(!checked.is_open(), "project decides its columns");
     let open = super::super::compile("Events | evaluate bag_unpack(RawEventData)", &fixture()).expect("accepted");
     assert!(open.is_open());
+    // The project-* operators name columns too: over an open schema, those the data may add are accepted.
+    for operator in [
+        "project-reorder Name, Device",
+        "project-away Name",
+        "project-keep Name, Device",
+        "project-rename Actor = Name",
+    ] {
+        let query = format!("Events | evaluate bag_unpack(RawEventData) | {operator}");
+        let plan = super::super::compile(&query, &fixture()).unwrap_or_else(|e| panic!("{query}: {e:?}"));
+        assert!(plan.is_open(), "{query}");
+    }
+    // ...and when the query runs they are checked against the columns the data gave.
+    assert!(error("Events | evaluate bag_unpack(RawEventData) | project-reorder Nowhere").contains("Nowhere"));
+}
+
+/// `iff` and `case` take the type of their branches that are not dynamic (Kusto's "common non-dynamic"), the
+/// dynamic ones converted to it: a union of such a column with a string column stays one column.
+#[test]
+fn iff_and_case_over_a_dynamic_branch_take_the_other_branch_type() {
+    table(&[
+        ("print p = split('a.b', '.') | extend x = iff(true, p[0], 'z') | project gettype(x), x", "string, a"),
+        ("print p = dynamic([7]) | extend x = case(false, 1, p[0]) | project gettype(x), x", "long, 7"),
+        ("print p = dynamic([7]) | extend x = iff(true, p, p) | project gettype(x)", "array"),
+        (
+            "let A = print p = split('a.b', '.') | project E = iff(true, p[0], 'z'); \
+             let B = print E = 'b'; union A, B | getschema | project ColumnName",
+            "E",
+        ),
+    ]);
 }
