@@ -61,6 +61,41 @@ impl TExpr {
         }
     }
 
+    /// The direct subexpressions, to change them (as `children`).
+    pub fn children_mut(&mut self) -> Vec<&mut TExpr> {
+        match &mut self.kind {
+            TExprKind::Literal(_) | TExprKind::Column(_) | TExprKind::ToScalar(_) => Vec::new(),
+            TExprKind::Member(target, _)
+            | TExprKind::Negate(target)
+            | TExprKind::Convert(target)
+            | TExprKind::MatchesRegex(target, _) => vec![target],
+            TExprKind::Index(a, b)
+            | TExprKind::Binary(_, a, b)
+            | TExprKind::And(a, b)
+            | TExprKind::Or(a, b)
+            | TExprKind::StringTest(_, a, b) => vec![a, b],
+            TExprKind::Call(call) => call.arguments.iter_mut().collect(),
+            TExprKind::In(list) => std::iter::once(&mut list.target).chain(list.items.iter_mut()).collect(),
+            TExprKind::HasAny { target, terms, .. } => std::iter::once(&mut **target).chain(terms.iter_mut()).collect(),
+            TExprKind::Between { target, low, high, .. } => vec![target, low, high],
+            TExprKind::Iff(a, b, c) => vec![a, b, c],
+            TExprKind::Case(branches, otherwise) => {
+                branches.iter_mut().flat_map(|(c, v)| [c, v]).chain(std::iter::once(&mut **otherwise)).collect()
+            }
+        }
+    }
+
+    /// Renumbers every column it reads (with a stack of its own, as `subquery_depth`).
+    pub fn map_columns(&mut self, f: &dyn Fn(usize) -> usize) {
+        let mut pending = vec![self];
+        while let Some(expr) = pending.pop() {
+            if let TExprKind::Column(index) = &mut expr.kind {
+                *index = f(*index);
+            }
+            pending.extend(expr.children_mut());
+        }
+    }
+
     /// The deepest nesting of the subqueries it reads (`toscalar(T)`, `in (T | ...)`): 0 when it reads none.
     /// Walks with a stack of its own: an expression may be thousands of nodes wide.
     fn subquery_depth(&self) -> usize {
@@ -170,12 +205,20 @@ pub struct Node {
     /// (`bag_unpack`, `pivot`) when the query is only checked, not run. Names not in the schema are then
     /// accepted (as nulls), since the data may have them.
     pub open: bool,
+    /// The rows are in an order that window functions (`prev`, `row_number`, ...) may read: after `sort`,
+    /// `top`, `serialize` or `range`, and the row-by-row operators that keep it.
+    pub serialized: bool,
 }
 
 impl Node {
     pub fn new(source: Source, schema: Vec<Column>) -> Node {
         let depth = source.depth();
-        Node { source, operators: Vec::new(), schemas: vec![Arc::new(schema)], depth, open: false }
+        let serialized = match &source {
+            Source::Range { .. } => true,
+            Source::Shared(shared) => shared.node.serialized,
+            _ => false,
+        };
+        Node { source, operators: Vec::new(), schemas: vec![Arc::new(schema)], depth, open: false, serialized }
     }
 
     pub fn schema(&self) -> &[Column] {
@@ -236,6 +279,28 @@ pub enum JoinKind {
     RightAnti,
     LeftSemi,
     RightSemi,
+}
+
+/// A function of a row's neighbours in a serialized row set (`prev`, `next`, `row_number`, `row_cumsum`),
+/// computed over all the rows before the operator that reads it, as a column of its own.
+#[derive(Clone, Debug)]
+pub struct WindowSpec {
+    pub kind: WindowKind,
+    /// What is read of the other row (`prev`, `next`) or summed (`row_cumsum`).
+    pub value: Option<TExpr>,
+    /// The value where there is no such row (`prev`, `next`); null without it.
+    pub default: Option<TExpr>,
+    /// A condition that starts the count or sum again at this row (`row_number`, `row_cumsum`).
+    pub restart: Option<TExpr>,
+    pub ty: Type,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowKind {
+    Prev(usize),
+    Next(usize),
+    RowNumber(i64),
+    RowCumsum,
 }
 
 #[derive(Clone, Debug)]
@@ -314,6 +379,8 @@ pub enum Operator {
     FileProfile(FileProfilePlan),
     /// `serialize` with assignments: like `extend`, evaluated in order on one thread.
     Serialize(Vec<(usize, TExpr)>),
+    /// Appends a column per window function the next operator reads (see `WindowSpec`).
+    Window(Vec<WindowSpec>),
 }
 
 impl Operator {
@@ -337,6 +404,9 @@ impl Operator {
             Operator::Top { keys, .. } | Operator::Sort(keys) => keys.iter().for_each(|k| f(&k.expr)),
             Operator::MvExpand(plan) => plan.columns.iter().for_each(|(_, e, _)| f(e)),
             Operator::Parse(plan) => f(&plan.source),
+            Operator::Window(specs) => {
+                specs.iter().flat_map(|w| w.value.iter().chain(w.default.iter()).chain(w.restart.iter())).for_each(f)
+            }
             Operator::Count | Operator::Take(_) | Operator::Join(_) | Operator::FileProfile(_) => {}
         }
     }

@@ -14,7 +14,7 @@ use super::super::types::Type;
 use super::super::value::{Str, Value};
 use super::{Binding, CResult, Checker, Reported, shared};
 
-fn typed(kind: TExprKind, ty: Type) -> TExpr {
+pub(super) fn typed(kind: TExprKind, ty: Type) -> TExpr {
     TExpr { kind, ty }
 }
 
@@ -244,6 +244,9 @@ impl Checker<'_> {
                 return Ok(typed(TExprKind::Call(Call { function, arguments: pairs, regex: None }), Type::Dynamic));
             }
             "iff" | "iif" => return self.iff(arguments, span, row),
+            name if super::window::WINDOW_FUNCTIONS.contains(&name) => {
+                return self.window_call(name, arguments, span, row);
+            }
             "case" => return self.case(arguments, span, row),
             "toscalar" => return self.toscalar(arguments, span),
             "column_ifexists" => return self.column_ifexists(arguments, span, row),

@@ -8,6 +8,7 @@ mod expr;
 mod names;
 mod operators;
 mod plugins;
+mod window;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -115,6 +116,8 @@ pub(super) struct Checker<'a> {
     probe: Option<&'a crate::eval::ExecOptions>,
     /// The operator being checked reads an open schema (`Node::open`): unknown names are nulls, not errors.
     open_input: bool,
+    /// The window calls (`prev`, `row_number`, ...) of the operator being checked, when it may have some.
+    windows: Option<window::Windows>,
 }
 
 const MAX_INLINE_DEPTH: usize = 32;
@@ -151,6 +154,7 @@ impl<'a> Checker<'a> {
             differences: Vec::new(),
             probe: None,
             open_input: false,
+            windows: None,
         }
     }
 
@@ -373,18 +377,57 @@ impl<'a> Checker<'a> {
             self.operator = Some(operator.keyword.text.clone());
             self.piped_name = name.take();
             let open = node.open;
+            let serialized = node.serialized;
             self.open_input = open;
-            let result = self.operator(node, operator);
+            let result = self.operator_with_windows(node, operator);
             self.open_input = false;
             self.operator = None;
             self.piped_name = None;
             node = result?;
             // An operator over an open schema keeps it open, unless it decides its columns itself.
             node.open = (node.open || open) && !closes_schema(&operator.kind);
+            node.serialized = match &operator.kind {
+                ast::OperatorKind::Sort(_)
+                | ast::OperatorKind::Top { .. }
+                | ast::OperatorKind::Serialize(_)
+                | ast::OperatorKind::GetSchema => true,
+                ast::OperatorKind::Where(_)
+                | ast::OperatorKind::Extend(_)
+                | ast::OperatorKind::Project(_)
+                | ast::OperatorKind::ProjectAway(_)
+                | ast::OperatorKind::ProjectKeep(_)
+                | ast::OperatorKind::ProjectRename(_)
+                | ast::OperatorKind::ProjectReorder(_)
+                | ast::OperatorKind::Take(_)
+                | ast::OperatorKind::MvExpand { .. }
+                | ast::OperatorKind::Parse { .. }
+                | ast::OperatorKind::As(_)
+                | ast::OperatorKind::Render => serialized,
+                _ => false,
+            };
             self.within_plan_depth(&node, operator.keyword.span)?;
             if let ast::OperatorKind::As(alias) = &operator.kind {
                 name = Some(alias.text.clone());
             }
+        }
+        Ok(node)
+    }
+
+    /// Checks an operator; the window functions of a `where`, `extend`, `project` or `serialize` become
+    /// columns computed before it (see `window`).
+    fn operator_with_windows(&mut self, node: Node, operator: &ast::Operator) -> CResult<Node> {
+        use ast::OperatorKind as K;
+        let windows = match &operator.kind {
+            K::Where(_) | K::Extend(_) | K::Project(_) => Some(window::Windows::new(&node, false)),
+            K::Serialize(_) => Some(window::Windows::new(&node, true)),
+            _ => None,
+        };
+        let outer = std::mem::replace(&mut self.windows, windows);
+        let result = self.operator(node, operator);
+        let windows = std::mem::replace(&mut self.windows, outer);
+        let mut node = result?;
+        if let Some(windows) = windows {
+            window::place(&mut node, windows);
         }
         Ok(node)
     }

@@ -1,10 +1,11 @@
-//! Operators that need all their input first: `sort`, `join` and `serialize`.
+//! Operators that need all their input first: `sort`, `join`, `serialize` and the window functions.
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
+use super::super::ast::BinaryOperator;
 use super::super::error::KqlError;
-use super::super::plan::{Column, JoinKind, JoinPlan, Operator, Row, SortSpec};
+use super::super::plan::{Column, JoinKind, JoinPlan, Operator, Row, SortSpec, TExpr, WindowKind, WindowSpec};
 use super::super::value::{GroupKey, Value, sort_order};
 use super::Executor;
 use super::expr::{EvalContext, eval};
@@ -72,11 +73,76 @@ impl Executor<'_> {
                 }
                 Ok(rows)
             }
+            Operator::Window(specs) => {
+                // One after the other: a window may read the column of one before it.
+                for spec in specs {
+                    let column = window(spec, &rows, &self.context);
+                    for (row, value) in rows.iter_mut().zip(column) {
+                        row.push(value);
+                    }
+                }
+                Ok(rows)
+            }
             Operator::Join(plan) => {
                 let right = self.run(&plan.right)?;
                 Ok(join(plan, rows, right, input, plan.right.schema(), output))
             }
             other => Err(KqlError::runtime(format!("internal: {other:?} cannot run on a materialized table"))),
+        }
+    }
+}
+
+/// The values of a window function for every row, in order.
+fn window(spec: &WindowSpec, rows: &[Row], context: &EvalContext) -> Vec<Value> {
+    let each = |expr: &Option<TExpr>| -> Vec<Value> {
+        match expr {
+            Some(expr) => rows.iter().map(|row| eval(expr, row, context)).collect(),
+            None => Vec::new(),
+        }
+    };
+    let restarts: Vec<bool> = each(&spec.restart).iter().map(Value::is_true).collect();
+    let restarts_at = |index: usize| restarts.get(index).copied().unwrap_or(false);
+    match spec.kind {
+        WindowKind::Prev(offset) | WindowKind::Next(offset) => {
+            let values = each(&spec.value);
+            let defaults = each(&spec.default);
+            let missing = |index: usize| defaults.get(index).cloned().unwrap_or_else(|| Value::null_of(spec.ty));
+            (0..rows.len())
+                .map(|index| {
+                    let other = match spec.kind {
+                        WindowKind::Prev(_) => index.checked_sub(offset),
+                        _ => index.checked_add(offset).filter(|other| *other < rows.len()),
+                    };
+                    other.map_or_else(|| missing(index), |other| values[other].clone())
+                })
+                .collect()
+        }
+        WindowKind::RowNumber(start) => {
+            let mut number = start;
+            (0..rows.len())
+                .map(|index| {
+                    if index > 0 {
+                        number = if restarts_at(index) { start } else { number.saturating_add(1) };
+                    }
+                    Value::Long(number)
+                })
+                .collect()
+        }
+        WindowKind::RowCumsum => {
+            let values = each(&spec.value);
+            let mut sum = Value::null_of(spec.ty);
+            values
+                .into_iter()
+                .enumerate()
+                .map(|(index, value)| {
+                    if index == 0 || restarts_at(index) || sum.is_null() {
+                        sum = value;
+                    } else if !value.is_null() {
+                        sum = super::expr::binary(BinaryOperator::Add, &sum, &value, spec.ty);
+                    }
+                    sum.clone()
+                })
+                .collect()
         }
     }
 }

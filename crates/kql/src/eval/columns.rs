@@ -67,6 +67,10 @@ pub fn required_inputs(operator: &Operator, needed: &[bool], width: usize) -> Ve
         Operator::Distinct(keys) => keys.iter().for_each(|k| mark_columns(k, &mut inputs)),
         Operator::Count => {}
         Operator::Take(_) => pass_through(&mut inputs, &[]),
+        Operator::Window(_) => {
+            pass_through(&mut inputs, &[]);
+            operator.expressions(&mut |expr| mark_columns(expr, &mut inputs));
+        }
         Operator::Top { keys, .. } | Operator::Sort(keys) => {
             pass_through(&mut inputs, &[]);
             keys.iter().for_each(|k| mark_columns(&k.expr, &mut inputs));
@@ -299,6 +303,10 @@ pub fn dynamic_members(node: &Node) -> Vec<Option<Vec<String>>> {
                 alias = exprs.iter().map(|e| aliased(e, &alias)).collect();
             }
             Operator::Take(_) => {}
+            Operator::Window(_) => {
+                operator.expressions(&mut |expr| record(expr, &alias, &mut uses));
+                alias.resize(width, None);
+            }
             Operator::Top { keys, .. } | Operator::Sort(keys) => {
                 keys.iter().for_each(|k| record(&k.expr, &alias, &mut uses))
             }

