@@ -62,7 +62,9 @@ impl Checker<'_> {
                     Some(offset) => match self.constant(offset, row)?.as_i64() {
                         Some(n) if n >= 0 => n as usize,
                         _ => {
-                            return Err(self.error(offset.span, "the offset must be a constant whole number, 0 or more"));
+                            return Err(
+                                self.error(offset.span, "the offset must be a constant whole number, 0 or more")
+                            );
                         }
                     },
                     None => 1,
@@ -70,10 +72,15 @@ impl Checker<'_> {
                 let default = match arguments.get(2) {
                     Some(default) => {
                         let typed_default = self.scalar(default, row)?;
+                        // Kusto takes any constant and types the result as the column: how it converts
+                        // another type (`next(Timestamp, 1, 0)`) is not known here.
                         if super::super::functions::common_type(&[value.ty, typed_default.ty]).is_none() {
-                            return Err(self.error(
+                            return Err(self.unsupported(
                                 default.span,
-                                format!("the default is of type {}, not {} as the column", typed_default.ty, value.ty),
+                                format!(
+                                    "a default of type {} for a column of type {} is not supported locally",
+                                    typed_default.ty, value.ty
+                                ),
                             ));
                         }
                         Some(self.coerce(typed_default, value.ty))
@@ -103,8 +110,7 @@ impl Checker<'_> {
                 }
                 let term = self.scalar(&arguments[0], row)?;
                 let ty = match term.ty {
-                    Type::Int | Type::Long => Type::Long,
-                    Type::Real | Type::Decimal | Type::TimeSpan => term.ty,
+                    Type::Int | Type::Long | Type::Real | Type::Decimal | Type::TimeSpan => term.ty,
                     other => {
                         return Err(self.error(arguments[0].span, format!("row_cumsum() sums numbers, not {other}")));
                     }

@@ -26,7 +26,7 @@ fn check_common(args: &Args) -> Result<Type, String> {
     })
 }
 
-pub(super) static FUNCTIONS: [FunctionDef; 16] = [
+pub(super) static FUNCTIONS: [FunctionDef; 31] = [
     def("round", 1, 2, same_numeric, round),
     def(
         "abs",
@@ -42,6 +42,21 @@ pub(super) static FUNCTIONS: [FunctionDef; 16] = [
     def("exp", 1, 1, |a| to(Type::Real, &[Param::Number])(a), |_, v| number1(v, f64::exp)),
     def("log", 1, 1, |a| to(Type::Real, &[Param::Number])(a), |_, v| number1(v, f64::ln)),
     def("log10", 1, 1, |a| to(Type::Real, &[Param::Number])(a), |_, v| number1(v, f64::log10)),
+    def("log2", 1, 1, |a| to(Type::Real, &[Param::Number])(a), |_, v| number1(v, f64::log2)),
+    def("exp2", 1, 1, |a| to(Type::Real, &[Param::Number])(a), |_, v| number1(v, f64::exp2)),
+    def("exp10", 1, 1, |a| to(Type::Real, &[Param::Number])(a), |_, v| number1(v, |x| 10f64.powf(x))),
+    def("sin", 1, 1, |a| to(Type::Real, &[Param::Number])(a), |_, v| number1(v, f64::sin)),
+    def("cos", 1, 1, |a| to(Type::Real, &[Param::Number])(a), |_, v| number1(v, f64::cos)),
+    def("tan", 1, 1, |a| to(Type::Real, &[Param::Number])(a), |_, v| number1(v, f64::tan)),
+    def("cot", 1, 1, |a| to(Type::Real, &[Param::Number])(a), |_, v| number1(v, |x| 1.0 / x.tan())),
+    def("asin", 1, 1, |a| to(Type::Real, &[Param::Number])(a), |_, v| number1(v, f64::asin)),
+    def("acos", 1, 1, |a| to(Type::Real, &[Param::Number])(a), |_, v| number1(v, f64::acos)),
+    def("atan", 1, 1, |a| to(Type::Real, &[Param::Number])(a), |_, v| number1(v, f64::atan)),
+    def("atan2", 2, 2, |a| to(Type::Real, &[Param::Number, Param::Number])(a), |_, v| number2(v, f64::atan2)),
+    def("degrees", 1, 1, |a| to(Type::Real, &[Param::Number])(a), |_, v| number1(v, f64::to_degrees)),
+    def("radians", 1, 1, |a| to(Type::Real, &[Param::Number])(a), |_, v| number1(v, f64::to_radians)),
+    def("pi", 0, 0, |_| Ok(Type::Real), |_, _| Value::Real(std::f64::consts::PI)),
+    def("rand", 0, 1, |a| to(Type::Real, &[Param::Integer])(a), rand),
     def(
         "isnan",
         1,
@@ -82,6 +97,22 @@ pub(super) static FUNCTIONS: [FunctionDef; 16] = [
         other => real(other).map_or(Value::Null, |x| Value::Real(if x == 0.0 { 0.0 } else { x.signum() })),
     }),
 ];
+
+/// `rand()`: a number in [0, 1); `rand(N)`: a whole number in [0, N) (typed real, as Kusto types it).
+fn rand(_: &CallContext, v: &[Value]) -> Value {
+    // A hasher with fresh random keys is the standard library's source of random bits; 53 of them make every
+    // double in [0, 1) that a uniform draw can give.
+    use std::hash::BuildHasher;
+    let bits = std::collections::hash_map::RandomState::new().hash_one(0u8);
+    let unit = (bits >> 11) as f64 / (1u64 << 53) as f64;
+    match v.first() {
+        None => Value::Real(unit),
+        Some(range) => match integer(range) {
+            Some(n) if n > 0 => Value::Real((unit * n as f64).floor()),
+            _ => Value::Null,
+        },
+    }
+}
 
 fn number1(v: &[Value], f: fn(f64) -> f64) -> Value {
     real(&v[0]).map_or(Value::Null, |x| Value::Real(f(x)))

@@ -376,3 +376,35 @@ fn window_functions_read_the_neighbouring_rows() {
         error("range x from 1 to 3 step 1 | summarize by x | extend rn = row_number()").contains("must be serialized")
     );
 }
+
+#[test]
+fn a_window_default_of_another_type_is_beyond_the_engine_not_an_error() {
+    let Err(QueryError::Invalid(errors)) =
+        run("range x from 1 to 2 step 1 | extend T = now() | extend n = next(T, 1, 0)", &fixture(), &options())
+    else {
+        panic!()
+    };
+    assert_eq!(errors.0[0].kind, crate::error::ErrorKind::Unsupported, "{errors:?}");
+    assert_eq!(columns("datatable(a: int) [1, 2] | serialize s = row_cumsum(a)"), "a:int, s:int");
+}
+
+#[test]
+fn trigonometry_and_random_numbers() {
+    table(&[
+        (
+            "print sin(0), cos(0), round(tan(pi() / 4), 6), round(degrees(pi()), 6), radians(180) == pi()",
+            "0, 1, 1, 180, true",
+        ),
+        (
+            "print round(asin(1) * 2, 6) == round(pi(), 6), acos(1), atan(0), atan2(0, 1), log2(8), exp2(3), exp10(2)",
+            "true, 0, 0, 0, 3, 8, 100",
+        ),
+    ]);
+    let query = "range i from 1 to 200 step 1 | extend r = rand(), n = rand(10) \
+                 | summarize min(r), max(r), min(n), max(n), dcount(r)";
+    let draws = run(query, &fixture(), &options()).expect("runs").table.rows;
+    let [low, high, least, most, distinct] = &draws[0][..] else { panic!("{draws:?}") };
+    assert!(low.as_f64().is_some_and(|x| x >= 0.0) && high.as_f64().is_some_and(|x| x < 1.0), "{draws:?}");
+    assert!(least.as_f64() == Some(0.0) && most.as_f64() == Some(9.0), "200 draws of 10 cover 0 to 9: {draws:?}");
+    assert!(distinct.as_i64().is_some_and(|n| n > 150), "{draws:?}");
+}
