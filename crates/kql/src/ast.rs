@@ -307,6 +307,23 @@ pub struct MvExpandItem {
     pub to_type: Option<Type>,
 }
 
+/// `make-series`: per group of the `by` expressions, one array per aggregation along the binned axis.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MakeSeries {
+    /// `kind=nonempty`: an empty input still gives one row of defaults.
+    pub nonempty: bool,
+    /// Each aggregation with its `default=` value (0 when absent).
+    pub aggregates: Vec<(Assignment, Option<Expr>)>,
+    pub axis: Expr,
+    pub from: Option<Expr>,
+    pub to: Option<Expr>,
+    pub step: Expr,
+    /// The alternate syntax `on Axis in range(start, stop, step)`: `stop` is inclusive and the bins are
+    /// `bin()`'s, not `bin_at()`'s.
+    pub in_range: bool,
+    pub by: Vec<Assignment>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum ParsePart {
     Star(Span),
@@ -334,6 +351,7 @@ pub enum OperatorKind {
         aggregates: Vec<Assignment>,
         by: Vec<Assignment>,
     },
+    MakeSeries(Box<MakeSeries>),
     /// `distinct *` is an empty list.
     /// `distinct a, Name = expr` (`Vec::new()` for `distinct *`).
     Distinct(Vec<Assignment>),

@@ -303,6 +303,29 @@ pub enum WindowKind {
     RowCumsum,
 }
 
+/// The second half of `make-series`, over the rows of a `summarize` by the `by` expressions and the binned
+/// axis: per group of the `by` values, each aggregate becomes an array with one element per step of the axis
+/// (`default` where the group has no row in that bin), followed by the axis itself as an array.
+#[derive(Clone, Debug)]
+pub struct SeriesPlan {
+    /// The input's first `keys` columns are the `by` values, the next is the bin, the rest the aggregates.
+    pub keys: usize,
+    /// Per aggregate: the element of a bin without rows.
+    pub defaults: Vec<Value>,
+    /// The type of the bin: `datetime`, `timespan` and `long` step in whole units, `real` in floating point.
+    pub axis: Type,
+    /// The first bin; the first bin with data when absent.
+    pub start: Option<TExpr>,
+    /// The bound of the axis, exclusive; after the last bin with data when absent.
+    pub end: Option<TExpr>,
+    /// `in range(start, stop, step)`: `end` is inclusive, and the axis starts at the first multiple of the step
+    /// at or after `start`.
+    pub inclusive: bool,
+    pub step: TExpr,
+    /// `kind=nonempty`: an empty input gives one row of defaults (when the axis has both bounds).
+    pub nonempty: bool,
+}
+
 #[derive(Clone, Debug)]
 pub struct SortSpec {
     pub expr: TExpr,
@@ -381,6 +404,7 @@ pub enum Operator {
     Serialize(Vec<(usize, TExpr)>),
     /// Appends a column per window function the next operator reads (see `WindowSpec`).
     Window(Vec<WindowSpec>),
+    Series(SeriesPlan),
 }
 
 impl Operator {
@@ -407,6 +431,7 @@ impl Operator {
             Operator::Window(specs) => {
                 specs.iter().flat_map(|w| w.value.iter().chain(w.default.iter()).chain(w.restart.iter())).for_each(f)
             }
+            Operator::Series(plan) => plan.start.iter().chain(plan.end.iter()).chain([&plan.step]).for_each(f),
             Operator::Count | Operator::Take(_) | Operator::Join(_) | Operator::FileProfile(_) => {}
         }
     }

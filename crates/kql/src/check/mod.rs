@@ -8,6 +8,7 @@ mod expr;
 mod names;
 mod operators;
 mod plugins;
+mod series;
 mod window;
 
 use std::collections::HashMap;
@@ -711,7 +712,7 @@ impl<'a> Checker<'a> {
 /// Operators whose output columns are exactly the ones they name.
 fn closes_schema(kind: &ast::OperatorKind) -> bool {
     use ast::OperatorKind as K;
-    matches!(kind, K::Project(_) | K::Summarize { .. } | K::Count | K::Distinct(_) | K::GetSchema)
+    matches!(kind, K::Project(_) | K::Summarize { .. } | K::MakeSeries(_) | K::Count | K::Distinct(_) | K::GetSchema)
 }
 
 fn shared(node: Node) -> Arc<SharedNode> {

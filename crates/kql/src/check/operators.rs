@@ -187,6 +187,7 @@ impl Checker<'_> {
                     node.push(operator, schema);
                 }
             }
+            OperatorKind::MakeSeries(series) => self.make_series(&mut node, series, span)?,
             OperatorKind::Distinct(assignments) => {
                 if assignments.is_empty() {
                     let all = input.iter().enumerate().map(|(i, c)| column_ref(i, c.ty)).collect();
@@ -325,7 +326,11 @@ impl Checker<'_> {
     }
 
     /// `project` (and `distinct` of expressions): new columns from expressions, named or inferred.
-    fn project(&mut self, assignments: &[ast::Assignment], input: &[Column]) -> CResult<(Vec<TExpr>, Vec<Column>)> {
+    pub(super) fn project(
+        &mut self,
+        assignments: &[ast::Assignment],
+        input: &[Column],
+    ) -> CResult<(Vec<TExpr>, Vec<Column>)> {
         let mut exprs = Vec::new();
         let mut schema: Vec<Column> = Vec::new();
         let mut numbers = ColumnNumbers::default();

@@ -83,6 +83,7 @@ impl Executor<'_> {
                 }
                 Ok(rows)
             }
+            Operator::Series(plan) => super::series::series(plan, rows, output, &self.context),
             Operator::Join(plan) => {
                 let right = self.run(&plan.right)?;
                 Ok(join(plan, rows, right, input, plan.right.schema(), output))

@@ -66,6 +66,8 @@ pub fn required_inputs(operator: &Operator, needed: &[bool], width: usize) -> Ve
         }
         Operator::Distinct(keys) => keys.iter().for_each(|k| mark_columns(k, &mut inputs)),
         Operator::Count => {}
+        // Every input column makes a part of some output: the keys, the bin that places values, the aggregates.
+        Operator::Series(_) => inputs.iter_mut().for_each(|i| *i = true),
         Operator::Take(_) => pass_through(&mut inputs, &[]),
         Operator::Window(_) => {
             pass_through(&mut inputs, &[]);
@@ -355,6 +357,10 @@ pub fn dynamic_members(node: &Node) -> Vec<Option<Vec<String>>> {
                 alias = vec![None; width];
             }
             Operator::Count => alias = vec![None; width],
+            Operator::Series(_) => {
+                operator.expressions(&mut |expr| record(expr, &alias, &mut uses));
+                alias = vec![None; width];
+            }
         }
         alias.resize(width, None);
     }

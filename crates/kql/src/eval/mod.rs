@@ -9,6 +9,7 @@ mod accumulate;
 mod blocking;
 mod columns;
 mod expr;
+mod series;
 mod steps;
 mod text;
 

@@ -2,8 +2,8 @@
 //! `range`, `union`).
 
 use super::super::ast::{
-    Assignment, Expr, ExprKind, JoinCondition, MvExpandItem, Name, NamePattern, Operator, OperatorKind, ParseKind,
-    ParsePart, SortKey, Source, Union, UnionTable,
+    Assignment, Expr, ExprKind, JoinCondition, MakeSeries, MvExpandItem, Name, NamePattern, Operator, OperatorKind,
+    ParseKind, ParsePart, SortKey, Source, Union, UnionTable,
 };
 use super::super::error::{KqlError, closest};
 use super::super::lexer::TokenKind;
@@ -21,6 +21,7 @@ const SUPPORTED: &[&str] = &[
     "project-rename",
     "project-reorder",
     "summarize",
+    "make-series",
     "distinct",
     "count",
     "take",
@@ -46,7 +47,6 @@ const SUPPORTED: &[&str] = &[
 
 /// Real Kusto operators that this engine does not implement.
 const UNSUPPORTED: &[&str] = &[
-    "make-series",
     "mv-apply",
     "top-nested",
     "top-hitters",
@@ -92,6 +92,7 @@ impl Parser<'_> {
             "project-rename" => OperatorKind::ProjectRename(self.renames()?),
             "project-reorder" => OperatorKind::ProjectReorder(self.reorder_patterns()?),
             "summarize" => self.summarize()?,
+            "make-series" => self.make_series()?,
             "distinct" => {
                 if self.eat(&TokenKind::Star) {
                     OperatorKind::Distinct(Vec::new())
@@ -366,6 +367,69 @@ impl Parser<'_> {
         let aggregates = if self.at_word("by") { Vec::new() } else { self.assignments()? };
         let by = if self.eat_word("by") { self.assignments()? } else { Vec::new() };
         Ok(OperatorKind::Summarize { aggregates, by })
+    }
+
+    /// `make-series [kind=nonempty] [Name =] Aggregation [default = Value], ... on Axis from A to B step S
+    /// [by ...]`, or `on Axis in range(A, B, S)`.
+    fn make_series(&mut self) -> PResult<OperatorKind> {
+        let mut nonempty = false;
+        loop {
+            self.skip_hints();
+            if self.at_word("kind") && matches!(self.peek_at(1).kind, TokenKind::Assign) {
+                self.advance();
+                self.advance();
+                let kind = self.name("'nonempty'")?;
+                if kind.text != "nonempty" {
+                    return Err(KqlError::syntax(kind.span, "Syntax error: the make-series kind is 'nonempty'"));
+                }
+                nonempty = true;
+            } else {
+                break;
+            }
+        }
+        let mut aggregates = Vec::new();
+        loop {
+            let names = self.assignment_target().into_iter().collect();
+            let expr = self.expr()?;
+            let default = if self.at_word("default") && matches!(self.peek_at(1).kind, TokenKind::Assign) {
+                self.advance();
+                self.advance();
+                Some(self.expr()?)
+            } else {
+                None
+            };
+            aggregates.push((Assignment { names, expr }, default));
+            if !self.eat(&TokenKind::Comma) {
+                break;
+            }
+        }
+        self.expect_word("on")?;
+        // `Axis in range(...)` would read as the `in` operator: the axis is then a plain name.
+        let in_range = self.word_at(1) == Some("in")
+            && self.word_at(2) == Some("range")
+            && matches!(self.peek_at(3).kind, TokenKind::LeftParen);
+        let (axis, from, to, step) = if in_range {
+            let name = self.name("the axis column")?;
+            let axis = Expr { kind: ExprKind::Name(name.text), span: name.span };
+            self.expect_word("in")?;
+            self.expect_word("range")?;
+            self.expect(&TokenKind::LeftParen, "'(' after 'range'")?;
+            let start = self.expr()?;
+            self.expect(&TokenKind::Comma, "',' after the start of the range")?;
+            let stop = self.expr()?;
+            self.expect(&TokenKind::Comma, "',' after the end of the range")?;
+            let step = self.expr()?;
+            self.expect(&TokenKind::RightParen, "')' after the step")?;
+            (axis, Some(start), Some(stop), step)
+        } else {
+            let axis = self.expr()?;
+            let from = if self.eat_word("from") { Some(self.expr()?) } else { None };
+            let to = if self.eat_word("to") { Some(self.expr()?) } else { None };
+            self.expect_word("step")?;
+            (axis, from, to, self.expr()?)
+        };
+        let by = if self.eat_word("by") { self.assignments()? } else { Vec::new() };
+        Ok(OperatorKind::MakeSeries(Box::new(MakeSeries { nonempty, aggregates, axis, from, to, step, in_range, by })))
     }
 
     fn mv_expand(&mut self) -> PResult<OperatorKind> {

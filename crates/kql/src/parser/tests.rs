@@ -122,8 +122,8 @@ fn collects_every_error_and_recovers_at_pipes() {
 
 #[test]
 fn unsupported_operators_are_named() {
-    let messages = errors("T | make-series count() on Timestamp step 1h");
-    assert_eq!(messages, vec!["'make-series' operator is not supported by the local engine"]);
+    let messages = errors("T | mv-apply x on (take 1)");
+    assert_eq!(messages, vec!["'mv-apply' operator is not supported by the local engine"]);
 }
 
 #[test]

@@ -408,3 +408,88 @@ fn trigonometry_and_random_numbers() {
     assert!(least.as_f64() == Some(0.0) && most.as_f64() == Some(9.0), "200 draws of 10 cover 0 to 9: {draws:?}");
     assert!(distinct.as_i64().is_some_and(|n| n > 150), "{draws:?}");
 }
+
+/// Kusto's documented `make-series` data: one metric at irregular times around ten days.
+const METRIC: &str = "datatable(timestamp: datetime, metric: real) [\
+    datetime(2016-12-31T06:00), 50, datetime(2017-01-01), 4, datetime(2017-01-02), 3, datetime(2017-01-03), 4, \
+    datetime(2017-01-03T03:00), 6, datetime(2017-01-05), 8, datetime(2017-01-05T13:40), 13, \
+    datetime(2017-01-06), 4, datetime(2017-01-07), 3, datetime(2017-01-08), 8, datetime(2017-01-08T21:00), 8, \
+    datetime(2017-01-09), 2, datetime(2017-01-09T12:00), 11, datetime(2017-01-10T05:00), 5]";
+
+#[test]
+fn make_series_fills_every_step_of_the_axis() {
+    let days = |from: u32, to: u32| {
+        let days: Vec<String> = (from..=to).map(|d| format!("\"2017-01-{d:02}T00:00:00.0000000Z\"")).collect();
+        format!("[{}]", days.join(","))
+    };
+    let window = "on timestamp from datetime(2017-01-01) to datetime(2017-01-10) step 1d";
+    table(&[
+        // Kusto's documented answer.
+        (
+            &format!("{METRIC} | make-series avg(metric) {window}"),
+            &format!("[4.0,3.0,5.0,0.0,10.5,4.0,3.0,8.0,6.5], {}", days(1, 9)),
+        ),
+        (
+            &format!("{METRIC} | make-series avg(metric) default=real(null) {window} | project avg_metric"),
+            "[4.0,3.0,5.0,null,10.5,4.0,3.0,8.0,6.5]",
+        ),
+        // An empty input makes no row, unless `kind=nonempty`.
+        (&format!("{METRIC} | take 0 | make-series avg(metric) default=1.0 {window} | count"), "0"),
+        (
+            &format!("{METRIC} | take 0 | make-series kind=nonempty avg(metric) default=1.0 {window}"),
+            &format!("[1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0], {}", days(1, 9)),
+        ),
+        // Without bounds: from the first bin with data to the last.
+        (
+            &format!(
+                "{METRIC} | where timestamp > datetime(2017-01-05) | make-series n = count() on timestamp step 1d | project n"
+            ),
+            "[1,1,1,2,2,1]",
+        ),
+        // By group, each with the same axis; names, `count()` as long, several aggregates.
+        (
+            "datatable(T: datetime, Who: string, Size: long) [datetime(2024-01-01 01:00), 'a', 5, \
+             datetime(2024-01-01 02:30), 'b', 7, datetime(2024-01-01 02:10), 'a', 1] \
+             | make-series Logons = count(), sum(Size) default = -1 on T from datetime(2024-01-01) to datetime(2024-01-01 03:00) step 1h by Who",
+            "a, [0,1,1], [-1,5,1], [\"2024-01-01T00:00:00.0000000Z\",\"2024-01-01T01:00:00.0000000Z\",\"2024-01-01T02:00:00.0000000Z\"]; \
+             b, [0,0,1], [-1,-1,7], [\"2024-01-01T00:00:00.0000000Z\",\"2024-01-01T01:00:00.0000000Z\",\"2024-01-01T02:00:00.0000000Z\"]",
+        ),
+        // The alternate syntax: the stop is inclusive.
+        ("range x from 1 to 10 step 1 | make-series sum(x) on x in range(0, 8, 4)", "[6,22,8], [0,4,8]"),
+        // A numeric axis with a `from` that is not a multiple of the step: bins start at `from`.
+        ("range x from 1 to 10 step 1 | make-series c = count() on x from 3 to 9 step 2", "[2,2,2], [3,5,7]"),
+        // The hunting pattern: a series, then back to rows.
+        (
+            &format!(
+                "{METRIC} | make-series n = count() {window} | mv-expand n to typeof(long), timestamp to typeof(datetime) | where n > 1"
+            ),
+            "2, 2017-01-03T00:00:00.0000000Z; 2, 2017-01-05T00:00:00.0000000Z; 2, 2017-01-08T00:00:00.0000000Z; 2, 2017-01-09T00:00:00.0000000Z",
+        ),
+    ]);
+    assert_eq!(
+        columns(&format!("{METRIC} | extend k = 'x' | make-series c = count(), max(metric) {window} by k")),
+        "k:string, c:dynamic, max_metric:dynamic, timestamp:dynamic"
+    );
+    assert!(
+        error(&format!("{METRIC} | make-series count() on metric step 1d"))
+            .contains("a step over a real axis is a number")
+    );
+    assert!(
+        error(&format!("{METRIC} | make-series count() on tostring(metric) step 1"))
+            .contains("the axis is a datetime, a timespan or a number")
+    );
+    assert!(error(&format!("{METRIC} | make-series count() on timestamp from timestamp step 1d")).contains("constant"));
+    assert!(error(&format!("{METRIC} | make-series count() on timestamp step 1d by nope")).contains("nope"));
+    let too_long = format!(
+        "{METRIC} | make-series count() on timestamp from datetime(2000-01-01) to datetime(2017-01-01) step 1s"
+    );
+    assert!(error(&too_long).contains("limit is 1048576"), "{}", error(&too_long));
+    // Beyond the engine, not an error: Kusto may accept them.
+    for query in [
+        format!("{METRIC} | make-series make_set(metric) {window}"),
+        format!("{METRIC} | extend d = todynamic(timestamp) | make-series count() on d step 1d"),
+    ] {
+        let Err(QueryError::Invalid(errors)) = run(&query, &fixture(), &options()) else { panic!("{query}") };
+        assert_eq!(errors.0[0].kind, crate::error::ErrorKind::Unsupported, "{query}: {errors:?}");
+    }
+}
