@@ -56,6 +56,11 @@ const TOKENS: &[&str] = &[
     "on",
     "union",
     "mv-expand",
+    "mv-apply",
+    "make-series",
+    "step",
+    "from",
+    "default",
     "parse",
     "with",
     "distinct",
@@ -186,6 +191,10 @@ proptest! {
         "join kind=leftouter (T | take 2) on ActionType", "lookup (T | summarize by ActionType) on ActionType",
         "union (T | take 1)", "count", "project-away RawEventData", "parse ActionType with a 'e' b",
         "extend z = iff(Size > 2, 'a', 'b')", "getschema", "serialize", "as X",
+        "make-series count() default = -1 on Timestamp step 1h by ActionType",
+        "make-series sum(Size) on Size from 0 to 10 step 2", "mv-expand ActionType to typeof(long)",
+        "mv-apply RawEventData.b on (top 1 by tostring(RawEventData_b) | extend w = 1)",
+        "mv-apply with_itemindex = i e = pack_array(Size, Size) on (summarize make_list(e))",
     ][..]), 0..6)) {
         let text = std::iter::once("T").chain(ops.iter().copied()).collect::<Vec<_>>().join(" | ");
         exercise(&text);

@@ -379,6 +379,14 @@ pub enum OperatorKind {
         bag_expansion_array: bool,
         limit: Option<Expr>,
     },
+    /// `mv-apply items on (subquery)`: the subquery runs over each row's expanded elements.
+    MvApply {
+        items: Vec<MvExpandItem>,
+        item_index: Option<Name>,
+        limit: Option<Expr>,
+        /// The operators of the subquery, whose source is the expanded rows.
+        subquery: Vec<Operator>,
+    },
     /// `flags` are the regular-expression flags of `kind=regex` (`U`, `i`, `m`, `s`).
     Parse {
         kind: ParseKind,

@@ -355,6 +355,19 @@ pub struct MvExpandPlan {
     pub limit: Option<usize>,
 }
 
+/// `mv-apply`: each row is expanded as `mv-expand` would, the subquery runs over those rows alone, and each
+/// row it gives is the input row's other columns with the subquery's columns put over them.
+#[derive(Clone, Debug)]
+pub struct MvApplyPlan {
+    pub expand: MvExpandPlan,
+    /// Over the expanded rows of one input row; its source is replaced by them.
+    pub subquery: Box<Node>,
+    /// The input columns the output keeps, in order (all but those expanded in place).
+    pub kept: Vec<usize>,
+    /// For each column of the subquery: its slot in the output (over a kept column of the same name, or after).
+    pub placed: Vec<usize>,
+}
+
 #[derive(Clone, Debug)]
 pub struct JoinPlan {
     pub kind: JoinKind,
@@ -398,6 +411,7 @@ pub enum Operator {
     Sort(Vec<SortSpec>),
     Join(JoinPlan),
     MvExpand(MvExpandPlan),
+    MvApply(MvApplyPlan),
     Parse(ParsePlan),
     FileProfile(FileProfilePlan),
     /// `serialize` with assignments: like `extend`, evaluated in order on one thread.
@@ -427,6 +441,7 @@ impl Operator {
             }
             Operator::Top { keys, .. } | Operator::Sort(keys) => keys.iter().for_each(|k| f(&k.expr)),
             Operator::MvExpand(plan) => plan.columns.iter().for_each(|(_, e, _)| f(e)),
+            Operator::MvApply(plan) => plan.expand.columns.iter().for_each(|(_, e, _)| f(e)),
             Operator::Parse(plan) => f(&plan.source),
             Operator::Window(specs) => {
                 specs.iter().flat_map(|w| w.value.iter().chain(w.default.iter()).chain(w.restart.iter())).for_each(f)
@@ -440,6 +455,7 @@ impl Operator {
     fn depth(&self) -> usize {
         let mut deepest = match self {
             Operator::Join(join) => join.right.depth + 1,
+            Operator::MvApply(apply) => apply.subquery.depth + 1,
             Operator::FileProfile(FileProfilePlan { profiles: Some(profiles), .. }) => profiles.depth + 1,
             _ => 0,
         };

@@ -367,14 +367,25 @@ impl<'a> Checker<'a> {
     }
 
     fn pipeline(&mut self, pipeline: &ast::Pipeline) -> CResult<Node> {
-        let mut node = self.source(&pipeline.source)?;
+        let node = self.source(&pipeline.source)?;
         self.within_plan_depth(&node, pipeline.span)?;
         // A table read as it is, or the result of `as X`, has a name that `union withsource=` reports.
-        let mut name = match &pipeline.source {
+        let name = match &pipeline.source {
             AstSource::Expr(Expr { kind: ExprKind::Name(table), .. }) => Some(table.clone()),
             _ => None,
         };
-        for operator in &pipeline.operators {
+        self.operators_over(node, name, &pipeline.operators)
+    }
+
+    /// The operators of a pipeline, one after the other over `node`; `name` is the table's, for `union
+    /// withsource=`.
+    pub(super) fn operators_over(
+        &mut self,
+        mut node: Node,
+        mut name: Option<String>,
+        operators: &[ast::Operator],
+    ) -> CResult<Node> {
+        for operator in operators {
             self.operator = Some(operator.keyword.text.clone());
             self.piped_name = name.take();
             let open = node.open;

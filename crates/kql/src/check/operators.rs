@@ -5,8 +5,8 @@ use std::sync::Arc;
 use super::super::aggregate::{self, AggregateKind, AggregateSpec};
 use super::super::ast::{self, Expr, ExprKind, JoinCondition, NamePattern, OperatorKind, ParseKind, ParsePart};
 use super::super::plan::{
-    Column, FileProfilePlan, JoinKind, JoinPlan, MvExpandPlan, Node, Operator, ParsePlan, SortSpec, Source, TExpr,
-    TExprKind,
+    Column, FileProfilePlan, JoinKind, JoinPlan, MvApplyPlan, MvExpandPlan, Node, Operator, ParsePlan, SortSpec,
+    Source, TExpr, TExprKind,
 };
 use super::super::span::Span;
 use super::super::types::Type;
@@ -230,6 +230,10 @@ impl Checker<'_> {
                 let (plan, schema) =
                     self.mv_expand(items, item_index.as_ref(), *bag_expansion_array, limit.as_ref(), &input)?;
                 node.push(Operator::MvExpand(plan), schema);
+            }
+            OperatorKind::MvApply { items, item_index, limit, subquery } => {
+                let (plan, schema) = self.mv_apply(items, item_index.as_ref(), limit.as_ref(), subquery, &node)?;
+                node.push(Operator::MvApply(plan), schema);
             }
             OperatorKind::Parse { kind, flags, source, pattern, keep_only_matches } => {
                 let (plan, schema) = self.parse(*kind, flags, source, pattern, *keep_only_matches, &input)?;
@@ -917,6 +921,52 @@ impl Checker<'_> {
             None => None,
         };
         Ok((MvExpandPlan { columns, item_index, bag_as_array, limit }, schema))
+    }
+
+    /// `mv-apply`: the subquery is checked over the rows `mv-expand` would make of the same items (every input
+    /// column, the expanded ones in their place or after, then the item index), as Kusto binds it. The output
+    /// is the input's columns but those expanded in place, with the subquery's columns put over those of the
+    /// same name or after them.
+    fn mv_apply(
+        &mut self,
+        items: &[ast::MvExpandItem],
+        item_index: Option<&ast::Name>,
+        limit: Option<&Expr>,
+        subquery: &[ast::Operator],
+        input: &Node,
+    ) -> CResult<(MvApplyPlan, Vec<Column>)> {
+        let (expand, expanded) = self.mv_expand(items, item_index, false, limit, input.schema())?;
+        // An unnamed item that is a column of the input is expanded in place: that column is the subquery's.
+        let in_place: Vec<usize> = items
+            .iter()
+            .filter(|item| item.name.is_none())
+            .filter_map(|item| match &item.expr.kind {
+                ExprKind::Name(name) => input.schema().iter().position(|c| &c.name == name),
+                _ => None,
+            })
+            .collect();
+        let mut rows = Node::new(Source::Rows(Arc::new(Vec::new())), expanded);
+        rows.open = input.open;
+        let operator = self.operator.take();
+        let checked = self.operators_over(rows, None, subquery);
+        self.operator = operator;
+        let subquery = checked?;
+        let kept: Vec<usize> = (0..input.schema().len()).filter(|i| !in_place.contains(i)).collect();
+        let mut schema: Vec<Column> = kept.iter().map(|i| input.schema()[*i].clone()).collect();
+        let mut placed = Vec::new();
+        for column in subquery.schema() {
+            match schema.iter().position(|c| c.name == column.name) {
+                Some(slot) => {
+                    schema[slot] = column.clone();
+                    placed.push(slot);
+                }
+                None => {
+                    schema.push(column.clone());
+                    placed.push(schema.len() - 1);
+                }
+            }
+        }
+        Ok((MvApplyPlan { expand, subquery: Box::new(subquery), kept, placed }, schema))
     }
 
     /// `parse`: the pattern becomes one regular expression, each column a named capture group (so that groups

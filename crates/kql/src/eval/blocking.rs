@@ -5,11 +5,16 @@ use std::collections::{HashMap, HashSet};
 
 use super::super::ast::BinaryOperator;
 use super::super::error::KqlError;
-use super::super::plan::{Column, JoinKind, JoinPlan, Operator, Row, SortSpec, TExpr, WindowKind, WindowSpec};
+use std::sync::Arc;
+
+use super::super::plan::{
+    Column, JoinKind, JoinPlan, MvApplyPlan, Operator, Row, SortSpec, TExpr, WindowKind, WindowSpec,
+};
 use super::super::value::{GroupKey, Value, sort_order};
 use super::Executor;
 use super::expr::{EvalContext, eval};
-use super::steps::join_key;
+use super::steps::{join_key, mv_expand};
+use super::{Columns, memory_table};
 
 /// Where a value goes relative to the others: nulls at one end, NaN next to them, then everything else
 /// (Kusto: `asc nulls first` is null, NaN, -inf, ..., +inf; `desc nulls last` is +inf, ..., -inf, NaN, null).
@@ -84,12 +89,40 @@ impl Executor<'_> {
                 Ok(rows)
             }
             Operator::Series(plan) => super::series::series(plan, rows, output, &self.context),
+            Operator::MvApply(plan) => self.mv_apply(plan, rows, output),
             Operator::Join(plan) => {
                 let right = self.run(&plan.right)?;
                 Ok(join(plan, rows, right, input, plan.right.schema(), output))
             }
             other => Err(KqlError::runtime(format!("internal: {other:?} cannot run on a materialized table"))),
         }
+    }
+}
+
+impl Executor<'_> {
+    /// `mv-apply`: per input row, the subquery over its expanded rows.
+    fn mv_apply(&self, plan: &MvApplyPlan, rows: Vec<Row>, output: &[Column]) -> Result<Vec<Row>, KqlError> {
+        self.prepare_subqueries(&plan.subquery)?;
+        let inner = &plan.subquery.schemas[0];
+        let mut applied = Vec::new();
+        for row in rows {
+            self.check_cancelled()?;
+            let mut expanded = Vec::new();
+            mv_expand(&plan.expand, row.clone(), &self.context, &mut |r| {
+                expanded.push(r);
+                true
+            });
+            let source = memory_table("mv-apply", inner, Arc::new(expanded));
+            for result in self.run_operators(source, &plan.subquery, 0, Columns::all(inner.len()))? {
+                let mut out: Row = plan.kept.iter().map(|i| row[*i].clone()).collect();
+                out.resize(output.len(), Value::Null);
+                for (value, slot) in result.into_iter().zip(&plan.placed) {
+                    out[*slot] = value;
+                }
+                applied.push(out);
+            }
+        }
+        Ok(applied)
     }
 }
 

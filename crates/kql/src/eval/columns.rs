@@ -66,8 +66,9 @@ pub fn required_inputs(operator: &Operator, needed: &[bool], width: usize) -> Ve
         }
         Operator::Distinct(keys) => keys.iter().for_each(|k| mark_columns(k, &mut inputs)),
         Operator::Count => {}
-        // Every input column makes a part of some output: the keys, the bin that places values, the aggregates.
-        Operator::Series(_) => inputs.iter_mut().for_each(|i| *i = true),
+        // Every input column makes a part of some output: the keys, the bin that places values, the aggregates;
+        // the subquery of `mv-apply` reads any column of its rows.
+        Operator::Series(_) | Operator::MvApply(_) => inputs.iter_mut().for_each(|i| *i = true),
         Operator::Take(_) => pass_through(&mut inputs, &[]),
         Operator::Window(_) => {
             pass_through(&mut inputs, &[]);
@@ -359,6 +360,13 @@ pub fn dynamic_members(node: &Node) -> Vec<Option<Vec<String>>> {
             Operator::Count => alias = vec![None; width],
             Operator::Series(_) => {
                 operator.expressions(&mut |expr| record(expr, &alias, &mut uses));
+                alias = vec![None; width];
+            }
+            // The subquery may read any member of any column it is given.
+            Operator::MvApply(_) => {
+                for column in alias.iter().flatten() {
+                    uses[*column] = Use::Whole;
+                }
                 alias = vec![None; width];
             }
         }

@@ -189,7 +189,7 @@ fn elements(value: &Value, bag_as_array: bool) -> Vec<Dyn> {
     }
 }
 
-fn mv_expand(plan: &MvExpandPlan, row: Row, context: &EvalContext, out: &mut dyn FnMut(Row) -> bool) -> bool {
+pub fn mv_expand(plan: &MvExpandPlan, row: Row, context: &EvalContext, out: &mut dyn FnMut(Row) -> bool) -> bool {
     let expanded: Vec<Vec<Dyn>> =
         plan.columns.iter().map(|(_, expr, _)| elements(&eval(expr, &row, context), plan.bag_as_array)).collect();
     let mut count = expanded.iter().map(Vec::len).max().unwrap_or(0);

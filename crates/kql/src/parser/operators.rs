@@ -35,6 +35,7 @@ const SUPPORTED: &[&str] = &[
     "union",
     "mv-expand",
     "mvexpand",
+    "mv-apply",
     "parse",
     "parse-where",
     "invoke",
@@ -47,7 +48,6 @@ const SUPPORTED: &[&str] = &[
 
 /// Real Kusto operators that this engine does not implement.
 const UNSUPPORTED: &[&str] = &[
-    "mv-apply",
     "top-nested",
     "top-hitters",
     "search",
@@ -69,7 +69,6 @@ const UNSUPPORTED: &[&str] = &[
     "graph-shortest-paths",
     "macro-expand",
     "assert-schema",
-    "mvapply",
     "lookup-",
     "execute-and-cache",
 ];
@@ -132,6 +131,7 @@ impl Parser<'_> {
             "union" => OperatorKind::Union(self.union_body()?),
             // `mvexpand` is the older spelling, still accepted by Kusto.
             "mv-expand" | "mvexpand" => self.mv_expand()?,
+            "mv-apply" | "mvapply" => self.mv_apply()?,
             "parse" => self.parse_operator(false)?,
             "parse-where" => self.parse_operator(true)?,
             "invoke" => {
@@ -430,6 +430,23 @@ impl Parser<'_> {
         };
         let by = if self.eat_word("by") { self.assignments()? } else { Vec::new() };
         Ok(OperatorKind::MakeSeries(Box::new(MakeSeries { nonempty, aggregates, axis, from, to, step, in_range, by })))
+    }
+
+    /// `mv-apply [with_itemindex=I] [Name =] Array [to typeof(T)], ... [limit N] on (operators)`.
+    fn mv_apply(&mut self) -> PResult<OperatorKind> {
+        let OperatorKind::MvExpand { items, item_index, limit, .. } = self.mv_expand()? else {
+            return Err(self.unexpected("the columns to expand"));
+        };
+        self.expect_word("on")?;
+        self.expect(&TokenKind::LeftParen, "'(' before the subquery of mv-apply")?;
+        self.enter()?;
+        let mut subquery = vec![self.operator()?];
+        while self.eat(&TokenKind::Pipe) {
+            subquery.push(self.operator()?);
+        }
+        self.leave();
+        self.expect(&TokenKind::RightParen, "')' after the subquery of mv-apply")?;
+        Ok(OperatorKind::MvApply { items, item_index, limit, subquery })
     }
 
     fn mv_expand(&mut self) -> PResult<OperatorKind> {

@@ -122,8 +122,8 @@ fn collects_every_error_and_recovers_at_pipes() {
 
 #[test]
 fn unsupported_operators_are_named() {
-    let messages = errors("T | mv-apply x on (take 1)");
-    assert_eq!(messages, vec!["'mv-apply' operator is not supported by the local engine"]);
+    let messages = errors("T | top-nested 3 of x by count()");
+    assert_eq!(messages, vec!["'top-nested' operator is not supported by the local engine"]);
 }
 
 #[test]
@@ -150,4 +150,10 @@ fn render_followed_by_a_stray_closing_bracket_is_an_error_not_a_panic() {
         assert!(parse_query(text).is_err(), "{text}");
     }
     assert!(parse_query("T | render timechart with (title='a', ymin=0)").is_ok());
+}
+
+#[test]
+fn nested_mv_apply_is_bounded() {
+    let deep = format!("T{}", " | mv-apply a on (take 1".repeat(5000));
+    assert!(errors(&deep).iter().any(|m| m.contains("nested too deeply")), "{:?}", errors(&deep));
 }

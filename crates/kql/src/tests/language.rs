@@ -493,3 +493,59 @@ fn make_series_fills_every_step_of_the_axis() {
         assert_eq!(errors.0[0].kind, crate::error::ErrorKind::Unsupported, "{query}: {errors:?}");
     }
 }
+
+#[test]
+fn mv_apply_runs_its_subquery_over_each_rows_elements() {
+    table(&[
+        // Kusto's documented examples.
+        (
+            "datatable(index: int, Arr: dynamic) [0, dynamic([7]), 1, dynamic([6, 11, 7])] \
+             | mv-apply Arr2 = Arr to typeof(long) on (take 100)",
+            "0, [7], 7; 1, [6,11,7], 6; 1, [6,11,7], 11; 1, [6,11,7], 7",
+        ),
+        (
+            "datatable(index: int, Arr: dynamic) [0, dynamic([1, 5, 3]), 1, dynamic([10, 2, 5, 7])] \
+             | mv-apply topElem = Arr to typeof(long) on (top 1 by topElem)",
+            "0, [1,5,3], 5; 1, [10,2,5,7], 10",
+        ),
+        (
+            "datatable(index: int, Arr: dynamic) [0, dynamic([5, 1, 3]), 1, dynamic([4, 10, 8, 7])] \
+             | mv-apply Arr2 = Arr to typeof(long) on (top 2 by Arr2 | summarize Top2 = make_list(Arr2))",
+            "0, [5,1,3], [5,3]; 1, [4,10,8,7], [10,8]",
+        ),
+        (
+            "datatable(Val: int, Arr1: dynamic, Arr2: dynamic) [1, dynamic(['A1', 'A2', 'A3']), dynamic([10, 30, 7]), \
+             7, dynamic(['B1', 'B2', 'B5']), dynamic([15, 11, 50]), 3, dynamic(['C1', 'C2', 'C3', 'C4']), dynamic([6, 40, 20, 8])] \
+             | mv-apply NewArr1 = Arr1, NewArr2 = Arr2 to typeof(long) on (top 2 by NewArr2 \
+             | summarize NewArr1 = make_list(NewArr1), NewArr2 = make_list(NewArr2)) | project Val, NewArr1, NewArr2",
+            "1, [\"A2\",\"A1\"], [30,10]; 7, [\"B5\",\"B1\"], [50,15]; 3, [\"C2\",\"C3\"], [40,20]",
+        ),
+        (
+            "datatable(row: int, Arr: dynamic) [0, dynamic([5, 1, 3]), 1, dynamic([4, 10, 8, 7])] \
+             | mv-apply with_itemindex = index value = Arr to typeof(long) on (where index >= 2)",
+            "0, [5,1,3], 3, 2; 1, [4,10,8,7], 8, 2; 1, [4,10,8,7], 7, 3",
+        ),
+        (
+            "datatable(Val: int, Arr1: dynamic, Arr2: dynamic) [1, dynamic(['A1', 'A2']), dynamic(['B1', 'B2', 'B3']), \
+             5, dynamic(['C1', 'C2']), dynamic(['D1'])] \
+             | mv-apply T1 = Arr1, T2 = Arr2 on (extend Out = strcat(T1, '_', T2) | summarize Out = make_list(Out)) \
+             | project Val, Out",
+            "1, [\"A1_B1\",\"A2_B2\",\"_B3\"]; 5, [\"C1_D1\",\"C2_\"]",
+        ),
+        // Unnamed, a column is expanded in place; the subquery sees every column; a row whose subquery
+        // gives nothing is dropped.
+        (
+            "datatable(Device: string, Ports: dynamic) ['pc1', dynamic([22, 3389, 443]), 'pc2', dynamic([80])] \
+             | mv-apply Ports to typeof(long) on (where Ports > 1000 | extend Who = Device)",
+            "pc1, 3389, pc1",
+        ),
+    ]);
+    assert_eq!(
+        columns(
+            "datatable(Device: string, Ports: dynamic) ['pc1', dynamic([22])] | mv-apply Ports to typeof(long) on (take 1)"
+        ),
+        "Device:string, Ports:long"
+    );
+    assert!(error("datatable(a: dynamic) [dynamic([1])] | mv-apply a on (where nope > 1)").contains("nope"));
+    assert!(error("datatable(a: string) ['x'] | mv-apply a on (take 1)").contains("mv-expand expects a dynamic"));
+}
