@@ -62,7 +62,7 @@ const fn aggregate(
     AggregateDef { name, kind, min_args, max_args, prefix }
 }
 
-pub static AGGREGATES: [AggregateDef; 36] = [
+pub static AGGREGATES: [AggregateDef; 38] = [
     aggregate("count", AggregateKind::Count, 0, 1, "count"),
     aggregate("countif", AggregateKind::CountIf, 1, 1, "countif"),
     aggregate("dcount", AggregateKind::DCount, 1, 2, "dcount"),
@@ -78,6 +78,9 @@ pub static AGGREGATES: [AggregateDef; 36] = [
     aggregate("maxif", AggregateKind::MaxIf, 2, 2, "maxif"),
     aggregate("arg_max", AggregateKind::ArgMax, 1, 64, "max"),
     aggregate("arg_min", AggregateKind::ArgMin, 1, 64, "min"),
+    // The deprecated spellings, which name their columns differently (`max_X`, `max_X_Y`).
+    aggregate("argmax", AggregateKind::ArgMax, 1, 64, "max"),
+    aggregate("argmin", AggregateKind::ArgMin, 1, 64, "min"),
     aggregate("make_set", AggregateKind::MakeSet, 1, 2, "set"),
     aggregate("makeset", AggregateKind::MakeSet, 1, 2, "set"),
     aggregate("make_set_if", AggregateKind::MakeSetIf, 2, 3, "set"),

@@ -615,9 +615,18 @@ impl Checker<'_> {
             ArgMax | ArgMin => {
                 let maximized = self.scalar(&arguments[0], input)?;
                 let first_name = inferred_name(&arguments[0]).unwrap_or_else(|| format!("{}_", definition.prefix));
+                // `argmax(X, Y)`, deprecated, names its columns `max_X` and `max_X_Y`.
+                let legacy = matches!(definition.name, "argmax" | "argmin");
+                let returned_name = |name: String| {
+                    if legacy { format!("{}_{first_name}_{name}", definition.prefix) } else { name }
+                };
                 spec.output_types.push(maximized.ty);
-                output_names.push(first_name.clone());
-                for argument in &arguments[1..] {
+                output_names.push(if legacy {
+                    format!("{}_{first_name}", definition.prefix)
+                } else {
+                    first_name.clone()
+                });
+                for (position, argument) in arguments.iter().enumerate().skip(1) {
                     if matches!(argument.kind, ExprKind::Star) {
                         for (index, column) in input.iter().enumerate() {
                             if column.name == first_name || key_names.contains(&column.name) {
@@ -625,15 +634,16 @@ impl Checker<'_> {
                             }
                             spec.returned.push(column_ref(index, column.ty));
                             spec.output_types.push(column.ty);
-                            output_names.push(column.name.clone());
+                            output_names.push(returned_name(column.name.clone()));
                         }
                     } else {
                         let returned = self.scalar(argument, input)?;
                         spec.output_types.push(returned.ty);
-                        output_names.push(
-                            inferred_name(argument)
-                                .unwrap_or_else(|| format!("{first_name}_arg{}", spec.returned.len())),
-                        );
+                        output_names.push(match inferred_name(argument) {
+                            Some(name) => returned_name(name),
+                            None if legacy => returned_name(format!("arg{position}")),
+                            None => format!("{first_name}_arg{}", spec.returned.len()),
+                        });
                         spec.returned.push(returned);
                     }
                 }
@@ -730,11 +740,23 @@ impl Checker<'_> {
                 output_names.push(format!("{}_{}", definition.prefix, value_name(&arguments[0])));
             }
         }
-        if let Some(name) = assignment.names.first() {
-            output_names[0] = name.text.clone();
+        // `(A, B, C) = arg_min(x, y, z)` names the columns in order.
+        if assignment.names.len() > output_names.len() {
+            return Err(self.unsupported(
+                expr.span,
+                format!(
+                    "{} names for the {} columns of {}() are not supported by the local engine",
+                    assignment.names.len(),
+                    output_names.len(),
+                    definition.name
+                ),
+            ));
+        }
+        for (slot, name) in output_names.iter_mut().zip(&assignment.names) {
+            *slot = name.text.clone();
         }
         for (index, (name, ty)) in output_names.into_iter().zip(spec.output_types.iter()).enumerate() {
-            let explicit = index == 0 && !assignment.names.is_empty();
+            let explicit = index < assignment.names.len();
             let taken = names_of(schema);
             if explicit && taken.contains(&name) {
                 return Err(self.error(expr.span, format!("the column name '{name}' is used twice")));

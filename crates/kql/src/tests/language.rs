@@ -549,3 +549,29 @@ fn mv_apply_runs_its_subquery_over_each_rows_elements() {
     assert!(error("datatable(a: dynamic) [dynamic([1])] | mv-apply a on (where nope > 1)").contains("nope"));
     assert!(error("datatable(a: string) ['x'] | mv-apply a on (take 1)").contains("mv-expand expects a dynamic"));
 }
+
+#[test]
+fn deprecated_argmax_and_argmin_name_their_columns_after_the_maximized_one() {
+    let supplies = "datatable(Product: string, Supplier: string, Price: long) \
+                    ['apple', 'a', 3, 'apple', 'b', 2, 'pear', 'c', 5, 'pear', 'd', 7]";
+    table(&[
+        (&format!("{supplies} | summarize argmin(Price, Supplier) by Product"), "apple, 2, b; pear, 5, c"),
+        (&format!("{supplies} | summarize argmax(Price, *) by Product"), "apple, 3, a; pear, 7, d"),
+        (&format!("{supplies} | summarize (P, S) = argmin(Price, Supplier) by Product"), "apple, 2, b; pear, 5, c"),
+        (&format!("{supplies} | summarize (P, S) = arg_min(Price, Supplier)"), "2, b"),
+    ]);
+    assert_eq!(
+        columns(&format!(
+            "{supplies} | summarize argmin(Price, Supplier), argmax(Price, strcat(Supplier, '!')) by Product"
+        )),
+        "Product:string, min_Price:long, min_Price_Supplier:string, max_Price:long, max_Price_arg1:string"
+    );
+    assert_eq!(
+        columns(&format!("{supplies} | summarize argmax(Price, *) by Product")),
+        "Product:string, max_Price:long, max_Price_Supplier:string"
+    );
+    assert_eq!(
+        columns(&format!("{supplies} | summarize (Cheapest, From) = arg_min(Price, Supplier) by Product")),
+        "Product:string, Cheapest:long, From:string"
+    );
+}
