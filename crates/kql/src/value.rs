@@ -586,6 +586,8 @@ fn compare_dynamic(d: &Dyn, other: &Value) -> Option<Ordering> {
     let scalar = d.to_scalar();
     match (other, &scalar) {
         (Value::String(s), _) => Some(d.to_text().as_ref().cmp(s.as_ref())),
+        // An array or a bag orders against no other scalar (and is still a dynamic: no recursion on it).
+        (_, Value::Dynamic(_)) => None,
         (Value::DateTime(_), Value::String(text)) => {
             compare(&parse_datetime(text).map_or(Value::Null, Value::DateTime), other)
         }

@@ -56,6 +56,11 @@ fn dynamic_comparisons() {
         ("Events | where RawEventData.SettingsNewValue == 0 | project Device", "pc1"),
         ("Events | where tobool(RawEventData.SettingsNewValue) == false | project Device", "pc1"),
         ("print dynamic({'n': 5}).n == '5', dynamic({'n': 5}).n > 4", "true, true"),
+        // An array or a bag orders against no number: null, not an endless recursion (it overflowed the stack).
+        (
+            "print a = dynamic([0, 2, 4]), b = dynamic({'n': 1}) | project a > 2, b < 1, isnull(a > now())",
+            "null, null, true",
+        ),
         ("print tostring(dynamic({'a':{'b':1}}).a), tostring(dynamic('x')), tostring(dynamic(null))", "{\"b\":1}, x, "),
         (
             "print tobool('false'), tobool(0), tobool('True'), tobool(2), isnull(tobool('yes'))",
