@@ -58,6 +58,9 @@ const TOKENS: &[&str] = &[
     "mv-expand",
     "mv-apply",
     "make-series",
+    "partition",
+    "top-nested",
+    "of",
     "step",
     "from",
     "default",
@@ -195,6 +198,10 @@ proptest! {
         "make-series sum(Size) on Size from 0 to 10 step 2", "mv-expand ActionType to typeof(long)",
         "mv-apply RawEventData.b on (top 1 by tostring(RawEventData_b) | extend w = 1)",
         "mv-apply with_itemindex = i e = pack_array(Size, Size) on (summarize make_list(e))",
+        "partition hint.strategy=native by ActionType (top 2 by Size | extend p = 1)",
+        "partition by Size (summarize count())",
+        "top-nested 2 of ActionType by sum(Size), top-nested of bin(Timestamp, 1h) with others = datetime(null) by count()",
+        "top-nested of Size by max(Timestamp) asc",
     ][..]), 0..6)) {
         let text = std::iter::once("T").chain(ops.iter().copied()).collect::<Vec<_>>().join(" | ");
         exercise(&text);

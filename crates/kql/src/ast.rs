@@ -307,6 +307,18 @@ pub struct MvExpandItem {
     pub to_type: Option<Type>,
 }
 
+/// One clause of `top-nested`: `top-nested [N] of [Name =] Expr [with others = Value] by [Name =] Aggregation
+/// [asc | desc]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TopNestedClause {
+    pub count: Option<Expr>,
+    pub of: Assignment,
+    pub others: Option<Expr>,
+    pub by: Assignment,
+    pub ascending: bool,
+    pub span: Span,
+}
+
 /// `make-series`: per group of the `by` expressions, one array per aggregation along the binned axis.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MakeSeries {
@@ -352,6 +364,7 @@ pub enum OperatorKind {
         by: Vec<Assignment>,
     },
     MakeSeries(Box<MakeSeries>),
+    TopNested(Vec<TopNestedClause>),
     /// `distinct *` is an empty list.
     /// `distinct a, Name = expr` (`Vec::new()` for `distinct *`).
     Distinct(Vec<Assignment>),
@@ -378,6 +391,13 @@ pub enum OperatorKind {
         item_index: Option<Name>,
         bag_expansion_array: bool,
         limit: Option<Expr>,
+    },
+    /// `partition by Column (subquery)`: the subquery runs over the rows of each value of the column.
+    Partition {
+        by: Name,
+        /// No `hint.strategy=native` or `shuffle`: Kusto's legacy strategy, limited to 64 partitions.
+        legacy: bool,
+        subquery: Vec<Operator>,
     },
     /// `mv-apply items on (subquery)`: the subquery runs over each row's expanded elements.
     MvApply {

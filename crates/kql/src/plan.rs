@@ -368,6 +368,29 @@ pub struct MvApplyPlan {
     pub placed: Vec<usize>,
 }
 
+/// `partition by Column (subquery)`: the subquery over the rows of each value of the column, one after the
+/// other.
+#[derive(Clone, Debug)]
+pub struct PartitionPlan {
+    pub key: usize,
+    /// Kusto's legacy strategy refuses more than 64 partitions.
+    pub legacy: bool,
+    /// Over the rows of one partition; its source is replaced by them.
+    pub subquery: Box<Node>,
+}
+
+/// One level of `top-nested`: the rows of each group of the level above are grouped by `of`, each group
+/// aggregated, and the first `count` groups in the aggregate's order kept.
+#[derive(Clone, Debug)]
+pub struct TopNestedLevel {
+    pub count: Option<usize>,
+    pub of: TExpr,
+    pub aggregate: AggregateSpec,
+    pub ascending: bool,
+    /// `with others = Value`: one more row for the groups left out, with this value (the last level only).
+    pub others: Option<Value>,
+}
+
 #[derive(Clone, Debug)]
 pub struct JoinPlan {
     pub kind: JoinKind,
@@ -412,6 +435,7 @@ pub enum Operator {
     Join(JoinPlan),
     MvExpand(MvExpandPlan),
     MvApply(MvApplyPlan),
+    Partition(PartitionPlan),
     Parse(ParsePlan),
     FileProfile(FileProfilePlan),
     /// `serialize` with assignments: like `extend`, evaluated in order on one thread.
@@ -419,6 +443,7 @@ pub enum Operator {
     /// Appends a column per window function the next operator reads (see `WindowSpec`).
     Window(Vec<WindowSpec>),
     Series(SeriesPlan),
+    TopNested(Vec<TopNestedLevel>),
 }
 
 impl Operator {
@@ -447,7 +472,23 @@ impl Operator {
                 specs.iter().flat_map(|w| w.value.iter().chain(w.default.iter()).chain(w.restart.iter())).for_each(f)
             }
             Operator::Series(plan) => plan.start.iter().chain(plan.end.iter()).chain([&plan.step]).for_each(f),
-            Operator::Count | Operator::Take(_) | Operator::Join(_) | Operator::FileProfile(_) => {}
+            Operator::TopNested(levels) => {
+                for level in levels {
+                    f(&level.of);
+                    let aggregate = &level.aggregate;
+                    aggregate
+                        .value
+                        .iter()
+                        .chain(aggregate.predicate.iter())
+                        .chain(aggregate.returned.iter())
+                        .for_each(&mut *f);
+                }
+            }
+            Operator::Count
+            | Operator::Take(_)
+            | Operator::Join(_)
+            | Operator::FileProfile(_)
+            | Operator::Partition(_) => {}
         }
     }
 
@@ -456,6 +497,7 @@ impl Operator {
         let mut deepest = match self {
             Operator::Join(join) => join.right.depth + 1,
             Operator::MvApply(apply) => apply.subquery.depth + 1,
+            Operator::Partition(partition) => partition.subquery.depth + 1,
             Operator::FileProfile(FileProfilePlan { profiles: Some(profiles), .. }) => profiles.depth + 1,
             _ => 0,
         };

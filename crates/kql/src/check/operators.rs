@@ -5,8 +5,8 @@ use std::sync::Arc;
 use super::super::aggregate::{self, AggregateKind, AggregateSpec};
 use super::super::ast::{self, Expr, ExprKind, JoinCondition, NamePattern, OperatorKind, ParseKind, ParsePart};
 use super::super::plan::{
-    Column, FileProfilePlan, JoinKind, JoinPlan, MvApplyPlan, MvExpandPlan, Node, Operator, ParsePlan, SortSpec,
-    Source, TExpr, TExprKind,
+    Column, FileProfilePlan, JoinKind, JoinPlan, MvApplyPlan, MvExpandPlan, Node, Operator, ParsePlan, PartitionPlan,
+    SortSpec, Source, TExpr, TExprKind, TopNestedLevel,
 };
 use super::super::span::Span;
 use super::super::types::Type;
@@ -230,6 +230,27 @@ impl Checker<'_> {
                 let (plan, schema) =
                     self.mv_expand(items, item_index.as_ref(), *bag_expansion_array, limit.as_ref(), &input)?;
                 node.push(Operator::MvExpand(plan), schema);
+            }
+            OperatorKind::TopNested(clauses) => {
+                let (levels, schema) = self.top_nested(clauses, &input)?;
+                node.push(Operator::TopNested(levels), schema);
+            }
+            OperatorKind::Partition { by, legacy, subquery } => {
+                let Some(key) = input.iter().position(|c| c.name == by.text) else {
+                    if node.open {
+                        return Err(self.unsupported(
+                            by.span,
+                            format!("partition by '{}', a column only the data can tell, is not supported by the local engine", by.text),
+                        ));
+                    }
+                    return Err(self.unknown_column(&by.text, by.span, &input));
+                };
+                let subquery = self.subquery_over(input.clone(), node.open, subquery, "partition")?;
+                let schema = subquery.schema().to_vec();
+                node.push(
+                    Operator::Partition(PartitionPlan { key, legacy: *legacy, subquery: Box::new(subquery) }),
+                    schema,
+                );
             }
             OperatorKind::MvApply { items, item_index, limit, subquery } => {
                 let (plan, schema) = self.mv_apply(items, item_index.as_ref(), limit.as_ref(), subquery, &node)?;
@@ -967,12 +988,7 @@ impl Checker<'_> {
                 _ => None,
             })
             .collect();
-        let mut rows = Node::new(Source::Rows(Arc::new(Vec::new())), expanded);
-        rows.open = input.open;
-        let operator = self.operator.take();
-        let checked = self.operators_over(rows, None, subquery);
-        self.operator = operator;
-        let subquery = checked?;
+        let subquery = self.subquery_over(expanded, input.open, subquery, "mv-apply")?;
         let kept: Vec<usize> = (0..input.schema().len()).filter(|i| !in_place.contains(i)).collect();
         let mut schema: Vec<Column> = kept.iter().map(|i| input.schema()[*i].clone()).collect();
         let mut placed = Vec::new();
@@ -989,6 +1005,102 @@ impl Checker<'_> {
             }
         }
         Ok((MvApplyPlan { expand, subquery: Box::new(subquery), kept, placed }, schema))
+    }
+
+    /// `top-nested`: two columns per clause, the value of `of` and its aggregate (`aggregated_<of>` unless named).
+    fn top_nested(
+        &mut self,
+        clauses: &[ast::TopNestedClause],
+        input: &[Column],
+    ) -> CResult<(Vec<TopNestedLevel>, Vec<Column>)> {
+        // Each level is a level of recursion when it runs; Kusto's own queries have a handful.
+        const MAX_LEVELS: usize = 64;
+        if clauses.len() > MAX_LEVELS {
+            let span = clauses[MAX_LEVELS].span;
+            return Err(self.unsupported(
+                span,
+                format!("more than {MAX_LEVELS} top-nested clauses are not supported by the local engine"),
+            ));
+        }
+        let mut levels = Vec::new();
+        let mut schema: Vec<Column> = Vec::new();
+        let mut numbers = ColumnNumbers::default();
+        for (index, clause) in clauses.iter().enumerate() {
+            let count = clause.count.as_ref().map(|c| self.count_argument(c, input)).transpose()?;
+            let of = self.scalar(&clause.of.expr, input)?;
+            let taken = names_of(&schema);
+            let of_name = match clause.of.names.first() {
+                Some(name) => name.text.clone(),
+                None => inferred_name(&clause.of.expr).unwrap_or_else(|| numbers.next(&taken)),
+            };
+            let of_name = unique(&of_name, &taken);
+            schema.push(Column::new(of_name.clone(), of.ty));
+            if !is_aggregate_call(&clause.by.expr) {
+                return Err(self.unsupported(
+                    clause.by.expr.span,
+                    "top-nested by an expression over aggregations is not supported by the local engine",
+                ));
+            }
+            let mut scratch = Vec::new();
+            let aggregate = self.aggregate(&clause.by, input, &[], &mut scratch)?;
+            if scratch.len() != 1 {
+                return Err(self.unsupported(
+                    clause.by.expr.span,
+                    "top-nested by an aggregation of several columns is not supported by the local engine",
+                ));
+            }
+            let aggregate_name = match clause.by.names.first() {
+                Some(name) => name.text.clone(),
+                None => format!("aggregated_{of_name}"),
+            };
+            schema.push(Column::new(unique(&aggregate_name, &names_of(&schema)), scratch[0].ty));
+            let others = match &clause.others {
+                None => None,
+                Some(expr) if index + 1 == clauses.len() => {
+                    let value = self.constant(expr, input)?;
+                    Some(super::super::functions::convert(&value, of.ty))
+                }
+                Some(expr) => {
+                    return Err(self.unsupported(
+                        expr.span,
+                        "'with others' before the last top-nested clause is not supported by the local engine",
+                    ));
+                }
+            };
+            levels.push(TopNestedLevel { count, of, aggregate, ascending: clause.ascending, others });
+        }
+        Ok((levels, schema))
+    }
+
+    /// The operators of a subquery with an implicit source (`mv-apply`, `partition`), checked over rows of
+    /// `schema`. At run time its rows are given to its first operator each time, so an operator that would put
+    /// another source in their place (`as`, `getschema`, `evaluate`, `invoke` of a function) is refused.
+    pub(super) fn subquery_over(
+        &mut self,
+        schema: Vec<Column>,
+        open: bool,
+        operators: &[ast::Operator],
+        owner: &str,
+    ) -> CResult<Node> {
+        let placeholder = Arc::new(Vec::new());
+        let mut rows = Node::new(Source::Rows(placeholder.clone()), schema);
+        rows.open = open;
+        let operator = self.operator.take();
+        let checked = self.operators_over(rows, None, operators);
+        self.operator = operator;
+        let node = checked?;
+        if !matches!(&node.source, Source::Rows(rows) if Arc::ptr_eq(rows, &placeholder)) {
+            let span = operators.first().map(|o| o.span).unwrap_or_default();
+            let span = operators.last().map_or(span, |o| span.to(o.span));
+            return Err(self.unsupported(
+                span,
+                format!(
+                    "inside the subquery of {owner}, 'as', 'getschema', 'evaluate' and 'invoke' are not supported \
+                     by the local engine"
+                ),
+            ));
+        }
+        Ok(node)
     }
 
     /// `parse`: the pattern becomes one regular expression, each column a named capture group (so that groups

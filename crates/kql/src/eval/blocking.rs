@@ -1,14 +1,17 @@
-//! Operators that need all their input first: `sort`, `join`, `serialize` and the window functions.
+//! Operators that need all their input first: `sort`, `join`, `serialize`, the window functions, `make-series`,
+//! `mv-apply`, `partition` and `top-nested`.
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use indexmap::IndexMap;
 
 use super::super::ast::BinaryOperator;
 use super::super::error::KqlError;
-use std::sync::Arc;
-
 use super::super::plan::{
-    Column, JoinKind, JoinPlan, MvApplyPlan, Operator, Row, SortSpec, TExpr, WindowKind, WindowSpec,
+    Column, JoinKind, JoinPlan, MvApplyPlan, Operator, PartitionPlan, Row, SortSpec, TExpr, TopNestedLevel, WindowKind,
+    WindowSpec,
 };
 use super::super::value::{GroupKey, Value, sort_order};
 use super::Executor;
@@ -90,6 +93,13 @@ impl Executor<'_> {
             }
             Operator::Series(plan) => super::series::series(plan, rows, output, &self.context),
             Operator::MvApply(plan) => self.mv_apply(plan, rows, output),
+            Operator::Partition(plan) => self.partition(plan, rows, input),
+            Operator::TopNested(levels) => {
+                let rows: Vec<&Row> = rows.iter().collect();
+                let mut out = Vec::new();
+                top_nested(levels, &rows, &mut Vec::new(), &mut out, &self.context);
+                Ok(out)
+            }
             Operator::Join(plan) => {
                 let right = self.run(&plan.right)?;
                 Ok(join(plan, rows, right, input, plan.right.schema(), output))
@@ -99,7 +109,89 @@ impl Executor<'_> {
     }
 }
 
+/// One level of `top-nested` over the rows of a group of the level above (`prefix`: that group's columns).
+fn top_nested(
+    levels: &[TopNestedLevel],
+    rows: &[&Row],
+    prefix: &mut Vec<Value>,
+    out: &mut Vec<Row>,
+    context: &EvalContext,
+) {
+    let Some((level, deeper)) = levels.split_first() else {
+        out.push(prefix.clone());
+        return;
+    };
+    let evaluate = |expr: &TExpr, row: &Row| eval(expr, row, context);
+    let aggregate = |rows: &[&Row]| {
+        let mut state = level.aggregate.start();
+        for row in rows {
+            level.aggregate.update(&mut state, row, &evaluate);
+        }
+        level.aggregate.finish(state).into_iter().next().unwrap_or_default()
+    };
+    let mut groups: IndexMap<GroupKey, (Value, Vec<&Row>)> = IndexMap::new();
+    for row in rows {
+        let value = eval(&level.of, row, context);
+        groups.entry(value.group_key()).or_insert_with(|| (value, Vec::new())).1.push(row);
+    }
+    let mut ranked: Vec<(Value, Value, Vec<&Row>)> =
+        groups.into_values().map(|(value, rows)| (value, aggregate(&rows), rows)).collect();
+    // Nulls last either way; ties keep the order the values first appear in.
+    ranked.sort_by(|a, b| match (a.1.is_null(), b.1.is_null()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ => {
+            let order = sort_order(&a.1, &b.1);
+            if level.ascending { order } else { order.reverse() }
+        }
+    });
+    let kept = level.count.unwrap_or(usize::MAX).min(ranked.len());
+    let left_out: Vec<&Row> = ranked[kept..].iter().flat_map(|(_, _, rows)| rows.iter().copied()).collect();
+    for (value, aggregated, rows) in ranked.into_iter().take(kept) {
+        prefix.push(value);
+        prefix.push(aggregated);
+        top_nested(deeper, &rows, prefix, out, context);
+        prefix.truncate(prefix.len() - 2);
+    }
+    if let Some(others) = &level.others
+        && !left_out.is_empty()
+    {
+        prefix.push(others.clone());
+        prefix.push(aggregate(&left_out));
+        top_nested(deeper, &left_out, prefix, out, context);
+        prefix.truncate(prefix.len() - 2);
+    }
+}
+
+/// Kusto's bound on the partitions of the legacy strategy.
+const MAX_LEGACY_PARTITIONS: usize = 64;
+
 impl Executor<'_> {
+    /// `partition`: the subquery over each partition's rows, in the order the partitions first appear.
+    fn partition(&self, plan: &PartitionPlan, rows: Vec<Row>, input: &[Column]) -> Result<Vec<Row>, KqlError> {
+        self.prepare_subqueries(&plan.subquery)?;
+        let mut partitions: IndexMap<GroupKey, Vec<Row>> = IndexMap::new();
+        for row in rows {
+            partitions.entry(row[plan.key].group_key()).or_default().push(row);
+        }
+        if plan.legacy && partitions.len() > MAX_LEGACY_PARTITIONS {
+            return Err(KqlError::runtime(format!(
+                "partition: '{}' has {} values, more than the {MAX_LEGACY_PARTITIONS} of the legacy strategy (the \
+                 default), which Kusto refuses; use hint.strategy=native or shuffle",
+                input[plan.key].name,
+                partitions.len()
+            )));
+        }
+        let mut out = Vec::new();
+        for rows in partitions.into_values() {
+            self.check_cancelled()?;
+            let source = memory_table("partition", input, Arc::new(rows));
+            out.extend(self.run_operators(source, &plan.subquery, 0, Columns::all(input.len()))?);
+        }
+        Ok(out)
+    }
+
     /// `mv-apply`: per input row, the subquery over its expanded rows.
     fn mv_apply(&self, plan: &MvApplyPlan, rows: Vec<Row>, output: &[Column]) -> Result<Vec<Row>, KqlError> {
         self.prepare_subqueries(&plan.subquery)?;

@@ -68,7 +68,10 @@ pub fn required_inputs(operator: &Operator, needed: &[bool], width: usize) -> Ve
         Operator::Count => {}
         // Every input column makes a part of some output: the keys, the bin that places values, the aggregates;
         // the subquery of `mv-apply` reads any column of its rows.
-        Operator::Series(_) | Operator::MvApply(_) => inputs.iter_mut().for_each(|i| *i = true),
+        Operator::Series(_) | Operator::MvApply(_) | Operator::Partition(_) => {
+            inputs.iter_mut().for_each(|i| *i = true)
+        }
+        Operator::TopNested(_) => operator.expressions(&mut |expr| mark_columns(expr, &mut inputs)),
         Operator::Take(_) => pass_through(&mut inputs, &[]),
         Operator::Window(_) => {
             pass_through(&mut inputs, &[]);
@@ -358,12 +361,12 @@ pub fn dynamic_members(node: &Node) -> Vec<Option<Vec<String>>> {
                 alias = vec![None; width];
             }
             Operator::Count => alias = vec![None; width],
-            Operator::Series(_) => {
+            Operator::Series(_) | Operator::TopNested(_) => {
                 operator.expressions(&mut |expr| record(expr, &alias, &mut uses));
                 alias = vec![None; width];
             }
             // The subquery may read any member of any column it is given.
-            Operator::MvApply(_) => {
+            Operator::MvApply(_) | Operator::Partition(_) => {
                 for column in alias.iter().flatten() {
                     uses[*column] = Use::Whole;
                 }

@@ -3,7 +3,7 @@
 
 use super::super::ast::{
     Assignment, Expr, ExprKind, JoinCondition, MakeSeries, MvExpandItem, Name, NamePattern, Operator, OperatorKind,
-    ParseKind, ParsePart, SortKey, Source, Union, UnionTable,
+    ParseKind, ParsePart, SortKey, Source, TopNestedClause, Union, UnionTable,
 };
 use super::super::error::{KqlError, closest};
 use super::super::lexer::TokenKind;
@@ -28,6 +28,7 @@ const SUPPORTED: &[&str] = &[
     "limit",
     "sample",
     "top",
+    "top-nested",
     "sort",
     "order",
     "join",
@@ -36,6 +37,7 @@ const SUPPORTED: &[&str] = &[
     "mv-expand",
     "mvexpand",
     "mv-apply",
+    "partition",
     "parse",
     "parse-where",
     "invoke",
@@ -48,12 +50,10 @@ const SUPPORTED: &[&str] = &[
 
 /// Real Kusto operators that this engine does not implement.
 const UNSUPPORTED: &[&str] = &[
-    "top-nested",
     "top-hitters",
     "search",
     "find",
     "sample-distinct",
-    "partition",
     "facet",
     "fork",
     "scan",
@@ -132,6 +132,8 @@ impl Parser<'_> {
             // `mvexpand` is the older spelling, still accepted by Kusto.
             "mv-expand" | "mvexpand" => self.mv_expand()?,
             "mv-apply" | "mvapply" => self.mv_apply()?,
+            "partition" => self.partition()?,
+            "top-nested" => self.top_nested(token.span)?,
             "parse" => self.parse_operator(false)?,
             "parse-where" => self.parse_operator(true)?,
             "invoke" => {
@@ -430,6 +432,76 @@ impl Parser<'_> {
         };
         let by = if self.eat_word("by") { self.assignments()? } else { Vec::new() };
         Ok(OperatorKind::MakeSeries(Box::new(MakeSeries { nonempty, aggregates, axis, from, to, step, in_range, by })))
+    }
+
+    /// `top-nested [N] of [Name =] Expr [with others = Value] by [Name =] Aggregation [asc | desc], top-nested ...`
+    fn top_nested(&mut self, first: Span) -> PResult<OperatorKind> {
+        let mut clauses = Vec::new();
+        let mut start = first;
+        loop {
+            let count = if self.at_word("of") { None } else { Some(self.expr()?) };
+            self.expect_word("of")?;
+            let names = self.assignment_target().into_iter().collect();
+            let of = Assignment { names, expr: self.expr()? };
+            let others = if self.at_word("with") && self.word_at(1) == Some("others") {
+                self.advance();
+                self.advance();
+                self.expect(&TokenKind::Assign, "'=' after 'with others'")?;
+                Some(self.expr()?)
+            } else {
+                None
+            };
+            self.expect_word("by")?;
+            let names = self.assignment_target().into_iter().collect();
+            let by = Assignment { names, expr: self.expr()? };
+            let ascending = if self.eat_word("asc") {
+                true
+            } else {
+                self.eat_word("desc");
+                false
+            };
+            clauses.push(TopNestedClause { count, of, others, by, ascending, span: self.span_from(start) });
+            if !(self.at(&TokenKind::Comma) && self.word_at(1) == Some("top-nested")) {
+                return Ok(OperatorKind::TopNested(clauses));
+            }
+            self.advance();
+            start = self.advance().span;
+        }
+    }
+
+    /// `partition [hint.strategy=S] [hint.x=v ...] by Column (operators)`; the legacy form with its own
+    /// source in braces (`{ T | where x == toscalar(Column) }`) is beyond the local engine.
+    fn partition(&mut self) -> PResult<OperatorKind> {
+        let mut legacy = true;
+        while self.at_word("hint") && matches!(self.peek_at(1).kind, TokenKind::Dot) {
+            let is_strategy = self.word_at(2) == Some("strategy");
+            self.advance();
+            self.advance();
+            self.advance();
+            if self.eat(&TokenKind::Assign) {
+                let value = self.advance();
+                if is_strategy {
+                    legacy = !matches!(self.text_of(&value), "native" | "shuffle");
+                }
+            }
+        }
+        self.expect_word("by")?;
+        let by = self.name("the column to partition by")?;
+        if self.at(&TokenKind::LeftBrace) {
+            return Err(KqlError::unsupported(
+                self.peek().span,
+                "'partition' with a subquery of its own source ({ ... }) is not supported by the local engine",
+            ));
+        }
+        self.expect(&TokenKind::LeftParen, "'(' before the subquery of partition")?;
+        self.enter()?;
+        let mut subquery = vec![self.operator()?];
+        while self.eat(&TokenKind::Pipe) {
+            subquery.push(self.operator()?);
+        }
+        self.leave();
+        self.expect(&TokenKind::RightParen, "')' after the subquery of partition")?;
+        Ok(OperatorKind::Partition { by, legacy, subquery })
     }
 
     /// `mv-apply [with_itemindex=I] [Name =] Array [to typeof(T)], ... [limit N] on (operators)`.

@@ -575,3 +575,78 @@ fn deprecated_argmax_and_argmin_name_their_columns_after_the_maximized_one() {
         "Product:string, Cheapest:long, From:string"
     );
 }
+
+#[test]
+fn partition_runs_its_subquery_over_each_value_of_the_column() {
+    let storms = "datatable(State: string, EventType: string, Injuries: long) [\
+        'WYOMING', 'Hail', 0, 'WYOMING', 'Hail', 1, 'WYOMING', 'Wind', 5, 'WYOMING', 'Snow', 0, \
+        'WASHINGTON', 'Wind', 13, 'WASHINGTON', 'Fire', 2, 'WASHINGTON', 'Fire', 1]";
+    table(&[
+        (
+            &format!(
+                "{storms} | partition hint.strategy=native by State \
+                 (summarize Events = count(), Injuries = sum(Injuries) by EventType, State | top 2 by Events)"
+            ),
+            "Hail, WYOMING, 2, 1; Wind, WYOMING, 1, 5; Fire, WASHINGTON, 2, 3; Wind, WASHINGTON, 1, 13",
+        ),
+        (
+            &format!("{storms} | partition by State (top 1 by Injuries | project State, EventType)"),
+            "WYOMING, Wind; WASHINGTON, Wind",
+        ),
+        (&format!("{storms} | partition hint.strategy=shuffle by EventType (take 1) | count"), "4"),
+    ]);
+    // Kusto refuses more than 64 partitions with the legacy strategy, the default.
+    assert!(error("range x from 1 to 65 step 1 | partition by x (take 1)").contains("more than the 64"));
+    assert_eq!(rows("range x from 1 to 65 step 1 | partition hint.strategy=native by x (take 1) | count"), "65");
+    assert!(error("range x from 1 to 3 step 1 | partition by y (take 1)").contains("'y'"));
+    // Beyond the engine: an explicit source, and what would replace the partition's rows.
+    for query in [
+        "range x from 1 to 2 step 1 | partition hint.strategy=legacy by x { Events | where Size == toscalar(x) }",
+        "range x from 1 to 2 step 1 | partition by x (as P | extend n = toscalar(P | count))",
+        "range x from 1 to 2 step 1 | partition by x (getschema)",
+        "print a = dynamic([1]) | mv-apply a on (where a > 0 | as Q | take 1)",
+    ] {
+        let Err(QueryError::Invalid(errors)) = run(query, &fixture(), &options()) else { panic!("{query}") };
+        assert_eq!(errors.0[0].kind, crate::error::ErrorKind::Unsupported, "{query}: {errors:?}");
+    }
+}
+
+#[test]
+fn top_nested_keeps_the_top_groups_of_each_level() {
+    // Kusto's documented example (its rows in another order: Kusto's order is not defined).
+    table(&[(
+        "datatable(id: string, timestamp: datetime, otherInformation: string) [\
+         'Barak', datetime(2015-01-01), '1', 'Barak', datetime(2016-01-01), '2', 'Barak', datetime(2017-01-20), '3', \
+         'Donald', datetime(2017-01-20), '4', 'Donald', datetime(2017-01-18), '5', 'Donald', datetime(2017-01-19), '6'] \
+         | top-nested of id by Ignore0 = max(1), top-nested 2 of timestamp by Ignore1 = max(timestamp), \
+           top-nested of otherInformation by Ignore2 = max(1) \
+         | project-away Ignore0, Ignore1, Ignore2 | sort by id asc, timestamp asc",
+        "Barak, 2016-01-01T00:00:00.0000000Z, 2; Barak, 2017-01-20T00:00:00.0000000Z, 3; \
+         Donald, 2017-01-19T00:00:00.0000000Z, 6; Donald, 2017-01-20T00:00:00.0000000Z, 4",
+    )]);
+    let sales = "datatable(Region: string, Seller: string, Amount: long) ['N', 'a', 5, 'N', 'b', 7, 'N', 'a', 4, \
+                 'S', 'c', 20, 'S', 'd', 1, 'E', 'e', 2, 'W', 'f', 3]";
+    table(&[
+        (
+            &format!("{sales} | top-nested 2 of Region by sum(Amount), top-nested 1 of Seller by sum(Amount)"),
+            "S, 21, c, 20; N, 16, a, 9",
+        ),
+        (
+            &format!("{sales} | top-nested 2 of Region with others = 'Other' by Total = sum(Amount) asc"),
+            "E, 2; W, 3; Other, 37",
+        ),
+    ]);
+    assert_eq!(
+        columns(&format!("{sales} | top-nested 1 of Region by sum(Amount), top-nested of bin(Amount, 10) by count()")),
+        "Region:string, aggregated_Region:long, Amount:long, aggregated_Amount:long"
+    );
+    assert!(error(&format!("{sales} | top-nested 1 of Nope by count()")).contains("Nope"));
+    let Err(QueryError::Invalid(errors)) = run(
+        &format!("{sales} | top-nested 1 of Region with others = 'x' by count(), top-nested 1 of Seller by count()"),
+        &fixture(),
+        &options(),
+    ) else {
+        panic!()
+    };
+    assert_eq!(errors.0[0].kind, crate::error::ErrorKind::Unsupported, "{errors:?}");
+}
