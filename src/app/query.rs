@@ -115,8 +115,21 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
             return Ok(Outcome::Invalid);
         }
     };
-    for table in catalog.empty_tables() {
-        eprintln!("note: no file holds {table} in {}: it reads as an empty table", args.data.display());
+    let mut empty = catalog.empty_tables();
+    empty.sort();
+    match empty.len() {
+        0 => {}
+        // A search or `union *` over every table: one line, not one per table.
+        n if n > 3 => eprintln!(
+            "note: {n} tables have no file in {} and read as empty: {}, …",
+            args.data.display(),
+            empty[..3].join(", ")
+        ),
+        _ => {
+            for table in empty {
+                eprintln!("note: no file holds {table} in {}: it reads as an empty table", args.data.display());
+            }
+        }
     }
     let done = Arc::new(AtomicBool::new(false));
     let bar = progress_bar(scanned_bytes(&plan.root), progress.clone(), done.clone());

@@ -176,3 +176,18 @@ fn two_files_for_one_table_are_refused() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("two files hold the table 'T'"), "{}", stderr(&output));
 }
+
+/// `search` with no `in` looks in every table: the rows of the tables that have data, each under its `$table`,
+/// and one note for the tables without a file (sixty lines of notes once hid the answer).
+#[test]
+fn a_search_of_every_table_finds_the_rows_and_notes_the_empty_tables_once() {
+    let output =
+        query(&sample_data(), &["--format", "csv"], "search 'DownloadOffboardingPkg' | project $table, ActionType");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert!(!rows.is_empty() && rows.iter().all(|row| *row == "CloudAppEvents,DownloadOffboardingPkg"), "{rows:?}");
+    let notes = stderr(&output);
+    assert_eq!(notes.lines().count(), 1, "{notes}");
+    assert!(notes.contains("tables have no file in") && notes.contains("read as empty"), "{notes}");
+}

@@ -392,6 +392,13 @@ pub enum OperatorKind {
         bag_expansion_array: bool,
         limit: Option<Expr>,
     },
+    /// `search Predicate`: the predicate's bare terms are already tests of every column (`* has "term"`).
+    /// `piped`: after a `|` (over its input), not at the start of a query (over a union of tables, whose
+    /// `$table` the parser has put first).
+    Search {
+        predicate: Expr,
+        piped: bool,
+    },
     /// `partition by Column (subquery)`: the subquery runs over the rows of each value of the column.
     Partition {
         by: Name,

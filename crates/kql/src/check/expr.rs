@@ -446,6 +446,48 @@ impl Checker<'_> {
         if expr.ty == ty { expr } else { typed(TExprKind::Convert(Box::new(expr)), ty) }
     }
 
+    /// `* has "x"` (`search` and `find` terms): the test holds in some column of the row (its text form).
+    fn any_column(&mut self, operator: BinaryOperator, right: &Expr, span: Span, row: &[Column]) -> CResult<TExpr> {
+        if matches!(operator, BinaryOperator::String(test) if test.negated) {
+            return Err(self
+                .unsupported(span, "a negated test of every column ('* !has') is not supported by the local engine"));
+        }
+        if self.open_input {
+            return Err(self.unsupported(
+                span,
+                "a test of every column over columns only the data can tell is not supported by the local engine",
+            ));
+        }
+        let mut tests = Vec::new();
+        for column in row.iter().filter(|c| !c.name.starts_with('$')) {
+            let name = Expr { kind: ExprKind::Name(column.name.clone()), span };
+            let target = if column.ty.is_stringlike() {
+                name
+            } else {
+                let function = ast::Name { text: "tostring".to_string(), span };
+                Expr { kind: ExprKind::Call { function, arguments: vec![name] }, span }
+            };
+            let test = Expr {
+                kind: ExprKind::Binary { operator, left: Box::new(target), right: Box::new(right.clone()) },
+                span,
+            };
+            tests.push(self.scalar(&test, row)?);
+        }
+        // A balanced `or`: a table may have a few hundred columns.
+        while tests.len() > 1 {
+            let mut paired = Vec::with_capacity(tests.len().div_ceil(2));
+            let mut items = tests.into_iter();
+            while let Some(first) = items.next() {
+                paired.push(match items.next() {
+                    Some(second) => typed(TExprKind::Or(Box::new(first), Box::new(second)), Type::Bool),
+                    None => first,
+                });
+            }
+            tests = paired;
+        }
+        Ok(tests.pop().unwrap_or_else(|| typed(TExprKind::Literal(Value::Bool(false)), Type::Bool)))
+    }
+
     fn binary(
         &mut self,
         operator: BinaryOperator,
@@ -454,6 +496,11 @@ impl Checker<'_> {
         span: Span,
         row: &[Column],
     ) -> CResult<TExpr> {
+        if matches!(left.kind, ExprKind::Star)
+            && matches!(operator, BinaryOperator::String(_) | BinaryOperator::MatchesRegex)
+        {
+            return self.any_column(operator, right, span, row);
+        }
         let left_result = self.scalar(left, row);
         let right_result = self.scalar(right, row);
         let (left_typed, right_typed) = (left_result?, right_result?);

@@ -231,6 +231,32 @@ impl Checker<'_> {
                     self.mv_expand(items, item_index.as_ref(), *bag_expansion_array, limit.as_ref(), &input)?;
                 node.push(Operator::MvExpand(plan), schema);
             }
+            OperatorKind::Search { predicate, piped } => {
+                let filter = self.scalar(predicate, &input)?;
+                self.require_bool(&filter, predicate.span)?;
+                node.push(Operator::Where(filter), input.clone());
+                if *piped {
+                    // `T | search`: the rows keep their columns, after a `$table` that names the table.
+                    let Some(table) = self.piped_name.take() else {
+                        return Err(self.unsupported(
+                            span,
+                            "a search after '|' over what is not a table names its '$table' as Kusto makes it up; \
+                             not supported by the local engine",
+                        ));
+                    };
+                    let mut schema = vec![Column::new("$table", Type::String)];
+                    schema.extend(input.iter().filter(|c| c.name != "$table").cloned());
+                    let projected = std::iter::once(TExpr {
+                        kind: TExprKind::Literal(Value::string(table.as_str())),
+                        ty: Type::String,
+                    })
+                    .chain(
+                        input.iter().enumerate().filter(|(_, c)| c.name != "$table").map(|(i, c)| column_ref(i, c.ty)),
+                    )
+                    .collect();
+                    node.push(Operator::Project(projected), schema);
+                }
+            }
             OperatorKind::TopNested(clauses) => {
                 let (levels, schema) = self.top_nested(clauses, &input)?;
                 node.push(Operator::TopNested(levels), schema);

@@ -415,6 +415,17 @@ impl Parser<'_> {
             let function = Name { text: word.to_string(), span: token.span };
             return Ok(Expr { kind: ExprKind::Call { function, arguments }, span: token.span.to(close.span) });
         }
+        if self.in_search
+            && matches!(self.peek().kind, TokenKind::Colon)
+            && let TokenKind::String(term) = &self.peek_at(1).kind
+        {
+            // `Column:"term"` in a search predicate: the term tested in that column.
+            let term = term.clone();
+            self.advance();
+            let end = self.advance().span;
+            let column = Expr { kind: ExprKind::Name(word.to_string()), span: token.span };
+            return Ok(super::operators::column_term(column, &term, token.span.to(end)));
+        }
         Ok(Expr { kind: ExprKind::Name(word.to_string()), span: token.span })
     }
 

@@ -5,7 +5,10 @@
 mod expr;
 mod operators;
 
-use super::ast::{Expr, ExprKind, Function, Let, LetValue, Name, Parameter, Pipeline, Query, Source};
+use super::ast::{
+    Expr, ExprKind, Function, Let, LetValue, Name, NamePattern, Operator, OperatorKind, Parameter, Pipeline, Query,
+    Source, Union, UnionTable,
+};
 use super::error::{KqlError, KqlErrors};
 use super::lexer::{Token, TokenKind, lex};
 use super::span::Span;
@@ -47,12 +50,22 @@ pub(super) struct Parser<'a> {
     depth: usize,
     /// How many pipelines enclose the current point; only the outermost recovers from a bad operator.
     pipeline_depth: usize,
+    /// In the predicate of `search`, where `Column:"term"` is a term test of one column.
+    in_search: bool,
 }
 
 impl<'a> Parser<'a> {
     fn new(text: &'a str) -> Self {
         let lexed = lex(text);
-        Parser { text, tokens: lexed.tokens, position: 0, errors: lexed.errors, depth: 0, pipeline_depth: 0 }
+        Parser {
+            text,
+            tokens: lexed.tokens,
+            position: 0,
+            errors: lexed.errors,
+            depth: 0,
+            pipeline_depth: 0,
+            in_search: false,
+        }
     }
 
     fn finish<T>(self, value: T) -> Result<T, KqlErrors> {
@@ -410,7 +423,29 @@ impl<'a> Parser<'a> {
                 self.advance();
                 Some(Source::Union(self.union_body()?))
             }
-            Some(word @ ("evaluate" | "find" | "search" | "externaldata" | "materialized_view" | "external_table")) => {
+            Some("search") => {
+                let keyword = self.advance();
+                let (predicate, tables) = self.search_body(true)?;
+                let span = self.span_from(keyword.span);
+                let everything =
+                    || vec![UnionTable::Pattern(NamePattern { text: "*".to_string(), span: keyword.span })];
+                let union = Union {
+                    inner: false,
+                    fuzzy: false,
+                    with_source: Some(Name { text: "$table".to_string(), span: keyword.span }),
+                    tables: tables.unwrap_or_else(everything),
+                };
+                let search = Operator {
+                    kind: OperatorKind::Search { predicate, piped: false },
+                    keyword: Name { text: "search".to_string(), span: keyword.span },
+                    span,
+                };
+                let mut pipeline = self.pipeline(Source::Union(union), start)?;
+                pipeline.operators.insert(0, search);
+                let span = pipeline.span;
+                return Ok(Expr { kind: ExprKind::Tabular(Box::new(pipeline)), span });
+            }
+            Some(word @ ("evaluate" | "find" | "externaldata" | "materialized_view" | "external_table")) => {
                 let span = self.peek().span;
                 return Err(KqlError::unsupported(span, format!("'{word}' is not supported by the local engine")));
             }

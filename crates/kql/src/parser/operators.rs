@@ -2,12 +2,15 @@
 //! `range`, `union`).
 
 use super::super::ast::{
-    Assignment, Expr, ExprKind, JoinCondition, MakeSeries, MvExpandItem, Name, NamePattern, Operator, OperatorKind,
-    ParseKind, ParsePart, SortKey, Source, TopNestedClause, Union, UnionTable,
+    Assignment, BinaryOperator, Expr, ExprKind, JoinCondition, MakeSeries, MvExpandItem, Name, NamePattern, Operator,
+    OperatorKind, ParseKind, ParsePart, SortKey, Source, StringOperator, StringTest, TopNestedClause, Union,
+    UnionTable,
 };
 use super::super::error::{KqlError, closest};
 use super::super::lexer::TokenKind;
 use super::super::span::Span;
+use super::super::types::Type;
+use super::super::value::{Str, Value};
 use super::{PResult, Parser};
 
 /// The operators the local engine implements, for "did you mean" on a misspelt one.
@@ -29,6 +32,7 @@ const SUPPORTED: &[&str] = &[
     "sample",
     "top",
     "top-nested",
+    "search",
     "sort",
     "order",
     "join",
@@ -51,7 +55,6 @@ const SUPPORTED: &[&str] = &[
 /// Real Kusto operators that this engine does not implement.
 const UNSUPPORTED: &[&str] = &[
     "top-hitters",
-    "search",
     "find",
     "sample-distinct",
     "facet",
@@ -133,6 +136,7 @@ impl Parser<'_> {
             "mv-expand" | "mvexpand" => self.mv_expand()?,
             "mv-apply" | "mvapply" => self.mv_apply()?,
             "partition" => self.partition()?,
+            "search" => OperatorKind::Search { predicate: self.search_body(false)?.0, piped: true },
             "top-nested" => self.top_nested(token.span)?,
             "parse" => self.parse_operator(false)?,
             "parse-where" => self.parse_operator(true)?,
@@ -432,6 +436,60 @@ impl Parser<'_> {
         };
         let by = if self.eat_word("by") { self.assignments()? } else { Vec::new() };
         Ok(OperatorKind::MakeSeries(Box::new(MakeSeries { nonempty, aggregates, axis, from, to, step, in_range, by })))
+    }
+
+    /// What follows `search`: `[kind=case_sensitive] [in (Tables)] Predicate` (`in` only at the start of a
+    /// query). The predicate's bare terms become tests of every column: `"err"` is `* has "err"`, `"err*"`
+    /// `* hasprefix`, `"*err"` `* hassuffix`, `"*err*"` `* contains`, `"a*b"` a regular expression; and
+    /// `Column:"err"` tests one column alike.
+    pub(super) fn search_body(&mut self, at_start: bool) -> PResult<(Expr, Option<Vec<UnionTable>>)> {
+        let mut case_sensitive = false;
+        if self.at_word("kind") && matches!(self.peek_at(1).kind, TokenKind::Assign) {
+            self.advance();
+            self.advance();
+            let kind = self.name("'case_sensitive' or 'case_insensitive'")?;
+            case_sensitive = match kind.text.as_str() {
+                "case_sensitive" => true,
+                "case_insensitive" | "default" => false,
+                _ => {
+                    return Err(KqlError::syntax(
+                        kind.span,
+                        "Syntax error: the search kind is 'default', 'case_insensitive' or 'case_sensitive'",
+                    ));
+                }
+            };
+        }
+        let mut tables = None;
+        if self.at_word("in") && matches!(self.peek_at(1).kind, TokenKind::LeftParen) {
+            let token = self.advance();
+            if !at_start {
+                return Err(KqlError::syntax(
+                    token.span,
+                    "Syntax error: a search after '|' searches its input; 'in (...)' is for a search that starts a query",
+                ));
+            }
+            self.advance();
+            let mut list = Vec::new();
+            loop {
+                if self.at(&TokenKind::LeftParen) {
+                    let open = self.advance().span;
+                    let inner = self.tabular_or_expr()?;
+                    let close = self.expect(&TokenKind::RightParen, "')'")?;
+                    list.push(UnionTable::Expr(Expr { kind: inner.kind, span: open.to(close.span) }));
+                } else {
+                    list.push(UnionTable::Pattern(self.name_pattern()?));
+                }
+                if !self.eat(&TokenKind::Comma) {
+                    break;
+                }
+            }
+            self.expect(&TokenKind::RightParen, "')' after the tables to search")?;
+            tables = Some(list);
+        }
+        let outer = std::mem::replace(&mut self.in_search, true);
+        let predicate = self.expr();
+        self.in_search = outer;
+        Ok((search_terms(predicate?, case_sensitive), tables))
     }
 
     /// `top-nested [N] of [Name =] Expr [with others = Value] by [Name =] Aggregation [asc | desc], top-nested ...`
@@ -834,5 +892,78 @@ impl Parser<'_> {
         self.expect_word("step")?;
         let step = self.expr()?;
         Ok(Source::Range { column, from, to, step })
+    }
+}
+
+/// `Column:"term"` in a search predicate: the term tested in that column, as a bare term is in every column.
+pub(super) fn column_term(column: Expr, term: &str, span: Span) -> Expr {
+    term_test(column, term, span, false)
+}
+
+/// The test a search term stands for, by where its `*` wildcards are.
+fn term_test(target: Expr, term: &str, span: Span, case_sensitive: bool) -> Expr {
+    let string =
+        |text: &str| Expr { kind: ExprKind::Literal { value: Value::String(Str::from(text)), ty: Type::String }, span };
+    let test = |test: StringTest, text: &str| Expr {
+        kind: ExprKind::Binary {
+            operator: BinaryOperator::String(StringOperator { test, negated: false, case_sensitive }),
+            left: Box::new(target.clone()),
+            right: Box::new(string(text)),
+        },
+        span,
+    };
+    let inner = term.trim_matches('*');
+    if inner.is_empty() {
+        return Expr { kind: ExprKind::Literal { value: Value::Bool(true), ty: Type::Bool }, span };
+    }
+    if inner.contains('*') {
+        // `"Lab*PC"` is `matches regex @"\bLab.*PC\b"`.
+        let parts: Vec<String> = term.split('*').map(regex::escape).collect();
+        let flags = if case_sensitive { "" } else { "(?i)" };
+        let pattern = format!(r"{flags}\b{}\b", parts.join(".*"));
+        return Expr {
+            kind: ExprKind::Binary {
+                operator: BinaryOperator::MatchesRegex,
+                left: Box::new(target),
+                right: Box::new(string(&pattern)),
+            },
+            span,
+        };
+    }
+    match (term.starts_with('*'), term.ends_with('*')) {
+        (true, true) => test(StringTest::Contains, inner),
+        (false, true) => test(StringTest::HasPrefix, inner),
+        (true, false) => test(StringTest::HasSuffix, inner),
+        (false, false) => test(StringTest::Has, inner),
+    }
+}
+
+/// A search predicate with its bare terms (a string, or `*`, where a condition stands) made tests of every
+/// column: `*` on the left of the test, which the checker spreads over the columns.
+fn search_terms(expr: Expr, case_sensitive: bool) -> Expr {
+    let span = expr.span;
+    match expr.kind {
+        ExprKind::Literal { value: Value::String(term), .. } => {
+            term_test(Expr { kind: ExprKind::Star, span }, &term, span, case_sensitive)
+        }
+        ExprKind::Star => Expr { kind: ExprKind::Literal { value: Value::Bool(true), ty: Type::Bool }, span },
+        ExprKind::Binary { operator: operator @ (BinaryOperator::And | BinaryOperator::Or), left, right } => Expr {
+            kind: ExprKind::Binary {
+                operator,
+                left: Box::new(search_terms(*left, case_sensitive)),
+                right: Box::new(search_terms(*right, case_sensitive)),
+            },
+            span,
+        },
+        ExprKind::Call { function, arguments } if function.text == "not" && arguments.len() == 1 => {
+            let arguments = arguments.into_iter().map(|a| search_terms(a, case_sensitive)).collect();
+            Expr { kind: ExprKind::Call { function, arguments }, span }
+        }
+        // `kind=case_sensitive` makes every string test of the predicate case-sensitive.
+        ExprKind::Binary { operator: BinaryOperator::String(mut test), left, right } => {
+            test.case_sensitive |= case_sensitive;
+            Expr { kind: ExprKind::Binary { operator: BinaryOperator::String(test), left, right }, span }
+        }
+        kind => Expr { kind, span },
     }
 }

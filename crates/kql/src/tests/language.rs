@@ -650,3 +650,32 @@ fn top_nested_keeps_the_top_groups_of_each_level() {
     };
     assert_eq!(errors.0[0].kind, crate::error::ErrorKind::Unsupported, "{errors:?}");
 }
+
+#[test]
+fn search_tests_every_column_of_every_table_it_names() {
+    table(&[
+        // A bare term is `has` in any column (case-insensitive), with the table of each row first.
+        ("search 'BOB' | project $table, Device", "Events, pc2; Events, pc1"),
+        ("search in (Events) Actor:'bob' and Size > 10 | project Device, Size", "pc2, 20"),
+        ("search 'Isolat*' | count", "3"),
+        ("search '*olateDev*' | count", "3"),
+        ("search '*Isolation' | count", "2"),
+        ("search 'Release*Isolation' | count", "2"),
+        ("search 'malware' or 'suspicious' | project Device, Actor", "pc1, alice; pc2, bob"),
+        ("search kind=case_sensitive 'BOB' | count", "0"),
+        ("search * | count", "5"),
+        ("Events | search 'carol' | project $table, Device", "Events, pc1"),
+        // `* has` is also a where's.
+        ("Events | where * has 'clean' | project Device", "pc1"),
+    ]);
+    assert_eq!(
+        columns("Events | search 'carol' | project-away RawEventData"),
+        "$table:string, Timestamp:datetime, ActionType:string, Device:string, Actor:string, Size:long"
+    );
+    assert!(error("search in (Nope) 'x'").contains("Nope"));
+    assert!(error("Events | search in (Events) 'x'").contains("searches its input"));
+    for query in ["Events | take 2 | search 'x'", "Events | where * !has 'x'"] {
+        let Err(QueryError::Invalid(errors)) = run(query, &fixture(), &options()) else { panic!("{query}") };
+        assert_eq!(errors.0[0].kind, crate::error::ErrorKind::Unsupported, "{query}: {errors:?}");
+    }
+}
