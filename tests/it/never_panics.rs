@@ -61,6 +61,10 @@ const TOKENS: &[&str] = &[
     "partition",
     "top-nested",
     "of",
+    "search",
+    "find",
+    "project-smart",
+    "pack_all()",
     "step",
     "from",
     "default",
@@ -202,6 +206,7 @@ proptest! {
         "partition by Size (summarize count())",
         "top-nested 2 of ActionType by sum(Size), top-nested of bin(Timestamp, 1h) with others = datetime(null) by count()",
         "top-nested of Size by max(Timestamp) asc",
+        "search 'Isolate*' and Size > 3", "where * has 'send'",
     ][..]), 0..6)) {
         let text = std::iter::once("T").chain(ops.iter().copied()).collect::<Vec<_>>().join(" | ");
         exercise(&text);

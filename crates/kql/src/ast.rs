@@ -218,6 +218,28 @@ pub enum Source {
         step: Expr,
     },
     Union(Union),
+    Find(Box<Find>),
+}
+
+/// `find [withsource=Name] [in (Tables)] [where] Predicate [project-smart | project Columns [, pack_all()]]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Find {
+    pub with_source: Option<Name>,
+    /// `None`: every table.
+    pub tables: Option<Vec<UnionTable>>,
+    /// Bare terms already made tests of every column, as in `search`.
+    pub predicate: Expr,
+    /// `None`: `project-smart`.
+    pub project: Option<FindProject>,
+    pub span: Span,
+}
+
+/// `project Column[: type], ... [, pack_all()]` of `find`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FindProject {
+    pub columns: Vec<(Name, Option<Type>)>,
+    /// `pack_all()` ends the list: a `pack_` column holds the others.
+    pub pack_all: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -5,6 +5,7 @@
 //! is skipped, since what follows would only repeat the same mistake.
 
 mod expr;
+mod find;
 mod names;
 mod operators;
 mod plugins;
@@ -486,6 +487,7 @@ impl<'a> Checker<'a> {
             }
             AstSource::Range { column, from, to, step } => self.range(column, from, to, step),
             AstSource::Union(union) => self.union(Vec::new(), union),
+            AstSource::Find(find) => self.find(find),
         }
     }
 
@@ -577,8 +579,37 @@ impl<'a> Checker<'a> {
 
     /// `union` as a source (`inputs` empty) or as an operator (`inputs` holds the piped-in node).
     fn union(&mut self, mut inputs: Vec<(Node, Str)>, union: &ast::Union) -> CResult<Node> {
+        let failed = self.union_inputs(&union.tables, union.fuzzy, &mut inputs);
+        if failed {
+            return Err(Reported);
+        }
+        if inputs.is_empty() {
+            let span = union.tables.first().map_or_else(Span::default, |t| match t {
+                ast::UnionTable::Pattern(p) => p.span,
+                ast::UnionTable::Expr(e) => e.span,
+            });
+            return Err(self.error(span, "none of the tables of the union exist"));
+        }
+        let (schema, mappings) = union_schema(&inputs, union.inner);
+        let mut schema = schema;
+        let source_names = union.with_source.as_ref().map(|name| {
+            schema.insert(0, Column::new(name.text.clone(), Type::String));
+            inputs.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>()
+        });
+        let inputs = inputs.into_iter().zip(mappings).map(|((node, _), mapping)| (node, mapping)).collect();
+        Ok(Node::new(Source::Union(Box::new(UnionPlan { inputs, source_names })), schema))
+    }
+
+    /// The tables of a `union` (or `find in`, `search in`) with their names, added to `inputs`; `true` when
+    /// one failed (and was reported).
+    pub(super) fn union_inputs(
+        &mut self,
+        tables: &[ast::UnionTable],
+        fuzzy: bool,
+        inputs: &mut Vec<(Node, Str)>,
+    ) -> bool {
         let mut failed = false;
-        for table in &union.tables {
+        for table in tables {
             match table {
                 ast::UnionTable::Expr(expr) => match self.tabular(expr) {
                     Ok(node) => inputs.push((node, Self::leg_name(expr, inputs.len()))),
@@ -600,7 +631,7 @@ impl<'a> Checker<'a> {
                     }
                 }
                 ast::UnionTable::Pattern(pattern)
-                    if union.fuzzy
+                    if fuzzy
                         && self.lookup(&pattern.text).is_none()
                         && matches!(self.catalog.table(&pattern.text), Ok(None)) =>
                 {
@@ -612,24 +643,7 @@ impl<'a> Checker<'a> {
                 },
             }
         }
-        if failed {
-            return Err(Reported);
-        }
-        if inputs.is_empty() {
-            let span = union.tables.first().map_or_else(Span::default, |t| match t {
-                ast::UnionTable::Pattern(p) => p.span,
-                ast::UnionTable::Expr(e) => e.span,
-            });
-            return Err(self.error(span, "none of the tables of the union exist"));
-        }
-        let (schema, mappings) = union_schema(&inputs, union.inner);
-        let mut schema = schema;
-        let source_names = union.with_source.as_ref().map(|name| {
-            schema.insert(0, Column::new(name.text.clone(), Type::String));
-            inputs.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>()
-        });
-        let inputs = inputs.into_iter().zip(mappings).map(|((node, _), mapping)| (node, mapping)).collect();
-        Ok(Node::new(Source::Union(Box::new(UnionPlan { inputs, source_names })), schema))
+        failed
     }
 
     /// Inlines a call to a `let` function whose body is tabular. Arguments are checked without row context.

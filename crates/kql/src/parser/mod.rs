@@ -445,7 +445,11 @@ impl<'a> Parser<'a> {
                 let span = pipeline.span;
                 return Ok(Expr { kind: ExprKind::Tabular(Box::new(pipeline)), span });
             }
-            Some(word @ ("evaluate" | "find" | "externaldata" | "materialized_view" | "external_table")) => {
+            Some("find") => {
+                let keyword = self.advance();
+                Some(Source::Find(Box::new(self.find_body(keyword.span)?)))
+            }
+            Some(word @ ("evaluate" | "externaldata" | "materialized_view" | "external_table")) => {
                 let span = self.peek().span;
                 return Err(KqlError::unsupported(span, format!("'{word}' is not supported by the local engine")));
             }

@@ -2,9 +2,9 @@
 //! `range`, `union`).
 
 use super::super::ast::{
-    Assignment, BinaryOperator, Expr, ExprKind, JoinCondition, MakeSeries, MvExpandItem, Name, NamePattern, Operator,
-    OperatorKind, ParseKind, ParsePart, SortKey, Source, StringOperator, StringTest, TopNestedClause, Union,
-    UnionTable,
+    Assignment, BinaryOperator, Expr, ExprKind, Find, FindProject, JoinCondition, MakeSeries, MvExpandItem, Name,
+    NamePattern, Operator, OperatorKind, ParseKind, ParsePart, SortKey, Source, StringOperator, StringTest,
+    TopNestedClause, Union, UnionTable,
 };
 use super::super::error::{KqlError, closest};
 use super::super::lexer::TokenKind;
@@ -438,6 +438,68 @@ impl Parser<'_> {
         Ok(OperatorKind::MakeSeries(Box::new(MakeSeries { nonempty, aggregates, axis, from, to, step, in_range, by })))
     }
 
+    /// What follows `find`.
+    pub(super) fn find_body(&mut self, start: Span) -> PResult<Find> {
+        let mut with_source = None;
+        if self.at_word("withsource") && matches!(self.peek_at(1).kind, TokenKind::Assign) {
+            self.advance();
+            self.advance();
+            with_source = Some(self.name("a column name after 'withsource='")?);
+        }
+        let mut tables = None;
+        if self.at_word("in") && matches!(self.peek_at(1).kind, TokenKind::LeftParen) {
+            self.advance();
+            self.advance();
+            tables = Some(self.table_list()?);
+            self.expect(&TokenKind::RightParen, "')' after the tables to find in")?;
+        }
+        self.eat_word("where");
+        let predicate = search_terms(self.expr()?, false);
+        let project = if self.eat_word("project-smart") {
+            None
+        } else if self.eat_word("project") {
+            let mut columns = Vec::new();
+            let mut pack = false;
+            loop {
+                if self.at_word("pack_all") && matches!(self.peek_at(1).kind, TokenKind::LeftParen) {
+                    self.advance();
+                    self.advance();
+                    self.expect(&TokenKind::RightParen, "')' after 'pack_all('")?;
+                    pack = true;
+                    break;
+                }
+                let name = self.name("a column name")?;
+                let ty = if self.eat(&TokenKind::Colon) { Some(self.type_name()?) } else { None };
+                columns.push((name, ty));
+                if !self.eat(&TokenKind::Comma) {
+                    break;
+                }
+            }
+            Some(FindProject { columns, pack_all: pack })
+        } else {
+            None
+        };
+        Ok(Find { with_source, tables, predicate, project, span: self.span_from(start) })
+    }
+
+    /// `T1, T2*, (query)`: the tables of `search in (...)` and `find in (...)`.
+    fn table_list(&mut self) -> PResult<Vec<UnionTable>> {
+        let mut list = Vec::new();
+        loop {
+            if self.at(&TokenKind::LeftParen) {
+                let open = self.advance().span;
+                let inner = self.tabular_or_expr()?;
+                let close = self.expect(&TokenKind::RightParen, "')'")?;
+                list.push(UnionTable::Expr(Expr { kind: inner.kind, span: open.to(close.span) }));
+            } else {
+                list.push(UnionTable::Pattern(self.name_pattern()?));
+            }
+            if !self.eat(&TokenKind::Comma) {
+                return Ok(list);
+            }
+        }
+    }
+
     /// What follows `search`: `[kind=case_sensitive] [in (Tables)] Predicate` (`in` only at the start of a
     /// query). The predicate's bare terms become tests of every column: `"err"` is `* has "err"`, `"err*"`
     /// `* hasprefix`, `"*err"` `* hassuffix`, `"*err*"` `* contains`, `"a*b"` a regular expression; and
@@ -469,22 +531,8 @@ impl Parser<'_> {
                 ));
             }
             self.advance();
-            let mut list = Vec::new();
-            loop {
-                if self.at(&TokenKind::LeftParen) {
-                    let open = self.advance().span;
-                    let inner = self.tabular_or_expr()?;
-                    let close = self.expect(&TokenKind::RightParen, "')'")?;
-                    list.push(UnionTable::Expr(Expr { kind: inner.kind, span: open.to(close.span) }));
-                } else {
-                    list.push(UnionTable::Pattern(self.name_pattern()?));
-                }
-                if !self.eat(&TokenKind::Comma) {
-                    break;
-                }
-            }
+            tables = Some(self.table_list()?);
             self.expect(&TokenKind::RightParen, "')' after the tables to search")?;
-            tables = Some(list);
         }
         let outer = std::mem::replace(&mut self.in_search, true);
         let predicate = self.expr();

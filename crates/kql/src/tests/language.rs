@@ -679,3 +679,81 @@ fn search_tests_every_column_of_every_table_it_names() {
         assert_eq!(errors.0[0].kind, crate::error::ErrorKind::Unsupported, "{query}: {errors:?}");
     }
 }
+
+#[test]
+fn find_gives_the_columns_kusto_documents() {
+    let tables = "let EventsTable1 = datatable(Session_Id: string, Level: string, EventText: string, Version: string) [\
+        'acbd207d-51aa-4df7-bfa7-be70eb68f04e', 'Information', 'Some Text1', 'v1.0.0', \
+        'acbd207d-51aa-4df7-bfa7-be70eb68f04e', 'Error', 'Some Text2', 'v1.0.0', \
+        '28b8e46e-3c31-43cf-83cb-48921c3986fc', 'Error', 'Some Text3', 'v1.0.1', \
+        '8f057b11-3281-45c3-a856-05ebb18a3c59', 'Information', 'Some Text4', 'v1.1.0']; \
+        let EventsTable2 = datatable(Session_Id: string, Level: string, EventText: string, EventName: string) [\
+        'f7d5f95f-f580-4ea6-830b-5776c8d64fdd', 'Information', 'Some Other Text1', 'Event1', \
+        'acbd207d-51aa-4df7-bfa7-be70eb68f04e', 'Information', 'Some Other Text2', 'Event2', \
+        'acbd207d-51aa-4df7-bfa7-be70eb68f04e', 'Error', 'Some Other Text3', 'Event3', \
+        '15eaeab5-8576-4b58-8fc6-478f75d8fee4', 'Error', 'Some Other Text4', 'Event4'];";
+    let id = "acbd207d-51aa-4df7-bfa7-be70eb68f04e";
+    table(&[
+        // Kusto's documented examples, their answers.
+        (
+            &format!(
+                "{tables} find in (EventsTable1, EventsTable2) where Session_Id == '{id}' and Level == 'Error' \
+                 project EventText, Version, EventName, pack_all()"
+            ),
+            &format!(
+                "EventsTable1, Some Text2, v1.0.0, , {{\"Session_Id\":\"{id}\",\"Level\":\"Error\"}}; \
+                 EventsTable2, Some Other Text3, , Event3, {{\"Session_Id\":\"{id}\",\"Level\":\"Error\"}}"
+            ),
+        ),
+        (
+            &format!(
+                "{tables} find in (EventsTable1, EventsTable2) where Version == 'v1.0.0' or EventName == 'Event1' \
+                 project Session_Id, EventText, Version, EventName"
+            ),
+            &format!(
+                "EventsTable1, {id}, Some Text1, v1.0.0, ; EventsTable1, {id}, Some Text2, v1.0.0, ; \
+                 EventsTable2, f7d5f95f-f580-4ea6-830b-5776c8d64fdd, Some Other Text1, , Event1"
+            ),
+        ),
+        (
+            &format!("{tables} find in (EventsTable1, EventsTable2) where Session_Id == '{id}'"),
+            &format!(
+                "EventsTable1, {id}, Information, Some Text1, {{\"Version\":\"v1.0.0\"}}; \
+                 EventsTable1, {id}, Error, Some Text2, {{\"Version\":\"v1.0.0\"}}; \
+                 EventsTable2, {id}, Information, Some Other Text2, {{\"EventName\":\"Event2\"}}; \
+                 EventsTable2, {id}, Error, Some Other Text3, {{\"EventName\":\"Event3\"}}"
+            ),
+        ),
+        (
+            &format!(
+                "{tables} find in (EventsTable1, EventsTable2) where Level == 'Error' and EventText has 'Text4' project pack_all()"
+            ),
+            "EventsTable2, {\"Session_Id\":\"15eaeab5-8576-4b58-8fc6-478f75d8fee4\",\"Level\":\"Error\",\"EventText\":\"Some Other Text4\",\"EventName\":\"Event4\"}",
+        ),
+        // Only the tables with a column the predicate names are searched; a term searches them all.
+        (
+            &format!(
+                "{tables} find withsource = T in (EventsTable1, EventsTable2) where EventName == 'Event4' | project T"
+            ),
+            "EventsTable2",
+        ),
+        (
+            &format!("{tables} find in (EventsTable1, EventsTable2) 'Text4' | project source_"),
+            "EventsTable1; EventsTable2",
+        ),
+    ]);
+    assert_eq!(
+        columns(&format!("{tables} find in (EventsTable1, EventsTable2) where Session_Id == '{id}'")),
+        "source_:string, Session_Id:string, Level:string, EventText:string, pack_:dynamic"
+    );
+    assert_eq!(
+        columns(&format!(
+            "{tables} find in (EventsTable1, EventsTable2) where Version == 'x' project Version, Level:dynamic"
+        )),
+        "source_:string, Version:string, Level:dynamic"
+    );
+    // Over the known tables of a real schema: the column reads as null where a table lacks it.
+    assert_eq!(rows("find in (Events) where Device == 'pc2' project Actor, Size"), "Events, bob, 20");
+    assert!(error(&format!("{tables} find in (EventsTable1) where Level == 'x' project Nope")).contains("Nope"));
+    assert!(error("find in (Nope) where x == 1").contains("Nope"));
+}
