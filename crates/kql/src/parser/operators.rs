@@ -599,15 +599,22 @@ impl Parser<'_> {
                 "'partition' with a subquery of its own source ({ ... }) is not supported by the local engine",
             ));
         }
-        self.expect(&TokenKind::LeftParen, "'(' before the subquery of partition")?;
+        let subquery = self.implicit_subquery("partition")?;
+        Ok(OperatorKind::Partition { by, legacy, subquery })
+    }
+
+    /// `(operator | operator ...)`: a subquery whose source is implicit (`partition`, `mv-apply`), counted as a
+    /// level of nesting.
+    fn implicit_subquery(&mut self, owner: &str) -> PResult<Vec<Operator>> {
+        self.expect(&TokenKind::LeftParen, &format!("'(' before the subquery of {owner}"))?;
         self.enter()?;
         let mut subquery = vec![self.operator()?];
         while self.eat(&TokenKind::Pipe) {
             subquery.push(self.operator()?);
         }
         self.leave();
-        self.expect(&TokenKind::RightParen, "')' after the subquery of partition")?;
-        Ok(OperatorKind::Partition { by, legacy, subquery })
+        self.expect(&TokenKind::RightParen, &format!("')' after the subquery of {owner}"))?;
+        Ok(subquery)
     }
 
     /// `mv-apply [with_itemindex=I] [Name =] Array [to typeof(T)], ... [limit N] on (operators)`.
@@ -616,14 +623,7 @@ impl Parser<'_> {
             return Err(self.unexpected("the columns to expand"));
         };
         self.expect_word("on")?;
-        self.expect(&TokenKind::LeftParen, "'(' before the subquery of mv-apply")?;
-        self.enter()?;
-        let mut subquery = vec![self.operator()?];
-        while self.eat(&TokenKind::Pipe) {
-            subquery.push(self.operator()?);
-        }
-        self.leave();
-        self.expect(&TokenKind::RightParen, "')' after the subquery of mv-apply")?;
+        let subquery = self.implicit_subquery("mv-apply")?;
         Ok(OperatorKind::MvApply { items, item_index, limit, subquery })
     }
 
