@@ -207,6 +207,8 @@ proptest! {
         "top-nested 2 of ActionType by sum(Size), top-nested of bin(Timestamp, 1h) with others = datetime(null) by count()",
         "top-nested of Size by max(Timestamp) asc",
         "search 'Isolate*' and Size > 3", "where * has 'send'",
+        "sort by Timestamp asc | scan with_match_id = m declare (n: long = 0) with (step a: Size > 3 => n = a.n + 1; \
+         step b output = none: ActionType == 'Send' and a.n > 1;)",
     ][..]), 0..6)) {
         let text = std::iter::once("T").chain(ops.iter().copied()).collect::<Vec<_>>().join(" | ");
         exercise(&text);

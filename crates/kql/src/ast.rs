@@ -329,6 +329,24 @@ pub struct MvExpandItem {
     pub to_type: Option<Type>,
 }
 
+/// `scan [with_match_id=Id] [declare (Name: type [= default], ...)] with (step ...; ...)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scan {
+    pub match_id: Option<Name>,
+    pub declare: Vec<(Name, Type, Option<Expr>)>,
+    pub steps: Vec<ScanStep>,
+}
+
+/// `step Name [output=all|last|none]: Condition [=> Column = Expr, ...];`
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScanStep {
+    pub name: Name,
+    /// `all` (the default), `last` or `none`, as written.
+    pub output: Name,
+    pub condition: Expr,
+    pub assignments: Vec<(Name, Expr)>,
+}
+
 /// One clause of `top-nested`: `top-nested [N] of [Name =] Expr [with others = Value] by [Name =] Aggregation
 /// [asc | desc]`.
 #[derive(Clone, Debug, PartialEq)]
@@ -387,6 +405,7 @@ pub enum OperatorKind {
     },
     MakeSeries(Box<MakeSeries>),
     TopNested(Vec<TopNestedClause>),
+    Scan(Box<Scan>),
     /// `distinct *` is an empty list.
     /// `distinct a, Name = expr` (`Vec::new()` for `distinct *`).
     Distinct(Vec<Assignment>),

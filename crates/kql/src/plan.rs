@@ -379,6 +379,30 @@ pub struct PartitionPlan {
     pub subquery: Box<Node>,
 }
 
+/// `scan`: a state machine over the rows in order (see `eval::scan`). The expressions of the steps read a
+/// row of `width * (steps + 1)` values: the record (its columns, then the declared ones at their defaults),
+/// then for each step the values of that step in the state the expression is evaluated in (nulls if none).
+#[derive(Clone, Debug)]
+pub struct ScanPlan {
+    /// The input's columns plus the declared ones.
+    pub width: usize,
+    /// The declared columns' types and defaults (they follow the input's columns).
+    pub declared: Vec<(Type, Value)>,
+    /// What a step reads of a step with no values in its state: nulls, and the declared columns' defaults.
+    pub empty: Row,
+    pub steps: Vec<ScanStepPlan>,
+    pub match_id: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct ScanStepPlan {
+    /// `output=none`: its matches change the state and are not output.
+    pub output: bool,
+    pub condition: TExpr,
+    /// The declared column (its index among the record's values) each assignment sets, and the type it takes.
+    pub assignments: Vec<(usize, TExpr, Type)>,
+}
+
 /// One level of `top-nested`: the rows of each group of the level above are grouped by `of`, each group
 /// aggregated, and the first `count` groups in the aggregate's order kept.
 #[derive(Clone, Debug)]
@@ -444,6 +468,7 @@ pub enum Operator {
     Window(Vec<WindowSpec>),
     Series(SeriesPlan),
     TopNested(Vec<TopNestedLevel>),
+    Scan(ScanPlan),
 }
 
 impl Operator {
@@ -472,6 +497,12 @@ impl Operator {
                 specs.iter().flat_map(|w| w.value.iter().chain(w.default.iter()).chain(w.restart.iter())).for_each(f)
             }
             Operator::Series(plan) => plan.start.iter().chain(plan.end.iter()).chain([&plan.step]).for_each(f),
+            Operator::Scan(plan) => {
+                for step in &plan.steps {
+                    f(&step.condition);
+                    step.assignments.iter().for_each(|(_, e, _)| f(e));
+                }
+            }
             Operator::TopNested(levels) => {
                 for level in levels {
                     f(&level.of);

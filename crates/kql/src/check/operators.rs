@@ -6,7 +6,7 @@ use super::super::aggregate::{self, AggregateKind, AggregateSpec};
 use super::super::ast::{self, Expr, ExprKind, JoinCondition, NamePattern, OperatorKind, ParseKind, ParsePart};
 use super::super::plan::{
     Column, FileProfilePlan, JoinKind, JoinPlan, MvApplyPlan, MvExpandPlan, Node, Operator, ParsePlan, PartitionPlan,
-    SortSpec, Source, TExpr, TExprKind, TopNestedLevel,
+    ScanPlan, ScanStepPlan, SortSpec, Source, TExpr, TExprKind, TopNestedLevel,
 };
 use super::super::span::Span;
 use super::super::types::Type;
@@ -256,6 +256,10 @@ impl Checker<'_> {
                     .collect();
                     node.push(Operator::Project(projected), schema);
                 }
+            }
+            OperatorKind::Scan(scan) => {
+                let (plan, schema) = self.scan(scan, &input)?;
+                node.push(Operator::Scan(plan), schema);
             }
             OperatorKind::TopNested(clauses) => {
                 let (levels, schema) = self.top_nested(clauses, &input)?;
@@ -1033,6 +1037,72 @@ impl Checker<'_> {
         Ok((MvApplyPlan { expand, subquery: Box::new(subquery), kept, placed }, schema))
     }
 
+    /// `scan`: each step's condition and assignments are checked over the record's columns (the declared ones
+    /// included) followed by `Step.Column` for every step and column, the state they may read.
+    fn scan(&mut self, scan: &ast::Scan, input: &[Column]) -> CResult<(ScanPlan, Vec<Column>)> {
+        let mut record: Vec<Column> = input.to_vec();
+        let mut declared = Vec::new();
+        for (name, ty, default) in &scan.declare {
+            if record.iter().any(|c| c.name == name.text) {
+                return Err(
+                    self.error(name.span, format!("scan declares '{}', a column the input has already", name.text))
+                );
+            }
+            let value = match default {
+                Some(expr) => super::super::functions::convert(&self.constant(expr, &[])?, *ty),
+                None => Value::null_of(*ty),
+            };
+            record.push(Column::new(name.text.clone(), *ty));
+            declared.push((*ty, value));
+        }
+        let step_names: Vec<String> = scan.steps.iter().map(|s| s.name.text.clone()).collect();
+        for (index, step) in scan.steps.iter().enumerate() {
+            if step_names[..index].contains(&step.name.text) {
+                return Err(self.error(step.name.span, format!("the step name '{}' is used twice", step.name.text)));
+            }
+        }
+        let mut scope = record.clone();
+        for step in &step_names {
+            scope.extend(record.iter().map(|c| Column::new(format!("{step}.{}", c.name), c.ty)));
+        }
+        let mut steps = Vec::new();
+        for step in &scan.steps {
+            let output = match step.output.text.as_str() {
+                "none" => false,
+                "last" => {
+                    return Err(
+                        self.unsupported(step.output.span, "scan's output=last is not supported by the local engine")
+                    );
+                }
+                _ => true,
+            };
+            let condition = self.scalar(&state_references(&step.condition, &step_names), &scope)?;
+            self.require_bool(&condition, step.condition.span)?;
+            let mut assignments = Vec::new();
+            for (column, expr) in &step.assignments {
+                let Some(slot) = record.iter().position(|c| c.name == column.text).filter(|i| *i >= input.len()) else {
+                    return Err(self.error(
+                        column.span,
+                        format!("scan assigns only the columns it declares, not '{}'", column.text),
+                    ));
+                };
+                let value = self.scalar(&state_references(expr, &step_names), &scope)?;
+                assignments.push((slot, value, record[slot].ty));
+            }
+            steps.push(ScanStepPlan { output, condition, assignments });
+        }
+        let mut schema = record.clone();
+        if let Some(name) = &scan.match_id {
+            schema.push(Column::new(unique(&name.text, &names_of(&record)), Type::Long));
+        }
+        let empty = input
+            .iter()
+            .map(|c| Value::null_of(c.ty))
+            .chain(declared.iter().map(|(_, default)| default.clone()))
+            .collect();
+        Ok((ScanPlan { width: record.len(), declared, empty, steps, match_id: scan.match_id.is_some() }, schema))
+    }
+
     /// `top-nested`: two columns per clause, the value of `of` and its aggregate (`aggregated_<of>` unless named).
     fn top_nested(
         &mut self,
@@ -1288,4 +1358,51 @@ fn first_duplicate(columns: &[Column]) -> Option<String> {
         .enumerate()
         .find(|(i, c)| columns[..*i].iter().any(|o| o.name == c.name))
         .map(|(_, c)| c.name.clone())
+}
+
+/// `Step.Column` in a scan step's expression, where `Step` is a step: the column named so in its scope.
+fn state_references(expr: &Expr, steps: &[String]) -> Expr {
+    let span = expr.span;
+    let kind = match &expr.kind {
+        ExprKind::Member { target, name } => match &target.kind {
+            ExprKind::Name(step) if steps.contains(step) => ExprKind::Name(format!("{step}.{}", name.text)),
+            _ => ExprKind::Member { target: Box::new(state_references(target, steps)), name: name.clone() },
+        },
+        ExprKind::Index { target, index } => ExprKind::Index {
+            target: Box::new(state_references(target, steps)),
+            index: Box::new(state_references(index, steps)),
+        },
+        ExprKind::Call { function, arguments } => ExprKind::Call {
+            function: function.clone(),
+            arguments: arguments.iter().map(|a| state_references(a, steps)).collect(),
+        },
+        ExprKind::Binary { operator, left, right } => ExprKind::Binary {
+            operator: *operator,
+            left: Box::new(state_references(left, steps)),
+            right: Box::new(state_references(right, steps)),
+        },
+        ExprKind::Negate(inner) => ExprKind::Negate(Box::new(state_references(inner, steps))),
+        ExprKind::In { target, list, negated, ignore_case } => ExprKind::In {
+            target: Box::new(state_references(target, steps)),
+            list: list.iter().map(|e| state_references(e, steps)).collect(),
+            negated: *negated,
+            ignore_case: *ignore_case,
+        },
+        ExprKind::HasAny { target, list, all } => ExprKind::HasAny {
+            target: Box::new(state_references(target, steps)),
+            list: list.iter().map(|e| state_references(e, steps)).collect(),
+            all: *all,
+        },
+        ExprKind::Between { target, low, high, negated } => ExprKind::Between {
+            target: Box::new(state_references(target, steps)),
+            low: Box::new(state_references(low, steps)),
+            high: Box::new(state_references(high, steps)),
+            negated: *negated,
+        },
+        ExprKind::Named { name, value } => {
+            ExprKind::Named { name: name.clone(), value: Box::new(state_references(value, steps)) }
+        }
+        other => other.clone(),
+    };
+    Expr { kind, span }
 }

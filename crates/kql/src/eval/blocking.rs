@@ -10,8 +10,8 @@ use indexmap::IndexMap;
 use super::super::ast::BinaryOperator;
 use super::super::error::KqlError;
 use super::super::plan::{
-    Column, JoinKind, JoinPlan, MvApplyPlan, Operator, PartitionPlan, Row, SortSpec, TExpr, TopNestedLevel, WindowKind,
-    WindowSpec,
+    Column, JoinKind, JoinPlan, MvApplyPlan, Operator, PartitionPlan, Row, ScanPlan, ScanStepPlan, SortSpec, TExpr,
+    TopNestedLevel, WindowKind, WindowSpec,
 };
 use super::super::value::{GroupKey, Value, sort_order};
 use super::Executor;
@@ -94,6 +94,7 @@ impl Executor<'_> {
             Operator::Series(plan) => super::series::series(plan, rows, output, &self.context),
             Operator::MvApply(plan) => self.mv_apply(plan, rows, output),
             Operator::Partition(plan) => self.partition(plan, rows, input),
+            Operator::Scan(plan) => Ok(scan(plan, rows, &self.context)),
             Operator::TopNested(levels) => {
                 let rows: Vec<&Row> = rows.iter().collect();
                 let mut out = Vec::new();
@@ -107,6 +108,92 @@ impl Executor<'_> {
             other => Err(KqlError::runtime(format!("internal: {other:?} cannot run on a materialized table"))),
         }
     }
+}
+
+/// The state of one step of `scan`: the values it holds of each step up to it, and its sequence's match id.
+#[derive(Clone)]
+struct ScanState {
+    steps: Vec<Option<Row>>,
+    match_id: i64,
+}
+
+/// `scan`, as Kusto documents its logic: each record is tried against the steps from the last to the first.
+/// Against step k, it matches when the state of step k-1 is active and the condition holds over it (that
+/// state is then promoted to step k, and the record joins it), or else when step k's own state is active (or k
+/// is the first step) and the condition holds over it (the record replaces step k's values there; at the
+/// first step of an empty state a new sequence, and match id, begins).
+fn scan(plan: &ScanPlan, rows: Vec<Row>, context: &EvalContext) -> Vec<Row> {
+    let steps = plan.steps.len();
+    let mut states: Vec<Option<ScanState>> = vec![None; steps];
+    let mut next_id = 0i64;
+    let mut out = Vec::new();
+    // The record (with the declared columns at their defaults), then each step's values in `state`.
+    let scope = |record: &Row, state: Option<&ScanState>| -> Row {
+        let mut values = Vec::with_capacity(plan.width * (steps + 1));
+        values.extend(record.iter().cloned());
+        for step in 0..steps {
+            match state.and_then(|s| s.steps.get(step)).and_then(Option::as_ref) {
+                Some(held) => values.extend(held.iter().cloned()),
+                None => values.extend(plan.empty.iter().cloned()),
+            }
+        }
+        values
+    };
+    let extend = |step: &ScanStepPlan, record: &Row, scoped: &Row| -> Row {
+        let mut extended = record.clone();
+        for (slot, expr, ty) in &step.assignments {
+            extended[*slot] = super::super::functions::convert(&eval(expr, scoped, context), *ty);
+        }
+        extended
+    };
+    for row in rows {
+        let mut record = row;
+        record.extend(plan.declared.iter().map(|(_, default)| default.clone()));
+        for k in (0..steps).rev() {
+            let step = &plan.steps[k];
+            // Check 1: the previous step's state goes on to this step.
+            if k > 0
+                && let Some(previous) = states[k - 1].as_ref()
+            {
+                let scoped = scope(&record, Some(previous));
+                if eval(&step.condition, &scoped, context).is_true() {
+                    let extended = extend(step, &record, &scoped);
+                    let mut promoted = states[k - 1].take().unwrap_or(ScanState { steps: Vec::new(), match_id: 0 });
+                    promoted.steps.resize(k + 1, None);
+                    promoted.steps[k] = Some(extended.clone());
+                    if step.output {
+                        out.push(finish(plan, extended, promoted.match_id));
+                    }
+                    states[k] = Some(promoted);
+                    continue;
+                }
+            }
+            // Check 2: this step's own active state, or a new sequence at the first step.
+            if states[k].is_some() || k == 0 {
+                let scoped = scope(&record, states[k].as_ref());
+                if eval(&step.condition, &scoped, context).is_true() {
+                    let extended = extend(step, &record, &scoped);
+                    let state = states[k].get_or_insert_with(|| {
+                        next_id += 1;
+                        ScanState { steps: vec![None; k + 1], match_id: next_id - 1 }
+                    });
+                    state.steps[k] = Some(extended.clone());
+                    if step.output {
+                        out.push(finish(plan, extended, state.match_id));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// An output row of `scan`: the record, and its match id when asked for.
+fn finish(plan: &ScanPlan, mut record: Row, match_id: i64) -> Row {
+    if plan.match_id {
+        record.push(Value::Long(match_id));
+    }
+    record
 }
 
 /// One level of `top-nested` over the rows of a group of the level above (`prefix`: that group's columns).

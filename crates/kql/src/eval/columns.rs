@@ -72,6 +72,8 @@ pub fn required_inputs(operator: &Operator, needed: &[bool], width: usize) -> Ve
             inputs.iter_mut().for_each(|i| *i = true)
         }
         Operator::TopNested(_) => operator.expressions(&mut |expr| mark_columns(expr, &mut inputs)),
+        // The steps read the record and the state's copies of it through columns past the input's.
+        Operator::Scan(_) => inputs.iter_mut().for_each(|i| *i = true),
         Operator::Take(_) => pass_through(&mut inputs, &[]),
         Operator::Window(_) => {
             pass_through(&mut inputs, &[]);
@@ -366,7 +368,7 @@ pub fn dynamic_members(node: &Node) -> Vec<Option<Vec<String>>> {
                 alias = vec![None; width];
             }
             // The subquery may read any member of any column it is given.
-            Operator::MvApply(_) | Operator::Partition(_) => {
+            Operator::MvApply(_) | Operator::Partition(_) | Operator::Scan(_) => {
                 for column in alias.iter().flatten() {
                     uses[*column] = Use::Whole;
                 }

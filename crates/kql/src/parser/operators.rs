@@ -3,8 +3,8 @@
 
 use super::super::ast::{
     Assignment, BinaryOperator, Expr, ExprKind, Find, FindProject, JoinCondition, MakeSeries, MvExpandItem, Name,
-    NamePattern, Operator, OperatorKind, ParseKind, ParsePart, SortKey, Source, StringOperator, StringTest,
-    TopNestedClause, Union, UnionTable,
+    NamePattern, Operator, OperatorKind, ParseKind, ParsePart, Scan, ScanStep, SortKey, Source, StringOperator,
+    StringTest, TopNestedClause, Union, UnionTable,
 };
 use super::super::error::{KqlError, closest};
 use super::super::lexer::TokenKind;
@@ -33,6 +33,7 @@ const SUPPORTED: &[&str] = &[
     "top",
     "top-nested",
     "search",
+    "scan",
     "sort",
     "order",
     "join",
@@ -59,7 +60,6 @@ const UNSUPPORTED: &[&str] = &[
     "sample-distinct",
     "facet",
     "fork",
-    "scan",
     "parse-kv",
     "project-smart",
     "reduce",
@@ -138,6 +138,7 @@ impl Parser<'_> {
             "partition" => self.partition()?,
             "search" => OperatorKind::Search { predicate: self.search_body(false)?.0, piped: true },
             "top-nested" => self.top_nested(token.span)?,
+            "scan" => self.scan()?,
             "parse" => self.parse_operator(false)?,
             "parse-where" => self.parse_operator(true)?,
             "invoke" => {
@@ -436,6 +437,74 @@ impl Parser<'_> {
         };
         let by = if self.eat_word("by") { self.assignments()? } else { Vec::new() };
         Ok(OperatorKind::MakeSeries(Box::new(MakeSeries { nonempty, aggregates, axis, from, to, step, in_range, by })))
+    }
+
+    /// `scan [with_match_id=Id] [declare (Name: type [= default], ...)] with (step Name [output=...]: Condition
+    /// [=> Column = Expr, ...]; ...)`.
+    fn scan(&mut self) -> PResult<OperatorKind> {
+        let mut match_id = None;
+        if self.at_word("with_match_id") && matches!(self.peek_at(1).kind, TokenKind::Assign) {
+            self.advance();
+            self.advance();
+            match_id = Some(self.name("a column name after 'with_match_id='")?);
+        }
+        let mut declare = Vec::new();
+        if self.eat_word("declare") {
+            self.expect(&TokenKind::LeftParen, "'(' after 'declare'")?;
+            loop {
+                let name = self.name("a column name to declare")?;
+                self.expect(&TokenKind::Colon, "':' and a type after the declared column")?;
+                let ty = self.type_name()?;
+                let default = if self.eat(&TokenKind::Assign) { Some(self.expr()?) } else { None };
+                declare.push((name, ty, default));
+                if !self.eat(&TokenKind::Comma) {
+                    break;
+                }
+            }
+            self.expect(&TokenKind::RightParen, "')' after the declared columns")?;
+        }
+        self.expect_word("with")?;
+        self.expect(&TokenKind::LeftParen, "'(' before the steps of scan")?;
+        let mut steps = Vec::new();
+        while self.at_word("step") {
+            self.advance();
+            let name = self.name("a step name")?;
+            let mut output = Name { text: "all".to_string(), span: name.span };
+            if self.at_word("output") && matches!(self.peek_at(1).kind, TokenKind::Assign) {
+                self.advance();
+                self.advance();
+                output = self.name("'all', 'last' or 'none'")?;
+                if !matches!(output.text.as_str(), "all" | "last" | "none") {
+                    return Err(KqlError::syntax(
+                        output.span,
+                        "Syntax error: a step's output is 'all', 'last' or 'none'",
+                    ));
+                }
+            }
+            self.expect(&TokenKind::Colon, "':' before the step's condition")?;
+            let condition = self.expr()?;
+            let mut assignments = Vec::new();
+            // `=>`, lexed as `=` and `>`.
+            if self.at(&TokenKind::Assign) && matches!(self.peek_at(1).kind, TokenKind::Greater) {
+                self.advance();
+                self.advance();
+                loop {
+                    let column = self.name("a declared column to assign")?;
+                    self.expect(&TokenKind::Assign, "'=' after the column")?;
+                    assignments.push((column, self.expr()?));
+                    if !self.eat(&TokenKind::Comma) {
+                        break;
+                    }
+                }
+            }
+            self.expect(&TokenKind::Semicolon, "';' after the step")?;
+            steps.push(ScanStep { name, output, condition, assignments });
+        }
+        if steps.is_empty() {
+            return Err(self.unexpected("'step' in the steps of scan"));
+        }
+        self.expect(&TokenKind::RightParen, "')' after the steps of scan")?;
+        Ok(OperatorKind::Scan(Box::new(Scan { match_id, declare, steps })))
     }
 
     /// What follows `find`.

@@ -122,8 +122,8 @@ fn collects_every_error_and_recovers_at_pipes() {
 
 #[test]
 fn unsupported_operators_are_named() {
-    let messages = errors("T | scan with (step s: true;)");
-    assert_eq!(messages, vec!["'scan' operator is not supported by the local engine"]);
+    let messages = errors("T | fork (take 1)");
+    assert_eq!(messages, vec!["'fork' operator is not supported by the local engine"]);
 }
 
 #[test]

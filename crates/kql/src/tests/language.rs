@@ -757,3 +757,78 @@ fn find_gives_the_columns_kusto_documents() {
     assert!(error(&format!("{tables} find in (EventsTable1) where Level == 'x' project Nope")).contains("Nope"));
     assert!(error("find in (Nope) where x == 1").contains("Nope"));
 }
+
+#[test]
+fn scan_follows_kustos_documented_logic() {
+    let events = "datatable(Ts: timespan, Event: string) [0m, 'A', 1m, 'Start', 2m, 'B', 3m, 'D', 4m, 'Stop', 6m, 'C', \
+                  8m, 'Start', 11m, 'E', 12m, 'Stop']";
+    let sessions = "datatable(Ts: timespan, Event: string) [0m, 'A', 1m, 'A', 2m, 'B', 3m, 'D', 32m, 'B', 36m, 'C', \
+                    38m, 'D', 41m, 'E', 75m, 'A']";
+    let logins = "datatable(Timestamp: datetime, userID: int, EventType: string) [\
+        datetime(2024-05-28 08:15:23), 1, 'login', datetime(2024-05-28 08:30:15), 2, 'login', \
+        datetime(2024-05-28 09:10:27), 3, 'login', datetime(2024-05-28 12:30:45), 1, 'logout', \
+        datetime(2024-05-28 11:45:32), 2, 'logout', datetime(2024-05-28 13:25:19), 3, 'logout']";
+    table(&[
+        // Kusto's documented examples and answers.
+        (
+            "range x from 1 to 5 step 1 | scan declare (cumulative_x: long = 0) with \
+             (step s1: true => cumulative_x = x + s1.cumulative_x;)",
+            "1, 1; 2, 3; 3, 6; 4, 10; 5, 15",
+        ),
+        (
+            "range x from 1 to 5 step 1 | extend y = 2 * x | scan declare (cumulative_x: long = 0, cumulative_y: long = 0) with \
+             (step s1: true => cumulative_x = iff(s1.cumulative_x >= 10, x, x + s1.cumulative_x), \
+             cumulative_y = iff(s1.cumulative_y >= 10, y, y + s1.cumulative_y);)",
+            "1, 2, 1, 2; 2, 4, 3, 6; 3, 6, 6, 12; 4, 8, 10, 8; 5, 10, 5, 18",
+        ),
+        (
+            "datatable(Ts: timespan, Event: string) [0m, 'A', 1m, '', 2m, 'B', 3m, '', 4m, '', 6m, 'C', 8m, '', 11m, 'D', 12m, ''] \
+             | sort by Ts asc | scan declare (Event_filled: string = '') with \
+             (step s1: true => Event_filled = iff(isempty(Event), s1.Event_filled, Event);) | project Event_filled",
+            "A; A; B; B; B; C; C; D; D",
+        ),
+        (
+            &format!(
+                "{sessions} | sort by Ts asc | scan with_match_id = session_id declare (sessionStart: timespan) with \
+                 (step inSession: true => sessionStart = iff(isnull(inSession.sessionStart), Ts, inSession.sessionStart); \
+                 step endSession output = none: Ts - inSession.sessionStart > 30m;) | project Ts, sessionStart, session_id"
+            ),
+            "00:00:00, 00:00:00, 0; 00:01:00, 00:00:00, 0; 00:02:00, 00:00:00, 0; 00:03:00, 00:00:00, 0; \
+             00:32:00, 00:32:00, 1; 00:36:00, 00:32:00, 1; 00:38:00, 00:32:00, 1; 00:41:00, 00:32:00, 1; \
+             01:15:00, 01:15:00, 2",
+        ),
+        (
+            &format!(
+                "{events} | sort by Ts asc | scan with_match_id = m_id with (step s1: Event == 'Start'; \
+                 step s2: Event != 'Start' and Event != 'Stop' and Ts - s1.Ts <= 5m; \
+                 step s3: Event == 'Stop' and Ts - s1.Ts <= 5m;)"
+            ),
+            "00:01:00, Start, 0; 00:02:00, B, 0; 00:03:00, D, 0; 00:04:00, Stop, 0; 00:08:00, Start, 1; \
+             00:11:00, E, 1; 00:12:00, Stop, 1",
+        ),
+        (
+            &format!(
+                "{logins} | sort by userID, Timestamp | partition hint.strategy=native by userID (sort by Timestamp asc \
+                 | scan declare (start: datetime, end: datetime, sessionDuration: timespan) with ( \
+                 step s1 output=none: EventType == 'login' => start = Timestamp; \
+                 step s2 output=all: EventType == 'logout' => start = s1.start, end = Timestamp, sessionDuration = Timestamp - s1.start;)) \
+                 | project start, end, userID, sessionDuration | sort by userID asc"
+            ),
+            "2024-05-28T08:15:23.0000000Z, 2024-05-28T12:30:45.0000000Z, 1, 04:15:22; \
+             2024-05-28T08:30:15.0000000Z, 2024-05-28T11:45:32.0000000Z, 2, 03:15:17; \
+             2024-05-28T09:10:27.0000000Z, 2024-05-28T13:25:19.0000000Z, 3, 04:14:52",
+        ),
+    ]);
+    assert!(
+        error("range x from 1 to 2 step 1 | scan with (step s: true => x = 1;)")
+            .contains("only the columns it declares")
+    );
+    assert!(error("range x from 1 to 2 step 1 | scan with (step s: x;)").contains("bool"));
+    assert!(error("range x from 1 to 2 step 1 | scan with (step s: true; step s: true;)").contains("used twice"));
+    let Err(QueryError::Invalid(errors)) =
+        run("range x from 1 to 2 step 1 | scan with (step s output=last: true;)", &fixture(), &options())
+    else {
+        panic!()
+    };
+    assert_eq!(errors.0[0].kind, crate::error::ErrorKind::Unsupported, "{errors:?}");
+}
