@@ -1055,6 +1055,14 @@ impl Checker<'_> {
             record.push(Column::new(name.text.clone(), *ty));
             declared.push((*ty, value));
         }
+        // Each step's expressions read every step's copy of the record: the work grows with the square.
+        const MAX_STEPS: usize = 64;
+        if let Some(step) = scan.steps.get(MAX_STEPS) {
+            return Err(self.unsupported(
+                step.name.span,
+                format!("more than {MAX_STEPS} scan steps are not supported by the local engine"),
+            ));
+        }
         let step_names: Vec<String> = scan.steps.iter().map(|s| s.name.text.clone()).collect();
         for (index, step) in scan.steps.iter().enumerate() {
             if step_names[..index].contains(&step.name.text) {

@@ -94,7 +94,10 @@ impl Executor<'_> {
             Operator::Series(plan) => super::series::series(plan, rows, output, &self.context),
             Operator::MvApply(plan) => self.mv_apply(plan, rows, output),
             Operator::Partition(plan) => self.partition(plan, rows, input),
-            Operator::Scan(plan) => Ok(scan(plan, rows, &self.context)),
+            Operator::Scan(plan) => {
+                self.check_cancelled()?;
+                Ok(scan(plan, rows, &self.context))
+            }
             Operator::TopNested(levels) => {
                 let rows: Vec<&Row> = rows.iter().collect();
                 let mut out = Vec::new();

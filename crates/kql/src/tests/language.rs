@@ -832,3 +832,16 @@ fn scan_follows_kustos_documented_logic() {
     };
     assert_eq!(errors.0[0].kind, crate::error::ErrorKind::Unsupported, "{errors:?}");
 }
+
+#[test]
+fn a_scan_of_very_many_steps_is_beyond_the_engine() {
+    let steps: String = (0..65).map(|i| format!("step s{i}: true; ")).collect();
+    let Err(QueryError::Invalid(errors)) =
+        run(&format!("range x from 1 to 2 step 1 | scan with ({steps})"), &fixture(), &options())
+    else {
+        panic!()
+    };
+    assert_eq!(errors.0[0].kind, crate::error::ErrorKind::Unsupported, "{errors:?}");
+    let steps: String = (0..64).map(|i| format!("step s{i}: true; ")).collect();
+    assert_eq!(rows(&format!("range x from 1 to 2 step 1 | scan with ({steps}) | count")), "3");
+}
