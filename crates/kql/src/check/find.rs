@@ -149,10 +149,14 @@ impl Checker<'_> {
                         (None, []) => {
                             let known: Vec<String> =
                                 chosen.iter().flat_map(|(n, _)| n.schema().iter().map(|c| c.name.clone())).collect();
+                            // Kusto makes such a column null; which type it gets is not documented.
                             let hint = self.suggestion(&name.text, &known);
-                            return Err(self.error_with_hint(
+                            return Err(self.unknown(
                                 name.span,
-                                format!("Failed to resolve scalar expression named '{}'", name.text),
+                                format!(
+                                    "no table of the find has a column '{}': give its type (Name: type)",
+                                    name.text
+                                ),
                                 hint,
                             ));
                         }

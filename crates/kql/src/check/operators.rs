@@ -1044,9 +1044,13 @@ impl Checker<'_> {
         let mut declared = Vec::new();
         for (name, ty, default) in &scan.declare {
             if record.iter().any(|c| c.name == name.text) {
-                return Err(
-                    self.error(name.span, format!("scan declares '{}', a column the input has already", name.text))
-                );
+                return Err(self.unsupported(
+                    name.span,
+                    format!(
+                        "scan declaring '{}', a column the input has already, is not supported by the local engine",
+                        name.text
+                    ),
+                ));
             }
             let value = match default {
                 Some(expr) => super::super::functions::convert(&self.constant(expr, &[])?, *ty),
@@ -1089,9 +1093,13 @@ impl Checker<'_> {
             let mut assignments = Vec::new();
             for (column, expr) in &step.assignments {
                 let Some(slot) = record.iter().position(|c| c.name == column.text).filter(|i| *i >= input.len()) else {
-                    return Err(self.error(
+                    return Err(self.unsupported(
                         column.span,
-                        format!("scan assigns only the columns it declares, not '{}'", column.text),
+                        format!(
+                            "scan assigning '{}', a column it does not declare, is not supported by the local engine \
+                             (it assigns the columns of its declare clause)",
+                            column.text
+                        ),
                     ));
                 };
                 let value = self.scalar(&state_references(expr, &step_names), &scope)?;

@@ -45,7 +45,10 @@ impl Checker<'_> {
         for bound in [&series.from, &series.to, &Some(series.step.clone())].into_iter().flatten() {
             let typed = self.scalar(bound, &input)?;
             if references_columns(&typed) {
-                return Err(self.error(bound.span, "expected a constant value here, not one that depends on the row"));
+                return Err(self.unsupported(
+                    bound.span,
+                    "make-series with a bound or step that depends on the row is not supported by the local engine",
+                ));
             }
             bounds.push(typed);
         }

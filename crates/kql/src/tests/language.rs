@@ -478,7 +478,10 @@ fn make_series_fills_every_step_of_the_axis() {
         error(&format!("{METRIC} | make-series count() on tostring(metric) step 1"))
             .contains("the axis is a datetime, a timespan or a number")
     );
-    assert!(error(&format!("{METRIC} | make-series count() on timestamp from timestamp step 1d")).contains("constant"));
+    assert!(
+        error(&format!("{METRIC} | make-series count() on timestamp from timestamp step 1d"))
+            .contains("depends on the row")
+    );
     assert!(error(&format!("{METRIC} | make-series count() on timestamp step 1d by nope")).contains("nope"));
     let too_long = format!(
         "{METRIC} | make-series count() on timestamp from datetime(2000-01-01) to datetime(2017-01-01) step 1s"
@@ -819,10 +822,7 @@ fn scan_follows_kustos_documented_logic() {
              2024-05-28T09:10:27.0000000Z, 2024-05-28T13:25:19.0000000Z, 3, 04:14:52",
         ),
     ]);
-    assert!(
-        error("range x from 1 to 2 step 1 | scan with (step s: true => x = 1;)")
-            .contains("only the columns it declares")
-    );
+    assert!(error("range x from 1 to 2 step 1 | scan with (step s: true => x = 1;)").contains("does not declare"));
     assert!(error("range x from 1 to 2 step 1 | scan with (step s: x;)").contains("bool"));
     assert!(error("range x from 1 to 2 step 1 | scan with (step s: true; step s: true;)").contains("used twice"));
     let Err(QueryError::Invalid(errors)) =
@@ -844,4 +844,21 @@ fn a_scan_of_very_many_steps_is_beyond_the_engine() {
     assert_eq!(errors.0[0].kind, crate::error::ErrorKind::Unsupported, "{errors:?}");
     let steps: String = (0..64).map(|i| format!("step s{i}: true; ")).collect();
     assert_eq!(rows(&format!("range x from 1 to 2 step 1 | scan with ({steps}) | count")), "3");
+}
+
+/// What the engine cannot be sure Kusto refuses must not keep a playbook from Graph: such problems are never
+/// "certain" (`is_certain`), so a graph-source `validate` warns and the query runs there.
+#[test]
+fn what_kusto_may_accept_in_the_newer_operators_is_never_a_certain_error() {
+    for query in [
+        "range x from 1 to 3 step 1 | extend T = now() | make-series count() on T from T step 1h",
+        "range x from 1 to 2 step 1 | scan with (step s: true => x = 1;)",
+        "range x from 1 to 2 step 1 | scan declare (x: long) with (step s: true;)",
+        "let A = datatable(a: long) [1]; find in (A) where a == 1 project b",
+        "print a = dynamic([1]) | mv-apply a on (getschema)",
+        "range x from 1 to 2 step 1 | top-nested 1 of x with others = 0 by count(), top-nested of x by count()",
+    ] {
+        let Err(QueryError::Invalid(errors)) = run(query, &fixture(), &options()) else { panic!("{query}") };
+        assert!(errors.0.iter().all(|e| !e.is_certain()), "{query}: {errors:?}");
+    }
 }
