@@ -379,21 +379,13 @@ impl Parser<'_> {
     /// `make-series [kind=nonempty] [Name =] Aggregation [default = Value], ... on Axis from A to B step S
     /// [by ...]`, or `on Axis in range(A, B, S)`.
     fn make_series(&mut self) -> PResult<OperatorKind> {
-        let mut nonempty = false;
-        loop {
-            self.skip_hints();
-            if self.at_word("kind") && matches!(self.peek_at(1).kind, TokenKind::Assign) {
-                self.advance();
-                self.advance();
-                let kind = self.name("'nonempty'")?;
-                if kind.text != "nonempty" {
-                    return Err(KqlError::syntax(kind.span, "Syntax error: the make-series kind is 'nonempty'"));
-                }
-                nonempty = true;
-            } else {
-                break;
+        let nonempty = match self.kind_option()? {
+            None => false,
+            Some(kind) if kind.text == "nonempty" => true,
+            Some(kind) => {
+                return Err(KqlError::syntax(kind.span, "Syntax error: the make-series kind is 'nonempty'"));
             }
-        }
+        };
         let mut aggregates = Vec::new();
         loop {
             let names = self.assignment_target().into_iter().collect();
