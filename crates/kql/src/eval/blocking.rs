@@ -1,5 +1,5 @@
 //! Operators that need all their input first: `sort`, `join`, `serialize`, the window functions, `make-series`,
-//! `mv-apply`, `partition` and `top-nested`.
+//! `mv-apply`, `partition`, `top-nested` and `scan`.
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
