@@ -57,6 +57,42 @@ pub struct Expr {
     pub span: Span,
 }
 
+impl Expr {
+    /// The scalar expressions directly inside this one, in source order (not those of a tabular subquery).
+    pub fn children(&self) -> Vec<&Expr> {
+        match &self.kind {
+            ExprKind::Member { target, .. } | ExprKind::Negate(target) | ExprKind::Named { value: target, .. } => {
+                vec![target]
+            }
+            ExprKind::Index { target, index } => vec![target, index],
+            ExprKind::Call { arguments, .. } => arguments.iter().collect(),
+            ExprKind::Binary { left, right, .. } => vec![left, right],
+            ExprKind::In { target, list, .. } | ExprKind::HasAny { target, list, .. } => {
+                std::iter::once(&**target).chain(list).collect()
+            }
+            ExprKind::Between { target, low, high, .. } => vec![target, low, high],
+            ExprKind::Literal { .. } | ExprKind::Name(_) | ExprKind::Tabular(_) | ExprKind::Star => Vec::new(),
+        }
+    }
+
+    /// `children`, to change them in place.
+    pub fn children_mut(&mut self) -> Vec<&mut Expr> {
+        match &mut self.kind {
+            ExprKind::Member { target, .. } | ExprKind::Negate(target) | ExprKind::Named { value: target, .. } => {
+                vec![target]
+            }
+            ExprKind::Index { target, index } => vec![target, index],
+            ExprKind::Call { arguments, .. } => arguments.iter_mut().collect(),
+            ExprKind::Binary { left, right, .. } => vec![left, right],
+            ExprKind::In { target, list, .. } | ExprKind::HasAny { target, list, .. } => {
+                std::iter::once(&mut **target).chain(list.iter_mut()).collect()
+            }
+            ExprKind::Between { target, low, high, .. } => vec![target, low, high],
+            ExprKind::Literal { .. } | ExprKind::Name(_) | ExprKind::Tabular(_) | ExprKind::Star => Vec::new(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExprKind {
     /// A literal; `ty` distinguishes typed nulls (`int(null)`) and `int` from `long`.

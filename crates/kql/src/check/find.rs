@@ -18,25 +18,12 @@ use super::{CResult, Checker, Reported};
 fn names(expr: &Expr, out: &mut Vec<String>) {
     let mut pending = vec![expr];
     while let Some(expr) = pending.pop() {
-        match &expr.kind {
-            ExprKind::Name(name) => {
-                if !out.contains(name) {
-                    out.push(name.clone());
-                }
-            }
-            ExprKind::Member { target, .. } => pending.push(target),
-            ExprKind::Index { target, index } => pending.extend([&**target, &**index]),
-            ExprKind::Call { arguments, .. } => pending.extend(arguments.iter().rev()),
-            ExprKind::Binary { left, right, .. } => pending.extend([&**right, &**left]),
-            ExprKind::Negate(inner) => pending.push(inner),
-            ExprKind::In { target, list, .. } | ExprKind::HasAny { target, list, .. } => {
-                pending.extend(list.iter().rev());
-                pending.push(target);
-            }
-            ExprKind::Between { target, low, high, .. } => pending.extend([&**high, &**low, &**target]),
-            ExprKind::Named { value, .. } => pending.push(value),
-            ExprKind::Literal { .. } | ExprKind::Tabular(_) | ExprKind::Star => {}
+        if let ExprKind::Name(name) = &expr.kind
+            && !out.contains(name)
+        {
+            out.push(name.clone());
         }
+        pending.extend(expr.children().into_iter().rev());
     }
 }
 
@@ -44,16 +31,10 @@ fn names(expr: &Expr, out: &mut Vec<String>) {
 fn tests_every_column(expr: &Expr) -> bool {
     let mut pending = vec![expr];
     while let Some(expr) = pending.pop() {
-        match &expr.kind {
-            ExprKind::Binary { left, right, .. } => {
-                if matches!(left.kind, ExprKind::Star) {
-                    return true;
-                }
-                pending.extend([&**left, &**right]);
-            }
-            ExprKind::Call { arguments, .. } => pending.extend(arguments),
-            _ => {}
+        if matches!(&expr.kind, ExprKind::Binary { left, .. } if matches!(left.kind, ExprKind::Star)) {
+            return true;
         }
+        pending.extend(expr.children());
     }
     false
 }

@@ -1378,47 +1378,19 @@ fn first_duplicate(columns: &[Column]) -> Option<String> {
 
 /// `Step.Column` in a scan step's expression, where `Step` is a step: the column named so in its scope.
 fn state_references(expr: &Expr, steps: &[String]) -> Expr {
-    let span = expr.span;
-    let kind = match &expr.kind {
-        ExprKind::Member { target, name } => match &target.kind {
-            ExprKind::Name(step) if steps.contains(step) => ExprKind::Name(format!("{step}.{}", name.text)),
-            _ => ExprKind::Member { target: Box::new(state_references(target, steps)), name: name.clone() },
-        },
-        ExprKind::Index { target, index } => ExprKind::Index {
-            target: Box::new(state_references(target, steps)),
-            index: Box::new(state_references(index, steps)),
-        },
-        ExprKind::Call { function, arguments } => ExprKind::Call {
-            function: function.clone(),
-            arguments: arguments.iter().map(|a| state_references(a, steps)).collect(),
-        },
-        ExprKind::Binary { operator, left, right } => ExprKind::Binary {
-            operator: *operator,
-            left: Box::new(state_references(left, steps)),
-            right: Box::new(state_references(right, steps)),
-        },
-        ExprKind::Negate(inner) => ExprKind::Negate(Box::new(state_references(inner, steps))),
-        ExprKind::In { target, list, negated, ignore_case } => ExprKind::In {
-            target: Box::new(state_references(target, steps)),
-            list: list.iter().map(|e| state_references(e, steps)).collect(),
-            negated: *negated,
-            ignore_case: *ignore_case,
-        },
-        ExprKind::HasAny { target, list, all } => ExprKind::HasAny {
-            target: Box::new(state_references(target, steps)),
-            list: list.iter().map(|e| state_references(e, steps)).collect(),
-            all: *all,
-        },
-        ExprKind::Between { target, low, high, negated } => ExprKind::Between {
-            target: Box::new(state_references(target, steps)),
-            low: Box::new(state_references(low, steps)),
-            high: Box::new(state_references(high, steps)),
-            negated: *negated,
-        },
-        ExprKind::Named { name, value } => {
-            ExprKind::Named { name: name.clone(), value: Box::new(state_references(value, steps)) }
+    fn rewrite(expr: &mut Expr, steps: &[String]) {
+        if let ExprKind::Member { target, name } = &expr.kind
+            && let ExprKind::Name(step) = &target.kind
+            && steps.contains(step)
+        {
+            expr.kind = ExprKind::Name(format!("{step}.{}", name.text));
+            return;
         }
-        other => other.clone(),
-    };
-    Expr { kind, span }
+        for child in expr.children_mut() {
+            rewrite(child, steps);
+        }
+    }
+    let mut rewritten = expr.clone();
+    rewrite(&mut rewritten, steps);
+    rewritten
 }
