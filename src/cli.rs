@@ -13,12 +13,32 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// How log lines are written on stderr: readable text, or one JSON object per line for a log collector.
+    #[arg(long, value_enum, global = true, default_value = "text")]
+    pub log_format: LogFormat,
+    /// More log detail (-v: debug, -vv: trace).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Less log detail (-q: warnings and errors only, -qq: errors only).
+    #[arg(short = 'q', long = "quiet", action = clap::ArgAction::Count, global = true)]
+    pub quiet: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines (colours on a terminal).
+    Text,
+    /// One JSON object per line, with the run's span (playbook, run id) in each.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run playbooks: the ones due by their schedule, or the ones named, or all; then deliver what they queued.
     Run(RunArgs),
+    /// Run as a service: fire every playbook on its schedule, deliver all the time, serve /healthz, /readyz,
+    /// /metrics and a status page on `http.listen`. SIGTERM drains and exits; SIGHUP reloads.
+    Daemon(DaemonArgs),
     /// Check the configuration, every playbook, template and query, offline; report every problem.
     Validate(ConfigArgs),
     /// Run each playbook's tests: its fixtures in, the hits and messages it expects out.
@@ -68,6 +88,15 @@ pub struct RunArgs {
     /// or 5m; what is left stays queued for the next run. Default: `delivery.wait` (1m).
     #[arg(long, value_name = "DURATION")]
     pub wait: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DaemonArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Seed of the jitter that spreads playbooks due at the same instant (the same seed, the same offsets).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 #[derive(Debug, clap::Args)]

@@ -14,6 +14,7 @@ pub mod failpoint;
 pub mod graph;
 /// The local KQL engine, its own crate (`crates/kql`): pure, knowing nothing of huntbook.
 pub use kql;
+pub mod daemon;
 pub mod playbook;
 pub mod render;
 pub mod route;
@@ -22,3 +23,4 @@ pub mod sample;
 pub mod schedule;
 pub mod source;
 pub mod store;
+pub mod telemetry;

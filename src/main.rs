@@ -8,6 +8,7 @@ use huntbook::cli::Cli;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    huntbook::app::init_logging(&cli);
     match run(cli.command) {
         Ok(outcome) => std::process::ExitCode::from(outcome as u8),
         Err(error) => {

@@ -1,5 +1,6 @@
 //! Wires the parts together for each command. The only module besides `main` that prints.
 
+mod daemon;
 mod delivery;
 mod emulate;
 mod history;
@@ -14,9 +15,11 @@ use anyhow::{Context, Result};
 
 use crate::cli::Command;
 
+pub use delivery::place as delivery_place;
 pub use init::init_config;
 pub use playbook_tests::run_test;
 pub use run::DUE_SLACK;
+pub use run::source as run_source;
 
 /// How a command ended, as an exit code: 0 success, 1 a run or check failed, 2 bad usage or invalid input.
 /// Ordered by gravity, so that a command that meets several reports the worst.
@@ -43,6 +46,28 @@ pub fn exit_code_of(error: &anyhow::Error) -> u8 {
     if error.chain().any(|cause| cause.is::<Usage>()) { Outcome::Invalid as u8 } else { Outcome::Failed as u8 }
 }
 
+/// Sends `tracing` events to stderr: text (colours on a terminal) or JSON lines. The daemon logs what it does at
+/// `info`; the other commands print their own output and log only errors unless `-v` asks for more.
+pub fn init_logging(cli: &crate::cli::Cli) {
+    use std::io::IsTerminal;
+    use tracing_subscriber::filter::LevelFilter;
+    const LEVELS: [LevelFilter; 6] = [
+        LevelFilter::OFF,
+        LevelFilter::ERROR,
+        LevelFilter::WARN,
+        LevelFilter::INFO,
+        LevelFilter::DEBUG,
+        LevelFilter::TRACE,
+    ];
+    let base: i32 = if matches!(cli.command, Command::Daemon(_)) { 3 } else { 1 };
+    let level = (base + i32::from(cli.verbose) - i32::from(cli.quiet)).clamp(0, 5) as usize;
+    let builder = tracing_subscriber::fmt().with_max_level(LEVELS[level]).with_writer(std::io::stderr);
+    let _ = match cli.log_format {
+        crate::cli::LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
+        crate::cli::LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
+    };
+}
+
 /// Opens the state file for a command; says so when an empty file became a new state file.
 fn open_store(state: &std::path::Path) -> Result<crate::store::Store> {
     let store =
@@ -60,6 +85,7 @@ pub fn run(command: Command) -> Result<Outcome> {
     crate::schedule::set_clock_from_environment().map_err(usage)?;
     match command {
         Command::Run(args) => run::run(args),
+        Command::Daemon(args) => daemon::daemon(args),
         Command::Validate(args) => history::validate(args),
         Command::Test(args) => playbook_tests::test(args),
         Command::Runs(args) => history::runs(args),

@@ -51,10 +51,14 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
         None
     } else {
         match lock_state(&workspace.config.state)? {
-            Some(lock) => Some(lock),
+            Some(mut lock) => {
+                describe_holder(&mut lock, "huntbook run");
+                Some(lock)
+            }
             None => {
                 eprintln!(
-                    "note: another huntbook run is using {}; this one does nothing (its playbooks run next time)",
+                    "note: {} is using {}; this one does nothing (its playbooks run next time)",
+                    lock_holder(&workspace.config.state),
                     workspace.config.state.display()
                 );
                 return Ok(Outcome::Success);
@@ -86,34 +90,44 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
     // Queries in a tenant mostly wait on Graph: run several playbooks at once (the tenant's call rate and
     // concurrency limits still hold). Local queries use every core already: one at a time.
     let workers = if workspace.config.source.is_graph() { PARALLEL_GRAPH_RUNS } else { 1 };
-    let results = run_all(&services, &mut store, &workspace.config.state, &selected, options, workers);
-    for result in results {
-        match result {
-            Ok(summary) => {
-                writeln!(out, "{}", summary_line(&summary))?;
-                if let Some(first) = &summary.first_skipped {
-                    eprintln!(
-                        "warning: {}: skipped {} rows of the data that could not be read; the first: {first}",
-                        summary.playbook, summary.skipped_rows
-                    );
+    // A playbook catching up after downtime runs window after window (each its own commit) until it is caught
+    // up; the others are done after their one run.
+    let mut pending = selected;
+    while !pending.is_empty() {
+        let results = run_all(&services, &mut store, &workspace.config.state, &pending, options, workers);
+        let mut again = Vec::new();
+        for (result, playbook) in results.into_iter().zip(&pending) {
+            match result {
+                Ok(summary) => {
+                    if summary.behind && !args.dry_run {
+                        again.push(*playbook);
+                    }
+                    writeln!(out, "{}", summary_line(&summary))?;
+                    if let Some(first) = &summary.first_skipped {
+                        eprintln!(
+                            "warning: {}: skipped {} rows of the data that could not be read; the first: {first}",
+                            summary.playbook, summary.skipped_rows
+                        );
+                    }
+                    if let Some(first) = &summary.first_repaired {
+                        eprintln!(
+                            "warning: {}: {} rows held text that is not Unicode, shown as U+FFFD; the first: {first}",
+                            summary.playbook, summary.repaired_rows
+                        );
+                    }
+                    if args.dry_run {
+                        print_messages(&mut out, &summary.messages)?;
+                    }
                 }
-                if let Some(first) = &summary.first_repaired {
-                    eprintln!(
-                        "warning: {}: {} rows held text that is not Unicode, shown as U+FFFD; the first: {first}",
-                        summary.playbook, summary.repaired_rows
-                    );
+                Err(error) => {
+                    writeln!(out, "{:<32} failed (below)", error.playbook())?;
+                    out.flush()?;
+                    eprint!("{}", error.render());
+                    outcome = outcome.max(Outcome::Failed);
                 }
-                if args.dry_run {
-                    print_messages(&mut out, &summary.messages)?;
-                }
-            }
-            Err(error) => {
-                writeln!(out, "{:<32} failed (below)", error.playbook())?;
-                out.flush()?;
-                eprint!("{}", error.render());
-                outcome = outcome.max(Outcome::Failed);
             }
         }
+        pending = again;
     }
     if args.dry_run {
         writeln!(out, "dry run: nothing was sent or recorded")?;
@@ -194,9 +208,7 @@ pub fn lock_state(state: &std::path::Path) -> Result<Option<std::fs::File>> {
     if let Some(parent) = state.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
-    let mut name = real_path(state).with_context(|| format!("finding where {} is", state.display()))?.into_os_string();
-    name.push(".lock");
-    let path = std::path::PathBuf::from(name);
+    let path = lock_path(state)?;
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -208,6 +220,32 @@ pub fn lock_state(state: &std::path::Path) -> Result<Option<std::fs::File>> {
         Err(std::fs::TryLockError::WouldBlock) => Ok(None),
         Err(std::fs::TryLockError::Error(error)) => Err(error).with_context(|| format!("locking {}", path.display())),
     }
+}
+
+/// The lock file of a state file: beside its real path.
+fn lock_path(state: &std::path::Path) -> Result<std::path::PathBuf> {
+    let mut name = real_path(state).with_context(|| format!("finding where {} is", state.display()))?.into_os_string();
+    name.push(".lock");
+    Ok(std::path::PathBuf::from(name))
+}
+
+/// Writes who holds the lock into the lock file (which only the holder writes), for the others to say.
+pub fn describe_holder(lock: &mut std::fs::File, what: &str) {
+    use std::io::{Seek, Write};
+    let _ = lock.set_len(0);
+    let _ = lock.rewind();
+    let _ = write!(lock, "{what}, process {}", std::process::id());
+}
+
+/// Who holds a state file's lock, as the holder wrote it: "huntbook daemon, process 4242" (or "another huntbook
+/// process" when it did not say).
+pub fn lock_holder(state: &std::path::Path) -> String {
+    lock_path(state)
+        .ok()
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .map(|text| text.trim().chars().take(100).collect::<String>())
+        .filter(|text| text.starts_with("huntbook "))
+        .map_or_else(|| "another huntbook process".to_string(), |holder| format!("another huntbook process ({holder})"))
 }
 
 /// The path of the file `path` names once every symbolic link is followed, also when the file does not exist
@@ -313,7 +351,7 @@ fn next_due_note(workspace: &Workspace, store: &Store) -> Result<String> {
     }))
 }
 
-pub(super) fn source(workspace: &Workspace) -> Result<Box<dyn Source>> {
+pub fn source(workspace: &Workspace) -> Result<Box<dyn Source>> {
     match &workspace.config.source {
         SourceConfig::Local { rebase_time, .. } => {
             Ok(Box::new(LocalSource::new(Arc::clone(&workspace.catalog), *rebase_time)))

@@ -69,8 +69,14 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// `meta:` where huntbook reports its own trouble (a playbook failing run after run).
     pub meta: Option<MetaConfig>,
-    /// `http:` the daemon's HTTP endpoint (`/healthz`, `/metrics`).
-    pub http: Option<HttpConfig>,
+    /// `catch_up_window:` after downtime, the missed time is run in order, in windows of at most this much new
+    /// time each (never less than the playbook's interval), so that no hunting call has to return days of events
+    /// at once. Default 6h.
+    pub catch_up_window: chrono::TimeDelta,
+    /// `http:` the daemon's HTTP endpoint (`/healthz`, `/readyz`, `/metrics`, the status page at `/`).
+    pub http: HttpConfig,
+    /// `daemon:` how `huntbook daemon` schedules and stops.
+    pub daemon: DaemonConfig,
 }
 
 impl Config {
@@ -89,6 +95,9 @@ impl Config {
             }
         }
         let mut logins: Vec<(&str, &Secret)> = Vec::new();
+        if let Some(token) = &self.http.token {
+            secrets.push(token);
+        }
         if let Some(SmtpConfig { password: Some(password), username, .. }) = &self.smtp {
             secrets.push(password);
             logins.push((username.as_deref().unwrap_or_default(), password));
@@ -164,13 +173,103 @@ pub struct MetaConfig {
     pub to: Vec<String>,
     /// `when_failing_for: 3 runs`: report a playbook once it has failed this many runs in a row. Default 3.
     pub when_failing_for: u32,
+    /// `stale_after:` report a playbook that has had no successful run for this long (`3 intervals`, or a
+    /// duration such as `6h`), whatever the reason: failing, or not running at all. Default 3 intervals.
+    pub stale_after: StaleAfter,
+}
+
+/// `meta.stale_after:` how long without a successful run makes a playbook stale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StaleAfter {
+    /// `N intervals` of the playbook's own schedule.
+    Intervals(u32),
+    /// A fixed time, for every playbook.
+    Time(chrono::TimeDelta),
+}
+
+impl StaleAfter {
+    /// The time without a success after which a playbook with this interval is stale.
+    pub fn for_interval(self, interval: chrono::TimeDelta) -> chrono::TimeDelta {
+        match self {
+            StaleAfter::Intervals(count) => interval * i32::try_from(count).unwrap_or(i32::MAX),
+            StaleAfter::Time(time) => time,
+        }
+    }
 }
 
 /// `http:` the daemon's HTTP endpoint.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct HttpConfig {
-    /// `listen:` address and port, such as `127.0.0.1:9464`.
+    /// `listen:` address and port. Default `127.0.0.1:9464`; `0.0.0.0:9464` (every interface, as in a
+    /// container) needs `token`.
     pub listen: SocketAddr,
+    /// `token: ${env:NAME}` a secret that every request but `/healthz` must carry as `Authorization: Bearer
+    /// TOKEN`. Required when `listen` is not a loopback address: the status page names playbooks, receivers and
+    /// errors.
+    pub token: Option<Secret>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { listen: SocketAddr::from(([127, 0, 0, 1], 9464)), token: None }
+    }
+}
+
+/// `daemon:` how `huntbook daemon` schedules and stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DaemonConfig {
+    /// `shutdown_grace:` on SIGTERM or SIGINT, how long runs in flight may finish and queued messages may leave
+    /// before the process exits (a run cut off changes nothing: it runs again at the next start). Default 30s.
+    pub shutdown_grace: chrono::TimeDelta,
+    /// `jitter:` playbooks due at the same instant start spread over up to this much time (each playbook always
+    /// at the same offset), so that a hundred hourly playbooks do not all call Graph in the same second. Never
+    /// more than a tenth of a playbook's interval. Default 10s.
+    pub jitter: chrono::TimeDelta,
+    /// `runs_at_once:` playbooks running at the same time (each tenant's `limits` still hold). Default 8 with
+    /// Graph, 2 with the local source.
+    pub runs_at_once: Option<usize>,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            shutdown_grace: chrono::TimeDelta::seconds(30),
+            jitter: chrono::TimeDelta::seconds(10),
+            runs_at_once: None,
+        }
+    }
+}
+
+/// The default `catch_up_window`.
+pub const CATCH_UP_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(6);
+
+fn read_daemon(value: Value) -> Option<DaemonConfig> {
+    let fields = value.fields(&["shutdown_grace", "jitter", "runs_at_once"])?;
+    let defaults = DaemonConfig::default();
+    let duration = |key: &str, default: chrono::TimeDelta| match fields.get(key) {
+        Some(v) => v.duration().and_then(|d| {
+            if d < chrono::TimeDelta::zero() {
+                v.report("must not be negative");
+                return None;
+            }
+            Some(d)
+        }),
+        None => Some(default),
+    };
+    let shutdown_grace = duration("shutdown_grace", defaults.shutdown_grace);
+    let jitter = duration("jitter", defaults.jitter);
+    let runs_at_once = match fields.get("runs_at_once") {
+        Some(v) => v.number::<usize>("a number of runs, such as 8").and_then(|count| {
+            if (1..=256).contains(&count) {
+                Some(Some(count))
+            } else {
+                v.report("must be from 1 to 256");
+                None
+            }
+        }),
+        None => Some(None),
+    };
+    Some(DaemonConfig { shutdown_grace: shutdown_grace?, jitter: jitter?, runs_at_once: runs_at_once? })
 }
 
 /// Loads a configuration file, or the embedded default when `path` is `None`: every problem, with positions.
@@ -221,7 +320,9 @@ const TOP_KEYS: &[&str] = &[
     "receivers",
     "delivery",
     "meta",
+    "catch_up_window",
     "http",
+    "daemon",
 ];
 
 fn read_config(root: Value, file: Option<&Path>, base_dir: &Path) -> Option<Config> {
@@ -294,8 +395,22 @@ fn read_config(root: Value, file: Option<&Path>, base_dir: &Path) -> Option<Conf
         None => Some(None),
     };
     let http = match fields.get("http") {
-        Some(value) => read_http(value).map(Some),
-        None => Some(None),
+        Some(value) => read_http(value),
+        None => Some(HttpConfig::default()),
+    };
+    let catch_up_window = match fields.get("catch_up_window") {
+        Some(value) => value.duration().and_then(|window| {
+            if window <= chrono::TimeDelta::zero() {
+                value.report("must be longer than zero");
+                return None;
+            }
+            Some(window)
+        }),
+        None => Some(CATCH_UP_WINDOW),
+    };
+    let daemon = match fields.get("daemon") {
+        Some(value) => read_daemon(value),
+        None => Some(DaemonConfig::default()),
     };
     Some(Config {
         file: file.map(Path::to_path_buf),
@@ -310,7 +425,9 @@ fn read_config(root: Value, file: Option<&Path>, base_dir: &Path) -> Option<Conf
         receivers: receivers?,
         delivery: delivery?,
         meta: meta?,
+        catch_up_window: catch_up_window?,
         http: http?,
+        daemon: daemon?,
     })
 }
 
@@ -368,7 +485,7 @@ fn read_source(
 }
 
 fn read_meta(value: Value, receivers: &[&str]) -> Option<MetaConfig> {
-    let fields = value.fields(&["to", "when_failing_for"])?;
+    let fields = value.fields(&["to", "when_failing_for", "stale_after"])?;
     let to = fields.required("to").and_then(|v| receiver_list(v, receivers));
     let when_failing_for = match fields.get("when_failing_for") {
         Some(value) => {
@@ -387,7 +504,28 @@ fn read_meta(value: Value, receivers: &[&str]) -> Option<MetaConfig> {
         }
         None => Some(3),
     };
-    Some(MetaConfig { to: to?, when_failing_for: when_failing_for? })
+    let stale_after = match fields.get("stale_after") {
+        None => Some(StaleAfter::Intervals(3)),
+        Some(value) => {
+            let text = value.string()?;
+            let count = text.trim().strip_suffix("intervals").or_else(|| text.trim().strip_suffix("interval"));
+            match count.map(|count| count.trim().parse::<u32>()) {
+                Some(Ok(count)) if count > 0 => Some(StaleAfter::Intervals(count)),
+                Some(_) => {
+                    value.report_hint("expected a number of intervals", "write `stale_after: 3 intervals`");
+                    None
+                }
+                None => value.duration().and_then(|time| {
+                    if time <= chrono::TimeDelta::zero() {
+                        value.report("must be longer than zero");
+                        return None;
+                    }
+                    Some(StaleAfter::Time(time))
+                }),
+            }
+        }
+    };
+    Some(MetaConfig { to: to?, when_failing_for: when_failing_for?, stale_after: stale_after? })
 }
 
 /// A list of receiver names, each defined under `receivers:` (with a "did you mean"); at least one.
@@ -415,19 +553,38 @@ pub(crate) fn receiver_list(value: Value, receivers: &[&str]) -> Option<Vec<Stri
 }
 
 fn read_http(value: Value) -> Option<HttpConfig> {
-    let fields = value.fields(&["listen"])?;
-    let listen = fields.required("listen")?;
-    let text = listen.string()?;
-    match text.parse() {
-        Ok(address) => Some(HttpConfig { listen: address }),
-        Err(_) => {
-            listen.report_hint(
-                format!("expected an address and a port, found {}", listen.describe()),
-                "write an IP address and a port, such as 127.0.0.1:9464",
-            );
-            None
+    let fields = value.fields(&["listen", "token"])?;
+    let token = match fields.get("token") {
+        Some(v) => v.secret().map(Some),
+        None => Some(None),
+    };
+    let listen = match fields.get("listen") {
+        None => Some(HttpConfig::default().listen),
+        Some(listen) => {
+            let text = listen.string()?;
+            match text.parse::<SocketAddr>() {
+                Ok(address) => {
+                    if !address.ip().is_loopback() && matches!(token, Some(None)) {
+                        listen.report_hint(
+                            format!("listening on {address}, off this machine, needs `http.token`"),
+                            "add `token: ${env:HUNTBOOK_HTTP_TOKEN}` (requests then carry `Authorization: Bearer \
+                             TOKEN`), or listen on 127.0.0.1",
+                        );
+                        return None;
+                    }
+                    Some(address)
+                }
+                Err(_) => {
+                    listen.report_hint(
+                        format!("expected an address and a port, found {}", listen.describe()),
+                        "write an IP address and a port, such as 127.0.0.1:9464",
+                    );
+                    None
+                }
+            }
         }
-    }
+    };
+    Some(HttpConfig { listen: listen?, token: token? })
 }
 
 /// Whether a host name is this machine (where a plain-text connection is acceptable).

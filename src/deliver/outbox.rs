@@ -73,6 +73,8 @@ pub struct DeliveryReport {
     pub retrying: usize,
     /// Given up on.
     pub dead: usize,
+    /// The receivers of the messages given up on.
+    pub dead_to: std::collections::BTreeSet<String>,
     /// Still queued at the end (waiting for a retry, their turn, or the pace), per receiver.
     pub queued: BTreeMap<String, usize>,
     /// The failures, in the order they happened: "playbook → receiver: error".
@@ -88,6 +90,7 @@ impl DeliveryReport {
         self.waiting += other.waiting;
         self.retrying += other.retrying;
         self.dead += other.dead;
+        self.dead_to.extend(other.dead_to);
         self.errors.extend(other.errors);
     }
 }
@@ -173,6 +176,13 @@ impl<'a> Outbox<'a> {
                 }
             }
         }
+    }
+
+    /// When the next queued message this process can deliver is due (maybe already), or `None` when none is
+    /// queued.
+    pub fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let heads = self.store().pending_heads()?;
+        Ok(heads.iter().filter(|head| (self.sink_for)(&head.receiver).is_some()).map(|head| head.next_attempt).min())
     }
 
     /// One pass: every receiver's due messages, receivers at once.
@@ -265,6 +275,7 @@ impl<'a> Outbox<'a> {
         let outcome = match delivery {
             Delivery::Delivered { answer } => {
                 let marked = self.store().mark_sent(&message.id, now, &answer);
+                crate::telemetry::delivery(&message.receiver, "delivered");
                 if tolerate(marked)? {
                     report.delivered += 1;
                     *report.delivered_to.entry(message.receiver.clone()).or_default() += 1;
@@ -275,8 +286,10 @@ impl<'a> Outbox<'a> {
                 if now - entry.queued_at >= self.policy.max_age {
                     let hours = self.policy.max_age.num_hours();
                     let error = format!("{error} (still failing after {hours} h in the queue: given up)");
+                    crate::telemetry::delivery(&message.receiver, "dead");
                     tolerate(self.store().mark_dead(&message.id, &error, now))?;
                     report.dead += 1;
+                    report.dead_to.insert(message.receiver.clone());
                     report.errors.push(failed(&error));
                     true
                 } else {
@@ -285,6 +298,7 @@ impl<'a> Outbox<'a> {
                         self.policy.wait(entry.attempts + 1, after, &mut *rng)
                     };
                     let next = now + TimeDelta::from_std(wait).unwrap_or(TimeDelta::hours(1));
+                    crate::telemetry::delivery(&message.receiver, "retry");
                     tolerate(self.store().mark_retry(&message.id, &error, next))?;
                     report.retrying += 1;
                     report.errors.push(failed(&error));
@@ -292,8 +306,10 @@ impl<'a> Outbox<'a> {
                 }
             }
             Delivery::GiveUp { error } => {
+                crate::telemetry::delivery(&message.receiver, "dead");
                 tolerate(self.store().mark_dead(&message.id, &error, now))?;
                 report.dead += 1;
+                report.dead_to.insert(message.receiver.clone());
                 report.errors.push(failed(&error));
                 true
             }

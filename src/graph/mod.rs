@@ -260,6 +260,7 @@ impl GraphClient {
                             ),
                         });
                     }
+                    crate::telemetry::graph_throttled(&self.name, wait);
                     self.timer.sleep(wait).await;
                 }
                 Verdict::Transient { detail } => {
@@ -318,9 +319,13 @@ impl GraphClient {
             .await;
         let response = match sent {
             Ok(response) => response,
-            Err(error) => return (classify_transport(&error, self.policy.timeout), None),
+            Err(error) => {
+                crate::telemetry::graph_answer(&self.name, None);
+                return (classify_transport(&error, self.policy.timeout), None);
+            }
         };
         let (status, headers) = (response.status(), response.headers().clone());
+        crate::telemetry::graph_answer(&self.name, Some(status.as_u16()));
         match response.bytes().await {
             Err(error) => (classify_transport(&error, self.policy.timeout), None),
             Ok(bytes) => {

@@ -21,7 +21,7 @@ use crate::playbook::{Per, Playbook, Trigger};
 use crate::render::email::Templates;
 use crate::route::message::{Message, PlaybookSummary};
 use crate::route::{Grouping, Route, group_rows, hit_keys, new_hits};
-use crate::schedule::{Clock, Window, WindowRules, next_window};
+use crate::schedule::{Clock, Window, WindowRules, is_behind, next_window};
 use crate::source::{QueryRequest, Source, SourceError, to_ticks};
 use crate::store::{NewMessage, RunCommit, RunRecord, RunStatus, ScheduleHistory, Store, StoreError};
 
@@ -59,6 +59,9 @@ pub struct RunSummary {
     pub first_skipped: Option<String>,
     pub repaired_rows: u64,
     pub first_repaired: Option<String>,
+    /// The window stopped short of now, catching up after downtime in steps of `catch_up_window`: the next
+    /// window is due at once.
+    pub behind: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -131,7 +134,15 @@ const RETRY_MAX: TimeDelta = TimeDelta::hours(1);
 /// latest run failed is due again after a backoff (1 minute, doubling with each failure in a row, at most an
 /// hour) that never waits past the next regular time after the failure. A failed weekly digest is therefore
 /// tried again minutes later, not a week later — when its query's `ago(7d)` would have lost the week.
+///
+/// A playbook catching up after downtime (its latest successful window stopped short of that run's start, see
+/// `catch_up_window`) is due again at once, until it has caught up.
 pub fn due_at(playbook: &Playbook, history: &ScheduleHistory) -> Option<DateTime<Utc>> {
+    if let (Some(success), Some(watermark), None) = (history.last_success, history.watermark, history.last_failure)
+        && watermark < success - playbook.schedule.delay - TimeDelta::seconds(1)
+    {
+        return Some(success);
+    }
     let regular = next_fire(playbook, history.last_success);
     let Some(failed) = history.last_failure else { return regular };
     let doubling = 2i32.saturating_pow(history.failures.saturating_sub(1).min(16));
@@ -159,6 +170,7 @@ fn window_rules(config: &Config, playbook: &Playbook, now: DateTime<Utc>) -> Win
         first_lookback: config.first_lookback.or(playbook.schedule.first_lookback),
         overlap: playbook.schedule.overlap,
         delay: playbook.schedule.delay,
+        catch_up: Some(config.catch_up_window),
     }
 }
 
@@ -226,15 +238,16 @@ pub fn run_playbook(
 ) -> Result<RunSummary, RunError> {
     let started = services.clock.now();
     let run_id = uuid::Uuid::new_v4().to_string();
+    let span = tracing::info_span!("run", playbook = %playbook.id, run_id = %run_id);
+    let _entered = span.enter();
+    let timing = std::time::Instant::now();
     let store_error = |source| RunError::Store { playbook: playbook.id.clone(), source: Box::new(source) };
+    let rules = window_rules(services.config, playbook, started);
     let window = match options.window {
         Some(window) => window,
-        None => next_window(
-            &window_rules(services.config, playbook, started),
-            store.watermark(&playbook.id).map_err(store_error)?,
-            started,
-        ),
+        None => next_window(&rules, store.watermark(&playbook.id).map_err(store_error)?, started),
     };
+    let behind = options.window.is_none() && is_behind(&rules, &window, started);
     let record =
         |status, error: Option<String>, rows: usize, new_hits: usize, messages: usize, truncated: bool| RunRecord {
             id: run_id.clone(),
@@ -281,12 +294,15 @@ pub fn run_playbook(
             first_skipped: response.first_skipped,
             repaired_rows: response.repaired_rows,
             first_repaired: response.first_repaired,
+            behind,
         };
         Ok((summary, fresh_keys))
     })();
     match outcome {
         Err(error) => {
+            tracing::warn!(window = %window.iso_interval(), error = %error.detail(), "run failed");
             if !options.dry_run {
+                crate::telemetry::run_failed(&playbook.id, timing.elapsed());
                 let mut failed = record(RunStatus::Failed, Some(error.detail()), 0, 0, 0, false);
                 let streak = store.failing_streak(&playbook.id).map_err(store_error)?.saturating_add(1);
                 let alerts = meta_alerts(services, playbook, &failed, streak).unwrap_or_else(|problem| {
@@ -321,6 +337,23 @@ pub fn run_playbook(
                 RunCommit { run: &run, seen_keys: &keys, messages: &summary.messages, watermark: Some(window.end) };
             store.commit_run(&commit).map_err(store_error)?;
             failpoint::hit("after-commit");
+            let receivers: Vec<&str> = summary.messages.iter().map(|m| m.receiver.as_str()).collect();
+            crate::telemetry::run_succeeded(
+                &playbook.id,
+                (summary.rows, summary.new_hits, summary.truncated),
+                &receivers,
+                timing.elapsed(),
+                started,
+            );
+            tracing::info!(
+                window = %window.iso_interval(),
+                rows = summary.rows,
+                new_hits = summary.new_hits,
+                messages = summary.messages.len(),
+                truncated = summary.truncated,
+                behind = summary.behind,
+                "run committed"
+            );
             Ok(summary)
         }
     }
@@ -547,7 +580,7 @@ mod tests {
     }
 
     fn history(success: Option<&str>, failure: Option<&str>, failures: u32) -> ScheduleHistory {
-        ScheduleHistory { last_success: success.map(at), last_failure: failure.map(at), failures }
+        ScheduleHistory { last_success: success.map(at), last_failure: failure.map(at), failures, watermark: None }
     }
 
     #[test]

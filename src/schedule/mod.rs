@@ -90,6 +90,10 @@ pub struct WindowRules {
     pub overlap: TimeDelta,
     /// Ingestion delay: a window ends this long before now.
     pub delay: TimeDelta,
+    /// After downtime, the longest stretch of new time one window covers (never less than `interval`): the
+    /// missed time is caught up in order, in windows of at most this, so that no Graph call has to return days of
+    /// events at once (its cap is 100,000 rows). `None`: one window up to now.
+    pub catch_up: Option<TimeDelta>,
 }
 
 /// The window of the next run, given the previous run's end (`watermark`). Windows end on a whole second, the
@@ -97,16 +101,32 @@ pub struct WindowRules {
 pub fn next_window(rules: &WindowRules, watermark: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Window {
     use chrono::SubsecRound;
     let end = (now - rules.delay.max(TimeDelta::zero())).trunc_subsecs(0);
-    let start = match watermark {
-        Some(previous_end) => previous_end - rules.overlap.max(TimeDelta::zero()),
-        None => end - rules.first_lookback.unwrap_or(rules.interval).clamp(TimeDelta::zero(), MAX_LOOKBACK),
+    let oldest = end - MAX_LOOKBACK;
+    let Some(previous_end) = watermark else {
+        let start = end - rules.first_lookback.unwrap_or(rules.interval).clamp(TimeDelta::zero(), MAX_LOOKBACK);
+        return Window { start: start.max(oldest).min(end), end };
     };
-    Window { start: start.max(end - MAX_LOOKBACK).min(end), end }
+    // The new time starts where the last window ended — or 30 days back, all Graph still has.
+    let fresh = previous_end.max(oldest);
+    let end = match rules.catch_up {
+        Some(chunk) => end.min(fresh + chunk.max(rules.interval)),
+        None => end,
+    };
+    let start = (fresh - rules.overlap.max(TimeDelta::zero())).max(oldest);
+    Window { start: start.min(end), end }
+}
+
+/// Whether a window from `next_window` stopped short of now to catch up in steps: more of the missed time is
+/// due at once.
+pub fn is_behind(rules: &WindowRules, window: &Window, now: DateTime<Utc>) -> bool {
+    use chrono::SubsecRound;
+    window.end < (now - rules.delay.max(TimeDelta::zero())).trunc_subsecs(0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::SubsecRound;
     use proptest::prelude::*;
 
     fn at(text: &str) -> DateTime<Utc> {
@@ -119,6 +139,7 @@ mod tests {
             first_lookback: None,
             overlap: TimeDelta::minutes(10),
             delay: TimeDelta::minutes(5),
+            catch_up: None,
         }
     }
 
@@ -152,6 +173,39 @@ mod tests {
     }
 
     #[test]
+    fn after_downtime_the_missed_time_is_caught_up_in_order_in_windows_of_at_most_the_catch_up_window() {
+        let rules = WindowRules { catch_up: Some(TimeDelta::hours(6)), ..rules(15) };
+        // Down for three days: the windows follow each other, each with 6 hours of new time (plus the overlap).
+        let now = at("2026-11-20T12:00:00Z");
+        let mut watermark = at("2026-11-17T11:55:00Z");
+        let mut windows = Vec::new();
+        loop {
+            let window = next_window(&rules, Some(watermark), now);
+            assert_eq!(window.start, watermark - TimeDelta::minutes(10));
+            assert!(window.end - watermark <= TimeDelta::hours(6), "{window:?}");
+            windows.push(window);
+            watermark = window.end;
+            if !is_behind(&rules, &window, now) {
+                break;
+            }
+        }
+        assert_eq!(windows.len(), 12);
+        assert_eq!(windows.last().map(|w| w.end), Some(at("2026-11-20T11:55:00Z")));
+        // A playbook whose interval is longer than the catch-up window keeps its whole interval.
+        let weekly = WindowRules { interval: TimeDelta::days(7), ..rules };
+        let window = next_window(&weekly, Some(at("2026-11-06T11:55:00Z")), now);
+        assert_eq!(window.end, at("2026-11-13T11:55:00Z"));
+        assert!(is_behind(&weekly, &window, now));
+        // Down for 40 days: the catch-up starts 30 days back, all Graph keeps, not at the old watermark.
+        let window = next_window(&rules, Some(at("2026-10-01T00:00:00Z")), now);
+        assert_eq!(window.start, at("2026-10-21T11:55:00Z"));
+        assert_eq!(window.end, at("2026-10-21T17:55:00Z"));
+        // The first run is not a catch-up: its lookback is what it asks for.
+        let first = next_window(&WindowRules { first_lookback: Some(TimeDelta::days(7)), ..rules }, None, now);
+        assert_eq!(first.end - first.start, TimeDelta::days(7));
+    }
+
+    #[test]
     fn a_watermark_in_the_future_gives_an_empty_window() {
         let window = next_window(&rules(15), Some(at("2026-11-21T00:00:00Z")), at("2026-11-20T12:00:00Z"));
         assert!(window.is_empty());
@@ -160,8 +214,8 @@ mod tests {
     proptest! {
         /// Consecutive runs leave no gap: each window starts at or before the previous one ended.
         #[test]
-        fn consecutive_windows_cover_time_without_gaps(steps in prop::collection::vec(1i64..100_000, 1..50), overlap in 0i64..3600, delay in 0i64..3600) {
-            let rules = WindowRules { interval: TimeDelta::minutes(15), first_lookback: None, overlap: TimeDelta::seconds(overlap), delay: TimeDelta::seconds(delay) };
+        fn consecutive_windows_cover_time_without_gaps(steps in prop::collection::vec(1i64..1_000_000, 1..50), overlap in 0i64..3600, delay in 0i64..3600, catch_up: bool) {
+            let rules = WindowRules { interval: TimeDelta::minutes(15), first_lookback: None, overlap: TimeDelta::seconds(overlap), delay: TimeDelta::seconds(delay), catch_up: catch_up.then_some(TimeDelta::hours(6)) };
             let mut now = at("2026-01-01T00:00:00Z");
             let mut watermark = None;
             for step in steps {
@@ -169,7 +223,9 @@ mod tests {
                 let window = next_window(&rules, watermark, now);
                 prop_assert!(window.end - window.start <= MAX_LOOKBACK);
                 if let Some(previous_end) = watermark {
-                    prop_assert!(window.start <= previous_end || window.end - window.start == MAX_LOOKBACK);
+                    // No gap, unless the gap is older than anything Graph keeps.
+                    let oldest = (now - TimeDelta::seconds(delay)).trunc_subsecs(0) - MAX_LOOKBACK;
+                    prop_assert!(window.start <= previous_end || window.start == oldest);
                 }
                 watermark = Some(window.end);
             }

@@ -20,6 +20,7 @@
 mod migrations;
 mod outbox;
 mod runs;
+mod status;
 #[cfg(test)]
 mod tests;
 
@@ -29,6 +30,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Utc};
 use rusqlite::{Connection, ErrorCode, Row};
+
+pub use status::ReceiverQueue;
 
 /// How long a statement waits for another connection's write lock before giving up. The daemon's commits are
 /// short (milliseconds), so a few seconds only runs out when something is badly wrong.
@@ -350,6 +353,8 @@ pub struct ScheduleHistory {
     pub last_failure: Option<DateTime<Utc>>,
     /// Failed runs in a row since the latest success.
     pub failures: u32,
+    /// The end of the latest window it committed.
+    pub watermark: Option<DateTime<Utc>>,
 }
 
 /// Everything a successful run changes, applied in one transaction by [`Store::commit_run`].

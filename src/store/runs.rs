@@ -12,7 +12,7 @@ use super::{
     code_column, count_column, decode_time, sql_error, sql_limit, time_column,
 };
 
-const RUN_COLUMNS: &str = "id, playbook, tenant, started, finished, window_start, window_end, row_count, new_hits, \
+pub(super) const RUN_COLUMNS: &str = "id, playbook, tenant, started, finished, window_start, window_end, row_count, new_hits, \
                            messages, truncated, status, error";
 
 impl Store {
@@ -123,7 +123,8 @@ impl Store {
         let last_success = decode(succeeded)?;
         let last_failure = decode(failed)?.filter(|failed| last_success.is_none_or(|success| *failed > success));
         let failures = if last_failure.is_some() { self.failing_streak(playbook)? } else { 0 };
-        Ok(ScheduleHistory { last_success, last_failure, failures })
+        let watermark = self.watermark(playbook)?;
+        Ok(ScheduleHistory { last_success, last_failure, failures, watermark })
     }
 
     /// Forgets seen keys first seen before `before` (DESIGN: keys expire after 35 days). Returns how many.
@@ -286,7 +287,7 @@ fn insert_run(connection: &rusqlite::Connection, stored: &PreparedRun<'_>, locat
         .map_err(|source| sql_error(location, format!("recording run {} of {}", run.id, run.playbook), source))
 }
 
-fn read_run(row: &Row<'_>) -> Result<RunRecord, ReadError> {
+pub(super) fn read_run(row: &Row<'_>) -> Result<RunRecord, ReadError> {
     Ok(RunRecord {
         id: row.get("id")?,
         playbook: row.get("playbook")?,

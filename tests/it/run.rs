@@ -399,7 +399,7 @@ fn a_second_run_while_one_is_under_way_does_nothing() {
     lock.lock().expect("locked");
     let blocked = workspace.huntbook(&["run"]);
     assert_eq!(blocked.status.code(), Some(0), "{}", stderr(&blocked));
-    assert!(stderr(&blocked).contains("another huntbook run is using"), "{}", stderr(&blocked));
+    assert!(stderr(&blocked).contains("another huntbook process is using"), "{}", stderr(&blocked));
     assert_eq!(workspace.file_count(), 0);
     assert!(!workspace.path().join("huntbook.db").exists());
     drop(lock);
@@ -449,7 +449,11 @@ fn a_second_run_reaching_the_state_file_by_another_path_does_nothing() {
             .output()
             .expect("huntbook runs");
         assert_eq!(second.status.code(), Some(0), "{name}: {}", stderr(&second));
-        assert!(stderr(&second).contains("another huntbook run is using"), "{name}: {}", stderr(&second));
+        assert!(
+            stderr(&second).contains("another huntbook process (huntbook run, process "),
+            "{name}: {}",
+            stderr(&second)
+        );
         assert!(!elsewhere.path().join("outbox").exists(), "{name} delivered nothing");
         assert!(!elsewhere.path().join("sub/outbox").exists(), "{name} delivered nothing");
     }

@@ -650,7 +650,7 @@ fn the_good_configuration_loads_into_the_expected_values() {
 
     let meta = config.meta.as_ref().expect("meta");
     assert_eq!((meta.to.clone(), meta.when_failing_for), (vec!["soc-mail".to_string()], 5));
-    assert_eq!(config.http.as_ref().map(|h| h.listen.to_string()), Some("127.0.0.1:9464".to_string()));
+    assert_eq!(config.http.listen.to_string(), "127.0.0.1:9464");
 }
 
 #[test]

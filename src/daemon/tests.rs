@@ -1,0 +1,152 @@
+//! The scheduler in process, with tokio's paused time: an hour of schedule passes in milliseconds, and every
+//! run it makes is a real run over a real state file.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::*;
+use crate::graph::timer::Sleep;
+
+/// The time of paused tokio: a fixed start, moved by tokio's clock (which jumps ahead when every task waits).
+struct PausedTimer {
+    base: DateTime<Utc>,
+    start: tokio::time::Instant,
+}
+
+impl Timer for PausedTimer {
+    fn now(&self) -> DateTime<Utc> {
+        self.base + TimeDelta::from_std(self.start.elapsed()).unwrap_or(TimeDelta::MAX)
+    }
+
+    fn sleep(&self, wait: Duration) -> Sleep<'_> {
+        Box::pin(tokio::time::sleep(wait))
+    }
+}
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).expect("a time").with_timezone(&Utc)
+}
+
+fn playbook(dir: &Path, id: &str, schedule: &str) {
+    let text = format!(
+        "id: {id}\ntitle: {id}\nseverity: low\nschedule: {schedule}\nquery: Events | project Timestamp, Name\n\
+         notify:\n  - to: [files]\n"
+    );
+    std::fs::write(dir.join(format!("{id}.yaml")), text).expect("the playbook is written");
+}
+
+fn setup(dir: &Path) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir.join("data")).expect("data");
+    std::fs::create_dir_all(dir.join("playbooks")).expect("playbooks");
+    std::fs::write(dir.join("data/Events.jsonl"), "{\"Timestamp\":\"2026-12-01T10:00:00Z\",\"Name\":\"one\"}\n")
+        .expect("data");
+    let config = dir.join("huntbook.yaml");
+    std::fs::write(
+        &config,
+        "state: state.db\nplaybooks: playbooks\nsource: { kind: local, data: data }\n\
+         receivers:\n  files: { file: { dir: out } }\ndaemon: { jitter: 5s }\n",
+    )
+    .expect("config");
+    config
+}
+
+fn loader(config: std::path::PathBuf) -> Arc<Loader> {
+    Arc::new(move || {
+        let args = crate::cli::ConfigArgs { config: Some(config.clone()) };
+        let workspace = crate::app::workspace::open(&args)?;
+        let source = crate::app::run_source(&workspace).map_err(|e| vec![Diagnostic::plain(e.to_string())])?;
+        Ok((workspace, Arc::from(source)))
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_hour_of_schedule_fires_every_playbook_on_its_slots_within_its_jitter() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = setup(dir.path());
+    let playbooks = dir.path().join("playbooks");
+    playbook(&playbooks, "every-minute", "{ every: 1m }");
+    playbook(&playbooks, "every-five", "{ every: 5m }");
+    playbook(&playbooks, "hourly-cron", "{ cron: \"0 * * * *\" }");
+    let start = at("2026-12-02T10:00:30Z");
+    let timer: Arc<dyn Timer> = Arc::new(PausedTimer { base: start, start: tokio::time::Instant::now() });
+    let metrics = Arc::new(Metrics::new());
+    let state = dir.path().join("state.db");
+    let daemon = Daemon::start(state.clone(), timer, Arc::clone(&metrics), loader(config), Settings { seed: 3 })
+        .expect("the daemon starts");
+    let shared = Arc::clone(&daemon.shared);
+    let (_reload, reloads) = mpsc::channel(1);
+    let scheduler = tokio::spawn(daemon.schedule(reloads));
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    shared.shutdown.cancel();
+    let cut_off = scheduler.await.expect("the scheduler ends");
+    assert!(cut_off.is_empty(), "{cut_off:?}");
+
+    let store = Store::open(&state).expect("the state file");
+    let runs = |id: &str| {
+        let mut runs = store.runs(Some(id), 1000).expect("runs");
+        runs.reverse();
+        runs
+    };
+    // Never ran: each fires at once (within its jitter), then on its slots.
+    let minute = runs("every-minute");
+    assert!((60..=61).contains(&minute.len()), "{}", minute.len());
+    let five = runs("every-five");
+    assert!((12..=13).contains(&five.len()), "{}", five.len());
+    let hourly = runs("hourly-cron");
+    assert_eq!(hourly.len(), 2, "at start, then at 11:00: {:?}", hourly.iter().map(|r| r.started).collect::<Vec<_>>());
+    assert!(hourly[1].started >= at("2026-12-02T11:00:00Z") && hourly[1].started < at("2026-12-02T11:00:05Z"));
+    for (id, runs, every) in [("every-minute", &minute, 60), ("every-five", &five, 300)] {
+        for pair in runs.windows(2) {
+            let gap = (pair[1].started - pair[0].started).num_milliseconds();
+            // The jitter is a fixed offset per playbook: the gap is the interval (a run's own time aside).
+            assert!((every * 1000..every * 1000 + 50).contains(&gap), "{id}: {gap} ms between runs");
+            // Windows follow each other without a gap.
+            assert!(pair[1].window_start <= pair[0].window_end, "{id}: {:?}", pair);
+        }
+        assert!(runs.iter().all(|run| run.status == crate::store::RunStatus::Succeeded), "{id}");
+        assert!(runs[0].started - start < TimeDelta::seconds(5), "{id}: the first fire is within the jitter");
+    }
+    // Lateness was measured for every fire, and no fire waited past its time (nothing held them back).
+    let text = metrics.encode();
+    let count: f64 = text
+        .lines()
+        .find_map(|line| line.strip_prefix("huntbook_fire_lateness_seconds_count "))
+        .and_then(|n| n.parse().ok())
+        .expect("a lateness count");
+    assert_eq!(count as usize, minute.len() + five.len() + hourly.len());
+    assert!(text.contains("huntbook_fire_lateness_seconds_bucket{le=\"0.001\"} ".to_string().as_str()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn runs_at_once_bounds_the_playbooks_running_together_and_the_rest_wait_their_turn() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = setup(dir.path());
+    std::fs::write(
+        &config,
+        std::fs::read_to_string(&config)
+            .expect("config")
+            .replace("daemon: { jitter: 5s }", "daemon: { jitter: 0s, runs_at_once: 2 }"),
+    )
+    .expect("config");
+    let playbooks = dir.path().join("playbooks");
+    for index in 0..10 {
+        playbook(&playbooks, &format!("p{index}"), "{ every: 1h }");
+    }
+    let timer: Arc<dyn Timer> =
+        Arc::new(PausedTimer { base: at("2026-12-02T10:00:00Z"), start: tokio::time::Instant::now() });
+    let state = dir.path().join("state.db");
+    let daemon = Daemon::start(state.clone(), timer, Arc::new(Metrics::new()), loader(config), Settings { seed: 1 })
+        .expect("starts");
+    let shared = Arc::clone(&daemon.shared);
+    let (_reload, reloads) = mpsc::channel(1);
+    let scheduler = tokio::spawn(daemon.schedule(reloads));
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    shared.shutdown.cancel();
+    scheduler.await.expect("ends");
+    assert_eq!(shared.peak_running(), 2, "at most two at once, and the pool was used");
+    let store = Store::open(&state).expect("store");
+    assert_eq!(store.runs(None, 100).expect("runs").len(), 10, "every playbook ran once");
+}
