@@ -7,6 +7,7 @@ mod common;
 
 mod cards;
 mod cli_query;
+mod daemon;
 mod defender_queries;
 mod delivery_graph_mail;
 mod delivery_kill;
