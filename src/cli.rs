@@ -211,6 +211,10 @@ pub struct EmulateArgs {
     /// Serve the App Service managed-identity endpoint /msi/token, expecting this X-IDENTITY-HEADER.
     #[arg(long, value_name = "VALUE")]
     pub identity_header: Option<String>,
+    /// Accept workload identity federation: client assertions that are this Kubernetes service account's token
+    /// (its `sub`, such as system:serviceaccount:soc:huntbook) for the audience api://AzureADTokenExchange.
+    #[arg(long, value_name = "SUBJECT")]
+    pub federated_subject: Option<String>,
     /// Seconds the issued tokens live (expires_in).
     #[arg(long, value_name = "SECONDS", default_value_t = 3599)]
     pub token_lifetime: u64,

@@ -47,6 +47,7 @@ pub fn emulate(args: EmulateArgs) -> Result<Outcome> {
         client_secret: args.client_secret,
         certificate,
         identity_header: args.identity_header,
+        federated_subject: args.federated_subject,
         token_lifetime: Duration::from_secs(args.token_lifetime),
         token_uses: args.token_uses,
         faults: parse_faults(&args.fail).map_err(super::usage)?,

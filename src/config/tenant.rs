@@ -55,7 +55,7 @@ impl Cloud {
 }
 
 /// `auth:` how huntbook signs in to a tenant: exactly one of `client_secret`, `certificate`,
-/// `managed_identity`.
+/// `managed_identity`, `workload_identity`.
 #[derive(Clone, Debug)]
 pub enum TenantAuth {
     /// `client_id:` and `client_secret: ${env:X}`: an app registration's secret.
@@ -79,11 +79,20 @@ pub enum TenantAuth {
         /// `client_id:` a user-assigned identity's client id; none for the system-assigned identity.
         client_id: Option<String>,
     },
+    /// `workload_identity: {}`: workload identity federation, as Azure Kubernetes Service sets it up — a token
+    /// of the pod's service account (the file `AZURE_FEDERATED_TOKEN_FILE` names, read again at every sign-in:
+    /// the kubelet rotates it) is exchanged for a Graph token as the app `AZURE_CLIENT_ID` (or `client_id:`),
+    /// at `AZURE_AUTHORITY_HOST` when set. No secret is stored anywhere.
+    WorkloadIdentity {
+        /// `client_id:` the app registration (or user-assigned identity) the service account is federated with;
+        /// default `AZURE_CLIENT_ID`.
+        client_id: Option<String>,
+    },
 }
 
 const TENANT_KEYS: &[&str] = &["tenant_id", "cloud", "login_url", "graph_url", "auth", "limits"];
-const AUTH_KEYS: &[&str] = &["client_id", "client_secret", "certificate", "managed_identity"];
-const METHODS: [&str; 3] = ["client_secret", "certificate", "managed_identity"];
+const AUTH_KEYS: &[&str] = &["client_id", "client_secret", "certificate", "managed_identity", "workload_identity"];
+const METHODS: [&str; 4] = ["client_secret", "certificate", "managed_identity", "workload_identity"];
 
 pub(super) fn read_tenants(value: Value, base_dir: &Path) -> Option<BTreeMap<String, TenantConfig>> {
     let mut tenants = BTreeMap::new();
@@ -163,7 +172,12 @@ fn read_auth(value: Value, base_dir: &Path) -> Option<TenantAuth> {
                 "`auth` needs a way to sign in",
                 format!(
                     "add {}",
-                    one_of(&["client_secret: ${env:NAME}", "certificate: { path: FILE }", "managed_identity: {}"])
+                    one_of(&[
+                        "client_secret: ${env:NAME}",
+                        "certificate: { path: FILE }",
+                        "managed_identity: {}",
+                        "workload_identity: {}"
+                    ])
                 ),
             );
             return None;
@@ -181,7 +195,7 @@ fn read_auth(value: Value, base_dir: &Path) -> Option<TenantAuth> {
     };
     let client_id = match fields.get("client_id") {
         Some(v) => guid(v).map(Some),
-        None if method == "managed_identity" => Some(None),
+        None if method == "managed_identity" || method == "workload_identity" => Some(None),
         None => {
             value.report(format!("missing key `client_id` (the app registration's id, for `{method}`)"));
             None
@@ -205,16 +219,23 @@ fn read_auth(value: Value, base_dir: &Path) -> Option<TenantAuth> {
             Some(TenantAuth::Certificate { client_id: client_id??, path: path? })
         }
         _ => {
-            let identity = fields.raw("managed_identity")?;
+            let identity = fields.raw(method)?;
             let valid = match identity.node() {
                 marked_yaml::Node::Mapping(_) => identity.fields(&[]).is_some(),
                 _ if identity.is_null() => true,
                 _ => identity.bool() == Some(true),
             };
             if !valid {
-                identity.report_hint("expected `{}`", "write `managed_identity: {}`");
+                identity.report_hint("expected `{}`", format!("write `{method}: {{}}`"));
             }
-            (valid && client_id.is_some()).then(|| TenantAuth::ManagedIdentity { client_id: client_id.flatten() })
+            let client_id = client_id.flatten();
+            (valid && fields.get("client_id").is_none_or(|_| client_id.is_some())).then(|| {
+                if method == "workload_identity" {
+                    TenantAuth::WorkloadIdentity { client_id }
+                } else {
+                    TenantAuth::ManagedIdentity { client_id }
+                }
+            })
         }
     }
 }

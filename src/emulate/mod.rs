@@ -45,6 +45,11 @@ pub struct EmulatorOptions {
     pub certificate: Option<Vec<u8>>,
     /// `X-IDENTITY-HEADER` of the managed-identity endpoint `/msi/token` (off when unset).
     pub identity_header: Option<String>,
+    /// Workload identity federation: client assertions without a certificate thumbprint must be tokens of this
+    /// Kubernetes service account (`sub`, such as `system:serviceaccount:soc:huntbook`), for the audience
+    /// `api://AzureADTokenExchange`, not expired. (Entra also checks the issuer's signature with the cluster's
+    /// published keys; the emulator has none to check with.)
+    pub federated_subject: Option<String>,
     /// `expires_in` of the tokens it issues.
     pub token_lifetime: Duration,
     /// Hunting calls a token is good for before it is refused as expired (unlimited when unset).
@@ -238,7 +243,7 @@ fn check_credentials(
             &format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'."),
         ));
     }
-    let open = options.client_secret.is_none() && emulator.certificate.is_none();
+    let open = options.client_secret.is_none() && emulator.certificate.is_none() && options.federated_subject.is_none();
     if let Some(secret) = form.get("client_secret") {
         if !open && options.client_secret.as_deref() != Some(secret.as_str()) {
             return Err(entra_error(
@@ -258,7 +263,10 @@ fn check_credentials(
                 "The request body must contain client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer.",
             ));
         }
-        if !open {
+        let federated = jsonwebtoken::decode_header(assertion).is_ok_and(|header| header.x5t_s256.is_none());
+        if let (Some(subject), true) = (&options.federated_subject, federated) {
+            check_federated(emulator, assertion, subject)?;
+        } else if !open {
             let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
             let audience = format!("http://{host}/{tenant}/oauth2/v2.0/token");
             check_assertion(emulator, assertion, client_id, &audience)?;
@@ -279,6 +287,37 @@ fn check_credentials(
         "access_token": emulator.issue(),
     });
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response())
+}
+
+/// A federated credential: a service account token for Entra's token exchange, of the expected subject, not
+/// expired. Its signature is not checked (Entra checks it against the cluster issuer's published keys).
+fn check_federated(emulator: &Emulator, assertion: &str, subject: &str) -> Result<(), Response> {
+    let refuse = |code: u32, text: &str| entra_error(StatusCode::UNAUTHORIZED, "invalid_client", code, text);
+    let claims: serde_json::Value = jsonwebtoken::dangerous::insecure_decode_claims(assertion)
+        .map_err(|e| refuse(700211, &format!("The federated token is not a valid JWT: {e}.")))?;
+    let audience_ok = match claims.get("aud") {
+        Some(serde_json::Value::String(aud)) => aud == "api://AzureADTokenExchange",
+        Some(serde_json::Value::Array(auds)) => auds.iter().any(|a| a == "api://AzureADTokenExchange"),
+        _ => false,
+    };
+    if !audience_ok {
+        return Err(refuse(700212, "No matching federated identity record found for presented assertion audience."));
+    }
+    let expires = claims.get("exp").and_then(serde_json::Value::as_i64).unwrap_or(0);
+    if expires <= emulator.now().timestamp() {
+        return Err(refuse(
+            700024,
+            "Client assertion is not within its valid time range (the federated token expired).",
+        ));
+    }
+    let sub = claims.get("sub").and_then(|s| s.as_str()).unwrap_or_default();
+    if sub != subject {
+        return Err(refuse(
+            70021,
+            &format!("No matching federated identity record found for presented assertion subject '{sub}'."),
+        ));
+    }
+    Ok(())
 }
 
 /// A client assertion: signed by the configured certificate's key (PS256 or RS256), naming it by `x5t#S256`,

@@ -23,9 +23,24 @@ const SIGN_IN_TRIES: u32 = 3;
 
 /// How huntbook proves who it is.
 pub enum Credential {
-    Secret { client_id: String, secret: Secret },
-    Certificate { client_id: String, key: Box<EncodingKey>, thumbprint: String },
-    ManagedIdentity { client_id: Option<String>, endpoint: IdentityEndpoint },
+    Secret {
+        client_id: String,
+        secret: Secret,
+    },
+    Certificate {
+        client_id: String,
+        key: Box<EncodingKey>,
+        thumbprint: String,
+    },
+    ManagedIdentity {
+        client_id: Option<String>,
+        endpoint: IdentityEndpoint,
+    },
+    /// Workload identity federation: the service account token in `token_file` is the client assertion.
+    Federated {
+        client_id: String,
+        token_file: std::path::PathBuf,
+    },
 }
 
 /// Where a managed identity's tokens come from.
@@ -210,6 +225,21 @@ impl TokenSource {
                 ("client_assertion", self.assertion(client_id, key, thumbprint)?),
                 ("grant_type", "client_credentials".to_string()),
             ]),
+            Credential::Federated { client_id, token_file } => {
+                let assertion = std::fs::read_to_string(token_file).map_err(|e| {
+                    SignInError(format!(
+                        "reading the federated token {} (AZURE_FEDERATED_TOKEN_FILE): {e}",
+                        token_file.display()
+                    ))
+                })?;
+                form(vec![
+                    ("client_id", client_id.clone()),
+                    ("scope", self.scope.clone()),
+                    ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_string()),
+                    ("client_assertion", assertion.trim().to_string()),
+                    ("grant_type", "client_credentials".to_string()),
+                ])
+            }
             Credential::ManagedIdentity { client_id, endpoint } => {
                 let mut query = vec![("resource", self.resource.clone())];
                 if let Some(id) = client_id {

@@ -156,7 +156,16 @@ impl GraphClient {
             let text = url.as_ref().map_or(default.to_string(), |u| u.as_str().trim_end_matches('/').to_string());
             url::Url::parse(&format!("{text}/")).map_err(|e| format!("{text}: {e}"))
         };
-        let login_url = base(&tenant.login_url, login)?;
+        // Workload identity: AKS names the authority to use (a sovereign cloud's, or a test's).
+        let authority = match (&tenant.auth, &tenant.login_url) {
+            (TenantAuth::WorkloadIdentity { .. }, None) => (environment.var)("AZURE_AUTHORITY_HOST")
+                .map(|host| {
+                    url::Url::parse(&host).map_err(|e| format!("tenant {name}: AZURE_AUTHORITY_HOST {host}: {e}"))
+                })
+                .transpose()?,
+            _ => None,
+        };
+        let login_url = base(&authority.or_else(|| tenant.login_url.clone()), login)?;
         let graph_url = base(&tenant.graph_url, graph)?;
         let token_url = login_url
             .join(&format!("{}/oauth2/v2.0/token", tenant.tenant_id))
@@ -167,6 +176,21 @@ impl GraphClient {
             }
             TenantAuth::Certificate { client_id, path } => {
                 Credential::certificate(client_id, path).map_err(|e| format!("tenant {name}: {e}"))?
+            }
+            TenantAuth::WorkloadIdentity { client_id } => {
+                let missing = |variable: &str| {
+                    format!(
+                        "tenant {name}: workload identity needs {variable}, which Azure Kubernetes Service sets in a pod \
+                         whose service account is federated (label azure.workload.identity/use: \"true\")"
+                    )
+                };
+                let client_id = match client_id {
+                    Some(id) => id.clone(),
+                    None => (environment.var)("AZURE_CLIENT_ID").ok_or_else(|| missing("AZURE_CLIENT_ID"))?,
+                };
+                let token_file = (environment.var)("AZURE_FEDERATED_TOKEN_FILE")
+                    .ok_or_else(|| missing("AZURE_FEDERATED_TOKEN_FILE"))?;
+                Credential::Federated { client_id, token_file: token_file.into() }
             }
             TenantAuth::ManagedIdentity { client_id } => Credential::ManagedIdentity {
                 client_id: client_id.clone(),

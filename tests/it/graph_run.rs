@@ -309,3 +309,76 @@ fn a_playbook_over_unpacked_columns_validates_and_runs_locally() {
     assert_eq!(tested.status.code(), Some(0), "{}{}", common::stdout(&tested), common::stderr(&tested));
     assert!(common::stdout(&tested).contains("1 passed"), "{}", common::stdout(&tested));
 }
+
+/// A service account token as the kubelet projects it: a JWT for Entra's token exchange.
+fn service_account_token(subject: &str, expires: i64) -> String {
+    let claims = serde_json::json!({
+        "aud": ["api://AzureADTokenExchange"],
+        "iss": "https://oidc.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/",
+        "sub": subject,
+        "exp": expires,
+        "iat": expires - 3600,
+    });
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(b"the cluster's key, which the emulator does not check"),
+    )
+    .expect("a JWT")
+}
+
+#[test]
+fn workload_identity_signs_in_with_the_projected_service_account_token_as_aks_sets_it_up() {
+    let subject = "system:serviceaccount:soc:huntbook";
+    let client_id = "22222222-2222-2222-2222-222222222222";
+    let emulator = Emulator::start(&["--federated-subject", subject, "--client-id", client_id]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    // No login_url: the authority comes from AZURE_AUTHORITY_HOST, the client from AZURE_CLIENT_ID.
+    let config = write_config(
+        dir.path(),
+        "source: graph\ntenants:\n  contoso:\n    tenant_id: contoso.onmicrosoft.com\n    graph_url: GRAPH\n    \
+         auth: { workload_identity: {} }"
+            .replace("GRAPH", &emulator.url)
+            .as_str(),
+    );
+    let token_file = dir.path().join("azure-identity-token");
+    let later = chrono::Utc::now().timestamp() + 3600;
+    let run = |token: &str| {
+        std::fs::write(&token_file, token).expect("the projected token");
+        common::huntbook()
+            .args(["run", "offboarding-package-download", "-c"])
+            .arg(&config)
+            .args(&WINDOW[1..])
+            .env("AZURE_CLIENT_ID", client_id)
+            .env("AZURE_TENANT_ID", "contoso.onmicrosoft.com")
+            .env("AZURE_FEDERATED_TOKEN_FILE", &token_file)
+            .env("AZURE_AUTHORITY_HOST", format!("{}/", emulator.url))
+            .output()
+            .expect("huntbook runs")
+    };
+    let signed_in = run(&service_account_token(subject, later));
+    assert!(signed_in.status.success(), "{}", common::stderr(&signed_in));
+    assert!(common::stdout(&signed_in).contains("messages   1"), "{}", common::stdout(&signed_in));
+    assert_eq!(emulator.statuses("/oauth2/v2.0/token"), [200]);
+
+    // Another service account's token is refused, with Entra's reason; the token itself is never shown.
+    let other = service_account_token("system:serviceaccount:default:intruder", later);
+    let refused = run(&other);
+    assert_eq!(refused.status.code(), Some(1));
+    let said = common::stderr(&refused);
+    assert!(said.contains("No matching federated identity record") && said.contains("intruder"), "{said}");
+    assert!(!said.contains(&other));
+    // Outside a federated pod, the daemon says what is missing.
+    let outside = common::huntbook()
+        .args(["run", "--all", "-c"])
+        .arg(&config)
+        .env_remove("AZURE_FEDERATED_TOKEN_FILE")
+        .env_remove("AZURE_CLIENT_ID")
+        .output()
+        .expect("huntbook runs");
+    assert!(
+        common::stderr(&outside).contains("workload identity needs AZURE_CLIENT_ID"),
+        "{}",
+        common::stderr(&outside)
+    );
+}
