@@ -15,6 +15,7 @@
 //! set replaces the old only if every file of it is valid.
 
 pub mod http;
+pub mod meta;
 pub mod plan;
 #[cfg(test)]
 mod tests;
@@ -81,6 +82,8 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     /// Wakes the delivery loop: a run committed messages.
     delivery_wake: Notify,
+    /// Wakes the meta check: a run ended, or a delivery gave up.
+    meta_wake: Notify,
 }
 
 impl Shared {
@@ -188,6 +191,7 @@ impl Daemon {
             scheduler_running: AtomicBool::new(false),
             shutdown: CancellationToken::new(),
             delivery_wake: Notify::new(),
+            meta_wake: Notify::new(),
         });
         let loaded = Arc::new(Loaded { workspace, source, generation: 1 });
         Ok(Daemon { shared, loader, loaded, settings })
@@ -212,6 +216,7 @@ impl Daemon {
         // The state file's connections, one per run in flight, opened when first needed and kept.
         let stores: Arc<Mutex<Vec<Store>>> = Arc::new(Mutex::new(Vec::new()));
         queue_all(&shared, &loaded, &mut plan, &[]).await;
+        let meta = tokio::spawn(meta_loop(Arc::clone(&shared)));
         shared.scheduler_running.store(true, Ordering::Relaxed);
         let mut busy = 0usize;
         loop {
@@ -272,6 +277,7 @@ impl Daemon {
             }
         }
         shared.scheduler_running.store(false, Ordering::Relaxed);
+        meta.abort();
         drop(done_sender);
         // Shutting down: the runs in flight may finish until the grace period ends.
         let deadline = tokio::time::Instant::now() + grace.to_std().unwrap_or_default();
@@ -347,6 +353,7 @@ fn spread(playbook: &crate::playbook::Playbook, due: Option<DateTime<Utc>>, inte
 /// A run ended: queue its playbook again (unless a reload removed it), wake the delivery loop.
 fn finish(shared: &Shared, plan: &mut Plan, loaded: &Loaded, done: Done) {
     lock(&shared.running).remove(&done.playbook);
+    shared.meta_wake.notify_one();
     if done.queued {
         shared.delivery_wake.notify_one();
     }
@@ -397,6 +404,47 @@ fn run_job(shared: &Shared, stores: &Mutex<Vec<Store>>, job: Job) -> Done {
     }
     let interval = interval(playbook, clock.now());
     Done { playbook: job.fire.playbook.clone(), generation: job.loaded.generation, history, interval, queued }
+}
+
+/// The meta check (`meta::check`): after runs and deliveries that gave up (at most every two seconds), and
+/// every minute (a playbook goes stale without anything happening).
+async fn meta_loop(shared: Arc<Shared>) {
+    loop {
+        tokio::select! {
+            () = shared.shutdown.cancelled() => return,
+            () = shared.meta_wake.notified() => {}
+            () = shared.timer.sleep(std::time::Duration::from_secs(60)) => {}
+        }
+        let checking = Arc::clone(&shared);
+        let checked = tokio::task::spawn_blocking(move || -> Result<usize, String> {
+            let workspace = checking.workspace();
+            if workspace.config.meta.is_none() {
+                return Ok(0);
+            }
+            let clock = TimerClock(Arc::clone(&checking.timer));
+            let services = Services {
+                config: &workspace.config,
+                source: &meta::NoQueries,
+                templates: &workspace.templates,
+                clock: &clock,
+            };
+            let mut store = Store::open(&checking.state).map_err(|e| e.to_string())?;
+            let alerted = meta::check(&services, &mut store, &workspace.playbooks, checking.started)
+                .map_err(|e| e.to_string())?;
+            Ok(alerted.len())
+        })
+        .await;
+        match checked {
+            Ok(Ok(0)) => {}
+            Ok(Ok(_)) => shared.delivery_wake.notify_one(),
+            Ok(Err(error)) => tracing::error!(%error, "the meta check failed"),
+            Err(error) => tracing::error!(%error, "the meta check failed"),
+        }
+        tokio::select! {
+            () = shared.shutdown.cancelled() => return,
+            () = shared.timer.sleep(std::time::Duration::from_secs(2)) => {}
+        }
+    }
 }
 
 /// Loads the set again; `Some` when every file of it is valid, else logs every problem, keeps the old set and
@@ -513,6 +561,9 @@ pub fn deliver_loop(shared: &Shared, finish: &CancellationToken, deadline: &Mute
                 let failed = match outbox.deliver_until(until).await {
                     Ok(report) => {
                         log_report(&report);
+                        if report.dead > 0 {
+                            shared.meta_wake.notify_one();
+                        }
                         false
                     }
                     Err(error) => {

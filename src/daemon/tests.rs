@@ -150,3 +150,57 @@ async fn runs_at_once_bounds_the_playbooks_running_together_and_the_rest_wait_th
     let store = Store::open(&state).expect("store");
     assert_eq!(store.runs(None, 100).expect("runs").len(), 10, "every playbook ran once");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_playbook_is_reported_once_as_failing_and_once_as_stale_however_long_it_keeps_failing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = setup(dir.path());
+    std::fs::write(
+        &config,
+        std::fs::read_to_string(&config).expect("config").replace(
+            "daemon: { jitter: 5s }",
+            "daemon: { jitter: 0s }\nmeta: { to: [files], when_failing_for: 2 runs, stale_after: 30m }",
+        ),
+    )
+    .expect("config");
+    let playbooks = dir.path().join("playbooks");
+    std::fs::write(
+        playbooks.join("failing.yaml"),
+        "id: failing\ntitle: Failing\nseverity: low\nschedule: { every: 10m }\n\
+         query: Events | extend n = toscalar(range x from 1 to 10 step 0 | count)\nnotify:\n  - to: [files]\n",
+    )
+    .expect("playbook");
+    playbook(&playbooks, "fine", "{ every: 10m }");
+    let timer: Arc<dyn Timer> =
+        Arc::new(PausedTimer { base: at("2026-12-02T10:00:00Z"), start: tokio::time::Instant::now() });
+    let state = dir.path().join("state.db");
+    let daemon = Daemon::start(state.clone(), timer, Arc::new(Metrics::new()), loader(config), Settings { seed: 1 })
+        .expect("starts");
+    let shared = Arc::clone(&daemon.shared);
+    let (_reload, reloads) = mpsc::channel(1);
+    let scheduler = tokio::spawn(daemon.schedule(reloads));
+    tokio::time::sleep(Duration::from_secs(3 * 3600)).await;
+    shared.shutdown.cancel();
+    scheduler.await.expect("ends");
+    let store = Store::open(&state).expect("store");
+    let subjects: Vec<String> = store
+        .outbox(None, 1000)
+        .expect("outbox")
+        .into_iter()
+        .filter(|entry| entry.message.playbook == "failing")
+        .map(|entry| entry.message.subject)
+        .collect();
+    let failing: Vec<&String> = subjects.iter().filter(|s| s.contains("has failed 2 runs in a row")).collect();
+    let stale: Vec<&String> = subjects.iter().filter(|s| s.contains("has not run successfully")).collect();
+    assert_eq!(failing.len(), 1, "{subjects:?}");
+    assert_eq!(stale.len(), 1, "three hours of failures, one stale report: {subjects:?}");
+    assert!(stale[0].contains("for 30m") || stale[0].contains("for 31m"), "{}", stale[0]);
+    // The healthy playbook is never reported.
+    let about_fine = store
+        .outbox(None, 1000)
+        .expect("outbox")
+        .into_iter()
+        .filter(|e| e.message.playbook == "fine" && e.message.subject.starts_with("huntbook:"))
+        .count();
+    assert_eq!(about_fine, 0);
+}

@@ -372,49 +372,66 @@ fn meta_alerts(
     if streak != meta.when_failing_for {
         return Ok(Vec::new());
     }
-    let columns = vec![
-        Column::new("Playbook", Type::String),
-        Column::new("File", Type::String),
-        Column::new("FailedRuns", Type::Long),
-        Column::new("LastError", Type::String),
-    ];
-    let hit = vec![
-        Value::string(playbook.id.as_str()),
-        Value::string(playbook.file.display().to_string()),
-        Value::Long(i64::from(streak)),
-        Value::string(failed.error.clone().unwrap_or_default()),
-    ];
+    let report = MetaReport {
+        title: match streak {
+            1 => format!("huntbook: {} failed", playbook.title),
+            _ => format!("huntbook: {} has failed {streak} runs in a row", playbook.title),
+        },
+        description: "Until it runs again, whatever it hunts for is not being reported. Its watermark has not \
+                      moved: its next successful run covers the missed time (up to 30 days). The command \
+                      huntbook runs lists the failures."
+            .to_string(),
+        fields: vec![
+            ("Playbook", Value::string(playbook.id.as_str())),
+            ("File", Value::string(playbook.file.display().to_string())),
+            ("FailedRuns", Value::Long(i64::from(streak))),
+            ("LastError", Value::string(failed.error.clone().unwrap_or_default())),
+        ],
+        run: failed,
+        receivers: &meta.to,
+    };
+    meta_messages(services, &report, failed.finished)
+        .map_err(|message| RunError::Failed { playbook: playbook.id.clone(), message })
+}
+
+/// A report of huntbook about itself, filed under a run (the one it is about: the message belongs to that run
+/// and its playbook in the outbox).
+pub struct MetaReport<'a> {
+    pub title: String,
+    pub description: String,
+    /// The one row of the message: name and value.
+    pub fields: Vec<(&'static str, Value)>,
+    pub run: &'a RunRecord,
+    pub receivers: &'a [String],
+}
+
+/// The messages of a meta report, one per receiver, rendered like any message.
+pub fn meta_messages(services: &Services, report: &MetaReport, at: DateTime<Utc>) -> Result<Vec<NewMessage>, String> {
+    let columns = report
+        .fields
+        .iter()
+        .map(|(name, value)| Column::new(*name, value.runtime_type().unwrap_or(Type::String)))
+        .collect();
+    let hit = report.fields.iter().map(|(_, value)| value.clone()).collect();
     let message = Message {
         playbook: PlaybookSummary {
-            id: playbook.id.clone(),
-            title: match streak {
-                1 => format!("huntbook: {} failed", playbook.title),
-                _ => format!("huntbook: {} has failed {streak} runs in a row", playbook.title),
-            },
-            description: "Until it runs again, whatever it hunts for is not being reported. Its watermark has not \
-                          moved: its next successful run covers the missed time (up to 30 days). The command \
-                          huntbook runs lists the failures."
-                .to_string(),
+            id: report.run.playbook.clone(),
+            title: report.title.clone(),
+            description: report.description.clone(),
             severity: crate::playbook::Severity::High,
             tags: vec!["huntbook".to_string()],
         },
-        run_id: failed.id.clone(),
-        started: failed.started,
-        window_start: failed.window_start,
-        window_end: failed.window_end,
+        run_id: report.run.id.clone(),
+        started: report.run.started,
+        window_start: report.run.window_start,
+        window_end: report.run.window_end,
         columns,
         hits: vec![hit],
         truncated: false,
         tenant: None,
         subject_template: Some("{{playbook.title}}".to_string()),
     };
-    meta.to
-        .iter()
-        .map(|receiver| {
-            render_message(services, &message, receiver, failed.finished)
-                .map_err(|message| RunError::Failed { playbook: playbook.id.clone(), message })
-        })
-        .collect()
+    report.receivers.iter().map(|receiver| render_message(services, &message, receiver, at)).collect()
 }
 
 /// The table as the data holds it, before a `rebase_time` shift (borrowed when there is none).

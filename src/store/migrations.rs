@@ -24,11 +24,23 @@ pub(super) struct Migration {
     pub(super) sql: &'static str,
 }
 
-/// Every migration, in order. Next: 3 = `caches`, 4 = `silences`.
+/// Every migration, in order. Next: 4 = `caches`, 5 = `silences`.
 pub(super) const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "runs, watermarks, seen keys, outbox", sql: MIGRATION_1 },
     Migration { version: 2, name: "outbox delivery order and re-queueing", sql: MIGRATION_2 },
+    Migration { version: 3, name: "episodes of huntbook's reports about itself", sql: MIGRATION_3 },
 ];
+
+/// A meta alert goes out once per episode (a playbook stale, a result cut off, a receiver with dead messages):
+/// the episode is a row from the alert until the condition clears.
+const MIGRATION_3: &str = "
+CREATE TABLE meta_episodes (
+    kind    TEXT NOT NULL CHECK (kind IN ('stale', 'truncated', 'dead')),
+    subject TEXT NOT NULL,
+    opened  TEXT NOT NULL,
+    PRIMARY KEY (kind, subject)
+);
+";
 
 /// Delivery goes receiver by receiver, in order; a dead message put back in the queue starts a new `max_age`.
 const MIGRATION_2: &str = "

@@ -17,6 +17,7 @@
 //! fixed-width RFC 3339 UTC text (`2026-11-20T12:00:00.000000Z`) so that text order is time order, at microsecond
 //! precision: finer parts of an instant are dropped on the way in.
 
+mod meta;
 mod migrations;
 mod outbox;
 mod runs;
@@ -31,6 +32,7 @@ use std::time::Duration;
 use chrono::{DateTime, Datelike, Utc};
 use rusqlite::{Connection, ErrorCode, Row};
 
+pub use meta::{DeadMessage, EpisodeKind};
 pub use status::ReceiverQueue;
 
 /// How long a statement waits for another connection's write lock before giving up. The daemon's commits are

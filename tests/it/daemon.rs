@@ -33,6 +33,8 @@ struct Daemon {
     lines: mpsc::Receiver<Json>,
     /// Every line so far, for failure messages.
     log: Arc<Mutex<Vec<String>>>,
+    /// The lines the test has read so far.
+    read: std::cell::RefCell<Vec<Json>>,
 }
 
 impl Daemon {
@@ -61,7 +63,7 @@ impl Daemon {
                 }
             }
         });
-        let mut daemon = Daemon { child, address: String::new(), lines, log };
+        let mut daemon = Daemon { child, address: String::new(), lines, log, read: Default::default() };
         let started = daemon.wait_for("the listening line", |line| {
             line["text"].as_str().is_some_and(|t| t.starts_with("huntbook daemon listening on http://"))
         });
@@ -83,8 +85,12 @@ impl Daemon {
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match self.lines.recv_timeout(left) {
-                Ok(line) if wanted(&line) => return line,
-                Ok(_) => {}
+                Ok(line) => {
+                    self.read.borrow_mut().push(line.clone());
+                    if wanted(&line) {
+                        return line;
+                    }
+                }
                 Err(_) => panic!("the daemon never said {what}; its log:\n{}", self.log()),
             }
         }
@@ -95,13 +101,21 @@ impl Daemon {
         (0..count).map(|_| self.wait_for("a committed run", |line| message(line) == "run committed")).collect()
     }
 
-    /// Waits until `expected` messages per receiver were delivered (counted from the log).
+    /// Waits until `expected` messages per receiver were delivered since the start (counted from the log).
     fn delivered(&self, expected: &BTreeMap<&str, u64>) {
+        fn count(seen: &mut BTreeMap<String, u64>, line: &Json) {
+            if message(line) == "delivered" {
+                let receiver = line["fields"]["receiver"].as_str().unwrap_or_default().to_string();
+                *seen.entry(receiver).or_default() += line["fields"]["messages"].as_u64().unwrap_or(0);
+            }
+        }
         let mut seen: BTreeMap<String, u64> = BTreeMap::new();
-        while expected.iter().any(|(receiver, count)| seen.get(*receiver).copied().unwrap_or(0) < *count) {
+        for line in self.read.borrow().iter() {
+            count(&mut seen, line);
+        }
+        while expected.iter().any(|(receiver, n)| seen.get(*receiver).copied().unwrap_or(0) < *n) {
             let line = self.wait_for("the deliveries", |line| message(line) == "delivered");
-            let receiver = line["fields"]["receiver"].as_str().unwrap_or_default().to_string();
-            *seen.entry(receiver).or_default() += line["fields"]["messages"].as_u64().unwrap_or(0);
+            count(&mut seen, &line);
         }
     }
 
@@ -577,4 +591,105 @@ fn the_status_page_shows_a_failing_playbook_as_failing_in_a_real_browser() {
     assert!(fine.contains("data-state=\"ok\"") && fine.contains("every 15m"), "{fine}");
     assert!(dom.contains("<span id=\"failing-count\">1</span>"), "{dom}");
     assert!(dom.contains("data-receiver=\"soc-mail\""), "{dom}");
+}
+
+#[test]
+fn a_result_cut_off_at_the_cap_and_a_receiver_whose_messages_die_are_each_reported_once() {
+    // 100,001 events: Graph's answer stops at 100,000 rows, and the client knows it was cut off.
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut events = String::with_capacity(100_001 * 64);
+    let start = chrono::DateTime::parse_from_rfc3339("2026-11-19T00:00:00Z").expect("t");
+    for index in 0..100_001i64 {
+        let at =
+            (start + chrono::TimeDelta::milliseconds(index * 500)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        events.push_str(&format!("{{\"Timestamp\":\"{at}\",\"ActionType\":\"Event{}\"}}\n", index % 7));
+    }
+    std::fs::write(data.path().join("CloudAppEvents.jsonl"), events).expect("data");
+    let emulator = common::emulator::Emulator::start_over(data.path(), &["--client-secret", "meta-secret"]);
+    // Every card is refused for good (400): the Teams receiver's messages die.
+    let webhook = Webhook::start(vec![Answer::status(400); 40]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let playbooks = dir.path().join("playbooks");
+    std::fs::create_dir_all(&playbooks).expect("mkdir");
+    std::fs::write(
+        playbooks.join("everything.yaml"),
+        "id: everything\ntitle: Every event\nseverity: low\nschedule: { every: 1h }\n\
+         query: CloudAppEvents | project Timestamp, ActionType\nkey: [Timestamp]\nnotify:\n  - to: [soc-mail]\n    per: run\n",
+    )
+    .expect("playbook");
+    std::fs::write(
+        playbooks.join("one-card.yaml"),
+        "id: one-card\ntitle: One card\nseverity: low\nschedule: { every: 1h }\n\
+         query: CloudAppEvents | summarize Events = count()\nnotify:\n  - to: [soc-teams]\n",
+    )
+    .expect("playbook");
+    std::fs::write(
+        dir.path().join("huntbook.yaml"),
+        format!(
+            r#"state: huntbook.db
+playbooks: playbooks
+source: graph
+first_lookback: 30d
+tenants:
+  contoso:
+    tenant_id: contoso.onmicrosoft.com
+    login_url: {url}
+    graph_url: {url}
+    auth: {{ client_id: 11111111-1111-1111-1111-111111111111, client_secret: '${{env:HB_TEST_SECRET}}' }}
+http: {{ listen: 127.0.0.1:0 }}
+receivers:
+  soc-mail:
+    email: {{ to: [soc@contoso.example], from: huntbook@contoso.example, via: file, dir: outbox/soc-mail, max_rows: 10 }}
+  soc-teams:
+    teams: {{ webhook: '${{env:HB_TEST_WEBHOOK}}', per_second: 4 }}
+meta: {{ to: [soc-mail, soc-teams] }}
+"#,
+            url = emulator.url
+        ),
+    )
+    .expect("config");
+    let daemon = Daemon::start(
+        dir.path(),
+        &[
+            ("HB_TEST_SECRET", "meta-secret"),
+            ("HB_TEST_WEBHOOK", &webhook.url),
+            ("HUNTBOOK_NOW", "2026-11-20T12:00:00Z"),
+        ],
+    );
+    let mut kinds = Vec::new();
+    while kinds.len() < 2 {
+        let alert = daemon.wait_for("the meta alerts", |line| message(line) == "meta alert");
+        kinds.push(format!(
+            "{} {}",
+            alert["fields"]["kind"].as_str().unwrap_or_default(),
+            alert["fields"]["subject"].as_str().unwrap_or_default()
+        ));
+    }
+    kinds.sort();
+    assert_eq!(kinds, ["dead soc-teams", "truncated everything"]);
+    // The run's own message, and one alert of each kind (the dead one to soc-mail only).
+    daemon.delivered(&BTreeMap::from([("soc-mail", 3)]));
+    let subjects: Vec<String> = outbox_files(dir.path())["soc-mail"]
+        .iter()
+        .map(|name| {
+            let bytes = std::fs::read(dir.path().join("outbox/soc-mail").join(name)).expect("eml");
+            mail_parser::MessageParser::default().parse(&bytes).expect("MIME").subject().unwrap_or_default().to_string()
+        })
+        .collect();
+    assert_eq!(
+        subjects.iter().filter(|s| s.contains("messages to soc-teams were given up on")).count(),
+        1,
+        "{subjects:?}"
+    );
+    assert_eq!(
+        subjects.iter().filter(|s| s.contains("Every event — its result was cut off")).count(),
+        1,
+        "{subjects:?}"
+    );
+    let (_, metrics) = daemon.get("/metrics", None);
+    assert!(metrics.contains("huntbook_meta_alerts_total{kind=\"dead\"} 1\n"), "{metrics}");
+    assert!(metrics.contains("huntbook_meta_alerts_total{kind=\"truncated\"} 1\n"), "{metrics}");
+    assert!(metrics.contains("huntbook_truncated_results_total{playbook=\"everything\"} 1\n"), "{metrics}");
+    assert!(metrics.contains("huntbook_graph_requests_total{tenant=\"contoso\",status=\"200\"} 2\n"), "{metrics}");
+    assert!(!metrics.contains("TOPSECRETsig") && !daemon.log().contains("TOPSECRETsig"));
 }
