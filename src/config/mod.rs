@@ -203,9 +203,9 @@ pub struct HttpConfig {
     /// `listen:` address and port. Default `127.0.0.1:9464`; `0.0.0.0:9464` (every interface, as in a
     /// container) needs `token`.
     pub listen: SocketAddr,
-    /// `token: ${env:NAME}` a secret that every request but `/healthz` must carry as `Authorization: Bearer
-    /// TOKEN`. Required when `listen` is not a loopback address: the status page names playbooks, receivers and
-    /// errors.
+    /// `token: ${env:NAME}` a secret that requests for the status page and `/metrics` must carry as
+    /// `Authorization: Bearer TOKEN` (the probes `/healthz` and `/readyz` answer without it). Required when
+    /// `listen` is not a loopback address: the status page names playbooks, receivers and errors.
     pub token: Option<Secret>,
 }
 

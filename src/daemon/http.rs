@@ -1,7 +1,9 @@
 //! The daemon's HTTP endpoint: `/healthz` (the process answers), `/readyz` (configuration loaded, state file
 //! writable, scheduler running), `/metrics` (Prometheus), and `/` — a status page, plain server-rendered HTML
-//! that reads without JavaScript. With `http.token`, every path but `/healthz` wants `Authorization: Bearer
-//! TOKEN`. Whatever the store holds (errors that quote a server, playbook titles) is escaped.
+//! that reads without JavaScript. With `http.token`, `/` and `/metrics` want `Authorization: Bearer TOKEN`; the
+//! probes (`/healthz`, `/readyz`) answer without it, because a kubelet's probe cannot carry a secret — and
+//! `/readyz` tells why it is not ready only to a request with the token. Whatever the store holds (errors
+//! that quote a server, playbook titles) is escaped.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -22,24 +24,29 @@ use crate::telemetry::ReceiverLabel;
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/", get(status_page))
-        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .layer(middleware::from_fn_with_state(Arc::clone(&shared), require_token))
+        // Probes carry no token: these two answer without it (/readyz says why it is not ready only with it).
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
         .with_state(shared)
 }
 
-/// The bearer token check (when `http.token` is set), compared in constant time.
-async fn require_token(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+/// Whether a request may see what the endpoint shows: no `http.token`, or the request carries it.
+fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
     let workspace = shared.workspace();
-    let Some(token) = &workspace.config.http.token else { return next.run(request).await };
-    let given = request
-        .headers()
+    let Some(token) = &workspace.config.http.token else { return true };
+    let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .unwrap_or_default();
-    if constant_time_equal(given.trim().as_bytes(), token.expose().as_bytes()) {
+    constant_time_equal(given.trim().as_bytes(), token.expose().as_bytes())
+}
+
+/// The bearer token check (when `http.token` is set), compared in constant time.
+async fn require_token(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    if authorized(&shared, request.headers()) {
         return next.run(request).await;
     }
     let mut response = (StatusCode::UNAUTHORIZED, "a bearer token is required (http.token)\n").into_response();
@@ -54,7 +61,7 @@ fn constant_time_equal(left: &[u8], right: &[u8]) -> bool {
     left.iter().zip(right.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
-async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
+async fn readyz(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     let mut problems = Vec::new();
     if !shared.scheduler_running() {
         problems.push("the scheduler is not running".to_string());
@@ -70,8 +77,10 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
     }
     if problems.is_empty() {
         (StatusCode::OK, "ready\n").into_response()
-    } else {
+    } else if authorized(&shared, &headers) {
         (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {}\n", problems.join("; "))).into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
     }
 }
 

@@ -13,6 +13,7 @@ mod delivery_graph_mail;
 mod delivery_kill;
 mod delivery_smtp;
 mod delivery_teams;
+mod deploy;
 mod diagnostics;
 mod emails;
 mod exit_codes;
