@@ -210,7 +210,7 @@ fn duration_histogram() -> Histogram {
 }
 
 fn lateness_histogram() -> Histogram {
-    Histogram::new([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0, 60.0])
+    Histogram::new([0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0, 60.0])
 }
 
 static INSTALLED: OnceLock<std::sync::Arc<Metrics>> = OnceLock::new();

@@ -25,15 +25,13 @@ pub fn daemon(args: DaemonArgs) -> Result<Outcome> {
         Ok((workspace, Arc::from(source)))
     });
     // The configuration is checked before anything else: an invalid one stops the daemon from starting (2).
-    let first = match workspace::open(&args.config) {
-        Ok(workspace) => workspace,
+    let config = match workspace::config(&args.config) {
+        Ok(config) => config,
         Err(problems) => {
             eprint!("{}", render_diagnostics(&problems));
             return Ok(Outcome::Invalid);
         }
     };
-    let config = first.config.clone();
-    drop(first);
     let Some(mut lock) = super::run::lock_state(&config.state)? else {
         eprintln!(
             "error: {} is using {}; one daemon per state file",

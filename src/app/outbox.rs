@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, Utc};
 
 use super::Outcome;
@@ -192,15 +192,22 @@ fn retry(
         return Ok(Outcome::Success);
     }
     let wait = delivery::wait_of(wait, config)?;
-    // Delivering while a `huntbook run` delivers would send the same message twice.
-    let Some(_lock) = lock_state(&config.state)? else {
-        bail!("a huntbook run is using {}; retry when it has finished", config.state.display());
-    };
+    // Delivering while another process delivers would send the same message twice: with the lock taken (the
+    // daemon, or a run), re-queue only, and leave the sending to that process.
+    let lock = lock_state(&config.state)?;
     let now = crate::schedule::system_now();
     for id in ids {
         store.retry_dead(id, now).with_context(|| format!("re-queueing {id}"))?;
     }
     writeln!(out, "re-queued {} message{}", ids.len(), if ids.len() == 1 { "" } else { "s" })?;
+    if lock.is_none() {
+        writeln!(
+            out,
+            "{} delivers them (huntbook outbox list shows how it went)",
+            super::run::lock_holder(&config.state)
+        )?;
+        return Ok(Outcome::Success);
+    }
     let delivered = delivery::deliver(config, store, wait)?;
     writeln!(out, "{}", delivery_line(&delivered))?;
     out.flush()?;

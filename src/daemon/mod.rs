@@ -203,11 +203,8 @@ impl Daemon {
     pub async fn schedule(self, mut reloads: mpsc::Receiver<String>) -> Vec<String> {
         let Daemon { shared, loader, mut loaded, settings } = self;
         let config = &loaded.workspace.config;
-        let workers = config
-            .daemon
-            .runs_at_once
-            .unwrap_or(if config.source.is_graph() { 8 } else { 2 })
-            .min(loaded.workspace.playbooks.len().max(1));
+        // Like `jitter` and `shutdown_grace`, read once: a reload does not change them.
+        let workers = config.daemon.runs_at_once.unwrap_or(if config.source.is_graph() { 8 } else { 2 });
         let grace = config.daemon.shutdown_grace;
         let mut plan = Plan::new(settings.seed, config.daemon.jitter);
         // A finished run says so here. At most `workers` runs are in flight, so at most that many answers wait:
@@ -575,8 +572,8 @@ pub fn deliver_loop(shared: &Shared, finish: &CancellationToken, deadline: &Mute
                 let wait = match outbox.next_due() {
                     _ if failed => std::time::Duration::from_secs(60),
                     Ok(Some(at)) if at <= now => continue,
-                    Ok(Some(at)) => (at - now).to_std().unwrap_or_default(),
-                    Ok(None) => std::time::Duration::from_secs(3600),
+                    Ok(Some(at)) => (at - now).to_std().unwrap_or_default().min(LOOK_AGAIN),
+                    Ok(None) => LOOK_AGAIN,
                     Err(_) => std::time::Duration::from_secs(60),
                 };
                 tokio::select! {
@@ -588,6 +585,10 @@ pub fn deliver_loop(shared: &Shared, finish: &CancellationToken, deadline: &Mute
         }
     });
 }
+
+/// The longest the delivery loop waits without looking at the queue: messages another process re-queued
+/// (`huntbook outbox retry` beside the daemon) leave within it.
+const LOOK_AGAIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn log_report(report: &crate::deliver::outbox::DeliveryReport) {
     for (receiver, count) in &report.delivered_to {

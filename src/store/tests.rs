@@ -111,7 +111,7 @@ fn a_new_file_is_created_with_the_whole_schema_and_wal() {
         .and_then(|mut statement| statement.query_map([], |row| row.get(0))?.collect())
         .expect("tables");
     tables.sort();
-    assert_eq!(tables, ["outbox", "runs", "seen_keys", "watermarks"]);
+    assert_eq!(tables, ["meta_episodes", "outbox", "runs", "seen_keys", "watermarks"]);
 
     let pragma = |name: &str| -> String {
         store

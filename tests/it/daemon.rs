@@ -693,4 +693,28 @@ meta: {{ to: [soc-mail, soc-teams] }}
     assert!(metrics.contains("huntbook_truncated_results_total{playbook=\"everything\"} 1\n"), "{metrics}");
     assert!(metrics.contains("huntbook_graph_requests_total{tenant=\"contoso\",status=\"200\"} 2\n"), "{metrics}");
     assert!(!metrics.contains("TOPSECRETsig") && !daemon.log().contains("TOPSECRETsig"));
+
+    // `outbox retry` beside the daemon re-queues and leaves the sending to it: the cards are tried again (and
+    // die again — the same episode, so no second alert).
+    let posted = webhook.posted().len();
+    let retried_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let retry = huntbook()
+        .current_dir(dir.path())
+        .args(["outbox", "retry", "--all-dead"])
+        .env("HB_TEST_SECRET", "meta-secret")
+        .env("HB_TEST_WEBHOOK", &webhook.url)
+        .env("HUNTBOOK_NOW", "2026-11-20T12:00:00Z")
+        .output()
+        .expect("retry runs");
+    let said = String::from_utf8_lossy(&retry.stdout);
+    assert!(retry.status.success(), "{said}{}", String::from_utf8_lossy(&retry.stderr));
+    assert!(said.contains("re-queued 2 messages") && said.contains("(huntbook daemon, process "), "{said}");
+    for _ in 0..2 {
+        daemon.wait_for("the retried cards", |line| {
+            message(line) == "delivery failed" && line["timestamp"].as_str().is_some_and(|at| at > retried_at.as_str())
+        });
+    }
+    assert_eq!(webhook.posted().len(), posted + 2);
+    let (_, metrics) = daemon.get("/metrics", None);
+    assert!(metrics.contains("huntbook_meta_alerts_total{kind=\"dead\"} 1\n"), "{metrics}");
 }
