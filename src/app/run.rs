@@ -135,6 +135,13 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
     }
     // No window reaches back 30 days, so a key first seen before that can never match again.
     store.expire_seen_keys(clock.now() - SEEN_KEYS_KEPT).context("forgetting old seen keys")?;
+    // huntbook's reports about itself: a result cut off, a receiver with dead messages (from earlier
+    // deliveries). Staleness is the daemon's to judge: a run started by cron knows nothing of the time between.
+    let reported = crate::daemon::meta::check(&services, &mut store, &workspace.playbooks, clock.now())
+        .context("checking for meta reports")?;
+    for alert in &reported {
+        eprintln!("note: reported to meta.to: {} {}", alert.kind.as_str(), alert.subject);
+    }
     let delivered = delivery::deliver(&workspace.config, &mut store, wait)?;
     writeln!(out, "{}", delivery_line(&delivered))?;
     out.flush()?;

@@ -197,9 +197,9 @@ impl Daemon {
         Ok(Daemon { shared, loader, loaded, settings })
     }
 
-    /// Runs the scheduler until `shared.shutdown` is cancelled, then lets the runs in flight finish until
-    /// `deadline_after` the shutdown. `reloads` carries reload requests (their cause). Returns the playbooks
-    /// whose runs were cut off by the deadline.
+    /// Runs the scheduler until `shared.shutdown` is cancelled, then lets the runs in flight finish for up to
+    /// `daemon.shutdown_grace`. `reloads` carries reload requests (their cause). Returns the playbooks whose runs
+    /// were cut off by the deadline.
     pub async fn schedule(self, mut reloads: mpsc::Receiver<String>) -> Vec<String> {
         let Daemon { shared, loader, mut loaded, settings } = self;
         let config = &loaded.workspace.config;

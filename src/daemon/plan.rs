@@ -23,6 +23,9 @@ pub struct Fire {
 struct Entry {
     /// Its place in the queue; `None` while it runs (or after it was taken off).
     queued: Option<DateTime<Utc>>,
+    /// When it was put there: a fire overdue at that moment (after downtime, while catching up) is late only
+    /// from then on.
+    added: DateTime<Utc>,
     offset: TimeDelta,
 }
 
@@ -66,8 +69,9 @@ impl Plan {
     ) {
         let offset = spread.map_or(TimeDelta::zero(), |interval| self.offset(playbook, interval));
         let at = due.unwrap_or(now) + offset;
-        let entry = self.entries.entry(playbook.to_string()).or_insert(Entry { queued: None, offset });
+        let entry = self.entries.entry(playbook.to_string()).or_insert(Entry { queued: None, added: now, offset });
         entry.offset = offset;
+        entry.added = now;
         if let Some(previous) = entry.queued.replace(at) {
             self.queue.remove(&(previous, playbook.to_string()));
         }
@@ -95,9 +99,11 @@ impl Plan {
             return None;
         }
         self.queue.remove(&first);
-        let (scheduled, playbook) = first;
+        let (at, playbook) = first;
+        let mut scheduled = at;
         if let Some(entry) = self.entries.get_mut(&playbook) {
             entry.queued = None;
+            scheduled = at.max(entry.added);
         }
         Some(Fire { playbook, scheduled })
     }
@@ -148,6 +154,9 @@ mod tests {
         assert_eq!(plan.pop_due(later).map(|f| f.playbook), Some("a".into()));
         assert_eq!(plan.pop_due(later).map(|f| f.playbook), Some("b".into()));
         assert_eq!(plan.pop_due(later), None);
+        // Overdue when queued (after downtime): late only from the moment it was queued.
+        plan.schedule("overdue", None, Some(at("2026-12-01T10:00:00Z")), later);
+        assert_eq!(plan.pop_due(later), Some(Fire { playbook: "overdue".into(), scheduled: later }));
         // Scheduling again replaces the place; removing forgets it.
         plan.schedule("a", Some(TimeDelta::hours(1)), Some(at("2026-12-02T12:00:00Z")), later);
         plan.schedule("a", Some(TimeDelta::hours(1)), Some(at("2026-12-02T11:30:00Z")), later);

@@ -469,3 +469,59 @@ fn a_second_run_reaching_the_state_file_by_another_path_does_nothing() {
     assert!(stdout(&finished).contains("delivered 28 messages"), "{}", stdout(&finished));
     assert_eq!(first.file_count(), 28);
 }
+
+#[test]
+fn a_run_after_a_day_of_downtime_catches_up_in_windows_of_at_most_the_catch_up_window_in_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let playbooks = dir.path().join("playbooks");
+    std::fs::create_dir_all(&playbooks).expect("mkdir");
+    std::fs::write(
+        playbooks.join("quarter.yaml"),
+        "id: quarter\ntitle: Every quarter hour\nseverity: low\nschedule: { every: 15m, delay: 5m, overlap: 10m }\n\
+         query: CloudAppEvents | where ActionType == \"DownloadOffboardingPkg\" | project Timestamp, AccountDisplayName\n\
+         notify:\n  - to: [files]\n",
+    )
+    .expect("playbook");
+    std::fs::write(
+        dir.path().join("huntbook.yaml"),
+        format!(
+            "state: huntbook.db\nplaybooks: playbooks\nsource: {{ kind: local, data: {} }}\ncatch_up_window: 8h\n\
+             receivers:\n  files: {{ file: {{ dir: out }} }}\n",
+            yaml_path(&repo().join("examples/data"))
+        ),
+    )
+    .expect("config");
+    let run = |now: &str| {
+        let output = common::huntbook()
+            .current_dir(dir.path())
+            .arg("run")
+            .env("HUNTBOOK_NOW", now)
+            .output()
+            .expect("huntbook runs");
+        assert!(output.status.success(), "{}", stderr(&output));
+        stdout(&output)
+    };
+    let window = |line: &str| {
+        let times: Vec<chrono::NaiveDateTime> = regex::Regex::new(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+            .expect("regex")
+            .find_iter(line)
+            .map(|m| chrono::NaiveDateTime::parse_from_str(m.as_str(), "%Y-%m-%d %H:%M:%S").expect("a time"))
+            .collect();
+        (times[0], times[1])
+    };
+    let first = run("2026-11-19T12:00:00Z");
+    let mut previous = window(first.lines().find(|l| l.starts_with("quarter")).expect("the first run")).1;
+    // A day later: three windows of at most 8 hours of new time, in order, each with the overlap, then caught up.
+    let out = run("2026-11-20T12:00:00Z");
+    let windows: Vec<&str> = out.lines().filter(|l| l.starts_with("quarter")).collect();
+    assert_eq!(windows.len(), 3, "{out}");
+    for line in &windows {
+        let (start, end) = window(line);
+        assert_eq!(start, previous - chrono::TimeDelta::minutes(10), "{out}");
+        assert!(end - previous <= chrono::TimeDelta::hours(8), "{out}");
+        previous = end;
+    }
+    assert!(previous >= chrono::NaiveDateTime::parse_from_str("2026-11-20 11:55:00", "%Y-%m-%d %H:%M:%S").expect("t"));
+    // Caught up: the next run (a minute later) finds nothing due.
+    assert!(run("2026-11-20T12:01:00Z").contains("no playbook is due"));
+}
