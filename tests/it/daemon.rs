@@ -481,9 +481,17 @@ fn sighup_with_a_broken_playbook_keeps_the_old_set_and_reports_it() {
     daemon.committed_runs(1);
     let broken = dir.path().join("playbooks/broken.yaml");
     std::fs::write(&broken, "id: broken\ntitle: Broken\nseverity: low\nschedule: { every: 1h }\nquery: CloudAppEvents | whre x\nnotify:\n  - to: [soc-mail]\n").expect("written");
+    // The new file alone sets off a reload (the directory is watched), and so does SIGHUP: both refuse the set.
+    let failed_reload = |cause: &str| {
+        daemon.wait_for(&format!("the failed reload after {cause}"), |line| {
+            message(line).contains("still running the set loaded before")
+                && line["fields"]["cause"].as_str().is_some_and(|c| c.contains(cause))
+        })
+    };
+    let failed = failed_reload("a change in");
+    assert!(failed["fields"]["problems"].as_str().unwrap_or_default().contains("broken.yaml:5:"), "{failed}");
     daemon.signal("HUP");
-    let failed =
-        daemon.wait_for("the failed reload", |line| message(line).contains("still running the set loaded before"));
+    let failed = failed_reload("SIGHUP");
     assert!(failed["fields"]["problems"].as_str().unwrap_or_default().contains("broken.yaml:5:"), "{failed}");
 
     let (_, metrics) = daemon.get("/metrics", None);
@@ -501,7 +509,6 @@ fn sighup_with_a_broken_playbook_keeps_the_old_set_and_reports_it() {
         std::fs::read_to_string(&broken).expect("read").replace("whre x", "where ActionType == \"x\""),
     )
     .expect("fixed");
-    daemon.signal("HUP");
     daemon.wait_for("the reload", |line| message(line) == "reloaded the configuration and playbooks");
     let (_, metrics) = daemon.get("/metrics", None);
     assert!(metrics.contains("huntbook_config_reload_failed 0\n"), "{metrics}");
