@@ -38,7 +38,8 @@ fn playbook(dir: &Path, id: &str, schedule: &str) {
     std::fs::write(dir.join(format!("{id}.yaml")), text).expect("the playbook is written");
 }
 
-fn setup(dir: &Path) -> std::path::PathBuf {
+/// A workspace over one tiny table; `extra` is added to its configuration (`daemon:`, `meta:`).
+fn setup(dir: &Path, extra: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(dir.join("data")).expect("data");
     std::fs::create_dir_all(dir.join("playbooks")).expect("playbooks");
     std::fs::write(dir.join("data/Events.jsonl"), "{\"Timestamp\":\"2026-12-01T10:00:00Z\",\"Name\":\"one\"}\n")
@@ -46,8 +47,10 @@ fn setup(dir: &Path) -> std::path::PathBuf {
     let config = dir.join("huntbook.yaml");
     std::fs::write(
         &config,
-        "state: state.db\nplaybooks: playbooks\nsource: { kind: local, data: data }\n\
-         receivers:\n  files: { file: { dir: out } }\ndaemon: { jitter: 5s }\n",
+        format!(
+            "state: state.db\nplaybooks: playbooks\nsource: {{ kind: local, data: data }}\n\
+             receivers:\n  files: {{ file: {{ dir: out }} }}\n{extra}\n"
+        ),
     )
     .expect("config");
     config
@@ -62,27 +65,40 @@ fn loader(config: std::path::PathBuf) -> Arc<Loader> {
     })
 }
 
+/// Runs the daemon over the workspace for `run_for` of paused time from `start`, then shuts it down; returns
+/// what it shared and the runs it cut off.
+async fn run_daemon(
+    config: std::path::PathBuf,
+    start: DateTime<Utc>,
+    run_for: Duration,
+    metrics: Arc<Metrics>,
+    seed: u64,
+) -> (Arc<Shared>, Vec<String>) {
+    let timer: Arc<dyn Timer> = Arc::new(PausedTimer { base: start, start: tokio::time::Instant::now() });
+    let state = config.with_file_name("state.db");
+    let daemon = Daemon::start(state, timer, metrics, loader(config), Settings { seed }).expect("the daemon starts");
+    let shared = Arc::clone(&daemon.shared);
+    let (_reload, reloads) = mpsc::channel(1);
+    let scheduler = tokio::spawn(daemon.schedule(reloads));
+    tokio::time::sleep(run_for).await;
+    shared.shutdown.cancel();
+    let cut_off = scheduler.await.expect("the scheduler ends");
+    (shared, cut_off)
+}
+
 #[tokio::test(start_paused = true)]
 async fn an_hour_of_schedule_fires_every_playbook_on_its_slots_within_its_jitter() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = setup(dir.path());
+    let config = setup(dir.path(), "daemon: { jitter: 5s }");
     let playbooks = dir.path().join("playbooks");
     playbook(&playbooks, "every-minute", "{ every: 1m }");
     playbook(&playbooks, "every-five", "{ every: 5m }");
     playbook(&playbooks, "hourly-cron", "{ cron: \"0 * * * *\" }");
     let start = at("2026-12-02T10:00:30Z");
-    let timer: Arc<dyn Timer> = Arc::new(PausedTimer { base: start, start: tokio::time::Instant::now() });
     let metrics = Arc::new(Metrics::new());
-    let state = dir.path().join("state.db");
-    let daemon = Daemon::start(state.clone(), timer, Arc::clone(&metrics), loader(config), Settings { seed: 3 })
-        .expect("the daemon starts");
-    let shared = Arc::clone(&daemon.shared);
-    let (_reload, reloads) = mpsc::channel(1);
-    let scheduler = tokio::spawn(daemon.schedule(reloads));
-    tokio::time::sleep(Duration::from_secs(3600)).await;
-    shared.shutdown.cancel();
-    let cut_off = scheduler.await.expect("the scheduler ends");
+    let (_, cut_off) = run_daemon(config, start, Duration::from_secs(3600), Arc::clone(&metrics), 3).await;
     assert!(cut_off.is_empty(), "{cut_off:?}");
+    let state = dir.path().join("state.db");
 
     let store = Store::open(&state).expect("the state file");
     let runs = |id: &str| {
@@ -123,29 +139,14 @@ async fn an_hour_of_schedule_fires_every_playbook_on_its_slots_within_its_jitter
 #[tokio::test(start_paused = true)]
 async fn runs_at_once_bounds_the_playbooks_running_together_and_the_rest_wait_their_turn() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = setup(dir.path());
-    std::fs::write(
-        &config,
-        std::fs::read_to_string(&config)
-            .expect("config")
-            .replace("daemon: { jitter: 5s }", "daemon: { jitter: 0s, runs_at_once: 2 }"),
-    )
-    .expect("config");
+    let config = setup(dir.path(), "daemon: { jitter: 0s, runs_at_once: 2 }");
     let playbooks = dir.path().join("playbooks");
     for index in 0..10 {
         playbook(&playbooks, &format!("p{index}"), "{ every: 1h }");
     }
-    let timer: Arc<dyn Timer> =
-        Arc::new(PausedTimer { base: at("2026-12-02T10:00:00Z"), start: tokio::time::Instant::now() });
+    let start = at("2026-12-02T10:00:00Z");
+    let (shared, _) = run_daemon(config, start, Duration::from_secs(60), Arc::new(Metrics::new()), 1).await;
     let state = dir.path().join("state.db");
-    let daemon = Daemon::start(state.clone(), timer, Arc::new(Metrics::new()), loader(config), Settings { seed: 1 })
-        .expect("starts");
-    let shared = Arc::clone(&daemon.shared);
-    let (_reload, reloads) = mpsc::channel(1);
-    let scheduler = tokio::spawn(daemon.schedule(reloads));
-    tokio::time::sleep(Duration::from_secs(60)).await;
-    shared.shutdown.cancel();
-    scheduler.await.expect("ends");
     assert_eq!(shared.peak_running(), 2, "at most two at once, and the pool was used");
     let store = Store::open(&state).expect("store");
     assert_eq!(store.runs(None, 100).expect("runs").len(), 10, "every playbook ran once");
@@ -154,15 +155,8 @@ async fn runs_at_once_bounds_the_playbooks_running_together_and_the_rest_wait_th
 #[tokio::test(start_paused = true)]
 async fn a_failing_playbook_is_reported_once_as_failing_and_once_as_stale_however_long_it_keeps_failing() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = setup(dir.path());
-    std::fs::write(
-        &config,
-        std::fs::read_to_string(&config).expect("config").replace(
-            "daemon: { jitter: 5s }",
-            "daemon: { jitter: 0s }\nmeta: { to: [files], when_failing_for: 2 runs, stale_after: 30m }",
-        ),
-    )
-    .expect("config");
+    let config =
+        setup(dir.path(), "daemon: { jitter: 0s }\nmeta: { to: [files], when_failing_for: 2 runs, stale_after: 30m }");
     let playbooks = dir.path().join("playbooks");
     std::fs::write(
         playbooks.join("failing.yaml"),
@@ -171,17 +165,9 @@ async fn a_failing_playbook_is_reported_once_as_failing_and_once_as_stale_howeve
     )
     .expect("playbook");
     playbook(&playbooks, "fine", "{ every: 10m }");
-    let timer: Arc<dyn Timer> =
-        Arc::new(PausedTimer { base: at("2026-12-02T10:00:00Z"), start: tokio::time::Instant::now() });
+    let start = at("2026-12-02T10:00:00Z");
+    run_daemon(config, start, Duration::from_secs(3 * 3600), Arc::new(Metrics::new()), 1).await;
     let state = dir.path().join("state.db");
-    let daemon = Daemon::start(state.clone(), timer, Arc::new(Metrics::new()), loader(config), Settings { seed: 1 })
-        .expect("starts");
-    let shared = Arc::clone(&daemon.shared);
-    let (_reload, reloads) = mpsc::channel(1);
-    let scheduler = tokio::spawn(daemon.schedule(reloads));
-    tokio::time::sleep(Duration::from_secs(3 * 3600)).await;
-    shared.shutdown.cancel();
-    scheduler.await.expect("ends");
     let store = Store::open(&state).expect("store");
     let subjects: Vec<String> = store
         .outbox(None, 1000)

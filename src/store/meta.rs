@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Row, TransactionBehavior, params};
 
-use super::{NewMessage, OutboxState, ReadError, Store, StoreError, sql_error, time_column};
+use super::{NewMessage, ReadError, Store, StoreError, sql_error, time_column};
 
 /// What an episode is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -77,24 +77,7 @@ impl Store {
             return Ok(false);
         }
         for (message, created) in messages.iter().zip(&created) {
-            transaction
-                .execute(
-                    "INSERT INTO outbox (id, playbook, run_id, receiver, kind, subject, payload, created, state,
-                                         attempts, next_attempt)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, ?8)",
-                    params![
-                        message.id,
-                        message.playbook,
-                        message.run_id,
-                        message.receiver,
-                        message.kind.as_str(),
-                        message.subject,
-                        message.payload,
-                        created,
-                        OutboxState::Pending.as_str(),
-                    ],
-                )
-                .map_err(failed)?;
+            super::runs::insert_message(&transaction, message, created).map_err(failed)?;
         }
         transaction.commit().map_err(failed)?;
         Ok(true)

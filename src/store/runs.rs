@@ -235,29 +235,35 @@ pub(super) fn write_commit(
             .map_err(failed("moving the watermark".into()))?;
     }
 
-    let mut insert_message = transaction
+    for PreparedMessage { message, created } in &commit.messages {
+        insert_message(transaction, message, created).map_err(failed(format!("queueing message {}", message.id)))?;
+    }
+    Ok(())
+}
+
+/// Queues one message (pending, due at once) inside the caller's transaction.
+pub(super) fn insert_message(
+    transaction: &Transaction<'_>,
+    message: &NewMessage,
+    created: &str,
+) -> rusqlite::Result<usize> {
+    transaction
         .prepare_cached(
             "INSERT INTO outbox (id, playbook, run_id, receiver, kind, subject, payload, created, state, attempts,
                                  next_attempt)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, ?8)",
-        )
-        .map_err(failed("queueing messages".into()))?;
-    for PreparedMessage { message, created } in &commit.messages {
-        insert_message
-            .execute(params![
-                message.id,
-                message.playbook,
-                message.run_id,
-                message.receiver,
-                message.kind.as_str(),
-                message.subject,
-                message.payload,
-                created,
-                OutboxState::Pending.as_str(),
-            ])
-            .map_err(failed(format!("queueing message {}", message.id)))?;
-    }
-    Ok(())
+        )?
+        .execute(params![
+            message.id,
+            message.playbook,
+            message.run_id,
+            message.receiver,
+            message.kind.as_str(),
+            message.subject,
+            message.payload,
+            created,
+            OutboxState::Pending.as_str(),
+        ])
 }
 
 fn insert_run(connection: &rusqlite::Connection, stored: &PreparedRun<'_>, location: &str) -> Result<(), StoreError> {

@@ -422,25 +422,7 @@ fn a_daemon_killed_at_any_stage_loses_nothing_after_a_restart() {
 
 #[test]
 fn after_three_days_down_a_fifteen_minute_playbook_catches_up_in_order_in_windows_of_at_most_six_hours() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let playbooks = dir.path().join("playbooks");
-    std::fs::create_dir_all(&playbooks).expect("mkdir");
-    std::fs::write(
-        playbooks.join("quarter.yaml"),
-        "id: quarter\ntitle: Every quarter hour\nseverity: low\nschedule: { every: 15m, delay: 5m, overlap: 10m }\n\
-         query: CloudAppEvents | where ActionType == \"DownloadOffboardingPkg\" | project Timestamp, AccountDisplayName\n\
-         notify:\n  - to: [files]\n",
-    )
-    .expect("playbook");
-    std::fs::write(
-        dir.path().join("huntbook.yaml"),
-        format!(
-            "state: huntbook.db\nplaybooks: playbooks\nsource: {{ kind: local, data: {} }}\nhttp: {{ listen: 127.0.0.1:0 }}\n\
-             receivers:\n  files: {{ file: {{ dir: out }} }}\n",
-            yaml_path(&repo().join("examples/data"))
-        ),
-    )
-    .expect("config");
+    let dir = common::quarter_hour_workspace("http: { listen: 127.0.0.1:0 }");
     let first = Daemon::start(dir.path(), &[("HUNTBOOK_NOW", "2026-11-17T12:00:00Z")]);
     let before = first.committed_runs(1);
     first.signal("TERM");

@@ -472,25 +472,7 @@ fn a_second_run_reaching_the_state_file_by_another_path_does_nothing() {
 
 #[test]
 fn a_run_after_a_day_of_downtime_catches_up_in_windows_of_at_most_the_catch_up_window_in_order() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let playbooks = dir.path().join("playbooks");
-    std::fs::create_dir_all(&playbooks).expect("mkdir");
-    std::fs::write(
-        playbooks.join("quarter.yaml"),
-        "id: quarter\ntitle: Every quarter hour\nseverity: low\nschedule: { every: 15m, delay: 5m, overlap: 10m }\n\
-         query: CloudAppEvents | where ActionType == \"DownloadOffboardingPkg\" | project Timestamp, AccountDisplayName\n\
-         notify:\n  - to: [files]\n",
-    )
-    .expect("playbook");
-    std::fs::write(
-        dir.path().join("huntbook.yaml"),
-        format!(
-            "state: huntbook.db\nplaybooks: playbooks\nsource: {{ kind: local, data: {} }}\ncatch_up_window: 8h\n\
-             receivers:\n  files: {{ file: {{ dir: out }} }}\n",
-            yaml_path(&repo().join("examples/data"))
-        ),
-    )
-    .expect("config");
+    let dir = common::quarter_hour_workspace("catch_up_window: 8h");
     let run = |now: &str| {
         let output = common::huntbook()
             .current_dir(dir.path())

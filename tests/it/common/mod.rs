@@ -80,3 +80,28 @@ pub fn raw(event: &serde_json::Value, field: &str) -> String {
         other => other.to_string(),
     }
 }
+
+/// A workspace of one playbook that runs every 15 minutes (5 minutes' delay, 10 minutes' overlap) over the
+/// sample data without rebasing its times, writing files to `out/`; `extra` is added to its `huntbook.yaml`.
+pub fn quarter_hour_workspace(extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let playbooks = dir.path().join("playbooks");
+    std::fs::create_dir_all(&playbooks).expect("mkdir");
+    std::fs::write(
+        playbooks.join("quarter.yaml"),
+        "id: quarter\ntitle: Every quarter hour\nseverity: low\nschedule: { every: 15m, delay: 5m, overlap: 10m }\n\
+         query: CloudAppEvents | where ActionType == \"DownloadOffboardingPkg\" | project Timestamp, AccountDisplayName\n\
+         notify:\n  - to: [files]\n",
+    )
+    .expect("playbook");
+    let data = format!("'{}'", sample_data().display().to_string().replace('\'', "''"));
+    std::fs::write(
+        dir.path().join("huntbook.yaml"),
+        format!(
+            "state: huntbook.db\nplaybooks: playbooks\nsource: {{ kind: local, data: {data} }}\n{extra}\n\
+             receivers:\n  files: {{ file: {{ dir: out }} }}\n"
+        ),
+    )
+    .expect("config");
+    dir
+}
