@@ -150,8 +150,10 @@ pub fn check(
         };
         open(store, EpisodeKind::Dead, &queue.receiver, Some(report))?;
     }
+    // The episode ends when the receiver's queue is clean: its dead messages dropped, or retried and delivered.
+    // (Retried messages are pending, not dead: ended then, a retry that fails again would be a second report.)
     for receiver in dead {
-        if !queues.iter().any(|q| q.receiver == receiver && q.dead > 0) {
+        if !queues.iter().any(|q| q.receiver == receiver && (q.dead > 0 || q.pending > 0)) {
             store.close_episode(EpisodeKind::Dead, &receiver)?;
         }
     }

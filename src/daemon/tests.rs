@@ -190,3 +190,81 @@ async fn a_failing_playbook_is_reported_once_as_failing_and_once_as_stale_howeve
         .count();
     assert_eq!(about_fine, 0);
 }
+
+#[test]
+fn a_receiver_with_dead_messages_is_reported_once_until_its_queue_is_clean_even_when_a_retry_dies_again() {
+    use crate::store::{MessageKind, NewMessage, RunCommit, RunRecord, RunStatus};
+    let dir = tempfile::tempdir().expect("temp dir");
+    // `other` continues the receivers of the workspace.
+    let config = setup(dir.path(), "  other: { file: { dir: other } }\nmeta: { to: [files, other] }");
+    playbook(&dir.path().join("playbooks"), "p", "{ every: 1h }");
+    let (workspace, _) = loader(config)().expect("the workspace loads");
+    let now = at("2026-12-02T10:00:00Z");
+    let clock = crate::schedule::FixedClock(now);
+    let services = Services {
+        config: &workspace.config,
+        source: &meta::NoQueries,
+        templates: &workspace.templates,
+        clock: &clock,
+    };
+    let mut store = Store::open(&dir.path().join("state.db")).expect("store");
+    let run = RunRecord {
+        id: "run-1".into(),
+        playbook: "p".into(),
+        tenant: None,
+        started: now,
+        finished: now,
+        window_start: now - TimeDelta::hours(1),
+        window_end: now,
+        rows: 1,
+        new_hits: 1,
+        messages: 2,
+        truncated: false,
+        status: RunStatus::Succeeded,
+        error: None,
+    };
+    let message = |id: &str| NewMessage {
+        id: id.into(),
+        playbook: "p".into(),
+        run_id: "run-1".into(),
+        receiver: "other".into(),
+        kind: MessageKind::File,
+        subject: "a hit".into(),
+        payload: b"{}".to_vec(),
+        created: now,
+    };
+    let messages = [message("m-1"), message("m-2")];
+    store
+        .commit_run(&RunCommit { run: &run, seen_keys: &[], messages: &messages, watermark: Some(now) })
+        .expect("commit");
+    let reports = |store: &Store| {
+        store
+            .outbox(None, 100)
+            .expect("outbox")
+            .into_iter()
+            .filter(|e| e.message.subject.contains("messages to other were given up on"))
+            .map(|e| e.message.receiver)
+            .collect::<Vec<_>>()
+    };
+    let mut check = |store: &mut Store| meta::check(&services, store, &workspace.playbooks, now).expect("check").len();
+
+    store.mark_dead("m-1", "400 Bad Request", now).expect("dead");
+    assert_eq!(check(&mut store), 1);
+    assert_eq!(reports(&store), ["files"], "told to the other receiver only");
+    // Retried (pending again), then dead again: the same episode, nothing new.
+    store.retry_dead("m-1", now).expect("retry");
+    assert_eq!(check(&mut store), 0);
+    store.mark_dead("m-1", "400 Bad Request", now).expect("dead again");
+    assert_eq!(check(&mut store), 0);
+    // Dropped: the queue is clean only once the other message is delivered; then a new death is a new episode.
+    store.drop_message("m-1").expect("drop");
+    assert_eq!(check(&mut store), 0);
+    store.mark_sent("m-2", now, "").expect("sent");
+    assert_eq!(check(&mut store), 0);
+    let later = RunRecord { id: "run-2".into(), ..run.clone() };
+    let third = NewMessage { id: "m-3".into(), run_id: "run-2".into(), ..message("m-3") };
+    store.commit_run(&RunCommit { run: &later, seen_keys: &[], messages: &[third], watermark: None }).expect("commit");
+    store.mark_dead("m-3", "400 Bad Request", now).expect("dead");
+    assert_eq!(check(&mut store), 1);
+    assert_eq!(reports(&store).len(), 2);
+}
