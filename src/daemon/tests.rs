@@ -246,7 +246,7 @@ fn a_receiver_with_dead_messages_is_reported_once_until_its_queue_is_clean_even_
             .map(|e| e.message.receiver)
             .collect::<Vec<_>>()
     };
-    let mut check = |store: &mut Store| meta::check(&services, store, &workspace.playbooks, now).expect("check").len();
+    let check = |store: &mut Store| meta::check(&services, store, &workspace.playbooks, now).expect("check").len();
 
     store.mark_dead("m-1", "400 Bad Request", now).expect("dead");
     assert_eq!(check(&mut store), 1);
