@@ -1,5 +1,5 @@
 //! The daemon's HTTP endpoint: `/healthz` (the process answers), `/readyz` (configuration loaded, state file
-//! writable, scheduler running), `/metrics` (Prometheus), and `/` — a status page, plain server-rendered HTML
+//! writable, scheduler and delivery loop running), `/metrics` (Prometheus), and `/` — a status page, plain server-rendered HTML
 //! that reads without JavaScript. With `http.token`, `/` and `/metrics` want `Authorization: Bearer TOKEN`; the
 //! probes (`/healthz`, `/readyz`) answer without it, because a kubelet's probe cannot carry a secret — and
 //! `/readyz` tells why it is not ready only to a request with the token. Whatever the store holds (errors
@@ -65,6 +65,9 @@ async fn readyz(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respon
     let mut problems = Vec::new();
     if !shared.scheduler_running() {
         problems.push("the scheduler is not running".to_string());
+    }
+    if !shared.delivery_running() {
+        problems.push("the delivery loop is not running (its error is in the log)".to_string());
     }
     let state = shared.state.clone();
     let writable =

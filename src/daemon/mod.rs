@@ -78,6 +78,7 @@ pub struct Shared {
     /// The latest reload that failed, until one succeeds.
     failed_reload: Mutex<Option<ReloadStatus>>,
     scheduler_running: AtomicBool,
+    delivery_running: AtomicBool,
     /// Set by the signals: stop starting runs.
     pub shutdown: CancellationToken,
     /// Wakes the delivery loop: a run committed messages.
@@ -110,6 +111,11 @@ impl Shared {
 
     pub fn scheduler_running(&self) -> bool {
         self.scheduler_running.load(Ordering::Relaxed)
+    }
+
+    /// Whether the delivery loop runs (it stops only at shutdown, or when it cannot work: logged).
+    pub fn delivery_running(&self) -> bool {
+        self.delivery_running.load(Ordering::Relaxed)
     }
 }
 
@@ -189,6 +195,7 @@ impl Daemon {
             peak_running: std::sync::atomic::AtomicUsize::new(0),
             failed_reload: Mutex::new(None),
             scheduler_running: AtomicBool::new(false),
+            delivery_running: AtomicBool::new(false),
             shutdown: CancellationToken::new(),
             delivery_wake: Notify::new(),
             meta_wake: Notify::new(),
@@ -494,6 +501,12 @@ async fn reload(shared: &Arc<Shared>, loader: &Arc<Loader>, current: &Arc<Loaded
 /// The delivery loop, on the calling thread (its own runtime): the outbox all the time, woken by commits,
 /// until `finish` is cancelled; then one last drain until `deadline` (read when `finish` fires).
 pub fn deliver_loop(shared: &Shared, finish: &CancellationToken, deadline: &Mutex<Option<DateTime<Utc>>>) {
+    shared.delivery_running.store(true, Ordering::Relaxed);
+    deliver(shared, finish, deadline);
+    shared.delivery_running.store(false, Ordering::Relaxed);
+}
+
+fn deliver(shared: &Shared, finish: &CancellationToken, deadline: &Mutex<Option<DateTime<Utc>>>) {
     use crate::deliver::outbox::{Outbox, RetryPolicy};
     use crate::deliver::sinks::Sinks;
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
