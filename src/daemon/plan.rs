@@ -118,14 +118,6 @@ impl Plan {
         self.entries.get(playbook).and_then(|entry| entry.queued)
     }
 
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// Whether a playbook is known (and so should be queued again when its run ends).
     pub fn contains(&self, playbook: &str) -> bool {
         self.entries.contains_key(playbook)
