@@ -83,6 +83,7 @@ fn main() -> Result<(), String> {
         cloud: Cloud::Global,
         login_url: Some(base.clone()),
         graph_url: Some(base.clone()),
+        mde_url: None,
         auth: TenantAuth::ClientSecret {
             client_id: "11111111-1111-1111-1111-111111111111".into(),
             secret: Secret::new("bench"),

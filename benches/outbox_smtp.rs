@@ -48,6 +48,7 @@ fn mime(index: usize) -> Vec<u8> {
 fn queue(store: &mut Store, count: usize) {
     let now = Utc::now();
     let run = RunRecord {
+        archived: 0,
         id: "bench-run".into(),
         playbook: "bench".into(),
         tenant: None,
@@ -74,7 +75,16 @@ fn queue(store: &mut Store, count: usize) {
             created: now,
         })
         .collect();
-    store.commit_run(&RunCommit { run: &run, seen_keys: &[], messages: &messages, watermark: None }).expect("queue");
+    store
+        .commit_run(&RunCommit {
+            archives: &[],
+            profiles: &[],
+            run: &run,
+            seen_keys: &[],
+            messages: &messages,
+            watermark: None,
+        })
+        .expect("queue");
 }
 
 fn arg(name: &str, default: usize) -> usize {

@@ -152,10 +152,14 @@ pub struct QueryArgs {
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
     /// Run the query in this tenant of huntbook.yaml, through Graph, instead of over local files.
-    #[arg(long, value_name = "NAME", conflicts_with = "data")]
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["data", "archive"])]
     pub tenant: Option<String>,
-    /// The configuration file holding the tenant (with --tenant).
-    #[arg(short = 'c', long, value_name = "FILE", env = "HUNTBOOK_CONFIG", requires = "tenant")]
+    /// Also read the archives of the state file (playbooks' `archive:`), each a table by its name, such as
+    /// `isolations`; beside the files of --data.
+    #[arg(long)]
+    pub archive: bool,
+    /// The configuration file holding the tenant (with --tenant) or naming the state file (with --archive).
+    #[arg(short = 'c', long, value_name = "FILE", env = "HUNTBOOK_CONFIG")]
     pub config: Option<PathBuf>,
     /// With --tenant: Graph's Timespan, such as P7D or 2026-11-01T00:00:00Z/2026-11-02T00:00:00Z. Default: Graph's
     /// own (the last 30 days).
@@ -224,6 +228,9 @@ pub struct EmulateArgs {
     /// Fail hunting calls: CODE:RATE fails that share at random (429:0.2,503:0.05), CODE*N the first N (401*1).
     #[arg(long, value_name = "SPEC", default_value = "")]
     pub fail: String,
+    /// Fail MDE files API calls (/api/files), with the same SPEC as --fail (403*1, 429:0.5, …).
+    #[arg(long, value_name = "SPEC", default_value = "")]
+    pub fail_files: String,
     /// The Retry-After header of 429 and 503 answers, sent as given: seconds (2, 2.5) or an HTTP date.
     #[arg(long, value_name = "VALUE")]
     pub retry_after: Option<String>,

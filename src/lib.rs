@@ -10,6 +10,7 @@ pub mod config;
 pub mod deliver;
 pub mod diagnostics;
 pub mod emulate;
+pub mod enrich;
 pub mod failpoint;
 pub mod graph;
 /// The local KQL engine, its own crate (`crates/kql`): pure, knowing nothing of huntbook.

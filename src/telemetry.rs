@@ -56,6 +56,18 @@ pub struct ReloadLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EnrichmentLabels {
+    pub playbook: String,
+    /// `isolation reason`, `file prevalence` or `lookup`.
+    pub enrichment: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ArchiveLabel {
+    pub archive: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct MetaLabels {
     /// `failing`, `stale`, `truncated` or `dead_messages`.
     pub kind: String,
@@ -84,6 +96,9 @@ pub struct Metrics {
     pub playbooks: Gauge,
     pub playbooks_invalid: Gauge,
     pub meta_alerts: Family<MetaLabels, Counter>,
+    pub enrichment_failures: Family<EnrichmentLabels, Counter>,
+    pub archive_rows: Family<ArchiveLabel, Gauge>,
+    pub archive_bytes: Family<ArchiveLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -171,6 +186,20 @@ impl Metrics {
         );
         let meta_alerts = Family::default();
         registry.register("meta_alerts", "Messages huntbook sent about itself, by kind", meta_alerts.clone());
+        let enrichment_failures = Family::default();
+        registry.register(
+            "enrichment_failures",
+            "Enrichments that failed in a run that went on (their columns empty, the message says why)",
+            enrichment_failures.clone(),
+        );
+        let archive_rows = Family::default();
+        registry.register("archive_rows", "Rows kept in each archive", archive_rows.clone());
+        let archive_bytes = Family::default();
+        registry.register(
+            "archive_bytes",
+            "Bytes of the rows kept in each archive (without indexes)",
+            archive_bytes.clone(),
+        );
         Metrics {
             registry,
             runs,
@@ -193,6 +222,9 @@ impl Metrics {
             playbooks,
             playbooks_invalid,
             meta_alerts,
+            enrichment_failures,
+            archive_rows,
+            archive_bytes,
         }
     }
 
@@ -272,6 +304,14 @@ pub fn run_succeeded(
     }
     metrics.run_duration.get_or_create(&label).observe(duration.as_secs_f64());
     metrics.last_success.get_or_create(&label).set(started.timestamp());
+}
+
+/// An enrichment failed in a run that went on without it.
+pub fn enrichment_failed(playbook: &str, enrichment: &str) {
+    if let Some(metrics) = metrics() {
+        let labels = EnrichmentLabels { playbook: playbook.to_string(), enrichment: enrichment.to_string() };
+        metrics.enrichment_failures.get_or_create(&labels).inc();
+    }
 }
 
 /// A run failed (and changed nothing but its record).

@@ -51,6 +51,7 @@ pub fn emulate(args: EmulateArgs) -> Result<Outcome> {
         token_lifetime: Duration::from_secs(args.token_lifetime),
         token_uses: args.token_uses,
         faults: parse_faults(&args.fail).map_err(super::usage)?,
+        file_faults: parse_faults(&args.fail_files).map_err(super::usage)?,
         retry_after: args.retry_after,
         latency: Duration::from_millis(args.latency),
         truncate_body: args.truncate_body,

@@ -81,19 +81,21 @@ pub fn runs(args: RunsArgs) -> Result<Outcome> {
     }
     writeln!(
         out,
-        "{:<19}  {:<32} {:<31} {:>6} {:>8} {:>8} {:>8}  OUTCOME",
-        "STARTED (UTC)", "PLAYBOOK", "WINDOW (UTC)", "ROWS", "NEW HITS", "MESSAGES", "DURATION"
+        "{:<19}  {:<32} {:<31} {:>6} {:>8} {:>8} {:>8} {:>8}  OUTCOME",
+        "STARTED (UTC)", "PLAYBOOK", "WINDOW (UTC)", "ROWS", "NEW HITS", "MESSAGES", "ARCHIVED", "DURATION"
     )?;
     for run in &runs {
         let outcome = match (&run.status, &run.error) {
             (RunStatus::Failed, Some(error)) => format!("failed: {}", first_line(error)),
             (status, _) if run.truncated => format!("{status}, result cut off"),
-            (status, _) => status.to_string(),
+            // A successful run's note: an enrichment that failed, its columns empty.
+            (status, Some(note)) => format!("{status}; {}", first_line(note)),
+            (status, None) => status.to_string(),
         };
         let duration = (run.finished - run.started).to_std().unwrap_or_default();
         writeln!(
             out,
-            "{:<19}  {:<32} {} → {} {:>6} {:>8} {:>8} {:>7.1}s  {outcome}",
+            "{:<19}  {:<32} {} → {} {:>6} {:>8} {:>8} {:>8} {:>7.1}s  {outcome}",
             run.started.format("%Y-%m-%d %H:%M:%S"),
             run.playbook,
             run.window_start.format("%m-%d %H:%M:%S"),
@@ -101,6 +103,7 @@ pub fn runs(args: RunsArgs) -> Result<Outcome> {
             run.rows,
             run.new_hits,
             run.messages,
+            run.archived,
             duration.as_secs_f64(),
         )?;
     }

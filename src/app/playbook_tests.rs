@@ -104,6 +104,7 @@ pub fn run_test(workspace: &Workspace, playbook: &Playbook, test: &PlaybookTest)
     let config = crate::config::Config { first_lookback: None, ..workspace.config.clone() };
     let services = Services { config: &config, source: &source, templates: &workspace.templates, clock: &clock };
     let mut store = Store::open_in_memory().map_err(|error| vec![format!("the in-memory state: {error}")])?;
+    fill_archives(&mut store, test, directory, test.now).map_err(|error| vec![error])?;
     let summary = run_playbook(&services, &mut store, playbook, RunOptions::default())
         .map_err(|error| vec![error.render().trim_end().to_string()])?;
 
@@ -112,6 +113,15 @@ pub fn run_test(workspace: &Workspace, playbook: &Playbook, test: &PlaybookTest)
         && summary.new_hits != hits
     {
         failures.push(format!("expected {hits} hit{}, got {}", plural(hits), summary.new_hits));
+    }
+    if let Some(archived) = test.expect.archived
+        && summary.archived != archived
+    {
+        failures.push(format!(
+            "expected {archived} archived row{}, got {}",
+            plural(archived as usize),
+            summary.archived
+        ));
     }
     if !test.expect.messages.is_empty() {
         let mut got: BTreeMap<&str, usize> = BTreeMap::new();
@@ -160,6 +170,49 @@ fn plural(count: usize) -> &'static str {
     if count == 1 { "" } else { "s" }
 }
 
+/// Writes a test's `archive.NAME` fixtures into its archives, as runs before it would have.
+fn fill_archives(
+    store: &mut Store,
+    test: &PlaybookTest,
+    directory: &Path,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), String> {
+    let TestData::Tables(tables) = &test.data else { return Ok(()) };
+    for (name, path) in tables {
+        let Some(archive) = name.strip_prefix(crate::playbook::ARCHIVE_PREFIX) else { continue };
+        let path = directory.join(path);
+        let failed = |message: String| format!("the test data {}: {message}", path.display());
+        let table = open_table(archive, &path).map_err(|error| failed(error.message))?;
+        let plan = compile(&format!("['{archive}']"), &{
+            let mut catalog = crate::kql::table::MemoryCatalog::new();
+            catalog.insert(table);
+            catalog
+        })
+        .map_err(|errors| failed(errors.to_string()))?;
+        let rows = crate::kql::eval::execute(plan, &crate::kql::eval::ExecOptions::new(0))
+            .map_err(|error| failed(error.message))?
+            .table;
+        let keys = crate::route::hit_keys(&rows, None);
+        let batch = crate::store::ArchiveBatch {
+            archive: archive.to_string(),
+            columns: rows.columns.clone(),
+            rows: rows
+                .rows
+                .iter()
+                .zip(keys)
+                .map(|(row, key)| crate::store::ArchivedRow {
+                    key,
+                    at: crate::store::row_time(&rows.columns, row, now),
+                    values: row.clone(),
+                })
+                .collect(),
+            prune_before: None,
+        };
+        store.import_archive(&batch, now).map_err(|error| failed(error.to_string()))?;
+    }
+    Ok(())
+}
+
 /// The tables of a test: the built-in tables, empty, with the test's files in place of those it names. A single
 /// file is the table the query reads (it must read exactly one; `known` also knows the source's own tables).
 fn test_catalog(
@@ -188,6 +241,9 @@ fn test_catalog(
         }
     };
     for (name, path) in files {
+        if name.starts_with(crate::playbook::ARCHIVE_PREFIX) {
+            continue;
+        }
         let table =
             open_table(&name, &path).map_err(|error| format!("the test data {}: {}", path.display(), error.message))?;
         catalog.insert(table);

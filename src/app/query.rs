@@ -91,17 +91,30 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
         Some(now) => parse_time(now, "--now")?,
         None => clock_now(),
     };
-    let catalog = match DataDir::open(&args.data) {
-        Ok(catalog) => catalog,
-        Err(error) => {
+    let catalog: Arc<dyn Catalog> = match (DataDir::open(&args.data), args.archive) {
+        (Ok(data), false) => Arc::new(data),
+        (Err(error), false) => {
             eprintln!("error: {}", error.message);
             return Ok(Outcome::Invalid);
         }
+        (data, true) => {
+            let archives = match archives(&args) {
+                Ok(archives) => archives,
+                Err(outcome) => return Ok(outcome),
+            };
+            let mut layers: Vec<Arc<dyn Catalog>> = vec![Arc::new(archives)];
+            // The archives alone when there is no data directory (a server with only the state file).
+            if let Ok(data) = data {
+                layers.push(Arc::new(data));
+            }
+            Arc::new(crate::kql::table::Layered(layers))
+        }
     };
+    let catalog = catalog.as_ref();
     let source = SourceText::new(&name, &text);
     let progress = Arc::new(AtomicU64::new(0));
     let options = ExecOptions { progress: Some(progress.clone()), ..ExecOptions::new(now) };
-    let plan = match compile_to_run(&text, &catalog, &options) {
+    let plan = match compile_to_run(&text, catalog, &options) {
         Ok(plan) => plan,
         Err(errors) => {
             eprint!("{}", render_all(&source, &errors.0));
@@ -162,6 +175,33 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
         );
     }
     print_table(&result.table, args.format)
+}
+
+/// The archives of the configuration's state file (`--archive`).
+fn archives(args: &QueryArgs) -> Result<crate::store::ArchiveCatalog, Outcome> {
+    let config = super::workspace::config(&ConfigArgs { config: args.config.clone() }).map_err(|problems| {
+        eprint!("{}", crate::diagnostics::render_diagnostics(&problems));
+        Outcome::Invalid
+    })?;
+    if !config.state.exists() {
+        eprintln!("error: nothing is archived yet: the state file {} does not exist", config.state.display());
+        return Err(Outcome::Invalid);
+    }
+    let store = crate::store::Store::open(&config.state).map_err(|error| {
+        eprintln!("error: {error}");
+        Outcome::Failed
+    })?;
+    let archives = store.archive_catalog().map_err(|error| {
+        eprintln!("error: {error}");
+        Outcome::Failed
+    })?;
+    if archives.is_empty() {
+        eprintln!(
+            "note: {} holds no archive yet (a playbook with `archive:` fills one as it runs)",
+            config.state.display()
+        );
+    }
+    Ok(archives)
 }
 
 /// `huntbook query --tenant NAME`: the query through Graph, with the tenant's credentials from huntbook.yaml.

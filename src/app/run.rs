@@ -94,36 +94,45 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
     // up; the others are done after their one run.
     let mut pending = selected;
     while !pending.is_empty() {
-        let results = run_all(&services, &mut store, &workspace.config.state, &pending, options, workers);
         let mut again = Vec::new();
-        for (result, playbook) in results.into_iter().zip(&pending) {
-            match result {
-                Ok(summary) => {
-                    if summary.behind && !args.dry_run {
-                        again.push(*playbook);
+        // Playbooks that keep an archive another one reads run first, so that the reader sees what they found.
+        for stage in stages(&pending) {
+            let results = run_all(&services, &mut store, &workspace.config.state, &stage, options, workers);
+            for (result, playbook) in results.into_iter().zip(&stage) {
+                match result {
+                    Ok(summary) => {
+                        if summary.behind && !args.dry_run {
+                            again.push(*playbook);
+                        }
+                        writeln!(out, "{}", summary_line(&summary))?;
+                        for note in &summary.notes {
+                            eprintln!(
+                                "warning: {}: {note} (the messages say so; their columns are empty)",
+                                summary.playbook
+                            );
+                        }
+                        if let Some(first) = &summary.first_skipped {
+                            eprintln!(
+                                "warning: {}: skipped {} rows of the data that could not be read; the first: {first}",
+                                summary.playbook, summary.skipped_rows
+                            );
+                        }
+                        if let Some(first) = &summary.first_repaired {
+                            eprintln!(
+                                "warning: {}: {} rows held text that is not Unicode, shown as U+FFFD; the first: {first}",
+                                summary.playbook, summary.repaired_rows
+                            );
+                        }
+                        if args.dry_run {
+                            print_messages(&mut out, &summary.messages)?;
+                        }
                     }
-                    writeln!(out, "{}", summary_line(&summary))?;
-                    if let Some(first) = &summary.first_skipped {
-                        eprintln!(
-                            "warning: {}: skipped {} rows of the data that could not be read; the first: {first}",
-                            summary.playbook, summary.skipped_rows
-                        );
+                    Err(error) => {
+                        writeln!(out, "{:<32} failed (below)", error.playbook())?;
+                        out.flush()?;
+                        eprint!("{}", error.render());
+                        outcome = outcome.max(Outcome::Failed);
                     }
-                    if let Some(first) = &summary.first_repaired {
-                        eprintln!(
-                            "warning: {}: {} rows held text that is not Unicode, shown as U+FFFD; the first: {first}",
-                            summary.playbook, summary.repaired_rows
-                        );
-                    }
-                    if args.dry_run {
-                        print_messages(&mut out, &summary.messages)?;
-                    }
-                }
-                Err(error) => {
-                    writeln!(out, "{:<32} failed (below)", error.playbook())?;
-                    out.flush()?;
-                    eprint!("{}", error.render());
-                    outcome = outcome.max(Outcome::Failed);
                 }
             }
         }
@@ -152,6 +161,23 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
         outcome = outcome.max(Outcome::Failed);
     }
     Ok(outcome)
+}
+
+/// The selected playbooks in the order they must run: first those whose archive another selected playbook's
+/// enrichment reads, then the others.
+fn stages<'p>(selected: &[&'p Playbook]) -> Vec<Vec<&'p Playbook>> {
+    let read: Vec<&str> = selected
+        .iter()
+        .flat_map(|playbook| &playbook.enrich)
+        .filter_map(|enrichment| match &enrichment.enricher {
+            crate::playbook::Enricher::IsolationReason(reason) => Some(reason.from.as_str()),
+            _ => None,
+        })
+        .collect();
+    let (first, then): (Vec<&Playbook>, Vec<&Playbook>) = selected
+        .iter()
+        .partition(|playbook| playbook.archive.as_ref().is_some_and(|archive| read.contains(&archive.name.as_str())));
+    [first, then].into_iter().filter(|stage| !stage.is_empty()).collect()
 }
 
 /// Playbooks run at once with a Graph source.
@@ -384,6 +410,9 @@ fn summary_line(summary: &RunSummary) -> String {
         summary.new_hits,
         summary.messages.len()
     );
+    if summary.archived > 0 || summary.archives_offered > 0 {
+        line.push_str(&format!("  archived {:>3}", summary.archived));
+    }
     if summary.truncated {
         line.push_str("  (result cut off at the source's limit)");
     }

@@ -21,6 +21,9 @@ pub struct TenantConfig {
     /// `graph_url:` overrides the cloud's Graph endpoint (`https://graph.microsoft.com`); for tests and the
     /// emulator.
     pub graph_url: Option<url::Url>,
+    /// `mde_url:` overrides the cloud's Defender API endpoint (`https://api.security.microsoft.com`), which
+    /// `file_profile` with `via: mde_api` calls; for tests and the emulator.
+    pub mde_url: Option<url::Url>,
     /// `auth:` how huntbook signs in.
     pub auth: TenantAuth,
     /// `limits.hunting_calls_per_minute:` hunting queries per minute for this tenant, shared by every playbook.
@@ -90,7 +93,7 @@ pub enum TenantAuth {
     },
 }
 
-const TENANT_KEYS: &[&str] = &["tenant_id", "cloud", "login_url", "graph_url", "auth", "limits"];
+const TENANT_KEYS: &[&str] = &["tenant_id", "cloud", "login_url", "graph_url", "mde_url", "auth", "limits"];
 const AUTH_KEYS: &[&str] = &["client_id", "client_secret", "certificate", "managed_identity", "workload_identity"];
 const METHODS: [&str; 4] = ["client_secret", "certificate", "managed_identity", "workload_identity"];
 
@@ -129,6 +132,7 @@ fn read_tenant(value: Value, base_dir: &Path) -> Option<TenantConfig> {
     let cloud = fields.get("cloud").map_or(Some(Cloud::Global), |v| v.keyword("cloud", &clouds));
     let login_url = fields.get("login_url").map_or(Some(None), |v| endpoint(v).map(Some));
     let graph_url = fields.get("graph_url").map_or(Some(None), |v| endpoint(v).map(Some));
+    let mde_url = fields.get("mde_url").map_or(Some(None), |v| endpoint(v).map(Some));
     let auth = fields.required("auth").and_then(|v| read_auth(v, base_dir));
     let (calls, concurrent) = match fields.get("limits") {
         Some(limits) => read_limits(limits)?,
@@ -139,6 +143,7 @@ fn read_tenant(value: Value, base_dir: &Path) -> Option<TenantConfig> {
         cloud: cloud?,
         login_url: login_url?,
         graph_url: graph_url?,
+        mde_url: mde_url?,
         auth: auth?,
         hunting_calls_per_minute: calls?,
         concurrent_queries: concurrent?,

@@ -575,13 +575,8 @@ impl<'a> Value<'a> {
 
 /// Keys DESIGN.md describes that this version does not read yet, with what to do meanwhile: a playbook written
 /// from the design gets told that, not "unknown key".
-const PLANNED: &[(&str, &str)] = &[
-    (
-        "enrich",
-        "enrichment (MDE file and device lookups) comes in a later version; join FileProfile in the query meanwhile",
-    ),
-    ("suppress", "suppression comes in a later version; `key:` and the seen-hit memory already send each hit once"),
-];
+const PLANNED: &[(&str, &str)] =
+    &[("suppress", "suppression comes in a later version; `key:` and the seen-hit memory already send each hit once")];
 
 /// The keys of a mapping with a fixed set of keys.
 pub struct Fields<'a> {

@@ -93,6 +93,7 @@ struct Snapshot {
     streaks: Vec<(String, u32)>,
     queues: Vec<ReceiverQueue>,
     recent: Vec<RunRecord>,
+    archives: Vec<crate::store::ArchiveSize>,
 }
 
 async fn snapshot(shared: &Shared, recent: usize) -> Result<Snapshot, String> {
@@ -104,6 +105,7 @@ async fn snapshot(shared: &Shared, recent: usize) -> Result<Snapshot, String> {
             streaks: if recent > 0 { store.failing_streaks().map_err(|e| e.to_string())? } else { Vec::new() },
             queues: store.receiver_queues().map_err(|e| e.to_string())?,
             recent: if recent > 0 { store.runs(None, recent).map_err(|e| e.to_string())? } else { Vec::new() },
+            archives: store.archive_sizes().map_err(|e| e.to_string())?,
         })
     })
     .await
@@ -131,6 +133,11 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
                 metrics.outbox_dead.get_or_create(&label).set(queue.dead as i64);
                 let age = queue.oldest_pending.map_or(0.0, |oldest| (now - oldest).as_seconds_f64().max(0.0));
                 metrics.outbox_oldest_pending_age.get_or_create(&label).set(age);
+            }
+            for archive in snapshot.archives {
+                let label = crate::telemetry::ArchiveLabel { archive: archive.name };
+                metrics.archive_rows.get_or_create(&label).set(i64::try_from(archive.rows).unwrap_or(i64::MAX));
+                metrics.archive_bytes.get_or_create(&label).set(i64::try_from(archive.bytes).unwrap_or(i64::MAX));
             }
         }
         Err(error) => tracing::warn!(%error, "reading the outbox for /metrics failed"),

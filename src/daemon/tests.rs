@@ -209,6 +209,7 @@ fn a_receiver_with_dead_messages_is_reported_once_until_its_queue_is_clean_even_
     };
     let mut store = Store::open(&dir.path().join("state.db")).expect("store");
     let run = RunRecord {
+        archived: 0,
         id: "run-1".into(),
         playbook: "p".into(),
         tenant: None,
@@ -235,7 +236,14 @@ fn a_receiver_with_dead_messages_is_reported_once_until_its_queue_is_clean_even_
     };
     let messages = [message("m-1"), message("m-2")];
     store
-        .commit_run(&RunCommit { run: &run, seen_keys: &[], messages: &messages, watermark: Some(now) })
+        .commit_run(&RunCommit {
+            archives: &[],
+            profiles: &[],
+            run: &run,
+            seen_keys: &[],
+            messages: &messages,
+            watermark: Some(now),
+        })
         .expect("commit");
     let reports = |store: &Store| {
         store
@@ -261,9 +269,18 @@ fn a_receiver_with_dead_messages_is_reported_once_until_its_queue_is_clean_even_
     assert_eq!(check(&mut store), 0);
     store.mark_sent("m-2", now, "").expect("sent");
     assert_eq!(check(&mut store), 0);
-    let later = RunRecord { id: "run-2".into(), ..run.clone() };
+    let later = RunRecord { archived: 0, id: "run-2".into(), ..run.clone() };
     let third = NewMessage { id: "m-3".into(), run_id: "run-2".into(), ..message("m-3") };
-    store.commit_run(&RunCommit { run: &later, seen_keys: &[], messages: &[third], watermark: None }).expect("commit");
+    store
+        .commit_run(&RunCommit {
+            archives: &[],
+            profiles: &[],
+            run: &later,
+            seen_keys: &[],
+            messages: &[third],
+            watermark: None,
+        })
+        .expect("commit");
     store.mark_dead("m-3", "400 Bad Request", now).expect("dead");
     assert_eq!(check(&mut store), 1);
     assert_eq!(reports(&store).len(), 2);

@@ -55,6 +55,8 @@ pub struct EmulatorOptions {
     /// Hunting calls a token is good for before it is refused as expired (unlimited when unset).
     pub token_uses: Option<u32>,
     pub faults: Vec<Fault>,
+    /// Faults of the MDE files API, drawn like `faults`.
+    pub file_faults: Vec<Fault>,
     /// The `Retry-After` value sent with 429 and 503 answers, verbatim (none when unset).
     pub retry_after: Option<String>,
     pub latency: Duration,
@@ -71,6 +73,9 @@ pub struct CallRecord {
     pub method: String,
     pub path: String,
     pub status: u16,
+    /// The first line of a hunting query (which table or `datatable` it starts from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
     /// Milliseconds since the emulator started.
     pub at_ms: u64,
 }
@@ -78,6 +83,24 @@ pub struct CallRecord {
 struct Issued {
     issued: Instant,
     uses: u32,
+    /// The resource the token is for (`https://graph.microsoft.com`, `https://api.securitycenter.microsoft.com`).
+    resource: String,
+}
+
+/// Which API a call is for: a token for one is refused by the other, as Entra's audiences are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Audience {
+    Graph,
+    Defender,
+}
+
+impl Audience {
+    fn accepts(self, resource: &str) -> bool {
+        match self {
+            Audience::Graph => resource.contains("graph.microsoft"),
+            Audience::Defender => resource.contains("securitycenter") || resource.contains("security.microsoft"),
+        }
+    }
 }
 
 struct Emulator {
@@ -87,6 +110,8 @@ struct Emulator {
     tokens: Mutex<HashMap<String, Issued>>,
     assertions_seen: Mutex<HashSet<String>>,
     plan: Mutex<FaultPlan>,
+    /// Faults of the files API (`--fail-files`).
+    files_plan: Mutex<FaultPlan>,
     calls: Mutex<Vec<CallRecord>>,
     /// Every sendMail request accepted: `{"mailbox": …, "request": {…}}`.
     mail: Mutex<Vec<serde_json::Value>>,
@@ -112,6 +137,7 @@ pub fn router(options: EmulatorOptions) -> Result<Router, String> {
         }
     };
     let plan = FaultPlan::new(options.faults.clone(), options.seed);
+    let files_plan = FaultPlan::new(options.file_faults.clone(), options.seed);
     let state = Arc::new(Emulator {
         options,
         certificate,
@@ -119,6 +145,7 @@ pub fn router(options: EmulatorOptions) -> Result<Router, String> {
         tokens: Mutex::new(HashMap::new()),
         assertions_seen: Mutex::new(HashSet::new()),
         plan: Mutex::new(plan),
+        files_plan: Mutex::new(files_plan),
         calls: Mutex::new(Vec::new()),
         mail: Mutex::new(Vec::new()),
     });
@@ -136,22 +163,30 @@ pub fn router(options: EmulatorOptions) -> Result<Router, String> {
 
 impl Emulator {
     fn record(&self, method: &str, path: String, status: StatusCode) {
+        self.record_query(method, path, status, None);
+    }
+
+    fn record_query(&self, method: &str, path: String, status: StatusCode, query: Option<String>) {
         let at_ms = self.started.elapsed().as_millis() as u64;
-        lock(&self.calls).push(CallRecord { method: method.to_string(), path, status: status.as_u16(), at_ms });
+        let call = CallRecord { method: method.to_string(), path, status: status.as_u16(), query, at_ms };
+        lock(&self.calls).push(call);
     }
 
     fn now(&self) -> DateTime<Utc> {
         self.options.now.unwrap_or_else(Utc::now)
     }
 
-    fn issue(&self) -> String {
+    fn issue(&self, resource: &str) -> String {
         let token = format!("emulator.{}", uuid::Uuid::new_v4().simple());
-        lock(&self.tokens).insert(token.clone(), Issued { issued: Instant::now(), uses: 0 });
+        let issued =
+            Issued { issued: Instant::now(), uses: 0, resource: resource.trim_end_matches("/.default").to_string() };
+        lock(&self.tokens).insert(token.clone(), issued);
         token
     }
 
-    /// Checks the bearer token of a Graph or MDE call; counts the call against the token's uses.
-    fn authorize(&self, headers: &HeaderMap) -> Result<(), Response> {
+    /// Checks the bearer token of a Graph or MDE call — issued here, for this API, fresh; counts the call
+    /// against the token's uses.
+    fn authorize(&self, headers: &HeaderMap, audience: Audience) -> Result<(), Response> {
         let refuse = |message: &str| graph_error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", message);
         let token = headers
             .get(header::AUTHORIZATION)
@@ -161,6 +196,9 @@ impl Emulator {
         let mut tokens = lock(&self.tokens);
         let issued =
             tokens.get_mut(token).ok_or_else(|| refuse("Access token validation failure. Invalid audience."))?;
+        if !audience.accepts(&issued.resource) {
+            return Err(refuse("Access token validation failure. Invalid audience."));
+        }
         let used_up = self.options.token_uses.is_some_and(|uses| issued.uses >= uses);
         if issued.issued.elapsed() >= self.options.token_lifetime || used_up {
             return Err(refuse("Lifetime validation failed, the token is expired."));
@@ -284,7 +322,7 @@ fn check_credentials(
         "token_type": "Bearer",
         "expires_in": lifetime,
         "ext_expires_in": lifetime,
-        "access_token": emulator.issue(),
+        "access_token": emulator.issue(field("scope")),
     });
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response())
 }
@@ -376,7 +414,7 @@ async fn identity_token(
                 let expires_on =
                     (Utc::now().timestamp() + emulator.options.token_lifetime.as_secs() as i64).to_string();
                 let body = json!({
-                    "access_token": emulator.issue(),
+                    "access_token": emulator.issue(query.get("resource").map(String::as_str).unwrap_or_default()),
                     "expires_on": expires_on,
                     "resource": query.get("resource"),
                     "token_type": "Bearer",
@@ -391,13 +429,17 @@ async fn identity_token(
 }
 
 async fn hunting_query(State(emulator): State<Arc<Emulator>>, headers: HeaderMap, body: Bytes) -> Response {
+    let first_line = serde_json::from_slice::<serde_json::Value>(&body).ok().and_then(|request| {
+        let query = request.get("Query").or_else(|| request.get("query"))?.as_str()?.to_string();
+        query.lines().map(str::trim).find(|line| !line.is_empty()).map(|line| line.chars().take(120).collect())
+    });
     let response = answer_hunting_query(&emulator, &headers, body).await;
-    emulator.record("POST", "/v1.0/security/runHuntingQuery".into(), response.status());
+    emulator.record_query("POST", "/v1.0/security/runHuntingQuery".into(), response.status(), first_line);
     response
 }
 
 async fn answer_hunting_query(emulator: &Arc<Emulator>, headers: &HeaderMap, body: Bytes) -> Response {
-    if let Err(refusal) = emulator.authorize(headers) {
+    if let Err(refusal) = emulator.authorize(headers, Audience::Graph) {
         return refusal;
     }
     if !emulator.options.latency.is_zero() {
@@ -568,8 +610,24 @@ async fn answer_file_blocking(emulator: &Arc<Emulator>, headers: HeaderMap, sha:
 }
 
 fn answer_file(emulator: &Emulator, headers: &HeaderMap, sha: &str, stats: bool) -> Response {
-    if let Err(refusal) = emulator.authorize(headers) {
+    if let Err(refusal) = emulator.authorize(headers, Audience::Defender) {
         return refusal;
+    }
+    let fault = lock(&emulator.files_plan).draw();
+    if let Some(status) = fault {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let code = match status.as_u16() {
+            403 => "Forbidden",
+            429 => "TooManyRequests",
+            _ => "InternalServerError",
+        };
+        let mut response = mde_error(status, code, "Injected by --fail-files.");
+        if matches!(status.as_u16(), 429 | 503)
+            && let Some(value) = emulator.options.retry_after.as_deref().and_then(|v| HeaderValue::from_str(v).ok())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return response;
     }
     let row = match file_row(emulator, sha) {
         Ok(Some(row)) => row,
@@ -636,7 +694,7 @@ async fn send_mail(
 }
 
 fn answer_send_mail(emulator: &Emulator, mailbox: &str, headers: &HeaderMap, body: &[u8]) -> Response {
-    if let Err(refusal) = emulator.authorize(headers) {
+    if let Err(refusal) = emulator.authorize(headers, Audience::Graph) {
         return refusal;
     }
     if let Some(status) = lock(&emulator.plan).draw() {

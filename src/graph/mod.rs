@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod classify;
+mod files;
 pub mod hunting;
 pub mod rate;
 pub mod timer;
@@ -22,6 +23,16 @@ use self::rate::CallRate;
 use self::timer::Timer;
 use crate::config::tenant::{Cloud, TenantAuth, TenantConfig};
 use crate::schedule::Window;
+
+/// The Defender API of a national cloud (the MDE files API) and the resource its tokens are for.
+pub fn mde_urls(cloud: Cloud) -> (&'static str, &'static str) {
+    match cloud {
+        Cloud::Global => ("https://api.security.microsoft.com", "https://api.securitycenter.microsoft.com"),
+        Cloud::UsGov | Cloud::UsGovDod => {
+            ("https://api-gov.security.microsoft.us", "https://api-gov.securitycenter.microsoft.us")
+        }
+    }
+}
 
 /// The sign-in and Graph endpoints of a national cloud.
 pub fn cloud_urls(cloud: Cloud) -> (&'static str, &'static str) {
@@ -112,6 +123,10 @@ pub struct GraphClient {
     graph_url: url::Url,
     tokens: TokenSource,
     rate: CallRate,
+    /// The Defender API (files): its own base URL, token audience and call rate (100 a minute).
+    mde_url: url::Url,
+    mde_tokens: TokenSource,
+    mde_rate: CallRate,
     running: tokio::sync::Semaphore,
     policy: RetryPolicy,
     timer: Arc<dyn Timer>,
@@ -170,38 +185,51 @@ impl GraphClient {
         let token_url = login_url
             .join(&format!("{}/oauth2/v2.0/token", tenant.tenant_id))
             .map_err(|e| format!("the token URL of {name}: {e}"))?;
-        let credential = match &tenant.auth {
-            TenantAuth::ClientSecret { client_id, secret } => {
-                Credential::Secret { client_id: client_id.clone(), secret: secret.clone() }
-            }
-            TenantAuth::Certificate { client_id, path } => {
-                Credential::certificate(client_id, path).map_err(|e| format!("tenant {name}: {e}"))?
-            }
-            TenantAuth::WorkloadIdentity { client_id } => {
-                let missing = |variable: &str| {
-                    format!(
-                        "tenant {name}: workload identity needs {variable}, which Azure Kubernetes Service sets in a pod \
+        let credential = || -> Result<Credential, String> {
+            Ok(match &tenant.auth {
+                TenantAuth::ClientSecret { client_id, secret } => {
+                    Credential::Secret { client_id: client_id.clone(), secret: secret.clone() }
+                }
+                TenantAuth::Certificate { client_id, path } => {
+                    Credential::certificate(client_id, path).map_err(|e| format!("tenant {name}: {e}"))?
+                }
+                TenantAuth::WorkloadIdentity { client_id } => {
+                    let missing = |variable: &str| {
+                        format!(
+                            "tenant {name}: workload identity needs {variable}, which Azure Kubernetes Service sets in a pod \
                          whose service account is federated (label azure.workload.identity/use: \"true\")"
-                    )
-                };
-                let client_id = match client_id {
-                    Some(id) => id.clone(),
-                    None => (environment.var)("AZURE_CLIENT_ID").ok_or_else(|| missing("AZURE_CLIENT_ID"))?,
-                };
-                let token_file = (environment.var)("AZURE_FEDERATED_TOKEN_FILE")
-                    .ok_or_else(|| missing("AZURE_FEDERATED_TOKEN_FILE"))?;
-                Credential::Federated { client_id, token_file: token_file.into() }
-            }
-            TenantAuth::ManagedIdentity { client_id } => Credential::ManagedIdentity {
-                client_id: client_id.clone(),
-                endpoint: IdentityEndpoint::from_env(&environment.var).map_err(|e| format!("tenant {name}: {e}"))?,
-            },
+                        )
+                    };
+                    let client_id = match client_id {
+                        Some(id) => id.clone(),
+                        None => (environment.var)("AZURE_CLIENT_ID").ok_or_else(|| missing("AZURE_CLIENT_ID"))?,
+                    };
+                    let token_file = (environment.var)("AZURE_FEDERATED_TOKEN_FILE")
+                        .ok_or_else(|| missing("AZURE_FEDERATED_TOKEN_FILE"))?;
+                    Credential::Federated { client_id, token_file: token_file.into() }
+                }
+                TenantAuth::ManagedIdentity { client_id } => Credential::ManagedIdentity {
+                    client_id: client_id.clone(),
+                    endpoint: IdentityEndpoint::from_env(&environment.var)
+                        .map_err(|e| format!("tenant {name}: {e}"))?,
+                },
+            })
         };
         let tokens = TokenSource::new(TokenSourceParts {
             http: environment.http.clone(),
-            token_url,
+            token_url: token_url.clone(),
             resource: graph.to_string(),
-            credential,
+            credential: credential()?,
+            timer: Arc::clone(&environment.timer),
+            timeout: environment.policy.timeout.min(Duration::from_secs(60)),
+        });
+        let (mde, mde_resource) = mde_urls(tenant.cloud);
+        let mde_url = base(&tenant.mde_url, mde)?;
+        let mde_tokens = TokenSource::new(TokenSourceParts {
+            http: environment.http.clone(),
+            token_url,
+            resource: mde_resource.to_string(),
+            credential: credential()?,
             timer: Arc::clone(&environment.timer),
             timeout: environment.policy.timeout.min(Duration::from_secs(60)),
         });
@@ -211,6 +239,9 @@ impl GraphClient {
             graph_url,
             tokens,
             rate: CallRate::new(tenant.hunting_calls_per_minute),
+            mde_url,
+            mde_tokens,
+            mde_rate: CallRate::new(files::CALLS_PER_MINUTE),
             running: tokio::sync::Semaphore::new(tenant.concurrent_queries.max(1) as usize),
             policy: environment.policy,
             timer: Arc::clone(&environment.timer),

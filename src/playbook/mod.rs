@@ -6,6 +6,7 @@
 //!
 //! The doc comments on the fields below are the user reference of the format (DESIGN §2).
 
+pub mod enrich;
 mod notify;
 mod query;
 mod schedule;
@@ -19,11 +20,12 @@ use crate::config::yaml::{self, Reader, Value, did_you_mean, one_of};
 use crate::diagnostics::{Diagnostic, SourceText};
 use crate::kql::table::Catalog;
 
+pub use enrich::{Archive, Enricher, Enrichment, OnError};
 pub use notify::{Notify, Per};
 pub use query::Condition;
 pub use schedule::{CronError, CronSchedule, Schedule, Trigger, parse_cron};
 pub use severity::Severity;
-pub use test_case::{Expectation, PlaybookTest, TestData};
+pub use test_case::{ARCHIVE_PREFIX, Expectation, PlaybookTest, TestData};
 
 /// A validated playbook.
 #[derive(Clone, Debug)]
@@ -54,10 +56,16 @@ pub struct Playbook {
     pub not_local: Option<String>,
     /// Where the query text sits in the file, for run-time diagnostics.
     pub query_source: QuerySource,
+    /// The query's output columns, when the local engine knows them before it runs.
+    pub columns: Option<Vec<kql::plan::Column>>,
     /// `key:` the columns that identify a hit (dedup). Default: `ReportId` if the result has it, else a hash
-    /// of the row.
+    /// of the query's columns (never of enrichment columns: a file's prevalence changes, the hit does not).
     pub key: Option<Vec<String>>,
-    /// `notify:` at least one entry.
+    /// `enrich:` run in order after the query; each adds columns to every hit.
+    pub enrich: Vec<Enrichment>,
+    /// `archive:` keep every new hit in the state file, as a table for queries and enrichers.
+    pub archive: Option<Archive>,
+    /// `notify:` who gets the hits; at least one entry, unless the playbook only archives (a recorder).
     pub notify: Vec<Notify>,
     /// `send_empty:` true sends even when a run has no hits (digests). Default false.
     pub send_empty: bool,
@@ -102,6 +110,8 @@ const KEYS: &[&str] = &[
     "schedule",
     "query",
     "key",
+    "enrich",
+    "archive",
     "notify",
     "send_empty",
     "tests",
@@ -193,6 +203,16 @@ pub fn load_playbook_dir(dir: &Path, config: &Config, catalog: &dyn Catalog) -> 
             }
         }
     }
+    let links = enrich::link_archives(&mut loaded.playbooks);
+    let playbooks = std::mem::take(&mut loaded.playbooks);
+    for (playbook, problems) in playbooks.into_iter().zip(links) {
+        if problems.is_empty() {
+            loaded.playbooks.push(playbook);
+        } else {
+            loaded.problems.extend(problems);
+            loaded.invalid.push(playbook.id);
+        }
+    }
     loaded
 }
 
@@ -270,10 +290,32 @@ fn read_fields(
     let schedule = fields.required("schedule").and_then(schedule::read_schedule);
     let gate = if config.source.is_graph() { query::QueryGate::Graph } else { query::QueryGate::Local };
     let query = fields.required("query").and_then(|v| query::read_query(v, catalog, gate));
-    let columns = query.as_ref().and_then(|q| q.columns.as_deref());
+    let query_columns = query.as_ref().and_then(|q| q.columns.as_deref());
+    let (enrich, enriched) = match fields.get("enrich") {
+        None => (Some(Vec::new()), query_columns.map(<[kql::plan::Column]>::to_vec)),
+        Some(value) => enrich::read_enrich(value, query_columns, catalog, gate),
+    };
+    let columns = enriched.as_deref();
     let key = fields.get("key").map_or(Some(None), |v| query::read_columns(v, columns).map(Some));
+    let archive = fields.get("archive").map_or(Some(None), |v| enrich::read_archive(v, catalog).map(Some));
     let receivers: Vec<&str> = config.receivers.keys().map(String::as_str).collect();
-    let notify = fields.required("notify").and_then(|v| notify::read_notify(v, &receivers, columns, catalog));
+    let notify = match fields.get("notify") {
+        Some(value) => notify::read_notify(value, &receivers, columns, catalog),
+        // A recorder keeps its hits and tells no one.
+        None if matches!(archive, Some(Some(_))) => Some(Vec::new()),
+        None if fields.has("archive") => None,
+        None => {
+            if fields.raw("notify").is_some() || fields.misspelt("notify") {
+                fields.required("notify");
+            } else {
+                fields.owner().report_hint(
+                    "missing key `notify`",
+                    "a playbook tells someone (`notify:`), keeps its hits (`archive:`), or both",
+                );
+            }
+            None
+        }
+    };
     let notified: Vec<&str> = match &notify {
         Some(notify) => notify.iter().flat_map(|n| n.to.iter().map(String::as_str)).collect(),
         None => receivers.clone(),
@@ -297,7 +339,10 @@ fn read_fields(
             query: query.text,
             not_local: query.not_local,
             query_source: query.source,
+            columns: query.columns,
             key: key?,
+            enrich: enrich?,
+            archive: archive?,
             notify: notify?,
             send_empty: send_empty?,
             tests: tests?,

@@ -29,15 +29,21 @@ pub struct PlaybookTest {
 pub enum TestData {
     /// `data: tests/data/x.jsonl` — one file (.jsonl/.json/.csv); the caller decides its table.
     File(PathBuf),
-    /// `data: { CloudAppEvents: tests/data/x.jsonl, FileProfile: ... }`
+    /// `data: { CloudAppEvents: tests/data/x.jsonl, FileProfile: ..., archive.isolations: ... }` — a key
+    /// `archive.NAME` fills the archive NAME before the run, as earlier runs would have.
     Tables(BTreeMap<String, PathBuf>),
 }
 
-/// `expect:` at least one of `hits`, `messages`, `rows`.
+/// The key prefix of an archive's fixture in `data:`.
+pub const ARCHIVE_PREFIX: &str = "archive.";
+
+/// `expect:` at least one of `hits`, `messages`, `rows`, `archived`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Expectation {
     /// `hits:` new hits of the run.
     pub hits: Option<usize>,
+    /// `archived:` rows the run archived (its own hits, and isolations its enrichers found).
+    pub archived: Option<u64>,
     /// `messages: { soc-mail: 1 }`: messages queued per receiver.
     pub messages: BTreeMap<String, usize>,
     /// `rows: [{Device: pc1, Scope: Full}]`: each must match some hit (the text of the listed columns).
@@ -105,7 +111,16 @@ fn read_data(value: Value, context: &TestContext) -> Option<TestData> {
     let mut valid = true;
     for entry in value.entries()? {
         let table = entry.key().unwrap_or_default().to_string();
-        if !known.contains(&table) {
+        let archive = table.strip_prefix(ARCHIVE_PREFIX);
+        if archive.is_some_and(|name| name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
+            entry.reader().report(
+                entry
+                    .reader()
+                    .at(entry.key_place(), format!("`{table}` is not an archive"))
+                    .with_hint("write `archive.NAME`, with the name of an archive, such as archive.isolations"),
+            );
+            valid = false;
+        } else if archive.is_none() && !known.contains(&table) {
             let hint = did_you_mean(&table, known.iter().map(String::as_str))
                 .unwrap_or_else(|| "a table the query reads, such as CloudAppEvents".to_string());
             entry
@@ -147,15 +162,17 @@ fn fixture(value: Value, directory: &Path) -> Option<PathBuf> {
 }
 
 fn read_expectation(value: Value, context: &TestContext) -> Option<Expectation> {
-    let fields = value.fields(&["hits", "messages", "rows"])?;
-    if !["hits", "messages", "rows"].iter().any(|key| fields.raw(key).is_some()) {
-        value.report_hint("`expect` expects nothing", "add `hits:`, `messages:` or `rows:`");
+    const KEYS: &[&str] = &["hits", "messages", "rows", "archived"];
+    let fields = value.fields(KEYS)?;
+    if !KEYS.iter().any(|key| fields.raw(key).is_some()) {
+        value.report_hint("`expect` expects nothing", "add `hits:`, `messages:`, `rows:` or `archived:`");
         return None;
     }
     let hits = fields.get("hits").map_or(Some(None), |v| v.number::<usize>("a number of hits").map(Some));
+    let archived = fields.get("archived").map_or(Some(None), |v| v.number::<u64>("a number of rows").map(Some));
     let messages = fields.get("messages").map_or(Some(BTreeMap::new()), |v| read_messages(v, context.receivers));
     let rows = fields.get("rows").map_or(Some(Vec::new()), |v| read_rows(v, context.columns));
-    Some(Expectation { hits: hits?, messages: messages?, rows: rows? })
+    Some(Expectation { hits: hits?, archived: archived?, messages: messages?, rows: rows? })
 }
 
 /// `messages: { soc-mail: 1 }`: receivers this playbook notifies.

@@ -79,6 +79,9 @@ fn top(message: &Message, settings: &CardSettings, limits: &Limits) -> Vec<Value
     if message.truncated {
         body.push(layout::truncated_note());
     }
+    for note in &message.notes {
+        body.push(layout::note(&format!("{note} — the columns it adds are empty."), true));
+    }
     body
 }
 

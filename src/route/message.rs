@@ -31,6 +31,8 @@ pub struct Message {
     pub hits: Vec<Row>,
     /// The query's result was cut at the source's row or size limit.
     pub truncated: bool,
+    /// What the message should say went wrong in making it (an enrichment that failed, so its columns are empty).
+    pub notes: Vec<String>,
     pub tenant: Option<String>,
     /// The playbook's `subject:` handlebars template, if it has one.
     pub subject_template: Option<String>,

@@ -23,7 +23,10 @@ use crate::route::message::{Message, PlaybookSummary};
 use crate::route::{Grouping, Route, group_rows, hit_keys, new_hits};
 use crate::schedule::{Clock, Window, WindowRules, is_behind, next_window};
 use crate::source::{QueryRequest, Source, SourceError, to_ticks};
-use crate::store::{NewMessage, RunCommit, RunRecord, RunStatus, ScheduleHistory, Store, StoreError};
+use crate::store::{
+    ArchiveBatch, ArchivedRow, NewMessage, RunCommit, RunRecord, RunStatus, ScheduleHistory, Store, StoreError,
+    row_time,
+};
 
 pub use render::render_message;
 
@@ -62,6 +65,20 @@ pub struct RunSummary {
     /// The window stopped short of now, catching up after downtime in steps of `catch_up_window`: the next
     /// window is due at once.
     pub behind: bool,
+    /// Rows the commit wrote to archives (0 for a dry run).
+    pub archived: u64,
+    /// Rows offered to archives (the new hits of an archiving playbook, isolations its enrichers found).
+    pub archives_offered: usize,
+    /// One line per enrichment that failed (its columns are empty).
+    pub notes: Vec<String>,
+}
+
+/// What a successful run's commit keeps besides its record and messages.
+struct Kept {
+    keys: Vec<String>,
+    archives: Vec<ArchiveBatch>,
+    profiles: Vec<crate::store::CachedProfile>,
+    failures: Vec<&'static str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -250,6 +267,7 @@ pub fn run_playbook(
     let behind = options.window.is_none() && is_behind(&rules, &window, started);
     let record =
         |status, error: Option<String>, rows: usize, new_hits: usize, messages: usize, truncated: bool| RunRecord {
+            archived: 0,
             id: run_id.clone(),
             playbook: playbook.id.clone(),
             tenant: None,
@@ -264,11 +282,31 @@ pub fn run_playbook(
             status,
             error,
         };
-    // The run's findings and the keys of its new hits, which the commit marks seen.
-    let outcome = (|| -> Result<(RunSummary, Vec<String>), RunError> {
+    // The run's findings and what its commit keeps: the keys of its new hits (marked seen), the rows archived
+    // and the file profiles learnt.
+    let outcome = (|| -> Result<(RunSummary, Kept), RunError> {
         let (response, per_tenant) = query_tenants(services, playbook, window, started)?;
         failpoint::hit("after-query");
-        let table = response.table;
+        let failed = |message: String| RunError::Failed { playbook: playbook.id.clone(), message };
+        let context = crate::enrich::EnrichContext {
+            config: services.config,
+            source: services.source,
+            store,
+            playbook,
+            now: started,
+            window,
+            per_tenant,
+        };
+        let rows = response.table.rows.len();
+        // Hits are enriched after dedup, which gives the same hits and messages as before it and spares the
+        // lookups of hits already sent — unless `key` names an enrichment's column.
+        let key_enriched = playbook.key.iter().flatten().any(|name| response.table.column_index(name).is_none());
+        let (table, mut early) = if key_enriched && !playbook.enrich.is_empty() {
+            let mut enriched = crate::enrich::enrich(&context, response.table).map_err(failed)?;
+            (std::mem::take(&mut enriched.table), Some(enriched))
+        } else {
+            (response.table, None)
+        };
         let key_columns: Option<Vec<usize>> = playbook.key.as_ref().map(|names| {
             // Two tenants' hits with the same key values are two hits.
             let tenant = per_tenant.then_some(0);
@@ -280,12 +318,40 @@ pub fn run_playbook(
         let hits =
             Table { columns: table.columns.clone(), rows: fresh.iter().map(|i| table.rows[*i].clone()).collect() };
         let fresh_keys: Vec<String> = fresh.iter().map(|i| keys[*i].clone()).collect();
-        let messages = messages_for(services, playbook, &run_id, started, window, &hits, response.truncated)?;
+        let enriched = match early.take() {
+            Some(enriched) => crate::enrich::Enriched { table: hits, ..enriched },
+            None if playbook.enrich.is_empty() => crate::enrich::Enriched { table: hits, ..Default::default() },
+            None => crate::enrich::enrich(&context, hits).map_err(failed)?,
+        };
+        let crate::enrich::Enriched { table: hits, notes, mut archives, profiles, failed: failures } = enriched;
+        if let Some(archive) = &playbook.archive {
+            let rows = hits
+                .rows
+                .iter()
+                .zip(&fresh_keys)
+                .map(|(row, key)| ArchivedRow {
+                    key: key.clone(),
+                    at: row_time(&hits.columns, row, started),
+                    values: row.clone(),
+                })
+                .collect();
+            archives.insert(
+                0,
+                ArchiveBatch {
+                    archive: archive.name.clone(),
+                    columns: hits.columns.clone(),
+                    rows,
+                    prune_before: Some(started - archive.retention),
+                },
+            );
+        }
+        let findings = Findings { hits: &hits, truncated: response.truncated, notes: &notes };
+        let messages = messages_for(services, playbook, &run_id, started, window, &findings)?;
         let summary = RunSummary {
             playbook: playbook.id.clone(),
             run_id: run_id.clone(),
             window,
-            rows: table.rows.len(),
+            rows,
             new_hits: hits.rows.len(),
             hits,
             messages,
@@ -295,8 +361,11 @@ pub fn run_playbook(
             repaired_rows: response.repaired_rows,
             first_repaired: response.first_repaired,
             behind,
+            archived: 0,
+            notes,
+            archives_offered: archives.iter().map(|batch| batch.rows.len()).sum(),
         };
-        Ok((summary, fresh_keys))
+        Ok((summary, Kept { keys: fresh_keys, archives, profiles, failures }))
     })();
     match outcome {
         Err(error) => {
@@ -314,17 +383,24 @@ pub fn run_playbook(
                 if alerts.is_empty() {
                     store.record_failed_run(&failed).map_err(store_error)?;
                 } else {
-                    let commit = RunCommit { run: &failed, seen_keys: &[], messages: &alerts, watermark: None };
+                    let commit = RunCommit {
+                        archives: &[],
+                        profiles: &[],
+                        run: &failed,
+                        seen_keys: &[],
+                        messages: &alerts,
+                        watermark: None,
+                    };
                     store.commit_run(&commit).map_err(store_error)?;
                 }
             }
             Err(error)
         }
-        Ok((summary, keys)) => {
+        Ok((mut summary, kept)) => {
             if options.dry_run {
                 return Ok(summary);
             }
-            let run = record(
+            let mut run = record(
                 RunStatus::Succeeded,
                 None,
                 summary.rows,
@@ -332,11 +408,23 @@ pub fn run_playbook(
                 summary.messages.len(),
                 summary.truncated,
             );
+            if !summary.notes.is_empty() {
+                run.error = Some(summary.notes.join("\n"));
+            }
             failpoint::hit("before-commit");
-            let commit =
-                RunCommit { run: &run, seen_keys: &keys, messages: &summary.messages, watermark: Some(window.end) };
-            store.commit_run(&commit).map_err(store_error)?;
+            let commit = RunCommit {
+                archives: &kept.archives,
+                profiles: &kept.profiles,
+                run: &run,
+                seen_keys: &kept.keys,
+                messages: &summary.messages,
+                watermark: Some(window.end),
+            };
+            summary.archived = store.commit_run(&commit).map_err(store_error)?;
             failpoint::hit("after-commit");
+            for label in &kept.failures {
+                crate::telemetry::enrichment_failed(&playbook.id, label);
+            }
             let receivers: Vec<&str> = summary.messages.iter().map(|m| m.receiver.as_str()).collect();
             crate::telemetry::run_succeeded(
                 &playbook.id,
@@ -352,6 +440,7 @@ pub fn run_playbook(
                 messages = summary.messages.len(),
                 truncated = summary.truncated,
                 behind = summary.behind,
+                archived = summary.archived,
                 "run committed"
             );
             Ok(summary)
@@ -428,6 +517,7 @@ pub fn meta_messages(services: &Services, report: &MetaReport, at: DateTime<Utc>
         columns,
         hits: vec![hit],
         truncated: false,
+        notes: Vec::new(),
         tenant: None,
         subject_template: Some("{{playbook.title}}".to_string()),
     };
@@ -435,7 +525,7 @@ pub fn meta_messages(services: &Services, report: &MetaReport, at: DateTime<Utc>
 }
 
 /// The table as the data holds it, before a `rebase_time` shift (borrowed when there is none).
-fn unshifted(table: &Table, shift: i64) -> std::borrow::Cow<'_, Table> {
+pub fn unshifted(table: &Table, shift: i64) -> std::borrow::Cow<'_, Table> {
     if shift == 0 {
         return std::borrow::Cow::Borrowed(table);
     }
@@ -531,6 +621,15 @@ fn query_error(config: &Config, playbook: &Playbook, error: SourceError) -> RunE
     }
 }
 
+/// What a run found, for its messages.
+struct Findings<'a> {
+    hits: &'a Table,
+    /// The result was cut at the source's limit.
+    truncated: bool,
+    /// Enrichments that failed.
+    notes: &'a [String],
+}
+
 /// Every message of a run: each route's groups of new hits, for each of its receivers, rendered.
 fn messages_for(
     services: &Services,
@@ -538,9 +637,9 @@ fn messages_for(
     run_id: &str,
     started: DateTime<Utc>,
     window: Window,
-    hits: &Table,
-    truncated: bool,
+    findings: &Findings,
 ) -> Result<Vec<NewMessage>, RunError> {
+    let Findings { hits, truncated, notes } = *findings;
     let context = EvalContext { now: to_ticks(started) };
     let mut out = Vec::new();
     for route in routes(playbook, hits)? {
@@ -558,6 +657,7 @@ fn messages_for(
                 columns: hits.columns.clone(),
                 hits: group.iter().map(|i| hits.rows[*i].clone()).collect(),
                 truncated,
+                notes: notes.to_vec(),
                 tenant: None,
                 subject_template: route.subject.clone(),
             };

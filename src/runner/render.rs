@@ -34,6 +34,7 @@ fn archive_document(message: &Message) -> serde_json::Value {
         "run": { "id": message.run_id, "started": message.started.to_rfc3339() },
         "window": { "start": message.window_start.to_rfc3339(), "end": message.window_end.to_rfc3339() },
         "truncated": message.truncated,
+        "notes": message.notes,
         "columns": message.columns.iter().map(|c| serde_json::json!({ "name": c.name, "type": c.ty.graph_name() })).collect::<Vec<_>>(),
         "hits": hits,
     })

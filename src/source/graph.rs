@@ -78,4 +78,17 @@ impl Source for GraphSource {
     fn tenants(&self) -> Vec<String> {
         self.clients.keys().cloned().collect()
     }
+
+    fn file_profile(&self, tenant: Option<&str>, hash: &str) -> Result<Option<super::FileInfo>, SourceError> {
+        let client = self.client_for(tenant)?;
+        let entity = self.runtime.block_on(client.file_info(hash)).map_err(|error| {
+            // Not "Graph refused the query": the files API is not Graph, and this is no query.
+            let said = match error {
+                GraphError::Permission(message) => message,
+                other => other.to_string(),
+            };
+            SourceError::Failed(KqlError::runtime(format!("tenant {}: {said}", client.name())))
+        })?;
+        Ok(entity.map(|entity| super::file_info_from_api(&entity)))
+    }
 }

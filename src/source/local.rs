@@ -67,6 +67,24 @@ impl LocalSource {
 }
 
 impl Source for LocalSource {
+    /// The files API over the data's `FileProfile` table, answering as `huntbook emulate` does.
+    fn file_profile(&self, _tenant: Option<&str>, hash: &str) -> Result<Option<super::FileInfo>, SourceError> {
+        let column = if hash.len() == 40 { "SHA1" } else { "SHA256" };
+        let query = format!("FileProfile | where {column} =~ {} | take 1", crate::enrich::kql_string(hash));
+        let plan = compile(&query, self.catalog.as_ref()).map_err(SourceError::Invalid)?;
+        let result = execute(plan, &ExecOptions::new(0)).map_err(SourceError::Failed)?;
+        Ok(result.table.rows.first().map(|row| {
+            let mut info = super::FileInfo::new();
+            for (column, value) in result.table.columns.iter().zip(row) {
+                if crate::playbook::enrich::PROFILE_COLUMNS.contains(&column.name.as_str()) {
+                    info.insert(column.name.clone(), value.to_json());
+                }
+            }
+            info.insert("ProfileAvailability".into(), serde_json::Value::String("Available".into()));
+            info
+        }))
+    }
+
     fn run_query(&self, request: &QueryRequest) -> Result<QueryResponse, SourceError> {
         let now = to_ticks(request.now);
         let shift = self.shift(now).map_err(SourceError::Failed)?;

@@ -61,6 +61,46 @@ pub trait Source: Send + Sync {
     fn tenants(&self) -> Vec<String> {
         Vec::new()
     }
+
+    /// A file's profile through the MDE files API (`GET /api/files/{hash}`), under `FileProfile`'s column names;
+    /// `None` for a file the service does not know.
+    fn file_profile(&self, tenant: Option<&str>, hash: &str) -> Result<Option<FileInfo>, SourceError> {
+        let _ = (tenant, hash);
+        Err(SourceError::Failed(KqlError::runtime("this source has no MDE files API: use `via: hunting`")))
+    }
+}
+
+/// A file's profile, as JSON values under `FileProfile`'s column names.
+pub type FileInfo = serde_json::Map<String, serde_json::Value>;
+
+/// The profile columns of a files API answer (the File entity).
+pub fn file_info_from_api(entity: &serde_json::Value) -> FileInfo {
+    use serde_json::Value as J;
+    let get = |key: &str| entity.get(key).cloned().unwrap_or(J::Null);
+    let signer = get("signer");
+    let valid = get("isValidCertificate");
+    // The files API has no signature state: it follows from the signer and the certificate, in FileProfile's words.
+    let state = match (signer.as_str().is_some_and(|s| !s.is_empty()), valid.as_bool()) {
+        (false, _) => "Unsigned",
+        (true, Some(true)) => "SignedValid",
+        (true, Some(false)) => "SignedInvalid",
+        (true, None) => "Unknown",
+    };
+    let threat = get("determinationValue");
+    let mut info = FileInfo::new();
+    info.insert("GlobalPrevalence".into(), get("globalPrevalence"));
+    info.insert("GlobalFirstSeen".into(), get("globalFirstObserved"));
+    info.insert("GlobalLastSeen".into(), get("globalLastObserved"));
+    info.insert("Signer".into(), signer);
+    info.insert("Issuer".into(), get("issuer"));
+    info.insert("SignatureState".into(), J::String(state.into()));
+    info.insert("IsCertificateValid".into(), valid);
+    info.insert(
+        "ThreatName".into(),
+        if threat.as_str().is_some_and(|t| !t.is_empty()) { threat } else { J::String(String::new()) },
+    );
+    info.insert("ProfileAvailability".into(), J::String("Available".into()));
+    info
 }
 
 /// Ticks of the KQL engine (100 ns since 0001-01-01) for an instant.

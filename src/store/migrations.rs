@@ -24,12 +24,47 @@ pub(super) struct Migration {
     pub(super) sql: &'static str,
 }
 
-/// Every migration, in order. Next: 4 = `caches`, 5 = `silences`.
+/// Every migration, in order. Next: 5 = `silences`.
 pub(super) const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "runs, watermarks, seen keys, outbox", sql: MIGRATION_1 },
     Migration { version: 2, name: "outbox delivery order and re-queueing", sql: MIGRATION_2 },
     Migration { version: 3, name: "episodes of huntbook's reports about itself", sql: MIGRATION_3 },
+    Migration { version: 4, name: "archives and the file profile cache", sql: MIGRATION_4 },
 ];
+
+/// Archives (`archive:` in a playbook): hits kept beyond the 30 days of advanced hunting, typed, one JSON array
+/// of values per row in the column order of its schema; and the 24-hour cache of file profiles.
+const MIGRATION_4: &str = "
+CREATE TABLE archive_schemas (
+    id      INTEGER NOT NULL PRIMARY KEY,
+    archive TEXT    NOT NULL,
+    columns TEXT    NOT NULL,
+    UNIQUE (archive, columns)
+);
+
+CREATE TABLE archive_rows (
+    id      INTEGER NOT NULL PRIMARY KEY,
+    archive TEXT    NOT NULL,
+    hit_key TEXT    NOT NULL,
+    at      TEXT    NOT NULL,
+    run_id  TEXT    NOT NULL,
+    schema  INTEGER NOT NULL REFERENCES archive_schemas (id),
+    row     TEXT    NOT NULL,
+    UNIQUE (archive, hit_key)
+);
+-- Retention deletes by age within an archive.
+CREATE INDEX archive_rows_by_at ON archive_rows (archive, at);
+
+CREATE TABLE file_profiles (
+    hash    TEXT NOT NULL,
+    via     TEXT NOT NULL CHECK (via IN ('hunting', 'mde_api')),
+    fetched TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    PRIMARY KEY (hash, via)
+);
+
+ALTER TABLE runs ADD COLUMN archived BIGINT NOT NULL DEFAULT 0 CHECK (archived >= 0);
+";
 
 /// A meta alert goes out once per episode (a playbook stale, a result cut off, a receiver with dead messages):
 /// the episode is a row from the alert until the condition clears.

@@ -17,6 +17,7 @@
 //! fixed-width RFC 3339 UTC text (`2026-11-20T12:00:00.000000Z`) so that text order is time order, at microsecond
 //! precision: finer parts of an instant are dropped on the way in.
 
+mod archive;
 mod meta;
 mod migrations;
 mod outbox;
@@ -32,6 +33,7 @@ use std::time::Duration;
 use chrono::{DateTime, Datelike, Utc};
 use rusqlite::{Connection, ErrorCode, Row};
 
+pub use archive::{ArchiveBatch, ArchiveCatalog, ArchiveSize, ArchivedRow, CachedProfile, row_time};
 pub use meta::{DeadMessage, EpisodeKind};
 pub use status::ReceiverQueue;
 
@@ -222,8 +224,10 @@ pub struct RunRecord {
     pub truncated: bool,
     /// How the run ended.
     pub status: RunStatus,
-    /// Why it failed, or a note on a run that succeeded in part.
+    /// Why it failed, or a note on a run that succeeded in part (an enrichment that failed).
     pub error: Option<String>,
+    /// Hits written to archives (its own, and what its enrichments archived for others).
+    pub archived: u64,
 }
 
 /// Which sink a message is for; it decides how the payload is read.
@@ -369,6 +373,10 @@ pub struct RunCommit<'a> {
     pub seen_keys: &'a [String],
     /// Messages to queue; each must carry this run's id and playbook.
     pub messages: &'a [NewMessage],
+    /// Rows to archive, and archive retention to apply.
+    pub archives: &'a [ArchiveBatch],
+    /// File profiles to cache.
+    pub profiles: &'a [CachedProfile],
     /// Move the playbook's watermark to this instant — never backwards (a rerun of a past window with
     /// `--since/--until` passes its end and the watermark stays where it was if that is later).
     pub watermark: Option<DateTime<Utc>>,
@@ -381,6 +389,8 @@ pub struct Store {
     connection: Connection,
     /// The path as given, or `:memory:`; only for messages.
     location: String,
+    /// The file, for the archive tables' own read-only connections; `None` in memory.
+    path: Option<std::path::PathBuf>,
     /// The file existed with nothing in it, and was made a new state file (`Store::adopted_empty_file`).
     adopted_empty: bool,
 }
@@ -411,7 +421,7 @@ impl Store {
         }
         let connection =
             Connection::open(path).map_err(|source| sql_error(&location, "opening the file".into(), source))?;
-        let mut store = Store { connection, location, adopted_empty: empty };
+        let mut store = Store { connection, location, path: Some(path.to_path_buf()), adopted_empty: empty };
         store.configure()?;
         store.refuse_foreign()?;
         let journal_mode: String = store
@@ -432,7 +442,7 @@ impl Store {
         let location = ":memory:".to_string();
         let connection =
             Connection::open_in_memory().map_err(|source| sql_error(&location, "opening".into(), source))?;
-        let mut store = Store { connection, location, adopted_empty: false };
+        let mut store = Store { connection, location, path: None, adopted_empty: false };
         store.configure()?;
         migrations::migrate(&mut store.connection, &store.location, migrations::MIGRATIONS)?;
         Ok(store)

@@ -13,7 +13,7 @@ use super::{
 };
 
 pub(super) const RUN_COLUMNS: &str = "id, playbook, tenant, started, finished, window_start, window_end, row_count, new_hits, \
-                           messages, truncated, status, error";
+                           messages, truncated, status, error, archived";
 
 impl Store {
     /// The playbook's watermark: the end of the latest window it committed, if it ever did.
@@ -49,17 +49,19 @@ impl Store {
 
     /// The whole commit in one transaction; on any error nothing of it is applied. The run is recorded with the
     /// status it carries; every message must carry the run's id and playbook (checked before anything is written).
-    pub fn commit_run(&mut self, commit: &RunCommit) -> Result<(), StoreError> {
+    /// Returns the rows archived (keys already in their archive are not written again).
+    pub fn commit_run(&mut self, commit: &RunCommit) -> Result<u64, StoreError> {
         let prepared = self.prepare_commit(commit)?;
         let action = || format!("committing run {} of {}", commit.run.id, commit.run.playbook);
         let transaction = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|source| sql_error(&self.location, action(), source))?;
-        write_commit(&transaction, &prepared, &self.location)?;
+        let archived = write_commit(&transaction, &prepared, &self.location)?;
         // Everything is written but not committed: a crash here must leave no trace of the run.
         crate::failpoint::hit("in-commit");
-        transaction.commit().map_err(|source| sql_error(&self.location, action(), source))
+        transaction.commit().map_err(|source| sql_error(&self.location, action(), source))?;
+        Ok(archived)
     }
 
     /// Records a failed run (stored as Failed whatever `run.status` says, with its error); changes nothing else.
@@ -154,7 +156,25 @@ impl Store {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let watermark = commit.watermark.map(|watermark| self.encode_time("watermark", watermark)).transpose()?;
-        Ok(PreparedCommit { first_seen: run.started.clone(), run, seen_keys: commit.seen_keys, messages, watermark })
+        let archives = self.prepare_batches(commit.archives)?;
+        let profiles = commit
+            .profiles
+            .iter()
+            .map(|profile| {
+                let fetched = self.encode_time("file profile fetch time", profile.fetched)?;
+                let text = serde_json::Value::Object(profile.profile.clone()).to_string();
+                Ok((profile, fetched, text))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(PreparedCommit {
+            first_seen: run.started.clone(),
+            run,
+            seen_keys: commit.seen_keys,
+            messages,
+            watermark,
+            archives,
+            profiles,
+        })
     }
 
     fn prepare_run<'a>(&self, run: &'a RunRecord) -> Result<PreparedRun<'a>, StoreError> {
@@ -195,15 +215,17 @@ pub(super) struct PreparedCommit<'a> {
     seen_keys: &'a [String],
     messages: Vec<PreparedMessage<'a>>,
     watermark: Option<String>,
+    archives: Vec<super::archive::PreparedBatch<'a>>,
+    profiles: Vec<(&'a super::CachedProfile, String, String)>,
 }
 
-/// Every write of a commit, inside the caller's transaction. Split from [`Store::commit_run`] so that the crash
-/// test can stop a process between these writes and the COMMIT.
+/// Every write of a commit, inside the caller's transaction; returns the rows archived. Split from
+/// [`Store::commit_run`] so that the crash test can stop a process between these writes and the COMMIT.
 pub(super) fn write_commit(
     transaction: &Transaction<'_>,
     commit: &PreparedCommit<'_>,
     location: &str,
-) -> Result<(), StoreError> {
+) -> Result<u64, StoreError> {
     let run = commit.run.run;
     let failed = |what: String| {
         let action = format!("committing run {} of {}: {what}", run.id, run.playbook);
@@ -238,7 +260,15 @@ pub(super) fn write_commit(
     for PreparedMessage { message, created } in &commit.messages {
         insert_message(transaction, message, created).map_err(failed(format!("queueing message {}", message.id)))?;
     }
-    Ok(())
+
+    let archived = super::archive::write_archives(transaction, &commit.archives, &commit.profiles, &run.id, location)?;
+    if archived > 0 {
+        transaction
+            .prepare_cached("UPDATE runs SET archived = ?1 WHERE id = ?2")
+            .and_then(|mut statement| statement.execute(params![i64::try_from(archived).unwrap_or(i64::MAX), run.id]))
+            .map_err(failed("counting archived rows".into()))?;
+    }
+    Ok(archived)
 }
 
 /// Queues one message (pending, due at once) inside the caller's transaction.
@@ -270,7 +300,7 @@ fn insert_run(connection: &rusqlite::Connection, stored: &PreparedRun<'_>, locat
     let run = stored.run;
     connection
         .prepare_cached(&format!(
-            "INSERT INTO runs ({RUN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+            "INSERT INTO runs ({RUN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
         ))
         .and_then(|mut statement| {
             statement.execute(params![
@@ -287,6 +317,7 @@ fn insert_run(connection: &rusqlite::Connection, stored: &PreparedRun<'_>, locat
                 run.truncated,
                 run.status.as_str(),
                 run.error,
+                i64::try_from(run.archived).unwrap_or(i64::MAX),
             ])
         })
         .map(|_| ())
@@ -308,5 +339,6 @@ pub(super) fn read_run(row: &Row<'_>) -> Result<RunRecord, ReadError> {
         truncated: row.get("truncated")?,
         status: code_column(row, "runs.status", RunStatus::parse)?,
         error: row.get("error")?,
+        archived: count_column(row, "runs.archived")?,
     })
 }

@@ -27,6 +27,7 @@ fn at(minutes: i64) -> DateTime<Utc> {
 
 fn run(id: &str, playbook: &str, started: i64) -> RunRecord {
     RunRecord {
+        archived: 0,
         id: id.to_string(),
         playbook: playbook.to_string(),
         tenant: Some("contoso".to_string()),
@@ -67,7 +68,14 @@ fn keys(names: &[&str]) -> Vec<String> {
 /// Commits `run` with its keys and messages and a watermark at its window end.
 fn commit(store: &mut Store, run: &RunRecord, seen_keys: &[String], messages: &[NewMessage]) {
     store
-        .commit_run(&RunCommit { run, seen_keys, messages, watermark: Some(run.window_end) })
+        .commit_run(&RunCommit {
+            archives: &[],
+            profiles: &[],
+            run,
+            seen_keys,
+            messages,
+            watermark: Some(run.window_end),
+        })
         .expect("commit succeeds");
 }
 
@@ -111,7 +119,19 @@ fn a_new_file_is_created_with_the_whole_schema_and_wal() {
         .and_then(|mut statement| statement.query_map([], |row| row.get(0))?.collect())
         .expect("tables");
     tables.sort();
-    assert_eq!(tables, ["meta_episodes", "outbox", "runs", "seen_keys", "watermarks"]);
+    assert_eq!(
+        tables,
+        [
+            "archive_rows",
+            "archive_schemas",
+            "file_profiles",
+            "meta_episodes",
+            "outbox",
+            "runs",
+            "seen_keys",
+            "watermarks"
+        ]
+    );
 
     let pragma = |name: &str| -> String {
         store
@@ -246,6 +266,7 @@ fn store_and_its_error_can_cross_threads() {
 fn a_commit_records_the_run_its_keys_its_messages_and_the_watermark() {
     let mut store = Store::open_in_memory().expect("open");
     let first = RunRecord {
+        archived: 0,
         truncated: true,
         error: Some("enrichment file_profile failed".into()),
         ..run("run-1", "offboarding", 0)
@@ -312,6 +333,8 @@ fn a_commit_that_fails_midway_changes_nothing() {
     let duplicate = NewMessage { subject: "duplicate".into(), ..message("message-1", &second, 15) };
     let error = store
         .commit_run(&RunCommit {
+            archives: &[],
+            profiles: &[],
             run: &second,
             seen_keys: &keys(&["x", "y"]),
             messages: &[fresh.clone(), duplicate],
@@ -340,6 +363,8 @@ fn a_message_of_another_run_is_refused_before_anything_is_written() {
     let other = run("run-9", "offboarding", 0);
     let error = store
         .commit_run(&RunCommit {
+            archives: &[],
+            profiles: &[],
             run: &first,
             seen_keys: &keys(&["a"]),
             messages: &[message("message-1", &other, 0)],
@@ -357,7 +382,16 @@ fn the_watermark_never_moves_backwards() {
     let mut store = Store::open_in_memory().expect("open");
     let mut commit_with = |id: &str, watermark: Option<DateTime<Utc>>| {
         let record = run(id, "offboarding", 0);
-        store.commit_run(&RunCommit { run: &record, seen_keys: &[], messages: &[], watermark }).expect("commit");
+        store
+            .commit_run(&RunCommit {
+                archives: &[],
+                profiles: &[],
+                run: &record,
+                seen_keys: &[],
+                messages: &[],
+                watermark,
+            })
+            .expect("commit");
         store.watermark("offboarding").expect("watermark")
     };
     assert_eq!(commit_with("run-1", Some(at(60))), Some(at(60)));
@@ -376,7 +410,7 @@ fn the_watermark_never_moves_backwards() {
 fn times_are_stored_as_fixed_width_utc_text_at_microsecond_precision() {
     let mut store = Store::open_in_memory().expect("open");
     let precise = at(0) + TimeDelta::nanoseconds(123_456_789);
-    let record = RunRecord { started: precise, ..run("run-1", "offboarding", 0) };
+    let record = RunRecord { archived: 0, started: precise, ..run("run-1", "offboarding", 0) };
     commit(&mut store, &record, &[], &[]);
     let (started, window_end): (String, String) = store
         .connection
@@ -391,6 +425,8 @@ fn times_are_stored_as_fixed_width_utc_text_at_microsecond_precision() {
     if let Ok(far) = far {
         let error = store
             .commit_run(&RunCommit {
+                archives: &[],
+                profiles: &[],
                 run: &run("run-2", "offboarding", 0),
                 seen_keys: &[],
                 messages: &[],
@@ -437,7 +473,7 @@ fn a_failed_run_is_recorded_with_its_error_and_changes_nothing_else() {
     let first = run("run-1", "offboarding", 0);
     commit(&mut store, &first, &keys(&["a"]), &[]);
     // The caller forgot to set the status: the method's name decides.
-    let failed = RunRecord { status: RunStatus::Succeeded, ..failed_run("run-2", "offboarding", 15) };
+    let failed = RunRecord { archived: 0, status: RunStatus::Succeeded, ..failed_run("run-2", "offboarding", 15) };
     store.record_failed_run(&failed).expect("recorded");
 
     let latest = store.runs(Some("offboarding"), 1).expect("runs").remove(0);
@@ -667,7 +703,14 @@ fn a_write_waits_for_the_other_stores_write_lock_instead_of_failing() {
         let barrier = Arc::clone(&barrier);
         let held = held.clone();
         thread::spawn(move || {
-            let prepared_run = RunCommit { run: &held, seen_keys: &keys(&["held"]), messages: &[], watermark: None };
+            let prepared_run = RunCommit {
+                archives: &[],
+                profiles: &[],
+                run: &held,
+                seen_keys: &keys(&["held"]),
+                messages: &[],
+                watermark: None,
+            };
             let prepared = daemon.prepare_commit(&prepared_run).expect("valid commit");
             let transaction =
                 daemon.connection.transaction_with_behavior(TransactionBehavior::Immediate).expect("write lock");
@@ -708,6 +751,8 @@ fn two_stores_committing_at_once_both_succeed() {
                     let queued = message(&format!("{name}-message-{number}"), &record, number);
                     store
                         .commit_run(&RunCommit {
+                            archives: &[],
+                            profiles: &[],
                             run: &record,
                             seen_keys: &[format!("key-{number}")],
                             messages: std::slice::from_ref(&queued),
@@ -770,7 +815,14 @@ fn crash_child_aborts_before_commit() {
     // A tiny page cache forces SQLite to spill the transaction into the WAL before COMMIT.
     store.connection.pragma_update(None, "cache_size", 16).expect("cache size");
     let (record, seen_keys, messages) = unfinished_commit();
-    let commit = RunCommit { run: &record, seen_keys: &seen_keys, messages: &messages, watermark: Some(at(600)) };
+    let commit = RunCommit {
+        archives: &[],
+        profiles: &[],
+        run: &record,
+        seen_keys: &seen_keys,
+        messages: &messages,
+        watermark: Some(at(600)),
+    };
     let prepared = store.prepare_commit(&commit).expect("valid commit");
     let transaction = store.connection.transaction_with_behavior(TransactionBehavior::Immediate).expect("begin");
     write_commit(&transaction, &prepared, "child").expect("writes");
@@ -804,7 +856,14 @@ fn a_process_that_aborts_before_commit_leaves_nothing_of_its_run() {
     assert_eq!(message_ids(&store.outbox(None, 10).expect("outbox")), ["message-1"]);
 
     // The run can simply be done again.
-    let retried = RunCommit { run: &record, seen_keys: &seen_keys, messages: &messages, watermark: Some(at(600)) };
+    let retried = RunCommit {
+        archives: &[],
+        profiles: &[],
+        run: &record,
+        seen_keys: &seen_keys,
+        messages: &messages,
+        watermark: Some(at(600)),
+    };
     store.commit_run(&retried).expect("the same commit succeeds now");
     assert_eq!(store.watermark("offboarding").expect("watermark"), Some(at(600)));
 }
@@ -812,7 +871,7 @@ fn a_process_that_aborts_before_commit_leaves_nothing_of_its_run() {
 /// The run, keys and messages of commit `number` of the killed child.
 fn numbered_commit(number: u64) -> (RunRecord, Vec<String>, Vec<NewMessage>) {
     let minute = i64::try_from(number).expect("small number");
-    let record = RunRecord { rows: number, ..run(&format!("run-{number}"), "offboarding", minute) };
+    let record = RunRecord { archived: 0, rows: number, ..run(&format!("run-{number}"), "offboarding", minute) };
     let seen_keys = (0..200).map(|key| format!("{number}-{key}")).collect();
     let messages = (0..3)
         .map(|part| NewMessage {
@@ -834,7 +893,14 @@ fn crash_child_commits_until_killed() {
         let (record, seen_keys, messages) = numbered_commit(number);
         let watermark = Some(at(i64::try_from(number).expect("small") + 1));
         store
-            .commit_run(&RunCommit { run: &record, seen_keys: &seen_keys, messages: &messages, watermark })
+            .commit_run(&RunCommit {
+                archives: &[],
+                profiles: &[],
+                run: &record,
+                seen_keys: &seen_keys,
+                messages: &messages,
+                watermark,
+            })
             .expect("commit");
         println!("committed {number}");
     }

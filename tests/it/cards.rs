@@ -44,6 +44,7 @@ fn message(columns: Vec<Column>, hits: Vec<Row>) -> Message {
         columns,
         hits,
         truncated: false,
+        notes: Vec::new(),
         tenant: None,
         subject_template: None,
     }

@@ -73,6 +73,7 @@ fn message(hits: Vec<Row>) -> Message {
         columns: columns(),
         hits,
         truncated: false,
+        notes: Vec::new(),
         tenant: Some("contoso".to_string()),
         subject_template: None,
     }

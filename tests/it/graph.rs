@@ -33,6 +33,7 @@ fn tenant(emulator: &Emulator, auth: TenantAuth, calls_per_minute: u32) -> Tenan
         cloud: Cloud::Global,
         login_url: Some(url.clone()),
         graph_url: Some(url),
+        mde_url: None,
         auth,
         hunting_calls_per_minute: calls_per_minute,
         concurrent_queries: 2,

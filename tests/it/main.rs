@@ -16,6 +16,7 @@ mod delivery_teams;
 mod deploy;
 mod diagnostics;
 mod emails;
+mod enrich;
 mod exit_codes;
 mod graph;
 mod graph_run;

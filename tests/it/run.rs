@@ -197,8 +197,15 @@ fn the_first_run_delivers_every_playbook_and_a_second_run_sends_nothing() {
     let queued: usize = per_playbook.values().sum();
     assert!(first.contains(&format!("delivered {queued} messages")), "{first}");
     assert_eq!(workspace.file_count(), queued);
-    // The sample tenant has a story for every shipped playbook: each one has something to say.
+    // The sample tenant has a story for every shipped playbook: each one has something to say — or, for the
+    // recorder, to keep.
     for (playbook, count) in &per_playbook {
+        if playbook == "isolation-history" {
+            assert_eq!(*count, 0, "a recorder sends nothing:\n{first}");
+            let line = first.lines().find(|line| line.starts_with("isolation-history ")).unwrap_or_default();
+            assert!(line.contains("archived  21"), "it keeps every isolation of the sample:\n{first}");
+            continue;
+        }
         assert!(*count > 0, "{playbook} sent nothing:\n{first}");
     }
     let outbox = workspace.outbox();
@@ -283,6 +290,11 @@ fn a_run_killed_at_any_stage_is_completed_by_the_next_run_exactly_once() {
     baseline.ok(&["run"]);
     let expected = baseline.delivered();
     assert!(!expected.is_empty());
+    // What the recorder archived: every isolation of the sample, each once.
+    let archive_query =
+        ["query", "--archive", "--format", "csv", "isolations | summarize Rows = count(), Reports = dcount(ReportId)"];
+    let archived = baseline.ok(&archive_query);
+    assert_eq!(archived, "Rows,Reports\n21,21\n");
 
     for point in ["after-query", "before-commit", "in-commit", "after-commit", "after-delivery"] {
         let workspace = Workspace::new();
@@ -302,6 +314,8 @@ fn a_run_killed_at_any_stage_is_completed_by_the_next_run_exactly_once() {
         let runs = workspace.ok(&["runs"]);
         let succeeded = runs.lines().filter(|line| line.ends_with("succeeded")).count();
         assert_eq!(succeeded, shipped_playbook_ids().len(), "{point}:\n{runs}");
+        // Nothing archived lost, nothing archived twice.
+        assert_eq!(workspace.ok(&archive_query), archived, "{point}");
     }
 }
 

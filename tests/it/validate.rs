@@ -284,7 +284,7 @@ error: `expect` expects nothing
   --> tests/validate/playbooks/broken/tests.yaml:20:13
    |
 20 |     expect: {}
-   |             ^ add `hits:`, `messages:` or `rows:`
+   |             ^ add `hits:`, `messages:`, `rows:` or `archived:`
 "##
     );
 }

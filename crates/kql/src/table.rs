@@ -203,3 +203,33 @@ impl Catalog for MemoryCatalog {
         names
     }
 }
+
+/// Catalogs searched in order: a table of an earlier one hides a same-named table of a later one.
+pub struct Layered(pub Vec<Arc<dyn Catalog>>);
+
+impl Catalog for Layered {
+    fn table(&self, name: &str) -> Result<Option<Arc<dyn TableSource>>, KqlError> {
+        for catalog in &self.0 {
+            if let Some(table) = catalog.table(name)? {
+                return Ok(Some(table));
+            }
+        }
+        Ok(None)
+    }
+
+    fn table_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for catalog in &self.0 {
+            for name in catalog.table_names() {
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        names
+    }
+
+    fn empty_tables(&self) -> Vec<String> {
+        self.0.iter().flat_map(|catalog| catalog.empty_tables()).collect()
+    }
+}

@@ -96,6 +96,8 @@ struct Context {
     shown: usize,
     more: usize,
     truncated: bool,
+    /// Enrichments that failed: one line each ("file prevalence unavailable: …").
+    notes: Vec<String>,
     values_cut: bool,
     /// The CSV attachment's file name, when there is one.
     attachment: Option<String>,
@@ -222,6 +224,7 @@ pub fn build(message: &Message, settings: &ContextSettings, attachment_name: Str
         shown,
         more,
         truncated: message.truncated,
+        notes: message.notes.iter().map(|note| clean_cell(note).0).collect(),
         values_cut,
         attachment: attachment.clone(),
         tenant: message.tenant.as_deref().map(|tenant| clean_cell(tenant).0),

@@ -323,6 +323,7 @@ pub(super) fn sample_message(hits: usize) -> Message {
         columns,
         hits: vec![row; hits],
         truncated: hits > 0,
+        notes: Vec::new(),
         tenant: Some("contoso".to_string()),
         subject_template: None,
     }
