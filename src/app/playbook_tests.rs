@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::Result;
 
@@ -15,10 +15,9 @@ use super::workspace::{self, Workspace};
 use crate::cli::TestArgs;
 use crate::diagnostics::render_diagnostics;
 use crate::kql::compile;
-use crate::kql::error::KqlError;
 use crate::kql::load::open_table;
 use crate::kql::schema;
-use crate::kql::table::{Catalog, TableSource};
+use crate::kql::table::Catalog;
 use crate::playbook::{Playbook, PlaybookTest, TestData};
 use crate::runner::{RunOptions, Services, run_playbook};
 use crate::schedule::FixedClock;
@@ -97,7 +96,8 @@ pub fn test(args: TestArgs) -> Result<Outcome> {
 /// Runs one test; `Err` lists every way it differs from what it expects.
 pub fn run_test(workspace: &Workspace, playbook: &Playbook, test: &PlaybookTest) -> Result<(), Vec<String>> {
     let directory = playbook.file.parent().unwrap_or(Path::new("."));
-    let catalog = test_catalog(playbook, test, directory, workspace.catalog.as_ref()).map_err(|error| vec![error])?;
+    let catalog = test_catalog(playbook, test, directory, workspace.catalog.as_ref(), &workspace.archives)
+        .map_err(|error| vec![error])?;
     let source = LocalSource::new(catalog, false);
     let clock = FixedClock(test.now);
     // A test checks the playbook as written: the configuration's first-lookback override does not apply.
@@ -182,16 +182,7 @@ fn fill_archives(
         let Some(archive) = name.strip_prefix(crate::playbook::ARCHIVE_PREFIX) else { continue };
         let path = directory.join(path);
         let failed = |message: String| format!("the test data {}: {message}", path.display());
-        let table = open_table(archive, &path).map_err(|error| failed(error.message))?;
-        let plan = compile(&format!("['{archive}']"), &{
-            let mut catalog = crate::kql::table::MemoryCatalog::new();
-            catalog.insert(table);
-            catalog
-        })
-        .map_err(|errors| failed(errors.to_string()))?;
-        let rows = crate::kql::eval::execute(plan, &crate::kql::eval::ExecOptions::new(0))
-            .map_err(|error| failed(error.message))?
-            .table;
+        let rows = fixture_rows(archive, &path)?;
         let keys = crate::route::hit_keys(&rows, None);
         let batch = crate::store::ArchiveBatch {
             archive: archive.to_string(),
@@ -220,8 +211,11 @@ fn test_catalog(
     test: &PlaybookTest,
     directory: &Path,
     known: &dyn Catalog,
+    archives: &crate::store::ArchiveCatalog,
 ) -> Result<Arc<dyn Catalog>, String> {
     let mut catalog = schema::catalog();
+    // The archives, empty unless the test fills them (`archive.NAME`), are tables to the query.
+    let mut archives = archives.clone();
     let files: Vec<(String, std::path::PathBuf)> = match &test.data {
         TestData::Tables(tables) => tables.iter().map(|(name, path)| (name.clone(), directory.join(path))).collect(),
         TestData::File(path) => {
@@ -241,52 +235,32 @@ fn test_catalog(
         }
     };
     for (name, path) in files {
-        if name.starts_with(crate::playbook::ARCHIVE_PREFIX) {
+        if let Some(archive) = name.strip_prefix(crate::playbook::ARCHIVE_PREFIX) {
+            archives.insert_rows(archive, fixture_rows(archive, &path)?);
             continue;
         }
         let table =
             open_table(&name, &path).map_err(|error| format!("the test data {}: {}", path.display(), error.message))?;
         catalog.insert(table);
     }
-    Ok(Arc::new(catalog))
+    Ok(Arc::new(crate::kql::table::Layered(vec![Arc::new(archives), Arc::new(catalog)])))
+}
+
+/// The rows of an `archive.NAME` fixture file, typed as the file says.
+fn fixture_rows(archive: &str, path: &Path) -> Result<crate::kql::table::Table, String> {
+    let failed = |message: String| format!("the test data {}: {message}", path.display());
+    let table = open_table(archive, path).map_err(|error| failed(error.message))?;
+    let mut catalog = crate::kql::table::MemoryCatalog::new();
+    catalog.insert(table);
+    let plan = compile(&format!("['{archive}']"), &catalog).map_err(|errors| failed(errors.to_string()))?;
+    Ok(crate::kql::eval::execute(plan, &crate::kql::eval::ExecOptions::new(0))
+        .map_err(|error| failed(error.message))?
+        .table)
 }
 
 /// The tables a query reads, in the order it first names them: those of `first`, else of `then`.
 fn tables_read_by(query: &str, first: &dyn Catalog, then: &dyn Catalog) -> Vec<String> {
-    let recorder = Recorder { first, then, names: Mutex::new(Vec::new()) };
+    let recorder = crate::kql::table::Recording::new(first, then);
     let _ = compile(query, &recorder);
-    recorder.names.into_inner().unwrap_or_default()
-}
-
-/// Two catalogs as one, noting every table looked up.
-struct Recorder<'a> {
-    first: &'a dyn Catalog,
-    then: &'a dyn Catalog,
-    names: Mutex<Vec<String>>,
-}
-
-impl Catalog for Recorder<'_> {
-    fn table(&self, name: &str) -> Result<Option<Arc<dyn TableSource>>, KqlError> {
-        let table = match self.first.table(name)? {
-            Some(table) => Some(table),
-            None => self.then.table(name)?,
-        };
-        if let Some(table) = &table
-            && let Ok(mut names) = self.names.lock()
-            && !names.iter().any(|n| n == table.name())
-        {
-            names.push(table.name().to_string());
-        }
-        Ok(table)
-    }
-
-    fn table_names(&self) -> Vec<String> {
-        let mut names = self.first.table_names();
-        for name in self.then.table_names() {
-            if !names.contains(&name) {
-                names.push(name);
-            }
-        }
-        names
-    }
+    recorder.tables()
 }

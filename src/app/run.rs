@@ -163,17 +163,10 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
     Ok(outcome)
 }
 
-/// The selected playbooks in the order they must run: first those whose archive another selected playbook's
-/// enrichment reads, then the others.
+/// The selected playbooks in the order they must run: first those whose archive another selected playbook reads
+/// (in its query or an enrichment), then the others.
 fn stages<'p>(selected: &[&'p Playbook]) -> Vec<Vec<&'p Playbook>> {
-    let read: Vec<&str> = selected
-        .iter()
-        .flat_map(|playbook| &playbook.enrich)
-        .filter_map(|enrichment| match &enrichment.enricher {
-            crate::playbook::Enricher::IsolationReason(reason) => Some(reason.from.as_str()),
-            _ => None,
-        })
-        .collect();
+    let read: Vec<&str> = selected.iter().flat_map(|playbook| &playbook.archives_read).map(String::as_str).collect();
     let (first, then): (Vec<&Playbook>, Vec<&Playbook>) = selected
         .iter()
         .partition(|playbook| playbook.archive.as_ref().is_some_and(|archive| read.contains(&archive.name.as_str())));
@@ -387,7 +380,13 @@ fn next_due_note(workspace: &Workspace, store: &Store) -> Result<String> {
 pub fn source(workspace: &Workspace) -> Result<Box<dyn Source>> {
     match &workspace.config.source {
         SourceConfig::Local { rebase_time, .. } => {
-            Ok(Box::new(LocalSource::new(Arc::clone(&workspace.catalog), *rebase_time)))
+            // The archives are tables too: what the state file holds, else (nothing kept yet) empty.
+            let catalog = crate::kql::table::Layered(vec![
+                Arc::new(crate::store::StateArchives::new(&workspace.config.state)),
+                Arc::new(workspace.archives.clone()),
+                Arc::clone(&workspace.catalog),
+            ]);
+            Ok(Box::new(LocalSource::new(Arc::new(catalog), *rebase_time)))
         }
         SourceConfig::Graph => {
             let environment = Environment::system().map_err(|e| anyhow!(e))?;

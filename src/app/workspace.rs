@@ -30,6 +30,8 @@ pub struct Workspace {
     pub warnings: Vec<Diagnostic>,
     /// Playbook files that did not load, by file stem (so that `run NAME` can say why it does not run).
     pub invalid: Vec<String>,
+    /// The archives the playbooks keep, as empty tables with their columns (`LoadedPlaybooks::archives`).
+    pub archives: crate::store::ArchiveCatalog,
 }
 
 /// Which configuration file to read: the flag (or `HUNTBOOK_CONFIG`), else `./huntbook.yaml`, else `None` for
@@ -83,5 +85,6 @@ pub fn open(args: &ConfigArgs) -> Result<Workspace, Vec<Diagnostic>> {
         problems: loaded.problems,
         warnings: loaded.warnings,
         invalid: loaded.invalid,
+        archives: loaded.archives,
     })
 }

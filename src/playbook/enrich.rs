@@ -207,7 +207,8 @@ pub fn profile_columns() -> Vec<Column> {
         .collect()
 }
 
-pub(super) fn read_archive(value: Value, catalog: &dyn Catalog) -> Option<Archive> {
+/// `archive:`; `archives` are the archive names the catalog holds beside its tables (not a clash with this one).
+pub(super) fn read_archive(value: Value, catalog: &dyn Catalog, archives: &[String]) -> Option<Archive> {
     let fields = value.fields(&["name", "retention"])?;
     let place = fields.required("name").map(|v| Box::new(v.error("")));
     let name = fields.required("name").and_then(|v| {
@@ -222,7 +223,11 @@ pub(super) fn read_archive(value: Value, catalog: &dyn Catalog) -> Option<Archiv
             return None;
         }
         let builtin = crate::kql::schema::builtin_names().any(|table| table.eq_ignore_ascii_case(&name));
-        if builtin || catalog.table_names().iter().any(|table| table.eq_ignore_ascii_case(&name)) {
+        let clash = catalog
+            .table_names()
+            .into_iter()
+            .any(|table| table.eq_ignore_ascii_case(&name) && !archives.contains(&table));
+        if builtin || clash {
             v.report_hint(
                 format!("`{name}` is already a table"),
                 "an archive is a table of its own to queries: give it a name no table has, such as `isolations`",
@@ -248,13 +253,14 @@ pub(super) fn read_enrich(
     columns: Option<&[Column]>,
     catalog: &dyn Catalog,
     gate: QueryGate,
+    archives: &[String],
 ) -> (Option<Vec<Enrichment>>, Option<Vec<Column>>) {
     let Some(entries) = value.list() else { return (None, None) };
     let mut known: Option<Vec<Column>> = columns.map(<[Column]>::to_vec);
     let mut enrichments = Vec::new();
     let mut valid = true;
     for entry in entries {
-        match read_entry(entry, known.as_deref(), catalog, gate) {
+        match read_entry(entry, known.as_deref(), catalog, gate, archives) {
             Some(enrichment) => {
                 match (enrichment.columns(), &mut known) {
                     (Some(added), Some(columns)) => {
@@ -274,7 +280,18 @@ pub(super) fn read_enrich(
                 }
                 enrichments.push(enrichment);
             }
-            None => valid = false,
+            None => {
+                valid = false;
+                // What the broken entry would add, so that `key`, `when` and the tests are still checked
+                // against the columns meant (a lookup's are not known without its query).
+                match (entry.entries().and_then(|e| e.into_iter().find_map(|kind| kind.key())), &mut known) {
+                    (Some("isolation_reason"), Some(columns)) => {
+                        columns.extend(ISOLATION_COLUMNS.iter().map(|(name, _, ty)| Column::new(*name, *ty)))
+                    }
+                    (Some("file_profile"), Some(columns)) => columns.extend(profile_columns()),
+                    _ => known = None,
+                }
+            }
         }
     }
     (valid.then_some(enrichments), known)
@@ -282,7 +299,13 @@ pub(super) fn read_enrich(
 
 const KINDS: &[&str] = &["isolation_reason", "file_profile", "lookup"];
 
-fn read_entry(value: Value, columns: Option<&[Column]>, catalog: &dyn Catalog, gate: QueryGate) -> Option<Enrichment> {
+fn read_entry(
+    value: Value,
+    columns: Option<&[Column]>,
+    catalog: &dyn Catalog,
+    gate: QueryGate,
+    archives: &[String],
+) -> Option<Enrichment> {
     let entries = value.entries()?;
     let kinds: Vec<Value> = entries.into_iter().filter(|entry| entry.key() != Some("on_error")).collect();
     let [kind] = kinds.as_slice() else {
@@ -297,7 +320,7 @@ fn read_entry(value: Value, columns: Option<&[Column]>, catalog: &dyn Catalog, g
     });
     let name = kind.key().unwrap_or_default();
     let enricher = match name {
-        "isolation_reason" => read_isolation(*kind, columns).map(Enricher::IsolationReason),
+        "isolation_reason" => read_isolation(*kind, columns, archives).map(Enricher::IsolationReason),
         "file_profile" => read_file_profile(*kind, columns).map(Enricher::FileProfile),
         "lookup" => read_lookup(*kind, columns, catalog, gate).map(Enricher::Lookup),
         other => {
@@ -321,7 +344,9 @@ fn input_column(value: Value, columns: Option<&[Column]>) -> Option<String> {
     Some(name)
 }
 
-fn read_isolation(value: Value, columns: Option<&[Column]>) -> Option<IsolationReason> {
+/// `archives`: the archive names the playbooks keep, when known (the second reading of a directory); else the
+/// archive is looked for once every playbook is read (`link_archives`).
+fn read_isolation(value: Value, columns: Option<&[Column]>, archives: &[String]) -> Option<IsolationReason> {
     let fields = value.fields(&["device", "at", "from", "rename"])?;
     let device = fields.required("device").and_then(|v| input_column(v, columns));
     let at = fields.required("at").and_then(|v| {
@@ -335,7 +360,17 @@ fn read_isolation(value: Value, columns: Option<&[Column]>) -> Option<IsolationR
     });
     let from = fields.required("from");
     let from_place = from.map(|v| Box::new(v.error("")));
-    let from = from.and_then(|v| v.non_empty_string());
+    let from = from.and_then(|v| {
+        let name = v.non_empty_string()?;
+        if !archives.is_empty() && !archives.contains(&name) {
+            v.report_hint(
+                format!("no playbook keeps an archive named `{name}`"),
+                missing_archive_hint(&name, archives),
+            );
+            return None;
+        }
+        Some(name)
+    });
     let defaults: Vec<&str> = ISOLATION_COLUMNS.iter().map(|(name, _, _)| *name).collect();
     let mut names: Vec<String> = defaults.iter().map(|name| name.to_string()).collect();
     let mut renamed = true;
@@ -529,6 +564,14 @@ fn read_lookup(value: Value, columns: Option<&[Column]>, catalog: &dyn Catalog, 
     valid.then(|| Lookup { query: text, query_source: source_of(reader, scalar), on, columns: added, wanted, lookback })
 }
 
+fn missing_archive_hint(name: &str, archives: &[String]) -> String {
+    did_you_mean(name, archives.iter().map(String::as_str)).unwrap_or_else(|| {
+        "a playbook with `archive: { name: … }` keeps the isolations it finds (huntbook ships isolation-history, \
+         which keeps `isolations`)"
+            .to_string()
+    })
+}
+
 /// Ties each `isolation_reason` to the playbook keeping its archive, and checks that archive names are unique
 /// and that a recorder's hits have the columns its readers need. Returns, for each playbook, its problems.
 pub(super) fn link_archives(playbooks: &mut [super::Playbook]) -> Vec<Vec<Diagnostic>> {
@@ -564,12 +607,8 @@ pub(super) fn link_archives(playbooks: &mut [super::Playbook]) -> Vec<Vec<Diagno
         for enrichment in &mut playbook.enrich {
             let Enricher::IsolationReason(reason) = &mut enrichment.enricher else { continue };
             let Some((_, recorder)) = recorders.iter().find(|(name, _)| *name == reason.from) else {
-                let names: Vec<&str> = recorders.iter().map(|(name, _)| name.as_str()).collect();
-                let hint = did_you_mean(&reason.from, names.iter().copied()).unwrap_or_else(|| {
-                    "a playbook with `archive: { name: … }` keeps the isolations it finds (huntbook ships \
-                     isolation-history, which keeps `isolations`)"
-                        .to_string()
-                });
+                let names: Vec<String> = recorders.iter().map(|(name, _)| name.clone()).collect();
+                let hint = missing_archive_hint(&reason.from, &names);
                 problems[index].push(
                     Diagnostic {
                         message: format!("no playbook keeps an archive named `{}`", reason.from),

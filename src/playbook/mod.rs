@@ -65,6 +65,8 @@ pub struct Playbook {
     pub enrich: Vec<Enrichment>,
     /// `archive:` keep every new hit in the state file, as a table for queries and enrichers.
     pub archive: Option<Archive>,
+    /// The archives its query and its enrichers read: their recorders run before it in the same `huntbook run`.
+    pub archives_read: Vec<String>,
     /// `notify:` who gets the hits; at least one entry, unless the playbook only archives (a recorder).
     pub notify: Vec<Notify>,
     /// `send_empty:` true sends even when a run has no hits (digests). Default false.
@@ -144,11 +146,45 @@ pub struct LoadedPlaybooks {
     pub warnings: Vec<Diagnostic>,
     /// The ids of the files left out (from `id:`, or the file name), so that `run ID` can say why.
     pub invalid: Vec<String>,
+    /// The archives the playbooks keep, with the columns of their hits and no rows: what a `source: local` query
+    /// over an archive is checked against, and reads until the recorder has kept something.
+    pub archives: crate::store::ArchiveCatalog,
 }
 
-/// `load_playbooks` without the templates: for callers that check the configuration's templates themselves
+/// `load_playbook_dir` without the templates: for callers that check the configuration's templates themselves
 /// (`config::check_templates`) and want to know which files failed.
+///
+/// Archives are tables too: when some playbook keeps one, the directory is read a second time with the archives
+/// (their columns from the recorders' queries) beside the catalog's tables, so that a query may read one.
 pub fn load_playbook_dir(dir: &Path, config: &Config, catalog: &dyn Catalog) -> LoadedPlaybooks {
+    let first = load_playbook_dir_with(dir, config, catalog, &[]);
+    let schemas = archive_schemas(&first.playbooks);
+    if schemas.is_empty() {
+        return first;
+    }
+    let names: Vec<String> = schemas.iter().map(|(name, _)| name.clone()).collect();
+    let archives = crate::store::ArchiveCatalog::empty(schemas);
+    let mut second = load_playbook_dir_with(dir, config, &WithArchives { archives: &archives, base: catalog }, &names);
+    second.archives = archives;
+    second
+}
+
+/// The columns of each archive: its recorder's hits (the query's columns and its enrichments').
+fn archive_schemas(playbooks: &[Playbook]) -> Vec<(String, Vec<kql::plan::Column>)> {
+    playbooks
+        .iter()
+        .filter_map(|playbook| {
+            let archive = playbook.archive.as_ref()?;
+            let mut columns = playbook.columns.clone()?;
+            for enrichment in &playbook.enrich {
+                columns.extend(enrichment.columns()?);
+            }
+            Some((archive.name.clone(), columns))
+        })
+        .collect()
+}
+
+fn load_playbook_dir_with(dir: &Path, config: &Config, catalog: &dyn Catalog, archives: &[String]) -> LoadedPlaybooks {
     let mut loaded = LoadedPlaybooks::default();
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -175,7 +211,7 @@ pub fn load_playbook_dir(dir: &Path, config: &Config, catalog: &dyn Catalog) -> 
                 continue;
             }
         };
-        let (playbook, mut problems, warnings, id) = read_playbook(&file, &text, config, catalog);
+        let (playbook, mut problems, warnings, id) = read_playbook(&file, &text, config, catalog, archives);
         loaded.warnings.extend(warnings);
         let name = id.as_ref().map_or(stem, |id| id.name.clone());
         if let Some(id) = id {
@@ -225,7 +261,7 @@ pub fn parse_playbook(
     catalog: &dyn Catalog,
     _templates: &dyn Fn(&str) -> bool,
 ) -> Result<Playbook, Vec<Diagnostic>> {
-    let (playbook, mut problems, _, _) = read_playbook(file, text, config, catalog);
+    let (playbook, mut problems, _, _) = read_playbook(file, text, config, catalog, &[]);
     problems.sort_by_key(|d| (d.line, d.column));
     match playbook {
         Some(playbook) if problems.is_empty() => Ok(playbook),
@@ -258,13 +294,14 @@ fn read_playbook(
     text: &str,
     config: &Config,
     catalog: &dyn Catalog,
+    archives: &[String],
 ) -> (Option<Playbook>, Vec<Diagnostic>, Vec<Diagnostic>, Option<IdSource>) {
     let name = file.display().to_string();
     let (node, mut problems) = yaml::parse(&name, text);
     let Some(node) = node else { return (None, problems, Vec::new(), None) };
     let reader = Reader::new(&name, text);
     let (playbook, id) = match reader.value(&node).fields(KEYS) {
-        Some(fields) => read_fields(&fields, file, config, catalog),
+        Some(fields) => read_fields(&fields, file, config, catalog, archives),
         None => (None, None),
     };
     let (found, warnings) = reader.into_problems_and_warnings();
@@ -277,6 +314,7 @@ fn read_fields(
     file: &Path,
     config: &Config,
     catalog: &dyn Catalog,
+    archives: &[String],
 ) -> (Option<Playbook>, Option<IdSource>) {
     let (id, id_source) = read_id(fields, file);
     let title = fields.required("title").and_then(|v| v.non_empty_string());
@@ -289,15 +327,20 @@ fn read_fields(
     let tenants = fields.get("tenants").map_or(Some(Vec::new()), |v| read_tenants(v, config));
     let schedule = fields.required("schedule").and_then(schedule::read_schedule);
     let gate = if config.source.is_graph() { query::QueryGate::Graph } else { query::QueryGate::Local };
-    let query = fields.required("query").and_then(|v| query::read_query(v, catalog, gate));
+    let mut archives_read = Vec::new();
+    let query = fields.required("query").and_then(|v| {
+        let query = query::read_query(v, catalog, gate)?;
+        archives_read = query::archives_read(&query.text, catalog, archives);
+        query::refuse_archives_in_graph(v, &archives_read, gate).then_some(query)
+    });
     let query_columns = query.as_ref().and_then(|q| q.columns.as_deref());
     let (enrich, enriched) = match fields.get("enrich") {
         None => (Some(Vec::new()), query_columns.map(<[kql::plan::Column]>::to_vec)),
-        Some(value) => enrich::read_enrich(value, query_columns, catalog, gate),
+        Some(value) => enrich::read_enrich(value, query_columns, catalog, gate, archives),
     };
     let columns = enriched.as_deref();
     let key = fields.get("key").map_or(Some(None), |v| query::read_columns(v, columns).map(Some));
-    let archive = fields.get("archive").map_or(Some(None), |v| enrich::read_archive(v, catalog).map(Some));
+    let archive = fields.get("archive").map_or(Some(None), |v| enrich::read_archive(v, catalog, archives).map(Some));
     let receivers: Vec<&str> = config.receivers.keys().map(String::as_str).collect();
     let notify = match fields.get("notify") {
         Some(value) => notify::read_notify(value, &receivers, columns, catalog),
@@ -326,6 +369,7 @@ fn read_fields(
     let tests = fields.get("tests").map_or(Some(Vec::new()), |v| test_case::read_tests(v, &context));
     let playbook = (|| {
         let query = query?;
+        let enrich_list = enrich?;
         Some(Playbook {
             id: id?,
             file: file.to_path_buf(),
@@ -341,8 +385,19 @@ fn read_fields(
             query_source: query.source,
             columns: query.columns,
             key: key?,
-            enrich: enrich?,
+            enrich: enrich_list.clone(),
             archive: archive?,
+            archives_read: {
+                let mut read = archives_read;
+                for enrichment in &enrich_list {
+                    if let Enricher::IsolationReason(reason) = &enrichment.enricher
+                        && !read.contains(&reason.from)
+                    {
+                        read.push(reason.from.clone());
+                    }
+                }
+                read
+            },
             notify: notify?,
             send_empty: send_empty?,
             tests: tests?,
@@ -408,4 +463,25 @@ fn read_tenants(value: Value, config: &Config) -> Option<Vec<String>> {
         }
     }
     valid.then(|| items.into_iter().map(|(name, _)| name).collect())
+}
+
+/// The archives' tables before a catalog's.
+struct WithArchives<'a> {
+    archives: &'a crate::store::ArchiveCatalog,
+    base: &'a dyn Catalog,
+}
+
+impl Catalog for WithArchives<'_> {
+    fn table(&self, name: &str) -> Result<Option<std::sync::Arc<dyn kql::table::TableSource>>, kql::error::KqlError> {
+        match self.archives.table(name)? {
+            Some(table) => Ok(Some(table)),
+            None => self.base.table(name),
+        }
+    }
+
+    fn table_names(&self) -> Vec<String> {
+        let mut names = self.archives.table_names();
+        names.extend(self.base.table_names());
+        names
+    }
 }

@@ -90,6 +90,32 @@ pub(super) fn read_query(value: Value, catalog: &dyn Catalog, gate: QueryGate) -
     Some(Query { source: source_of(reader, scalar), text, columns, not_local })
 }
 
+/// The archives among the tables a query reads.
+pub(super) fn archives_read(text: &str, catalog: &dyn Catalog, archives: &[String]) -> Vec<String> {
+    if archives.is_empty() {
+        return Vec::new();
+    }
+    let empty = crate::kql::table::MemoryCatalog::new();
+    let recorder = crate::kql::table::Recording::new(catalog, &empty);
+    let _ = crate::kql::compile(text, &recorder);
+    recorder.tables().into_iter().filter(|table| archives.contains(table)).collect()
+}
+
+/// With a Graph source, a query reading one of huntbook's archives is refused: Graph has no such table. Returns
+/// whether the query is free of them.
+pub(super) fn refuse_archives_in_graph(value: Value, read: &[String], gate: QueryGate) -> bool {
+    match read.first() {
+        Some(archive) if gate == QueryGate::Graph => {
+            value.report_hint(
+                format!("this query reads `{archive}`, an archive of huntbook's: Graph has no such table"),
+                "read an archive with an enricher (isolation_reason), or run the playbook with `source: local`",
+            );
+            false
+        }
+        _ => true,
+    }
+}
+
 /// A `when:` condition: it parses, names only the output's columns, and is true or false.
 pub(super) fn read_condition(value: Value, columns: Option<&[Column]>, catalog: &dyn Catalog) -> Option<Condition> {
     let text = value.non_empty_string()?;

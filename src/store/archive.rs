@@ -386,6 +386,61 @@ impl ArchiveCatalog {
     pub fn is_empty(&self) -> bool {
         self.tables.is_empty()
     }
+
+    /// Archives with these columns and no rows: what queries over archives are checked against before (and
+    /// answered with until) a recorder has kept anything.
+    pub fn empty(archives: Vec<(String, Vec<Column>)>) -> ArchiveCatalog {
+        let tables = archives
+            .into_iter()
+            .map(|(name, columns)| {
+                let table: Arc<dyn TableSource> =
+                    Arc::new(ArchiveMemory(MemoryTable { name: name.clone(), columns, rows: Arc::new(Vec::new()) }));
+                (name, table)
+            })
+            .collect();
+        ArchiveCatalog { tables }
+    }
+
+    /// An archive of these rows, held in memory (a playbook test's `archive.NAME` fixture).
+    pub fn insert_rows(&mut self, name: &str, table: crate::kql::table::Table) {
+        let rows =
+            ArchiveMemory(MemoryTable { name: name.to_string(), columns: table.columns, rows: Arc::new(table.rows) });
+        self.tables.insert(name.to_string(), Arc::new(rows));
+    }
+}
+
+/// The archives of a state file, read each time a query names one (they grow as runs commit): the tables
+/// `source: local` queries see beside the data files.
+#[derive(Debug)]
+pub struct StateArchives {
+    path: PathBuf,
+}
+
+impl StateArchives {
+    pub fn new(path: &std::path::Path) -> StateArchives {
+        StateArchives { path: path.to_path_buf() }
+    }
+
+    fn catalog(&self) -> Result<Option<ArchiveCatalog>, KqlError> {
+        if !self.path.is_file() {
+            return Ok(None);
+        }
+        let store = Store::open(&self.path).map_err(|e| KqlError::runtime(format!("reading the archives: {e}")))?;
+        store.archive_catalog().map(Some).map_err(|e| KqlError::runtime(format!("reading the archives: {e}")))
+    }
+}
+
+impl Catalog for StateArchives {
+    fn table(&self, name: &str) -> Result<Option<Arc<dyn TableSource>>, KqlError> {
+        match self.catalog()? {
+            Some(catalog) => catalog.table(name),
+            None => Ok(None),
+        }
+    }
+
+    fn table_names(&self) -> Vec<String> {
+        self.catalog().ok().flatten().map(|catalog| catalog.table_names()).unwrap_or_default()
+    }
 }
 
 impl Catalog for ArchiveCatalog {

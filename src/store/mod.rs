@@ -33,7 +33,7 @@ use std::time::Duration;
 use chrono::{DateTime, Datelike, Utc};
 use rusqlite::{Connection, ErrorCode, Row};
 
-pub use archive::{ArchiveBatch, ArchiveCatalog, ArchiveSize, ArchivedRow, CachedProfile, row_time};
+pub use archive::{ArchiveBatch, ArchiveCatalog, ArchiveSize, ArchivedRow, CachedProfile, StateArchives, row_time};
 pub use meta::{DeadMessage, EpisodeKind};
 pub use status::ReceiverQueue;
 

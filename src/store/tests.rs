@@ -957,3 +957,154 @@ fn a_process_killed_while_committing_leaves_only_whole_runs() {
     let last_watermark = at(i64::try_from(committed).expect("small"));
     assert_eq!(store.watermark("offboarding").expect("watermark"), Some(last_watermark));
 }
+
+mod archives {
+    use super::*;
+    use crate::kql::plan::Column;
+    use crate::kql::table::Catalog;
+    use crate::kql::types::Type;
+    use crate::kql::value::Value;
+
+    fn batch(columns: &[(&str, Type)], rows: &[(&str, i64, Vec<Value>)], prune: Option<i64>) -> ArchiveBatch {
+        ArchiveBatch {
+            archive: "isolations".into(),
+            columns: columns.iter().map(|(name, ty)| Column::new(*name, *ty)).collect(),
+            rows: rows
+                .iter()
+                .map(|(key, minutes, values)| ArchivedRow {
+                    key: key.to_string(),
+                    at: at(*minutes),
+                    values: values.clone(),
+                })
+                .collect(),
+            prune_before: prune.map(at),
+        }
+    }
+
+    fn commit_with(store: &mut Store, run: &RunRecord, batches: &[ArchiveBatch], profiles: &[CachedProfile]) -> u64 {
+        let commit = RunCommit {
+            archives: batches,
+            profiles,
+            run,
+            seen_keys: &[],
+            messages: &[],
+            watermark: Some(run.window_end),
+        };
+        store.commit_run(&commit).expect("commit")
+    }
+
+    fn rows(store: &Store, query: &str) -> Vec<String> {
+        let catalog = store.archive_catalog().expect("catalog");
+        let plan = crate::kql::compile(query, &catalog).expect("compiles");
+        let result = crate::kql::eval::execute(plan, &crate::kql::eval::ExecOptions::new(0)).expect("runs");
+        result
+            .table
+            .rows
+            .iter()
+            .map(|row| row.iter().map(|v| v.to_text().to_string()).collect::<Vec<_>>().join("|"))
+            .collect()
+    }
+
+    fn time(minutes: i64) -> Value {
+        Value::DateTime(crate::source::to_ticks(at(minutes)))
+    }
+
+    /// On a file and in memory alike.
+    fn stores() -> Vec<(tempfile::TempDir, Store)> {
+        let file = tempfile::tempdir().expect("temp dir");
+        let on_disk = Store::open(&state_file(&file)).expect("file");
+        let memory = tempfile::tempdir().expect("temp dir");
+        vec![(file, on_disk), (memory, Store::open_in_memory().expect("memory"))]
+    }
+
+    #[test]
+    fn rows_are_kept_once_typed_across_a_change_of_columns_and_pruned_after_their_retention() {
+        for (_dir, mut store) in stores() {
+            let old = [("Timestamp", Type::DateTime), ("DeviceName", Type::String), ("Count", Type::Long)];
+            let first = batch(
+                &old,
+                &[
+                    ("a", 10, vec![time(10), Value::string("pc-1"), Value::Long(1)]),
+                    ("b", 20, vec![time(20), Value::string("pc-2"), Value::Long(2)]),
+                ],
+                None,
+            );
+            assert_eq!(commit_with(&mut store, &run("r1", "recorder", 30), &[first.clone()], &[]), 2);
+            // The same keys again (an overlap, a lookup that found them too): nothing is written twice.
+            assert_eq!(commit_with(&mut store, &run("r2", "recorder", 40), &[first], &[]), 0);
+            assert_eq!(store.runs(Some("recorder"), 5).expect("runs")[1].archived, 2);
+
+            // The query gains a column and `Count` becomes a string: older rows keep theirs, typed as now.
+            let new = [
+                ("Timestamp", Type::DateTime),
+                ("DeviceName", Type::String),
+                ("Scope", Type::String),
+                ("Count", Type::String),
+            ];
+            let second = batch(
+                &new,
+                &[("c", 50, vec![time(50), Value::string("pc-1"), Value::string("Full"), Value::string("3")])],
+                None,
+            );
+            assert_eq!(commit_with(&mut store, &run("r3", "recorder", 60), &[second], &[]), 1);
+            assert_eq!(
+                rows(&store, "isolations | order by Timestamp asc | project DeviceName, Scope, Count"),
+                ["pc-1||1", "pc-2||2", "pc-1|Full|3"]
+            );
+            let catalog = store.archive_catalog().expect("catalog");
+            let table = catalog.table("isolations").expect("found").expect("an archive");
+            let columns: Vec<(String, Type)> = table.columns().iter().map(|c| (c.name.clone(), c.ty)).collect();
+            assert_eq!(columns[2], ("Scope".to_string(), Type::String));
+            assert_eq!(columns[3], ("Count".to_string(), Type::String));
+            assert_eq!(table.time_column(), None, "a run's window does not apply to an archive");
+
+            // Retention: rows whose time is before the cut go, in the same commit.
+            let third = batch(&new, &[], Some(15));
+            commit_with(&mut store, &run("r4", "recorder", 70), &[third], &[]);
+            assert_eq!(rows(&store, "isolations | order by Timestamp asc | project DeviceName"), ["pc-2", "pc-1"]);
+            let sizes = store.archive_sizes().expect("sizes");
+            assert_eq!(sizes.len(), 1);
+            assert_eq!((sizes[0].name.as_str(), sizes[0].rows), ("isolations", 2));
+            assert!(sizes[0].bytes > 20);
+        }
+    }
+
+    #[test]
+    fn a_commit_that_fails_archives_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = Store::open(&state_file(&dir)).expect("file");
+        let good = batch(&[("Timestamp", Type::DateTime)], &[("a", 10, vec![time(10)])], None);
+        // A row with fewer values than columns is refused before anything is written.
+        let bad =
+            batch(&[("Timestamp", Type::DateTime), ("DeviceName", Type::String)], &[("b", 10, vec![time(10)])], None);
+        let run = run("r1", "recorder", 30);
+        let commit = RunCommit {
+            archives: &[good, bad],
+            profiles: &[],
+            run: &run,
+            seen_keys: &[],
+            messages: &[],
+            watermark: None,
+        };
+        assert!(matches!(store.commit_run(&commit), Err(StoreError::Invalid { .. })));
+        assert!(store.archive_sizes().expect("sizes").is_empty());
+        assert!(store.runs(None, 5).expect("runs").is_empty());
+    }
+
+    #[test]
+    fn file_profiles_are_cached_per_source_until_they_expire() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = Store::open(&state_file(&dir)).expect("file");
+        let mut profile = serde_json::Map::new();
+        profile.insert("GlobalPrevalence".into(), serde_json::json!(12));
+        let cached =
+            CachedProfile { hash: "ab".repeat(32), via: "hunting".into(), fetched: at(0), profile: profile.clone() };
+        commit_with(&mut store, &run("r1", "p", 1), &[], &[cached]);
+        let hashes = vec!["ab".repeat(32), "cd".repeat(32)];
+        let found = store.cached_profiles(&hashes, "hunting", at(-60)).expect("read");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[&"ab".repeat(32)], profile);
+        assert!(store.cached_profiles(&hashes, "mde_api", at(-60)).expect("read").is_empty(), "per source");
+        assert!(store.cached_profiles(&hashes, "hunting", at(1)).expect("read").is_empty(), "expired");
+    }
+}

@@ -500,3 +500,197 @@ fn the_archive_answers_queries_as_the_same_rows_in_a_jsonl_file() {
     }
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// A local workspace over the sample data with the recorder, a playbook whose query reads its archive, and a
+/// playbook with a `lookup`; each with its own tests.
+fn local_workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let playbooks = dir.path().join("playbooks");
+    common::copy_playbooks(&playbooks, &["isolation-history"]);
+    std::fs::write(
+        playbooks.join("isolated-twice.yaml"),
+        r#"id: isolated-twice
+title: Devices isolated more than once
+severity: low
+schedule: { every: 1d }
+query: |
+  isolations
+  | summarize Isolations = count(), Last = max(Timestamp) by DeviceName
+  | where Isolations > 1
+key: [DeviceName, Isolations]
+notify:
+  - to: [files]
+tests:
+  - name: counted from the archive, however old
+    data: { archive.isolations: tests/isolations-archive.jsonl }
+    now: 2026-11-23T07:00:00Z
+    expect:
+      hits: 1
+      rows:
+        - { DeviceName: laptop-yll3dgz.contoso.example, Isolations: "2", Last: "2026-10-05T14:30:00.0000000Z" }
+"#,
+    )
+    .expect("playbook");
+    std::fs::write(
+        playbooks.join("release-with-lookup.yaml"),
+        r#"id: release-with-lookup
+title: Releases, with the device's isolations of the last 30 days
+severity: low
+schedule: { every: 1h, first_lookback: 7d }
+query: |
+  CloudAppEvents
+  | where ActionType == "ReleaseFromIsolation"
+  | project Timestamp, DeviceName = tostring(RawEventData.DeviceName), ReportId
+enrich:
+  - lookup:
+      query: |
+        CloudAppEvents
+        | where ActionType == "IsolateDevice"
+        | extend DeviceName = tostring(RawEventData.DeviceName)
+        | where DeviceName in ({{values}})
+        | summarize Isolations = count(), FirstIsolation = min(Timestamp) by DeviceName
+      on: [DeviceName]
+      lookback: 30d
+notify:
+  - to: [files]
+    when: Isolations >= 2
+tests:
+  - name: each release with the device's isolations; a device never isolated gets none
+    data: tests/isolation-release-review.jsonl
+    now: 2026-11-23T07:00:00Z
+    expect:
+      hits: 3
+      messages: { files: 1 }
+      rows:
+        - { DeviceName: laptop-gcwtkom.contoso.example, Isolations: "2", FirstIsolation: "2026-11-17T09:00:00.0000000Z" }
+        - { DeviceName: desktop-xok9i9r.contoso.example, Isolations: "2" }
+        - { DeviceName: laptop-yll3dgz.contoso.example, Isolations: "" }
+"#,
+    )
+    .expect("playbook");
+    let data = format!("'{}'", common::sample_data().display());
+    std::fs::write(
+        dir.path().join("huntbook.yaml"),
+        format!(
+            "state: huntbook.db\nplaybooks: playbooks\nsource: {{ kind: local, data: {data}, rebase_time: true }}\n\
+             first_lookback: 30d\nreceivers:\n  files: {{ file: {{ dir: out }} }}\n"
+        ),
+    )
+    .expect("config");
+    dir
+}
+
+#[test]
+fn a_local_query_reads_an_archive_and_a_lookup_joins_a_second_query() {
+    let dir = local_workspace();
+    let huntbook = |args: &[&str]| {
+        common::huntbook().current_dir(dir.path()).args(args).env_remove("HUNTBOOK_CONFIG").output().expect("runs")
+    };
+    ok(&huntbook(&["validate"]));
+    let tests = ok(&huntbook(&["test"]));
+    assert!(tests.contains("3 passed, 0 failed"), "{tests}");
+
+    // The recorder runs first, and the playbook over its archive sees what it kept in the same run.
+    let said = ok(&huntbook(&["run"]));
+    let lines: Vec<&str> = said.lines().collect();
+    assert!(lines[0].starts_with("isolation-history ") && lines[0].contains("archived  21"), "{said}");
+    let twice = lines.iter().find(|l| l.starts_with("isolated-twice ")).expect("ran");
+    assert!(twice.contains("rows     2") && twice.contains("new hits     2"), "{said}");
+    let delivered: Vec<serde_json::Value> = std::fs::read_dir(dir.path().join("out"))
+        .expect("delivered")
+        .map(|entry| serde_json::from_slice(&std::fs::read(entry.expect("entry").path()).expect("read")).expect("JSON"))
+        .collect();
+    let twice = delivered.iter().find(|doc| doc["playbook"]["id"] == "isolated-twice").expect("its message");
+    let devices: Vec<&str> =
+        twice["hits"].as_array().expect("hits").iter().filter_map(|h| h["DeviceName"].as_str()).collect();
+    assert_eq!(devices.len(), 2, "{twice}");
+    assert!(
+        devices.contains(&"laptop-gcwtkom.contoso.example") && devices.contains(&"desktop-xok9i9r.contoso.example")
+    );
+    let lookup = delivered.iter().find(|doc| doc["playbook"]["id"] == "release-with-lookup").expect("its message");
+    for hit in lookup["hits"].as_array().expect("hits") {
+        assert!(hit["Isolations"].as_i64().is_some_and(|n| n >= 2), "`when` sees the lookup's column: {hit}");
+    }
+}
+
+#[test]
+fn enrichment_mistakes_are_reported_at_their_place() {
+    let dir = local_workspace();
+    let playbooks = dir.path().join("playbooks");
+    let review =
+        std::fs::read_to_string(common::repo().join("playbooks/isolation-release-review.yaml")).expect("shipped");
+    let broken = review
+        .replace("id: isolation-release-review", "id: review-broken")
+        .replace("from: isolations", "from: isolation")
+        .replace("send_empty: true", "send_empty: true\nkey: [IsolatedBy, DeviceNam]")
+        .replace("[soc-digest]", "[files]");
+    std::fs::write(playbooks.join("review-broken.yaml"), broken.split("\ntests:").next().unwrap_or_default())
+        .expect("written");
+    std::fs::write(
+        playbooks.join("second-recorder.yaml"),
+        "id: second-recorder\ntitle: Another\nseverity: low\nschedule: { every: 1h }\n\
+         query: CloudAppEvents | project Timestamp, ReportId\narchive: { name: isolations }\n",
+    )
+    .expect("written");
+    std::fs::write(
+        playbooks.join("nothing-to-do.yaml"),
+        "id: nothing-to-do\ntitle: Nothing\nseverity: low\nschedule: { every: 1h }\n\
+         query: CloudAppEvents | project Timestamp, ReportId\nenrich:\n  - file_profile: { sha256: SHA256 }\n  \
+         - isolation_reason: { device: ReportId, at: Timestamp, from: isolations, rename: { IsolatedAtt: When } }\n  \
+         - isolation_reason: { device: ReportId, at: ReportId, from: isolations }\n  \
+         - lookup: { query: 'CloudAppEvents | take 1', on: ReportId }\n  - whois: { ip: IPAddress }\n",
+    )
+    .expect("written");
+    let output = common::huntbook()
+        .current_dir(dir.path())
+        .arg("validate")
+        .env_remove("HUNTBOOK_CONFIG")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let errors = common::stderr(&output);
+    for expected in [
+        "`at` must name a datetime column; ReportId is string",
+        "no playbook keeps an archive named `isolation`",
+        "did you mean `isolations`?",
+        "the query has no column `DeviceNam`",
+        "the archive `isolations` is already kept by isolation-history",
+        "the query has no column `SHA256`",
+        "isolation_reason adds no column `IsolatedAtt`",
+        "the lookup query does not use the hits' values",
+        "unknown enricher `whois`",
+        "missing key `notify`",
+    ] {
+        assert!(errors.contains(expected), "{expected:?} not in:\n{errors}");
+    }
+    // Each at its line in its file; the key may name what the enrichment adds.
+    assert!(errors.contains("review-broken.yaml:26:67"), "{errors}");
+    assert!(!errors.contains("no column `IsolatedBy`"), "{errors}");
+    assert!(errors.contains("nothing-to-do.yaml:7:"), "{errors}");
+}
+
+#[test]
+fn a_query_sent_to_graph_cannot_read_an_archive() {
+    let dir = local_workspace();
+    std::fs::write(
+        dir.path().join("huntbook.yaml"),
+        "state: huntbook.db\nplaybooks: playbooks\nsource: graph\ntenants:\n  contoso:\n    tenant_id: contoso.onmicrosoft.com\n    \
+         auth: { client_id: 11111111-1111-1111-1111-111111111111, client_secret: \"${env:GRAPH_SECRET}\" }\nreceivers:\n  files: { file: { dir: out } }\n",
+    )
+    .expect("config");
+    let output = common::huntbook()
+        .current_dir(dir.path())
+        .arg("validate")
+        .env_remove("HUNTBOOK_CONFIG")
+        .env("GRAPH_SECRET", "s")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2), "{}", common::stderr(&output));
+    let errors = common::stderr(&output);
+    assert!(errors.contains("isolated-twice.yaml:6:3"), "{errors}");
+    assert!(
+        errors.contains("this query reads `isolations`, an archive of huntbook's: Graph has no such table"),
+        "{errors}"
+    );
+    assert!(errors.contains("1 problem in 1 of 3 playbooks"), "the recorder and the lookup are fine: {errors}");
+}

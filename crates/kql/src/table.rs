@@ -233,3 +233,48 @@ impl Catalog for Layered {
         self.0.iter().flat_map(|catalog| catalog.empty_tables()).collect()
     }
 }
+
+/// A catalog that notes every table a compile looks up (found in `first`, else in `then`), in the order first
+/// named: which tables a query reads.
+pub struct Recording<'a> {
+    pub first: &'a dyn Catalog,
+    pub then: &'a dyn Catalog,
+    pub names: std::sync::Mutex<Vec<String>>,
+}
+
+impl<'a> Recording<'a> {
+    pub fn new(first: &'a dyn Catalog, then: &'a dyn Catalog) -> Self {
+        Recording { first, then, names: std::sync::Mutex::new(Vec::new()) }
+    }
+
+    /// The tables noted so far.
+    pub fn tables(self) -> Vec<String> {
+        self.names.into_inner().unwrap_or_default()
+    }
+}
+
+impl Catalog for Recording<'_> {
+    fn table(&self, name: &str) -> Result<Option<Arc<dyn TableSource>>, KqlError> {
+        let table = match self.first.table(name)? {
+            Some(table) => Some(table),
+            None => self.then.table(name)?,
+        };
+        if let Some(table) = &table
+            && let Ok(mut names) = self.names.lock()
+            && !names.iter().any(|n| n == table.name())
+        {
+            names.push(table.name().to_string());
+        }
+        Ok(table)
+    }
+
+    fn table_names(&self) -> Vec<String> {
+        let mut names = self.first.table_names();
+        for name in self.then.table_names() {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
+    }
+}
