@@ -1029,7 +1029,7 @@ mod archives {
                 ],
                 None,
             );
-            assert_eq!(commit_with(&mut store, &run("r1", "recorder", 30), &[first.clone()], &[]), 2);
+            assert_eq!(commit_with(&mut store, &run("r1", "recorder", 30), std::slice::from_ref(&first), &[]), 2);
             // The same keys again (an overlap, a lookup that found them too): nothing is written twice.
             assert_eq!(commit_with(&mut store, &run("r2", "recorder", 40), &[first], &[]), 0);
             assert_eq!(store.runs(Some("recorder"), 5).expect("runs")[1].archived, 2);
