@@ -48,6 +48,8 @@ pub struct Enriched {
     pub profiles: Vec<CachedProfile>,
     /// The labels of the enrichments that failed, for the metrics.
     pub failed: Vec<&'static str>,
+    /// The columns of the enrichments that failed (empty on every hit).
+    pub failed_columns: Vec<String>,
 }
 
 /// What one enricher made: a value for each of its columns on each row, and what to keep.
@@ -99,6 +101,7 @@ pub fn enrich(context: &EnrichContext, hits: Table) -> Result<Enriched, String> 
             None => {
                 // Failed: its columns, empty (a lookup that never ran adds the columns it was checked to add).
                 let columns = enrichment.columns().unwrap_or_default();
+                enriched.failed_columns.extend(columns.iter().map(|c| c.name.clone()));
                 for row in &mut enriched.table.rows {
                     row.extend(columns.iter().map(|c| Value::null_of(c.ty)));
                 }
@@ -107,6 +110,16 @@ pub fn enrich(context: &EnrichContext, hits: Table) -> Result<Enriched, String> 
         }
     }
     Ok(enriched)
+}
+
+/// Whether `text` (a KQL condition) names `column`: the name as a whole identifier, or quoted as `['…']`.
+pub fn mentions(text: &str, column: &str) -> bool {
+    let identifier = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(column).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + column.len()..].chars().next();
+        !before.is_some_and(identifier) && !after.is_some_and(identifier)
+    })
 }
 
 /// The hits of each tenant (all of them under `None` without tenants), by row index.
@@ -160,6 +173,15 @@ pub fn kql_string(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_condition_mentions_a_column_by_its_whole_name() {
+        assert!(mentions("Isolations >= 2", "Isolations"));
+        assert!(mentions("['Isolations'] > 1 and x", "Isolations"));
+        assert!(!mentions("IsolationsInWindow > 1", "Isolations"));
+        assert!(!mentions("Signer2 == 'x'", "Signer"));
+        assert!(mentions("isnotempty(Signer)", "Signer"));
+    }
 
     #[test]
     fn a_kql_string_literal_holds_any_text() {

@@ -323,7 +323,16 @@ pub fn run_playbook(
             None if playbook.enrich.is_empty() => crate::enrich::Enriched { table: hits, ..Default::default() },
             None => crate::enrich::enrich(&context, hits).map_err(failed)?,
         };
-        let crate::enrich::Enriched { table: hits, notes, mut archives, profiles, failed: failures } = enriched;
+        let crate::enrich::Enriched { table: hits, notes, mut archives, profiles, failed: failures, failed_columns } =
+            enriched;
+        // Hits routed, grouped or keyed on the empty columns of a failed enrichment would be dropped or merged
+        // without a word: such a run fails, whatever `on_error` says, and is tried again.
+        if let Some(column) = failed_columns.iter().find(|column| routes_on(playbook, column)) {
+            return Err(failed(format!(
+                "{}; the run routes its hits on {column}, which it would leave empty, so it fails and is tried again",
+                notes.join("; ")
+            )));
+        }
         if let Some(archive) = &playbook.archive {
             let rows = hits
                 .rows
@@ -619,6 +628,15 @@ fn query_error(config: &Config, playbook: &Playbook, error: SourceError) -> RunE
             RunError::Failed { playbook: playbook.id.clone(), message: config.redactor().redact(&rejected.to_string()) }
         }
     }
+}
+
+/// Whether the playbook's `key`, a `per` or a `when` reads `column`.
+fn routes_on(playbook: &Playbook, column: &str) -> bool {
+    playbook.key.iter().flatten().any(|name| name == column)
+        || playbook.notify.iter().any(|notify| {
+            matches!(&notify.per, Per::Columns(columns) if columns.iter().any(|name| name == column))
+                || notify.when.as_ref().is_some_and(|when| crate::enrich::mentions(&when.text, column))
+        })
 }
 
 /// What a run found, for its messages.

@@ -405,6 +405,23 @@ fn a_failed_enrichment_delivers_the_hits_with_a_note_or_with_on_error_fail_chang
     let runs = common::stdout(&failing.huntbook(&["runs"], "2026-11-20T12:01:00Z"));
     assert!(runs.contains("failed: file prevalence failed"), "{runs}");
 
+    // A `when` on the profile's columns: with the profile missing it would drop every hit in silence, so the
+    // run fails, whatever `on_error` says.
+    let routing = Workspace::new(&[]);
+    let playbook = files_api_playbook("")
+        .replace("    per: run\n", "    per: run\n    when: ProfileAvailability != \"Available\"\n");
+    assert!(playbook.contains("when: ProfileAvailability"), "{playbook}");
+    routing.playbook("live-response-file-collected", &playbook);
+    routing.point_at(&refusing.url, "");
+    let output = routing.run("2026-11-20T12:00:00Z");
+    assert_eq!(output.status.code(), Some(1), "{}{}", common::stdout(&output), common::stderr(&output));
+    assert!(
+        common::stderr(&output).contains("the run routes its hits on ProfileAvailability, which it would leave empty"),
+        "{}",
+        common::stderr(&output)
+    );
+    assert!(routing.mails("soc-mail").is_empty());
+
     let healthy = Emulator::start_over(data.path(), &["--client-secret", SECRET]);
     failing.point_at(&healthy.url, "");
     let said = ok(&failing.run("2026-11-20T12:05:00Z"));
