@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OpenFlags, OptionalExtension, Transaction, params};
-use serde_json::value::RawValue;
 
 use super::{Store, StoreError, sql_error};
 use crate::kql::error::KqlError;
@@ -173,10 +172,11 @@ impl Store {
         }
         let mut tables: HashMap<String, Arc<dyn TableSource>> = HashMap::new();
         for layout in archives {
+            // The ids of every archive (two lookups of the primary key); a scan skips the other archives' rows.
             let (low, high): (Option<i64>, Option<i64>) = self
                 .connection
-                .prepare_cached("SELECT MIN(id), MAX(id) FROM archive_rows WHERE archive = ?1")
-                .and_then(|mut statement| statement.query_row([&layout.name], |row| Ok((row.get(0)?, row.get(1)?))))
+                .prepare_cached("SELECT MIN(id), MAX(id) FROM archive_rows")
+                .and_then(|mut statement| statement.query_row([], |row| Ok((row.get(0)?, row.get(1)?))))
                 .map_err(self.sql("reading an archive's extent"))?;
             let table: Arc<dyn TableSource> = match &self.path {
                 Some(path) => Arc::new(ArchiveTable {
@@ -347,18 +347,69 @@ impl ArchiveLayout {
     }
 
     /// A stored row as a row of the table, decoding only the `wanted` columns (the others null); `None` for a
-    /// row that is not what this module writes.
+    /// row that is not what this module writes. The array is split at its top-level commas, and no further than
+    /// the last wanted value: only wanted values are parsed.
     fn decode(&self, schema: i64, text: &str, wanted: &[bool]) -> Option<Row> {
         let targets = self.schemas.get(&schema)?;
-        let raw: Vec<&RawValue> = serde_json::from_str(text).ok()?;
         let mut row: Row = self.columns.iter().map(|c| Value::null_of(c.ty)).collect();
-        for (value, target) in raw.iter().zip(targets) {
-            if wanted.get(*target).copied().unwrap_or(true) {
-                row[*target] = from_raw_json(value.get(), self.columns[*target].ty);
+        let wanted_at = |stored: usize| targets.get(stored).is_some_and(|t| wanted.get(*t).copied().unwrap_or(true));
+        let Some(last) = (0..targets.len()).rev().find(|stored| wanted_at(*stored)) else {
+            return text.starts_with('[').then_some(row);
+        };
+        let mut values = Vec::with_capacity(last + 1);
+        if !split_array(text, last, &mut values) {
+            return None;
+        }
+        for (stored, (start, end)) in values.into_iter().enumerate() {
+            if wanted_at(stored) {
+                let target = targets[stored];
+                row[target] = from_raw_json(&text[start..end], self.columns[target].ty);
             }
         }
         Some(row)
     }
+}
+
+/// The byte ranges of the elements of a JSON array (as serde_json writes it), up to element `last`; false when
+/// the text is not such an array.
+fn split_array(text: &str, last: usize, out: &mut Vec<(usize, usize)>) -> bool {
+    let bytes = text.as_bytes();
+    if bytes.first() != Some(&b'[') {
+        return false;
+    }
+    let (mut depth, mut in_string, mut escaped, mut start) = (0usize, false, false, 1usize);
+    for (index, byte) in bytes.iter().enumerate().skip(1) {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if *byte == b'\\' {
+                escaped = true;
+            } else if *byte == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' if depth > 0 => depth -= 1,
+            b']' => {
+                if index > start || !out.is_empty() {
+                    out.push((start, index));
+                }
+                return true;
+            }
+            b',' if depth == 0 => {
+                out.push((start, index));
+                if out.len() > last {
+                    return true;
+                }
+                start = index + 1;
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Ids per partition of an archive scan.
@@ -530,8 +581,11 @@ impl TableSource for ArchiveTable {
         )
         .map_err(failed)?;
         connection.busy_timeout(super::BUSY_TIMEOUT).map_err(failed)?;
+        // Mapped pages: the scan reads the file without copying it through SQLite's page cache.
+        connection.pragma_update(None, "mmap_size", 1i64 << 30).map_err(failed)?;
+        // A range of the primary key; `+archive` keeps SQLite from scanning an index of the whole archive instead.
         let mut statement = connection
-            .prepare("SELECT schema, row FROM archive_rows WHERE id BETWEEN ?1 AND ?2 AND archive = ?3 ORDER BY id")
+            .prepare("SELECT schema, row FROM archive_rows WHERE id BETWEEN ?1 AND ?2 AND +archive = ?3 ORDER BY id")
             .map_err(failed)?;
         let mut rows = statement.query(params![low, high, self.layout.name]).map_err(failed)?;
         // Columns a filter reads are decoded for it; the rest only for rows that pass it.
@@ -586,4 +640,26 @@ pub fn row_time(columns: &[Column], row: &Row, fallback: DateTime<Utc>) -> DateT
             _ => None,
         })
         .unwrap_or(fallback)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_array;
+
+    #[test]
+    fn an_array_splits_at_its_own_commas_only() {
+        let text = r#"["a,b",{"x":[1,2],"y":"]"},null,"q\"],",[],3.5]"#;
+        let mut parts = Vec::new();
+        assert!(split_array(text, 10, &mut parts));
+        let values: Vec<&str> = parts.iter().map(|(s, e)| &text[*s..*e]).collect();
+        assert_eq!(values, [r#""a,b""#, r#"{"x":[1,2],"y":"]"}"#, "null", r#""q\"],""#, "[]", "3.5"]);
+        let mut first = Vec::new();
+        assert!(split_array(text, 1, &mut first));
+        assert_eq!(first.len(), 2, "stops after the last element wanted");
+        let mut none = Vec::new();
+        assert!(split_array("[]", 3, &mut none));
+        assert!(none.is_empty());
+        assert!(!split_array("{}", 3, &mut none));
+        assert!(!split_array("[1,2", 5, &mut none));
+    }
 }

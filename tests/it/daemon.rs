@@ -272,12 +272,14 @@ smtp: {{ host: 127.0.0.1, port: {port}, username: {USER}, password: '${{env:HB_T
         port = server.port,
         ca = yaml_path(&certs.ca),
     );
-    let dir = workspace(&TWO, &receivers, "");
+    // With the isolation recorder, whose archive /metrics measures.
+    let dir =
+        workspace(&["offboarding-package-download", "manual-device-isolation", "isolation-history"], &receivers, "");
     let daemon = Daemon::start(dir.path(), &[("HB_TEST_SMTP_PASSWORD", PASSWORD), ("HB_TEST_WEBHOOK", &webhook.url)]);
-    let runs = daemon.committed_runs(2);
+    let runs = daemon.committed_runs(3);
     let mut playbooks: Vec<&str> = runs.iter().map(|r| r["span"]["playbook"].as_str().unwrap_or_default()).collect();
     playbooks.sort_unstable();
-    assert_eq!(playbooks, ["manual-device-isolation", "offboarding-package-download"]);
+    assert_eq!(playbooks, ["isolation-history", "manual-device-isolation", "offboarding-package-download"]);
     assert!(runs.iter().all(|r| r["span"]["run_id"].as_str().is_some_and(|id| id.len() == 36)), "{runs:?}");
     daemon.delivered(&BTreeMap::from([("soc-mail", 1), ("soc-teams", 11)]));
 
@@ -337,6 +339,8 @@ smtp: {{ host: 127.0.0.1, port: {port}, username: {USER}, password: '${{env:HB_T
     assert_eq!(value("huntbook_runs_total", &[("playbook", "manual-device-isolation"), ("outcome", "succeeded")]), 1.0);
     assert_eq!(value("huntbook_hits_total", &[("playbook", "offboarding-package-download")]), 5.0);
     assert_eq!(value("huntbook_outbox_pending", &[("receiver", "soc-teams")]), 0.0);
+    assert_eq!(value("huntbook_archive_rows", &[("archive", "isolations")]), 21.0);
+    assert!(value("huntbook_archive_bytes", &[("archive", "isolations")]) > 21.0 * 100.0);
     assert_eq!(value("huntbook_playbooks", &[]), 2.0);
     assert!(value("huntbook_last_success_timestamp_seconds", &[("playbook", "manual-device-isolation")]) > 1.7e9);
     // No secret in any label or value: the webhook's signature and the SMTP password appear nowhere.
