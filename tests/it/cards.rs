@@ -523,3 +523,25 @@ fn the_schema_check_is_not_vacuous() {
         assert!(!validator().is_valid(&card), "{element} passed");
     }
 }
+
+/// A failed enrichment is said on the card, in warning colour, with the hostile text of a server's answer inert.
+#[test]
+fn a_failed_enrichment_is_said_on_the_card() {
+    for count in [1, 40] {
+        let mut message = process_message(count);
+        message.notes = vec![
+            "file prevalence unavailable: the files API answered 429 [Retry](https://evil.example) <b>x</b>".into(),
+        ];
+        let payload = card(&message, &CardSettings::default());
+        let text = all_text(&payload);
+        assert!(
+            text.contains("file prevalence unavailable: the files API answered 429 [Retry](https://evil.example) <b>x</b> — the columns it adds are empty."),
+            "{text}"
+        );
+        let note = body(&payload)
+            .iter()
+            .find(|element| element["text"].as_str().is_some_and(|t| t.contains("file prevalence")))
+            .expect("the note is a text block of the body");
+        assert_eq!(note["color"], "attention");
+    }
+}

@@ -341,7 +341,7 @@ smtp: {{ host: 127.0.0.1, port: {port}, username: {USER}, password: '${{env:HB_T
     assert_eq!(value("huntbook_outbox_pending", &[("receiver", "soc-teams")]), 0.0);
     assert_eq!(value("huntbook_archive_rows", &[("archive", "isolations")]), 21.0);
     assert!(value("huntbook_archive_bytes", &[("archive", "isolations")]) > 21.0 * 100.0);
-    assert_eq!(value("huntbook_playbooks", &[]), 2.0);
+    assert_eq!(value("huntbook_playbooks", &[]), 3.0);
     assert!(value("huntbook_last_success_timestamp_seconds", &[("playbook", "manual-device-isolation")]) > 1.7e9);
     // No secret in any label or value: the webhook's signature and the SMTP password appear nowhere.
     assert!(!text.contains("TOPSECRETsig") && !text.contains(PASSWORD));
