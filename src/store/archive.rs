@@ -19,7 +19,7 @@ use super::{Store, StoreError, sql_error};
 use crate::kql::error::KqlError;
 use crate::kql::load::from_raw_json;
 use crate::kql::plan::{Column, Row};
-use crate::kql::table::{Catalog, MemoryTable, ScanRequest, ScanStats, TableSource};
+use crate::kql::table::{Catalog, MemoryCatalog, ScanRequest, ScanStats, TableSource};
 use crate::kql::types::Type;
 use crate::kql::value::Value;
 
@@ -170,7 +170,7 @@ impl Store {
                 }
             }
         }
-        let mut tables: HashMap<String, Arc<dyn TableSource>> = HashMap::new();
+        let mut catalog = ArchiveCatalog::default();
         for layout in archives {
             // The ids of every archive (two lookups of the primary key); a scan skips the other archives' rows.
             let (low, high): (Option<i64>, Option<i64>) = self
@@ -178,24 +178,21 @@ impl Store {
                 .prepare_cached("SELECT MIN(id), MAX(id) FROM archive_rows")
                 .and_then(|mut statement| statement.query_row([], |row| Ok((row.get(0)?, row.get(1)?))))
                 .map_err(self.sql("reading an archive's extent"))?;
-            let table: Arc<dyn TableSource> = match &self.path {
-                Some(path) => Arc::new(ArchiveTable {
+            let rows = match &self.path {
+                Some(path) => Rows::File {
                     path: path.clone(),
                     layout: Arc::new(layout.clone()),
                     partitions: partitions(low, high),
-                }),
-                None => {
-                    let rows = self.archive_rows(&layout)?;
-                    Arc::new(ArchiveMemory(MemoryTable {
-                        name: layout.name.clone(),
-                        columns: layout.columns.clone(),
-                        rows: Arc::new(rows),
-                    }))
-                }
+                },
+                None => Rows::Memory(Arc::new(self.archive_rows(&layout)?)),
             };
-            tables.insert(layout.name.clone(), table);
+            catalog.0.insert(Arc::new(ArchiveTable {
+                name: layout.name.clone(),
+                columns: layout.columns.clone(),
+                rows,
+            }));
         }
-        Ok(ArchiveCatalog { tables })
+        Ok(catalog)
     }
 
     /// Every row of an archive, read through this connection.
@@ -429,34 +426,27 @@ fn partitions(low: Option<i64>, high: Option<i64>) -> Vec<(i64, i64)> {
 
 /// The archives as the local engine's tables.
 #[derive(Clone, Debug, Default)]
-pub struct ArchiveCatalog {
-    tables: HashMap<String, Arc<dyn TableSource>>,
-}
+pub struct ArchiveCatalog(MemoryCatalog);
 
 impl ArchiveCatalog {
     pub fn is_empty(&self) -> bool {
-        self.tables.is_empty()
+        self.0.table_names().is_empty()
     }
 
     /// Archives with these columns and no rows: what queries over archives are checked against before (and
     /// answered with until) a recorder has kept anything.
     pub fn empty(archives: Vec<(String, Vec<Column>)>) -> ArchiveCatalog {
-        let tables = archives
-            .into_iter()
-            .map(|(name, columns)| {
-                let table: Arc<dyn TableSource> =
-                    Arc::new(ArchiveMemory(MemoryTable { name: name.clone(), columns, rows: Arc::new(Vec::new()) }));
-                (name, table)
-            })
-            .collect();
-        ArchiveCatalog { tables }
+        let mut catalog = ArchiveCatalog::default();
+        for (name, columns) in archives {
+            catalog.insert_rows(&name, crate::kql::table::Table { columns, rows: Vec::new() });
+        }
+        catalog
     }
 
     /// An archive of these rows, held in memory (a playbook test's `archive.NAME` fixture).
     pub fn insert_rows(&mut self, name: &str, table: crate::kql::table::Table) {
-        let rows =
-            ArchiveMemory(MemoryTable { name: name.to_string(), columns: table.columns, rows: Arc::new(table.rows) });
-        self.tables.insert(name.to_string(), Arc::new(rows));
+        let rows = Rows::Memory(Arc::new(table.rows));
+        self.0.insert(Arc::new(ArchiveTable { name: name.to_string(), columns: table.columns, rows }));
     }
 }
 
@@ -496,64 +486,39 @@ impl Catalog for StateArchives {
 
 impl Catalog for ArchiveCatalog {
     fn table(&self, name: &str) -> Result<Option<Arc<dyn TableSource>>, KqlError> {
-        Ok(self.tables.get(name).cloned())
+        self.0.table(name)
     }
 
     fn table_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.tables.keys().cloned().collect();
-        names.sort();
-        names
+        self.0.table_names()
     }
 }
 
-/// An archive read in memory. Its time column is none: a run's window does not apply to an archive (it is the
-/// memory beyond the window).
+/// Where an archive's rows are.
 #[derive(Debug)]
-struct ArchiveMemory(MemoryTable);
-
-impl TableSource for ArchiveMemory {
-    fn name(&self) -> &str {
-        self.0.name()
-    }
-
-    fn columns(&self) -> &[Column] {
-        self.0.columns()
-    }
-
-    fn time_column(&self) -> Option<usize> {
-        None
-    }
-
-    fn partition_count(&self) -> usize {
-        self.0.partition_count()
-    }
-
-    fn scan_partition(
-        &self,
-        partition: usize,
-        request: &ScanRequest,
-        sink: &mut dyn FnMut(Row) -> bool,
-    ) -> Result<ScanStats, KqlError> {
-        self.0.scan_partition(partition, request, sink)
-    }
+enum Rows {
+    /// Read already (an archive in memory, a test's fixture).
+    Memory(Arc<Vec<Row>>),
+    /// In a state file, read when scanned: ranges of row ids (inclusive), and how stored rows become rows.
+    File { path: PathBuf, layout: Arc<ArchiveLayout>, partitions: Vec<(i64, i64)> },
 }
 
-/// An archive in a state file, read when scanned.
+/// An archive as a table. Its time column is none: a run's window does not apply to an archive (it is the memory
+/// beyond the window).
 #[derive(Debug)]
 struct ArchiveTable {
-    path: PathBuf,
-    layout: Arc<ArchiveLayout>,
-    /// Ranges of row ids, inclusive.
-    partitions: Vec<(i64, i64)>,
+    name: String,
+    columns: Vec<Column>,
+    rows: Rows,
 }
 
 impl TableSource for ArchiveTable {
     fn name(&self) -> &str {
-        &self.layout.name
+        &self.name
     }
 
     fn columns(&self) -> &[Column] {
-        &self.layout.columns
+        &self.columns
     }
 
     fn time_column(&self) -> Option<usize> {
@@ -561,7 +526,10 @@ impl TableSource for ArchiveTable {
     }
 
     fn partition_count(&self) -> usize {
-        self.partitions.len().max(1)
+        match &self.rows {
+            Rows::Memory(rows) => rows.len().div_ceil(MEMORY_PARTITION_ROWS).max(1),
+            Rows::File { partitions, .. } => partitions.len().max(1),
+        }
     }
 
     fn scan_partition(
@@ -570,64 +538,93 @@ impl TableSource for ArchiveTable {
         request: &ScanRequest,
         sink: &mut dyn FnMut(Row) -> bool,
     ) -> Result<ScanStats, KqlError> {
-        let mut stats = ScanStats::default();
-        let Some((low, high)) = self.partitions.get(partition) else { return Ok(stats) };
-        let failed = |e: rusqlite::Error| {
-            KqlError::runtime(format!("reading the archive {} from {}: {e}", self.layout.name, self.path.display()))
-        };
-        let connection = rusqlite::Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(failed)?;
-        connection.busy_timeout(super::BUSY_TIMEOUT).map_err(failed)?;
-        // Mapped pages: the scan reads the file without copying it through SQLite's page cache.
-        connection.pragma_update(None, "mmap_size", 1i64 << 30).map_err(failed)?;
-        // A range of the primary key; `+archive` keeps SQLite from scanning an index of the whole archive instead.
-        let mut statement = connection
-            .prepare("SELECT schema, row FROM archive_rows WHERE id BETWEEN ?1 AND ?2 AND +archive = ?3 ORDER BY id")
-            .map_err(failed)?;
-        let mut rows = statement.query(params![low, high, self.layout.name]).map_err(failed)?;
-        // Columns a filter reads are decoded for it; the rest only for rows that pass it.
-        let wanted: Vec<bool> = request
-            .columns
-            .iter()
-            .zip(request.filter_columns.iter().chain(std::iter::repeat(&false)))
-            .map(|(a, b)| *a || *b)
-            .collect();
-        while let Some(row) = rows.next().map_err(failed)? {
-            if request.cancel.load(std::sync::atomic::Ordering::Relaxed) {
-                break;
-            }
-            let schema: i64 = row.get(0).map_err(failed)?;
-            let raw = row.get_ref(1).map_err(failed)?;
-            let text = raw
-                .as_str()
-                .map_err(|e| failed(rusqlite::Error::FromSqlConversionFailure(1, raw.data_type(), Box::new(e))))?;
-            stats.rows_read += 1;
-            if let Some(progress) = request.progress {
-                progress.fetch_add(text.len() as u64, std::sync::atomic::Ordering::Relaxed);
-            }
-            if request.prefilter.is_some_and(|prefilter| !prefilter.may_match(text.as_bytes())) {
-                continue;
-            }
-            let Some(values) = self.layout.decode(schema, text, &wanted) else {
-                stats.bad_rows += 1;
-                if stats.first_bad_row.is_none() {
-                    stats.first_bad_row =
-                        Some(format!("archive {} holds a row that is not a list of values", self.layout.name));
+        match &self.rows {
+            Rows::Memory(rows) => {
+                let mut stats = ScanStats::default();
+                let start = partition * MEMORY_PARTITION_ROWS;
+                for row in rows.iter().skip(start).take(MEMORY_PARTITION_ROWS) {
+                    stats.rows_read += 1;
+                    if request.filter.is_some_and(|filter| !filter(row)) {
+                        continue;
+                    }
+                    if !sink(row.clone()) {
+                        break;
+                    }
                 }
-                continue;
-            };
-            if request.filter.is_some_and(|filter| !filter(&values)) {
-                continue;
+                Ok(stats)
             }
-            if !sink(values) {
-                break;
-            }
+            Rows::File { path, layout, partitions } => match partitions.get(partition) {
+                Some(range) => scan_file(path, layout, *range, request, sink),
+                None => Ok(ScanStats::default()),
+            },
         }
-        Ok(stats)
     }
+}
+
+/// Rows a partition of an archive in memory holds.
+const MEMORY_PARTITION_ROWS: usize = 65_536;
+
+/// One partition of an archive in a state file: its own read-only connection, the rows of a range of ids.
+fn scan_file(
+    path: &std::path::Path,
+    layout: &ArchiveLayout,
+    (low, high): (i64, i64),
+    request: &ScanRequest,
+    sink: &mut dyn FnMut(Row) -> bool,
+) -> Result<ScanStats, KqlError> {
+    let mut stats = ScanStats::default();
+    let failed = |e: rusqlite::Error| {
+        KqlError::runtime(format!("reading the archive {} from {}: {e}", layout.name, path.display()))
+    };
+    let connection =
+        rusqlite::Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(failed)?;
+    connection.busy_timeout(super::BUSY_TIMEOUT).map_err(failed)?;
+    // Mapped pages: the scan reads the file without copying it through SQLite's page cache.
+    connection.pragma_update(None, "mmap_size", 1i64 << 30).map_err(failed)?;
+    // A range of the primary key; `+archive` keeps SQLite from scanning an index of the whole archive instead.
+    let mut statement = connection
+        .prepare("SELECT schema, row FROM archive_rows WHERE id BETWEEN ?1 AND ?2 AND +archive = ?3 ORDER BY id")
+        .map_err(failed)?;
+    let mut rows = statement.query(params![low, high, layout.name]).map_err(failed)?;
+    // Columns a filter reads are decoded for it; the rest only for rows that pass it.
+    let wanted: Vec<bool> = request
+        .columns
+        .iter()
+        .zip(request.filter_columns.iter().chain(std::iter::repeat(&false)))
+        .map(|(a, b)| *a || *b)
+        .collect();
+    while let Some(row) = rows.next().map_err(failed)? {
+        if request.cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
+        let schema: i64 = row.get(0).map_err(failed)?;
+        let raw = row.get_ref(1).map_err(failed)?;
+        let text = raw
+            .as_str()
+            .map_err(|e| failed(rusqlite::Error::FromSqlConversionFailure(1, raw.data_type(), Box::new(e))))?;
+        stats.rows_read += 1;
+        if let Some(progress) = request.progress {
+            progress.fetch_add(text.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+        if request.prefilter.is_some_and(|prefilter| !prefilter.may_match(text.as_bytes())) {
+            continue;
+        }
+        let Some(values) = layout.decode(schema, text, &wanted) else {
+            stats.bad_rows += 1;
+            if stats.first_bad_row.is_none() {
+                stats.first_bad_row = Some(format!("archive {} holds a row that is not a list of values", layout.name));
+            }
+            continue;
+        };
+        if request.filter.is_some_and(|filter| !filter(&values)) {
+            continue;
+        }
+        if !sink(values) {
+            break;
+        }
+    }
+    Ok(stats)
 }
 
 /// The time of a hit for retention: its `Timestamp` (or `TimeGenerated`) when it has one, else `fallback`.

@@ -172,7 +172,7 @@ pub trait Catalog: Send + Sync {
 }
 
 /// A catalog of tables held in memory.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct MemoryCatalog {
     tables: HashMap<String, Arc<dyn TableSource>>,
 }
