@@ -268,16 +268,14 @@ impl GraphClient {
         let url =
             self.graph_url.join("v1.0/security/runHuntingQuery").map_err(|e| GraphError::Refused(e.to_string()))?;
         let body = request_body(query, window);
-        let (mut calls, mut failed, mut throttled) = (0u32, 0u32, 0u32);
-        // A token Graph refused (401): replaced once per query; a second refusal fails the run.
-        let mut refused: Option<Arc<str>> = None;
+        let mut tries = Tries::new(&self.policy, "Graph", "", self.policy.max_throttle_wait);
         loop {
-            let token = self.tokens.token(refused.as_deref()).await.map_err(|e| GraphError::SignIn(e.0))?;
+            let token = self.tokens.token(tries.refused()).await.map_err(|e| GraphError::SignIn(e.0))?;
             let (verdict, answer) = {
                 let _permit = self.running.acquire().await.map_err(|e| GraphError::Refused(e.to_string()))?;
                 let admitted = self.rate.admit(self.timer.as_ref()).await;
                 self.calls.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(admitted);
-                calls += 1;
+                tries.calls += 1;
                 self.call(&url, &token, &body).await
             };
             let verdict = match (verdict, answer) {
@@ -286,48 +284,18 @@ impl GraphClient {
                     Err(problem) => Verdict::Transient { detail: problem },
                 },
                 (Verdict::Success, None) => Verdict::Transient { detail: "a success without a body".into() },
+                (Verdict::Fatal(Fatal::Query(message)), _) => return Err(GraphError::Query(message)),
+                (Verdict::Fatal(Fatal::Permission(message)), _) => return Err(GraphError::Permission(message)),
+                (Verdict::Fatal(Fatal::Other(message)), _) => return Err(GraphError::Refused(message)),
                 (verdict, _) => verdict,
             };
-            match verdict {
-                // Handled above: a success returns, or becomes a transient failure.
-                Verdict::Success => {}
-                Verdict::Reauthenticate { detail } => {
-                    if refused.is_some() {
-                        return Err(GraphError::SignIn(format!(
-                            "Graph refused a fresh token of {}: {detail}",
-                            self.name
-                        )));
-                    }
-                    refused = Some(token);
-                }
-                Verdict::Throttled { after, detail } => {
-                    throttled += 1;
-                    let wait = after.unwrap_or_else(|| self.policy.backoff(throttled).max(self.policy.backoff));
-                    if throttled >= self.policy.throttled_attempts {
-                        return Err(GraphError::GaveUp { calls, detail: format!("throttled: {detail}") });
-                    }
-                    if wait > self.policy.max_throttle_wait {
-                        return Err(GraphError::GaveUp {
-                            calls,
-                            detail: format!(
-                                "throttled: {detail}; Graph asks to wait {} s, longer than huntbook waits within a run",
-                                wait.as_secs()
-                            ),
-                        });
-                    }
+            match tries.after(verdict, token, &self.name)? {
+                Next::Now => {}
+                Next::Throttled(wait) => {
                     crate::telemetry::graph_throttled(&self.name, wait);
                     self.timer.sleep(wait).await;
                 }
-                Verdict::Transient { detail } => {
-                    failed += 1;
-                    if failed >= self.policy.attempts {
-                        return Err(GraphError::GaveUp { calls, detail });
-                    }
-                    self.timer.sleep(self.policy.backoff(failed)).await;
-                }
-                Verdict::Fatal(Fatal::Query(message)) => return Err(GraphError::Query(message)),
-                Verdict::Fatal(Fatal::Permission(message)) => return Err(GraphError::Permission(message)),
-                Verdict::Fatal(Fatal::Other(message)) => return Err(GraphError::Refused(message)),
+                Next::Wait(wait) => self.timer.sleep(wait).await,
             }
         }
     }
@@ -388,6 +356,91 @@ impl GraphClient {
                 let verdict = classify(status, &headers, &bytes, self.timer.now());
                 let answer = matches!(verdict, Verdict::Success).then_some(bytes);
                 (verdict, answer)
+            }
+        }
+    }
+}
+
+/// The tries of one request, and what the verdict of the latest means: another try at once with a fresh token
+/// (a 401, once), after a wait (throttled, or a failure that may pass), or none (the policy's bounds reached).
+struct Tries<'a> {
+    policy: &'a RetryPolicy,
+    /// Who answers, for messages: `Graph`, `the files API`.
+    service: &'static str,
+    /// Put before what a failure says (`the files API: `), or nothing.
+    prefix: &'static str,
+    /// The longest `Retry-After` waited for within a run.
+    max_throttle_wait: Duration,
+    pub calls: u32,
+    failed: u32,
+    throttled: u32,
+    /// A token the service refused (401): replaced once per request; a second refusal fails it.
+    refused: Option<Arc<str>>,
+}
+
+enum Next {
+    /// Try again now (with a fresh token).
+    Now,
+    /// Try again after this wait, which the service asked for.
+    Throttled(Duration),
+    /// Try again after this backoff.
+    Wait(Duration),
+}
+
+impl<'a> Tries<'a> {
+    fn new(policy: &'a RetryPolicy, service: &'static str, prefix: &'static str, max_throttle_wait: Duration) -> Self {
+        Tries { policy, service, prefix, max_throttle_wait, calls: 0, failed: 0, throttled: 0, refused: None }
+    }
+
+    /// The token to replace at the next sign-in, if the service refused it.
+    fn refused(&self) -> Option<&str> {
+        self.refused.as_deref()
+    }
+
+    /// What to do after a failed try (`verdict` is not a success, nor fatal: the caller answers those).
+    fn after(&mut self, verdict: Verdict, token: Arc<str>, tenant: &str) -> Result<Next, GraphError> {
+        let prefix = self.prefix;
+        match verdict {
+            Verdict::Reauthenticate { detail } => {
+                if self.refused.is_some() {
+                    return Err(GraphError::SignIn(format!(
+                        "{} refused a fresh token of {tenant}: {detail}",
+                        self.service
+                    )));
+                }
+                self.refused = Some(token);
+                Ok(Next::Now)
+            }
+            Verdict::Throttled { after, detail } => {
+                self.throttled += 1;
+                let wait = after.unwrap_or_else(|| self.policy.backoff(self.throttled).max(self.policy.backoff));
+                if self.throttled >= self.policy.throttled_attempts {
+                    return Err(GraphError::GaveUp {
+                        calls: self.calls,
+                        detail: format!("{prefix}throttled: {detail}"),
+                    });
+                }
+                if wait > self.max_throttle_wait {
+                    return Err(GraphError::GaveUp {
+                        calls: self.calls,
+                        detail: format!(
+                            "{prefix}throttled: {detail}; {} asks to wait {} s, longer than huntbook waits within a run",
+                            self.service,
+                            wait.as_secs()
+                        ),
+                    });
+                }
+                Ok(Next::Throttled(wait))
+            }
+            Verdict::Transient { detail } => {
+                self.failed += 1;
+                if self.failed >= self.policy.attempts {
+                    return Err(GraphError::GaveUp { calls: self.calls, detail: format!("{prefix}{detail}") });
+                }
+                Ok(Next::Wait(self.policy.backoff(self.failed)))
+            }
+            Verdict::Success | Verdict::Fatal(_) => {
+                Err(GraphError::Refused(format!("{prefix}an answer huntbook did not expect here")))
             }
         }
     }

@@ -711,3 +711,35 @@ fn a_query_sent_to_graph_cannot_read_an_archive() {
     );
     assert!(errors.contains("1 problem in 1 of 3 playbooks"), "the recorder and the lookup are fine: {errors}");
 }
+
+/// The files API throttles (429 with `Retry-After`) and refuses a token (401): huntbook waits, signs in again
+/// once, and every file still gets its profile.
+#[test]
+fn the_files_api_is_waited_for_when_it_throttles_and_a_refused_token_is_replaced() {
+    let data = tempfile::tempdir().expect("temp dir");
+    collections(data.path(), &[("2026-11-20T10:00:00Z", 3)], 3, 3);
+    for (fault, expected) in [("429*2", vec![429, 429, 200, 200, 200]), ("401*1", vec![401, 200, 200, 200])] {
+        let emulator = Emulator::start_over(
+            data.path(),
+            &["--client-secret", SECRET, "--fail-files", fault, "--retry-after", "0"],
+        );
+        let workspace = Workspace::new(&[]);
+        workspace.playbook("live-response-file-collected", &files_api_playbook(""));
+        workspace.point_at(&emulator.url, "");
+        let said = ok(&workspace.run("2026-11-20T12:00:00Z"));
+        assert!(!said.contains("unavailable"), "{fault}: {said}");
+        let statuses: Vec<u64> = emulator
+            .calls()
+            .iter()
+            .filter(|call| call["path"].as_str().is_some_and(|p| p.starts_with("/api/files/")))
+            .filter_map(|call| call["status"].as_u64())
+            .collect();
+        assert_eq!(statuses, expected, "{fault}");
+        let mails = workspace.mails("soc-mail");
+        assert_eq!(mails[0].text.matches("ProfileAvailability  Available").count(), 3, "{fault}: {}", mails[0].text);
+        if fault.starts_with("401") {
+            // A second sign-in for the Defender API after the refusal: three tokens in all.
+            assert_eq!(emulator.statuses("/oauth2/v2.0/token"), [200, 200, 200], "{fault}");
+        }
+    }
+}
