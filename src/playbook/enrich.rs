@@ -307,7 +307,22 @@ fn read_entry(
     archives: &[String],
 ) -> Option<Enrichment> {
     let entries = value.entries()?;
-    let kinds: Vec<Value> = entries.into_iter().filter(|entry| entry.key() != Some("on_error")).collect();
+    let mut kinds: Vec<Value> = Vec::new();
+    let mut misspelt = false;
+    for entry in entries {
+        let key = entry.key().unwrap_or_default();
+        if key == "on_error" {
+            continue;
+        }
+        // `on_eror: fail` is a misspelt option, not a second enricher.
+        if !KINDS.contains(&key) && did_you_mean(key, ["on_error"]).is_some() {
+            let place = entry.reader().at(entry.key_place(), format!("unknown key `{key}`"));
+            entry.reader().report(place.with_hint("did you mean `on_error`?"));
+            misspelt = true;
+            continue;
+        }
+        kinds.push(entry);
+    }
     let [kind] = kinds.as_slice() else {
         value.report_hint(
             "each `enrich:` entry is one enricher",
@@ -331,6 +346,9 @@ fn read_entry(
             None
         }
     };
+    if misspelt {
+        return None;
+    }
     Some(Enrichment { enricher: enricher?, on_error: on_error? })
 }
 

@@ -151,7 +151,7 @@ pub struct LoadedPlaybooks {
     pub archives: crate::store::ArchiveCatalog,
 }
 
-/// `load_playbook_dir` without the templates: for callers that check the configuration's templates themselves
+/// `load_playbooks` without the templates: for callers that check the configuration's templates themselves
 /// (`config::check_templates`) and want to know which files failed.
 ///
 /// Archives are tables too: when some playbook keeps one, the directory is read a second time with the archives

@@ -655,7 +655,8 @@ fn enrichment_mistakes_are_reported_at_their_place() {
          query: CloudAppEvents | project Timestamp, ReportId\nenrich:\n  - file_profile: { sha256: SHA256 }\n  \
          - isolation_reason: { device: ReportId, at: Timestamp, from: isolations, rename: { IsolatedAtt: When } }\n  \
          - isolation_reason: { device: ReportId, at: ReportId, from: isolations }\n  \
-         - lookup: { query: 'CloudAppEvents | take 1', on: ReportId }\n  - whois: { ip: IPAddress }\n",
+         - lookup: { query: 'CloudAppEvents | take 1', on: ReportId }\n  - whois: { ip: IPAddress }\n  \
+         - file_profile: { sha1: ReportId }\n    on_eror: fail\n",
     )
     .expect("written");
     let output = common::huntbook()
@@ -676,6 +677,7 @@ fn enrichment_mistakes_are_reported_at_their_place() {
         "isolation_reason adds no column `IsolatedAtt`",
         "the lookup query does not use the hits' values",
         "unknown enricher `whois`",
+        "unknown key `on_eror`",
         "missing key `notify`",
     ] {
         assert!(errors.contains(expected), "{expected:?} not in:\n{errors}");
