@@ -178,7 +178,7 @@ fn cut(text: &str, limit: usize) -> String {
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#1b1b1b}\
 table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border-bottom:1px solid #ddd;padding:4px 8px;\
 text-align:left;vertical-align:top}th{background:#f4f4f4}td.n{text-align:right}.failing{color:#a4262c;\
-font-weight:600}.ok{color:#107c10}.running{color:#0063b1}.muted{color:#666}.banner{background:#fde7e9;\
+font-weight:600}.ok{color:#107c10}.noted{color:#8a5300}.running{color:#0063b1}.muted{color:#666}.banner{background:#fde7e9;\
 border:1px solid #a4262c;padding:.75em;margin-bottom:1em}pre{white-space:pre-wrap;margin:0}";
 
 fn render_status(shared: &Shared, snapshot: &Snapshot) -> String {
@@ -295,15 +295,43 @@ fn render_status(shared: &Shared, snapshot: &Snapshot) -> String {
             dead_class = if dead > 0 { " failing" } else { "" },
         );
     }
+    page.push_str("</tbody></table>");
+    if !snapshot.archives.is_empty() {
+        page.push_str(
+            "<h2>Archives</h2><table id=\"archives\"><thead><tr><th>Archive</th><th>Kept by</th><th>Rows</th>\
+             <th>Size</th></tr></thead><tbody>",
+        );
+        for archive in &snapshot.archives {
+            let keeper = workspace
+                .playbooks
+                .iter()
+                .find(|p| p.archive.as_ref().is_some_and(|a| a.name == archive.name))
+                .map_or(String::new(), |p| p.id.clone());
+            let _ = write!(
+                page,
+                "<tr data-archive=\"{name}\"><td>{name}</td><td>{keeper}</td><td class=\"n\">{rows}</td>\
+                 <td class=\"n\">{size:.1} MB</td></tr>",
+                name = escape_html(&archive.name),
+                keeper = escape_html(&keeper),
+                rows = archive.rows,
+                size = archive.bytes as f64 / 1e6,
+            );
+        }
+        page.push_str("</tbody></table>");
+    }
     page.push_str(
-        "</tbody></table><h2>Recent runs</h2><table id=\"runs\"><thead><tr><th>Started</th>\
+        "<h2>Recent runs</h2><table id=\"runs\"><thead><tr><th>Started</th>\
                    <th>Playbook</th><th>Window</th><th>Rows</th><th>Hits</th><th>Messages</th><th>Outcome</th>\
                    </tr></thead><tbody>",
     );
     for run in &snapshot.recent {
-        let outcome = match run.status {
-            RunStatus::Succeeded => "<td class=\"ok\">succeeded</td>".to_string(),
-            RunStatus::Failed => format!(
+        let outcome = match (run.status, &run.error) {
+            // A run that went on without an enrichment: its note.
+            (RunStatus::Succeeded, Some(note)) => {
+                format!("<td class=\"noted\">succeeded<br><pre>{}</pre></td>", escape_html(&cut(note, 200)))
+            }
+            (RunStatus::Succeeded, None) => "<td class=\"ok\">succeeded</td>".to_string(),
+            (RunStatus::Failed, _) => format!(
                 "<td class=\"failing\">failed<br><pre>{}</pre></td>",
                 escape_html(&cut(run.error.as_deref().unwrap_or_default(), 200))
             ),

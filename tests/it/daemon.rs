@@ -347,6 +347,15 @@ smtp: {{ host: 127.0.0.1, port: {port}, username: {USER}, password: '${{env:HB_T
     assert!(!text.contains("TOPSECRETsig") && !text.contains(PASSWORD));
     assert!(!daemon.log().contains("TOPSECRETsig") && !daemon.log().contains(PASSWORD));
 
+    // The status page lists the archive, who keeps it and its rows.
+    let (_, page) = daemon.get("/", None);
+    assert!(
+        page.contains(
+            "<tr data-archive=\"isolations\"><td>isolations</td><td>isolation-history</td><td class=\"n\">21</td>"
+        ),
+        "{page}"
+    );
+
     let (status, body) = daemon.get("/readyz", None);
     assert_eq!((status, body.as_str()), (200, "ready\n"));
     let (status, body) = daemon.get("/healthz", None);
