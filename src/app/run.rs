@@ -14,6 +14,7 @@ use crate::cli::RunArgs;
 use crate::config::SourceConfig;
 use crate::diagnostics::{Diagnostic, render_diagnostics};
 use crate::graph::Environment;
+use crate::kql::table::Catalog;
 use crate::playbook::Playbook;
 use crate::runner::{RunError, RunOptions, RunSummary, Services, due_at, run_playbook};
 use crate::schedule::{Clock, SystemClock, Window};
@@ -382,7 +383,7 @@ pub fn source(workspace: &Workspace) -> Result<Box<dyn Source>> {
         SourceConfig::Local { rebase_time, .. } => {
             // The archives are tables too: what the state file holds, else (nothing kept yet) empty.
             let catalog = crate::kql::table::Layered(vec![
-                Arc::new(crate::store::StateArchives::new(&workspace.config.state)),
+                Arc::new(crate::store::StateArchives::new(&workspace.config.state, workspace.archives.table_names())),
                 Arc::new(workspace.archives.clone()),
                 Arc::clone(&workspace.catalog),
             ]);

@@ -289,6 +289,9 @@ pub(super) fn write_archives(
                 .map_err(failed("writing rows", archive))? as u64;
         }
     }
+    if profiles.is_empty() {
+        return Ok(archived);
+    }
     let mut upsert = transaction
         .prepare_cached(
             "INSERT INTO file_profiles (hash, via, fetched, profile) VALUES (?1, ?2, ?3, ?4)
@@ -451,36 +454,31 @@ impl ArchiveCatalog {
 }
 
 /// The archives of a state file, read each time a query names one (they grow as runs commit): the tables
-/// `source: local` queries see beside the data files.
+/// `source: local` queries see beside the data files. Only the archives the playbooks keep are looked for, so a
+/// query that reads none never opens the state file for them.
 #[derive(Debug)]
 pub struct StateArchives {
     path: PathBuf,
+    names: Vec<String>,
 }
 
 impl StateArchives {
-    pub fn new(path: &std::path::Path) -> StateArchives {
-        StateArchives { path: path.to_path_buf() }
-    }
-
-    fn catalog(&self) -> Result<Option<ArchiveCatalog>, KqlError> {
-        if !self.path.is_file() {
-            return Ok(None);
-        }
-        let store = Store::open(&self.path).map_err(|e| KqlError::runtime(format!("reading the archives: {e}")))?;
-        store.archive_catalog().map(Some).map_err(|e| KqlError::runtime(format!("reading the archives: {e}")))
+    pub fn new(path: &std::path::Path, names: Vec<String>) -> StateArchives {
+        StateArchives { path: path.to_path_buf(), names }
     }
 }
 
 impl Catalog for StateArchives {
     fn table(&self, name: &str) -> Result<Option<Arc<dyn TableSource>>, KqlError> {
-        match self.catalog()? {
-            Some(catalog) => catalog.table(name),
-            None => Ok(None),
+        if !self.names.iter().any(|known| known == name) || !self.path.is_file() {
+            return Ok(None);
         }
+        let failed = |e: StoreError| KqlError::runtime(format!("reading the archive {name}: {e}"));
+        Store::open(&self.path).and_then(|store| store.archive_catalog()).map_err(failed)?.table(name)
     }
 
     fn table_names(&self) -> Vec<String> {
-        self.catalog().ok().flatten().map(|catalog| catalog.table_names()).unwrap_or_default()
+        self.names.clone()
     }
 }
 
