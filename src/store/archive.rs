@@ -19,7 +19,7 @@ use super::{Store, StoreError, sql_error};
 use crate::kql::error::KqlError;
 use crate::kql::load::from_raw_json;
 use crate::kql::plan::{Column, Row};
-use crate::kql::table::{Catalog, MemoryCatalog, ScanRequest, ScanStats, TableSource};
+use crate::kql::table::{Catalog, MemoryCatalog, MemoryTable, ScanRequest, ScanStats, TableSource};
 use crate::kql::types::Type;
 use crate::kql::value::Value;
 
@@ -184,7 +184,11 @@ impl Store {
                     layout: Arc::new(layout.clone()),
                     partitions: partitions(low, high),
                 },
-                None => Rows::Memory(Arc::new(self.archive_rows(&layout)?)),
+                None => Rows::Memory(MemoryTable {
+                    name: layout.name.clone(),
+                    columns: layout.columns.clone(),
+                    rows: Arc::new(self.archive_rows(&layout)?),
+                }),
             };
             catalog.0.insert(Arc::new(ArchiveTable {
                 name: layout.name.clone(),
@@ -448,7 +452,11 @@ impl ArchiveCatalog {
 
     /// An archive of these rows, held in memory (a playbook test's `archive.NAME` fixture).
     pub fn insert_rows(&mut self, name: &str, table: crate::kql::table::Table) {
-        let rows = Rows::Memory(Arc::new(table.rows));
+        let rows = Rows::Memory(MemoryTable {
+            name: name.to_string(),
+            columns: table.columns.clone(),
+            rows: Arc::new(table.rows),
+        });
         self.0.insert(Arc::new(ArchiveTable { name: name.to_string(), columns: table.columns, rows }));
     }
 }
@@ -496,7 +504,7 @@ impl Catalog for ArchiveCatalog {
 #[derive(Debug)]
 enum Rows {
     /// Read already (an archive in memory, a test's fixture).
-    Memory(Arc<Vec<Row>>),
+    Memory(MemoryTable),
     /// In a state file, read when scanned: ranges of row ids (inclusive), and how stored rows become rows.
     File { path: PathBuf, layout: Arc<ArchiveLayout>, partitions: Vec<(i64, i64)> },
 }
@@ -525,7 +533,7 @@ impl TableSource for ArchiveTable {
 
     fn partition_count(&self) -> usize {
         match &self.rows {
-            Rows::Memory(rows) => rows.len().div_ceil(MEMORY_PARTITION_ROWS).max(1),
+            Rows::Memory(table) => table.partition_count(),
             Rows::File { partitions, .. } => partitions.len().max(1),
         }
     }
@@ -537,20 +545,7 @@ impl TableSource for ArchiveTable {
         sink: &mut dyn FnMut(Row) -> bool,
     ) -> Result<ScanStats, KqlError> {
         match &self.rows {
-            Rows::Memory(rows) => {
-                let mut stats = ScanStats::default();
-                let start = partition * MEMORY_PARTITION_ROWS;
-                for row in rows.iter().skip(start).take(MEMORY_PARTITION_ROWS) {
-                    stats.rows_read += 1;
-                    if request.filter.is_some_and(|filter| !filter(row)) {
-                        continue;
-                    }
-                    if !sink(row.clone()) {
-                        break;
-                    }
-                }
-                Ok(stats)
-            }
+            Rows::Memory(table) => table.scan_partition(partition, request, sink),
             Rows::File { path, layout, partitions } => match partitions.get(partition) {
                 Some(range) => scan_file(path, layout, *range, request, sink),
                 None => Ok(ScanStats::default()),
@@ -558,9 +553,6 @@ impl TableSource for ArchiveTable {
         }
     }
 }
-
-/// Rows a partition of an archive in memory holds.
-const MEMORY_PARTITION_ROWS: usize = 65_536;
 
 /// One partition of an archive in a state file: its own read-only connection, the rows of a range of ids.
 fn scan_file(
