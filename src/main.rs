@@ -11,6 +11,8 @@ fn main() -> std::process::ExitCode {
     huntbook::app::init_logging(&cli);
     match run(cli.command) {
         Ok(outcome) => std::process::ExitCode::from(outcome as u8),
+        // A reader that stopped reading (`huntbook outbox list | head`) is its choice, not a failure.
+        Err(error) if huntbook::app::is_broken_pipe(&error) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
             std::process::ExitCode::from(exit_code_of(&error))

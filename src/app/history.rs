@@ -49,12 +49,13 @@ pub fn validate(args: ConfigArgs) -> Result<Outcome> {
         1 => " (1 runs in Graph only: its tests cannot run locally)".to_string(),
         n => format!(" ({n} run in Graph only: their tests cannot run locally)"),
     };
+    let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     println!(
-        "ok: {} playbooks ({} tests), {} receivers, {} templates; queries run on {source}{graph_only}",
-        workspace.playbooks.len(),
-        tests,
-        config.receivers.len(),
-        workspace.templates.names().len()
+        "ok: {} ({}), {}, {}; queries run on {source}{graph_only}",
+        count(workspace.playbooks.len(), "playbook", "playbooks"),
+        count(tests, "test", "tests"),
+        count(config.receivers.len(), "receiver", "receivers"),
+        count(workspace.templates.names().len(), "template", "templates"),
     );
     Ok(Outcome::Success)
 }
@@ -76,6 +77,20 @@ pub fn runs(args: RunsArgs) -> Result<Outcome> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if runs.is_empty() {
+        if let Some(name) = &args.playbook {
+            // A name nothing knows is a mistake, not a playbook that never ran.
+            let mut known: Vec<String> =
+                store.latest_runs().context("reading the runs")?.into_iter().map(|r| r.playbook).collect();
+            known.extend(playbook_ids(&config.playbooks));
+            if !known.contains(name) {
+                known.sort();
+                known.dedup();
+                let hint = crate::config::yaml::did_you_mean(name, known.iter().map(String::as_str))
+                    .unwrap_or_else(|| format!("the playbooks are: {}", known.join(", ")));
+                eprintln!("error: no playbook {name} has run or is in {}\n  = {hint}", config.playbooks.display());
+                return Ok(Outcome::Invalid);
+            }
+        }
         writeln!(out, "no runs yet{}", args.playbook.as_ref().map_or(String::new(), |p| format!(" of {p}")))?;
         return Ok(Outcome::Success);
     }
@@ -112,4 +127,20 @@ pub fn runs(args: RunsArgs) -> Result<Outcome> {
 
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or_default()
+}
+
+/// The ids of the playbook files of a directory (their `id:`, else their name), read cheaply: no validation.
+fn playbook_ids(dir: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .filter_map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let id = text
+                .lines()
+                .find_map(|line| line.strip_prefix("id:").map(|id| id.trim().trim_matches(['"', '\'']).to_string()));
+            id.filter(|id| !id.is_empty()).or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        })
+        .collect()
 }

@@ -42,6 +42,13 @@ pub fn usage(message: impl Into<String>) -> anyhow::Error {
 }
 
 /// The exit code of a command that ended in an error: 2 for bad usage, 1 for everything else.
+/// Whether a command failed only because its output was closed (a pipe into `head`).
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 pub fn exit_code_of(error: &anyhow::Error) -> u8 {
     if error.chain().any(|cause| cause.is::<Usage>()) { Outcome::Invalid as u8 } else { Outcome::Failed as u8 }
 }

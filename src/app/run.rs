@@ -93,6 +93,8 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
     let workers = if workspace.config.source.is_graph() { PARALLEL_GRAPH_RUNS } else { 1 };
     // A playbook catching up after downtime runs window after window (each its own commit) until it is caught
     // up; the others are done after their one run.
+    // The columns of the summary lines stay aligned whatever the length of the ids.
+    let width = selected.iter().map(|playbook| playbook.id.chars().count()).max().unwrap_or(0).max(32);
     let mut pending = selected;
     while !pending.is_empty() {
         let mut again = Vec::new();
@@ -105,7 +107,7 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
                         if summary.behind && !args.dry_run {
                             again.push(*playbook);
                         }
-                        writeln!(out, "{}", summary_line(&summary))?;
+                        writeln!(out, "{}", summary_line(&summary, width))?;
                         for note in &summary.notes {
                             eprintln!(
                                 "warning: {}: {note} (the messages say so; their columns are empty)",
@@ -129,7 +131,7 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
                         }
                     }
                     Err(error) => {
-                        writeln!(out, "{:<32} failed (below)", error.playbook())?;
+                        writeln!(out, "{:<width$} failed (below)", error.playbook())?;
                         out.flush()?;
                         eprint!("{}", error.render());
                         outcome = outcome.max(Outcome::Failed);
@@ -299,12 +301,21 @@ fn real_path(path: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
 
 /// `--since/--until` as a window.
 fn window_of(since: &str, until: &str) -> Result<Window> {
+    // A time with its zone, or a date alone: its midnight, UTC.
     let parse = |text: &str, flag: &str| {
-        DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| {
-            super::usage(format!(
-                "{flag} '{text}' is not a time: use ISO 8601 with a zone, such as 2026-11-20T12:00:00Z"
-            ))
-        })
+        let text = text.trim();
+        DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc))
+            .ok()
+            .or_else(|| {
+                chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0).map(|t| t.and_utc())
+            })
+            .ok_or_else(|| {
+                super::usage(format!(
+                    "{flag} '{text}' is not a time: use a date (2026-11-20, midnight UTC) or ISO 8601 with a zone, \
+                     such as 2026-11-20T12:00:00Z"
+                ))
+            })
     };
     let window = Window { start: parse(since, "--since")?, end: parse(until, "--until")? };
     if window.end <= window.start {
@@ -400,9 +411,10 @@ fn format_time(time: DateTime<Utc>) -> String {
     time.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-fn summary_line(summary: &RunSummary) -> String {
+/// One run's line; `width` is the playbook column's (the longest id of the run, at least 32).
+fn summary_line(summary: &RunSummary, width: usize) -> String {
     let mut line = format!(
-        "{:<32} {} → {}  rows {:>5}  new hits {:>5}  messages {:>3}",
+        "{:<width$} {} → {}  rows {:>5}  new hits {:>5}  messages {:>3}",
         summary.playbook,
         format_time(summary.window.start),
         format_time(summary.window.end),

@@ -132,7 +132,18 @@ pub(super) fn read_condition(value: Value, columns: Option<&[Column]>, catalog: 
     // Columns unknown here (a query beyond the local engine, or whose columns come from the data) leave the
     // condition to be checked where it runs.
     let Some(columns) = columns else { return Some(Condition { text, source: source_of(reader, scalar) }) };
-    match crate::kql::check::check_scalar(&expression, columns, catalog) {
+    // A name the condition cannot resolve: without a near miss to suggest, the columns there are.
+    let listed = |mut error: KqlError| {
+        if error.hint.is_none() && error.message.starts_with("Failed to resolve scalar expression named") {
+            let names: Vec<&str> = columns.iter().map(|column| column.name.as_str()).take(12).collect();
+            let more = if columns.len() > names.len() { ", ..." } else { "" };
+            error.hint = Some(format!("the hits' columns are {}{more}", names.join(", ")));
+        }
+        error
+    };
+    match crate::kql::check::check_scalar(&expression, columns, catalog)
+        .map_err(|errors| crate::kql::error::KqlErrors(errors.0.into_iter().map(listed).collect()))
+    {
         Ok(typed) if matches!(typed.ty, Type::Bool | Type::Dynamic) => {}
         Ok(typed) => {
             report(&[KqlError::semantic(

@@ -23,6 +23,7 @@ mod graph_run;
 mod hostile_input;
 mod never_panics;
 mod never_panics_yaml;
+mod new_user;
 mod playbooks;
 mod run;
 mod secrets;

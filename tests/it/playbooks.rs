@@ -106,7 +106,7 @@ fn init_makes_a_setup_that_validates_tests_and_runs_and_never_overwrites() {
 
     let validate = huntbook(&target, &["validate"]);
     assert_eq!(validate.status.code(), Some(0), "{}", stderr(&validate));
-    assert!(stdout(&validate).starts_with("ok: 1 playbooks (1 tests)"), "{}", stdout(&validate));
+    assert!(stdout(&validate).starts_with("ok: 1 playbook (1 test)"), "{}", stdout(&validate));
     let test = huntbook(&target, &["test"]);
     assert_eq!(test.status.code(), Some(0), "{}", stdout(&test));
     let run = huntbook(&target, &["run"]);

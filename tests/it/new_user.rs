@@ -1,0 +1,88 @@
+//! What a new user tripped over (issue 14), each as they met it: a pipe into `head`, a count of one, a
+//! playbook name mistyped in `runs`, a date without a time, a long playbook id, a `when:` naming a column
+//! that is not there.
+
+use crate::common;
+
+use std::process::{Output, Stdio};
+
+fn huntbook(dir: &std::path::Path, args: &[&str]) -> Output {
+    common::huntbook().current_dir(dir).args(args).env_remove("HUNTBOOK_CONFIG").output().expect("huntbook runs")
+}
+
+#[test]
+fn a_reader_that_stops_reading_is_not_an_error() {
+    let dir = common::quarter_hour_workspace("");
+    // `huntbook outbox list | head -0`: the reading end is closed before huntbook writes.
+    let mut child = common::huntbook()
+        .current_dir(dir.path())
+        .args(["outbox", "list"])
+        .env_remove("HUNTBOOK_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("ends");
+    assert_eq!(output.status.code(), Some(0), "{}", common::stderr(&output));
+    assert!(!common::stderr(&output).contains("Broken pipe"), "{}", common::stderr(&output));
+}
+
+#[test]
+fn counts_of_one_are_singular_and_runs_of_an_unknown_playbook_is_a_mistake() {
+    let dir = common::quarter_hour_workspace("");
+    let validated = huntbook(dir.path(), &["validate"]);
+    assert!(
+        common::stdout(&validated).starts_with("ok: 1 playbook (0 tests), 1 receiver, 2 templates"),
+        "{}",
+        common::stdout(&validated)
+    );
+
+    let never = huntbook(dir.path(), &["runs", "quarter"]);
+    assert_eq!(never.status.code(), Some(0));
+    assert!(common::stdout(&never).starts_with("no runs yet"), "{}", common::stdout(&never));
+    huntbook(dir.path(), &["run"]);
+    let typo = huntbook(dir.path(), &["runs", "quater"]);
+    assert_eq!(typo.status.code(), Some(2), "{}", common::stdout(&typo));
+    assert!(
+        common::stderr(&typo).contains("no playbook quater")
+            && common::stderr(&typo).contains("did you mean `quarter`?"),
+        "{}",
+        common::stderr(&typo)
+    );
+}
+
+#[test]
+fn a_window_may_be_given_as_dates_and_long_ids_keep_the_columns_aligned() {
+    let dir = common::quarter_hour_workspace("");
+    let long = "a-playbook-whose-id-is-longer-than-thirty-two-characters";
+    let text = std::fs::read_to_string(dir.path().join("playbooks/quarter.yaml")).expect("playbook");
+    std::fs::write(
+        dir.path().join(format!("playbooks/{long}.yaml")),
+        text.replace("id: quarter", &format!("id: {long}")),
+    )
+    .expect("written");
+    let output = huntbook(dir.path(), &["run", "--since", "2026-11-19", "--until", "2026-11-20"]);
+    assert_eq!(output.status.code(), Some(0), "{}{}", common::stdout(&output), common::stderr(&output));
+    let out = common::stdout(&output);
+    let lines: Vec<&str> = out.lines().filter(|line| line.contains(" rows ")).collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines.iter().all(|line| line.contains("2026-11-19 00:00:00 → 2026-11-20 00:00:00")), "{out}");
+    let column = |line: &str| line.find(" rows ").expect("a rows column");
+    assert_eq!(column(lines[0]), column(lines[1]), "{out}");
+}
+
+#[test]
+fn a_when_naming_a_missing_column_lists_the_columns() {
+    let dir = common::quarter_hour_workspace("");
+    let path = dir.path().join("playbooks/quarter.yaml");
+    let text = std::fs::read_to_string(&path).expect("playbook") + "    when: Zzz == 1\n";
+    std::fs::write(&path, text).expect("written");
+    let output = huntbook(dir.path(), &["validate"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        common::stderr(&output).contains("the hits' columns are Timestamp, AccountDisplayName"),
+        "{}",
+        common::stderr(&output)
+    );
+}
