@@ -145,9 +145,10 @@ pub struct QueryArgs {
     /// Read the query from this file ("-" for standard input).
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
-    /// Directory with one file per table: Name.jsonl, Name.json or Name.csv.
-    #[arg(long, value_name = "DIR", env = "HUNTBOOK_DATA", default_value = "examples/data")]
-    pub data: PathBuf,
+    /// Directory with one file per table: Name.jsonl, Name.json or Name.csv. Default: the data of the local
+    /// source of huntbook.yaml (here, or -c), its times rebased as its `rebase_time` says; else examples/data.
+    #[arg(long, value_name = "DIR", env = "HUNTBOOK_DATA")]
+    pub data: Option<PathBuf>,
     /// What now() and ago() are relative to (ISO 8601, e.g. 2026-11-20T12:00:00Z). Default: the clock.
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,

@@ -91,7 +91,11 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
         Some(now) => parse_time(now, "--now")?,
         None => clock_now(),
     };
-    let catalog: Arc<dyn Catalog> = match (DataDir::open(&args.data), args.archive) {
+    let (data, rebase) = match data_of(&args) {
+        Ok(found) => found,
+        Err(outcome) => return Ok(outcome),
+    };
+    let catalog: Arc<dyn Catalog> = match (DataDir::open(&data), args.archive) {
         (Ok(data), false) => Arc::new(data),
         (Err(error), false) => {
             eprintln!("error: {}", error.message);
@@ -110,10 +114,32 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
             Arc::new(crate::kql::table::Layered(layers))
         }
     };
+    // As `run` sees the data: moved so that its newest row is an hour old (the query runs at a "now" moved back
+    // as far, and the datetimes it returns are moved forward again).
+    // Archived rows keep the times their runs saw (rebased already): a query with archives is not moved again.
+    let shift = match rebase && !args.archive {
+        false => 0,
+        // Over a catalog of its own: finding the newest row looks at every table, which is no table of the query's.
+        true => match DataDir::open(&data)
+            .map_err(|error| crate::kql::error::KqlError::runtime(error.message))
+            .and_then(|own| crate::source::local::LocalSource::new(Arc::new(own), true).shift(now))
+        {
+            Ok(shift) => shift,
+            Err(error) => {
+                eprintln!("error: {}", error.message);
+                return Ok(Outcome::Failed);
+            }
+        },
+    };
+    if shift != 0 {
+        eprintln!(
+            "note: times are rebased as huntbook.yaml says (rebase_time): the data's newest row is an hour before now"
+        );
+    }
     let catalog = catalog.as_ref();
     let source = SourceText::new(&name, &text);
     let progress = Arc::new(AtomicU64::new(0));
-    let options = ExecOptions { progress: Some(progress.clone()), ..ExecOptions::new(now) };
+    let options = ExecOptions { progress: Some(progress.clone()), ..ExecOptions::new(now - shift) };
     let plan = match compile_to_run(&text, catalog, &options) {
         Ok(plan) => plan,
         Err(errors) => {
@@ -135,12 +161,12 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
         // A search or `union *` over every table: one line, not one per table.
         n if n > 3 => eprintln!(
             "note: {n} tables have no file in {} and read as empty: {}, …",
-            args.data.display(),
+            data.display(),
             empty[..3].join(", ")
         ),
         _ => {
             for table in empty {
-                eprintln!("note: no file holds {table} in {}: it reads as an empty table", args.data.display());
+                eprintln!("note: no file holds {table} in {}: it reads as an empty table", data.display());
             }
         }
     }
@@ -151,13 +177,22 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
     if let Some(bar) = bar {
         let _ = bar.join();
     }
-    let result = match result {
+    let mut result = match result {
         Ok(result) => result,
         Err(error) => {
             eprint!("{}", render_all(&source, &[error]));
             return Ok(Outcome::Failed);
         }
     };
+    if shift != 0 {
+        for row in &mut result.table.rows {
+            for value in row.iter_mut() {
+                if let crate::kql::value::Value::DateTime(ticks) = value {
+                    *ticks = ticks.saturating_add(shift);
+                }
+            }
+        }
+    }
     if result.stats.bad_rows > 0 {
         eprintln!(
             "warning: skipped {} line{} that are not rows; the first: {}",
@@ -175,6 +210,25 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
         );
     }
     print_table(&result.table, args.format)
+}
+
+/// The data directory a query reads, and whether its times are rebased: `--data`; else the local source of the
+/// configuration (`-c`, or ./huntbook.yaml) with its `rebase_time`; else the sample data.
+fn data_of(args: &QueryArgs) -> Result<(std::path::PathBuf, bool), Outcome> {
+    if let Some(data) = &args.data {
+        return Ok((data.clone(), false));
+    }
+    let config_args = ConfigArgs { config: args.config.clone() };
+    if super::workspace::config_path(&config_args).is_some() {
+        let config = super::workspace::config(&config_args).map_err(|problems| {
+            eprint!("{}", crate::diagnostics::render_diagnostics(&problems));
+            Outcome::Invalid
+        })?;
+        if let crate::config::SourceConfig::Local { data, rebase_time } = &config.source {
+            return Ok((data.clone(), *rebase_time));
+        }
+    }
+    Ok((std::path::PathBuf::from("examples/data"), false))
 }
 
 /// The archives of the configuration's state file (`--archive`).

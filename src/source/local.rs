@@ -56,8 +56,9 @@ impl LocalSource {
             .clone()
     }
 
-    /// How far the data is moved forward: so that its newest row is one hour before `now`.
-    fn shift(&self, now: i64) -> Result<i64, KqlError> {
+    /// How far the data is moved forward: so that its newest row is one hour before `now` (ticks; 0 without
+    /// `rebase_time`).
+    pub fn shift(&self, now: i64) -> Result<i64, KqlError> {
         if !self.rebase_time {
             return Ok(0);
         }

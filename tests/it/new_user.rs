@@ -86,3 +86,30 @@ fn a_when_naming_a_missing_column_lists_the_columns() {
         common::stderr(&output)
     );
 }
+
+/// In a project made by `init`, `huntbook query` reads the project's data as `run` does: its directory, its times
+/// rebased (it used to look for examples/data and fail).
+#[test]
+fn query_in_a_project_reads_its_data_as_run_does() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let project = dir.path().join("soc");
+    let made = common::huntbook().arg("init").arg(&project).env_remove("HUNTBOOK_CONFIG").output().expect("init");
+    assert_eq!(made.status.code(), Some(0), "{}", common::stderr(&made));
+    let output =
+        huntbook(&project, &["query", "--format", "csv", "CloudAppEvents | summarize Newest = max(Timestamp)"]);
+    assert_eq!(output.status.code(), Some(0), "{}", common::stderr(&output));
+    assert!(common::stderr(&output).contains("times are rebased"), "{}", common::stderr(&output));
+    let newest = common::stdout(&output).lines().nth(1).unwrap_or_default().to_string();
+    let newest = chrono::DateTime::parse_from_rfc3339(&newest).expect("a time").with_timezone(&chrono::Utc);
+    let age = chrono::Utc::now() - newest;
+    assert!(
+        age > chrono::TimeDelta::minutes(55) && age < chrono::TimeDelta::minutes(65),
+        "newest row {newest}, {age} ago"
+    );
+    // `--data` is taken as given, not rebased.
+    let given = huntbook(
+        &project,
+        &["query", "--data", "data", "--format", "csv", "CloudAppEvents | summarize max(Timestamp)"],
+    );
+    assert!(common::stdout(&given).contains("2026-11-20T11:51:30"), "{}", common::stdout(&given));
+}
