@@ -64,9 +64,12 @@ pub fn test(args: TestArgs) -> Result<Outcome> {
         }
         for test in &playbook.tests {
             match run_test(&workspace, playbook, test) {
-                Ok(()) => {
+                Ok(warnings) => {
                     passed += 1;
                     writeln!(out, "ok    {} › {}", playbook.id, test.name)?;
+                    for warning in warnings {
+                        writeln!(out, "        {warning}")?;
+                    }
                 }
                 Err(failures) => {
                     failed += 1;
@@ -93,8 +96,9 @@ pub fn test(args: TestArgs) -> Result<Outcome> {
     Ok(outcome)
 }
 
-/// Runs one test; `Err` lists every way it differs from what it expects.
-pub fn run_test(workspace: &Workspace, playbook: &Playbook, test: &PlaybookTest) -> Result<(), Vec<String>> {
+/// Runs one test; `Ok` holds what the reader should know of a test that passed (fixture lines skipped), `Err`
+/// every way it differs from what it expects, after the window it ran over.
+pub fn run_test(workspace: &Workspace, playbook: &Playbook, test: &PlaybookTest) -> Result<Vec<String>, Vec<String>> {
     let directory = playbook.file.parent().unwrap_or(Path::new("."));
     let catalog = test_catalog(playbook, test, directory, workspace.catalog.as_ref(), &workspace.archives)
         .map_err(|error| vec![error])?;
@@ -163,7 +167,25 @@ pub fn run_test(workspace: &Workspace, playbook: &Playbook, test: &PlaybookTest)
             failures.push(failure);
         }
     }
-    if failures.is_empty() { Ok(()) } else { Err(failures) }
+    let mut warnings = Vec::new();
+    if let Some(first) = &summary.first_skipped {
+        let count = summary.skipped_rows;
+        warnings.push(format!(
+            "warning: skipped {count} fixture line{} that {} not rows; the first: {first}",
+            plural(count as usize),
+            if count == 1 { "is" } else { "are" }
+        ));
+    }
+    if failures.is_empty() {
+        Ok(warnings)
+    } else {
+        let window = format!(
+            "the run covered {} → {} UTC",
+            summary.window.start.format("%Y-%m-%d %H:%M:%S"),
+            summary.window.end.format("%Y-%m-%d %H:%M:%S")
+        );
+        Err(std::iter::once(window).chain(failures).chain(warnings).collect())
+    }
 }
 
 fn plural(count: usize) -> &'static str {

@@ -113,3 +113,47 @@ fn query_in_a_project_reads_its_data_as_run_does() {
     );
     assert!(common::stdout(&given).contains("2026-11-20T11:51:30"), "{}", common::stdout(&given));
 }
+
+/// With huntbook on the PATH, `init`'s next steps call it by its name.
+#[test]
+fn init_names_huntbook_by_its_name_when_it_is_on_the_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_huntbook"));
+    let path = std::env::join_paths([binary.parent().expect("its directory")]).expect("a PATH");
+    let output = common::huntbook()
+        .current_dir(dir.path())
+        .args(["init", "soc"])
+        .env("PATH", path)
+        .env_remove("HUNTBOOK_CONFIG")
+        .output()
+        .expect("init");
+    let out = common::stdout(&output);
+    assert!(out.contains("next: cd soc && huntbook validate && huntbook test && huntbook run"), "{out}");
+    assert!(!out.contains("not on your PATH"), "{out}");
+}
+
+/// `huntbook test` says which window a failing test ran over, and that it skipped fixture lines that are not rows.
+#[test]
+fn a_test_says_its_window_and_the_fixture_lines_it_skipped() {
+    let dir = common::quarter_hour_workspace("");
+    let path = dir.path().join("playbooks/quarter.yaml");
+    std::fs::create_dir_all(dir.path().join("playbooks/tests")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("playbooks/tests/q.jsonl"),
+        "{\"Timestamp\":\"2026-11-20T11:50:00Z\",\"ActionType\":\"DownloadOffboardingPkg\",\"AccountDisplayName\":\"Ann\"}\n\
+         this line is not JSON, though it names DownloadOffboardingPkg\n",
+    )
+    .expect("fixture");
+    let text = std::fs::read_to_string(&path).expect("playbook")
+        + "tests:\n  - name: one download\n    data: tests/q.jsonl\n    now: 2026-11-20T12:00:00Z\n    expect: { hits: 1 }\n\
+           \x20 - name: two downloads\n    data: tests/q.jsonl\n    now: 2026-11-20T12:00:00Z\n    expect: { hits: 2 }\n";
+    std::fs::write(&path, text).expect("written");
+    let output = huntbook(dir.path(), &["test"]);
+    let out = common::stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("ok    quarter › one download\n        warning: skipped 1 fixture line that is not rows"),
+        "{out}"
+    );
+    assert!(out.contains("FAIL  quarter › two downloads\n        the run covered 2026-11-20 11:40:00 → 2026-11-20 11:55:00 UTC\n        expected 2 hits, got 1"), "{out}");
+}

@@ -102,7 +102,11 @@ fn init_makes_a_setup_that_validates_tests_and_runs_and_never_overwrites() {
     ] {
         assert!(target.join(file).is_file(), "{file} missing:\n{out}");
     }
-    assert!(out.contains("next: cd soc && huntbook validate && huntbook test && huntbook run"), "{out}");
+    // The test's binary is not on the PATH: the next steps name it by its path, so that they work as shown.
+    let me =
+        std::path::Path::new(env!("CARGO_BIN_EXE_huntbook")).canonicalize().expect("the binary").display().to_string();
+    assert!(out.contains(&format!("next: cd soc && {me} validate && {me} test && {me} run")), "{out}");
+    assert!(out.contains("huntbook is not on your PATH: `cargo install --path . --locked`"), "{out}");
 
     let validate = huntbook(&target, &["validate"]);
     assert_eq!(validate.status.code(), Some(0), "{}", stderr(&validate));
