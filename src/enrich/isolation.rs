@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use chrono::TimeDelta;
 
-use super::{Added, EnrichContext, hunting_window, kql_string, query};
+use super::{Added, EnrichContext, kql_string, lookback_window, query};
 use crate::kql::eval::{ExecOptions, execute};
 use crate::kql::plan::{Column, Row};
 use crate::kql::table::Table;
@@ -65,7 +65,7 @@ pub(super) fn run(context: &EnrichContext, reason: &IsolationReason, hits: &Tabl
                 devices.iter().map(|d| kql_string(d)).collect::<Vec<_>>().join(", ")
             );
             let tenant_name = tenant.as_deref().or(context.playbook.tenants.first().map(String::as_str));
-            let response = query(context, &text, tenant_name, hunting_window(context.now, TimeDelta::days(30)))?;
+            let response = query(context, &text, tenant_name, lookback_window(context.window, TimeDelta::days(30)))?;
             let mut found = response.table;
             if context.per_tenant {
                 found.columns.insert(0, Column::new("Tenant", Type::String));

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::{Added, EnrichContext, hunting_window, query};
+use super::{Added, EnrichContext, lookback_window, query};
 use crate::kql::plan::Column;
 use crate::kql::table::Table;
 use crate::kql::value::Value;
@@ -50,7 +50,7 @@ pub(super) fn run(context: &EnrichContext, lookup: &Lookup, hits: &Table) -> Res
             hits.column_index(column).map_or_else(|| "dynamic([])".to_string(), distinct)
         });
         let window = match lookup.lookback {
-            Some(lookback) => hunting_window(context.now, lookback),
+            Some(lookback) => lookback_window(context.window, lookback),
             None => context.window,
         };
         let answer = query(context, &text, tenant.as_deref(), window)?.table;

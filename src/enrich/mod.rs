@@ -147,9 +147,11 @@ fn query(context: &EnrichContext, text: &str, tenant: Option<&str>, window: Wind
     })
 }
 
-/// The 30 days a hunting query reaches back, ending at the run's start.
-fn hunting_window(now: DateTime<Utc>, lookback: TimeDelta) -> Window {
-    Window { start: now - lookback.min(TimeDelta::days(30)), end: now }
+/// The `lookback` (at most the 30 days advanced hunting keeps) before the end of the run's window: the time an
+/// enrichment's query reads. Counted from the window, not the clock, so that a rerun of a past window
+/// (`--since/--until`) reads the same time as the run that first covered it.
+fn lookback_window(window: Window, lookback: TimeDelta) -> Window {
+    Window { start: window.end - lookback.min(TimeDelta::days(30)), end: window.end }
 }
 
 /// A KQL string literal of `text`.
