@@ -87,7 +87,12 @@ pub fn runs(args: RunsArgs) -> Result<Outcome> {
                 known.dedup();
                 let hint = crate::config::yaml::did_you_mean(name, known.iter().map(String::as_str))
                     .unwrap_or_else(|| format!("the playbooks are: {}", known.join(", ")));
-                eprintln!("error: no playbook {name} has run or is in {}\n  = {hint}", config.playbooks.display());
+                let problem = crate::diagnostics::Diagnostic::plain(format!(
+                    "no playbook {name} has run or is in {}",
+                    config.playbooks.display()
+                ))
+                .with_hint(hint);
+                eprint!("{}", render_diagnostics(&[problem]));
                 return Ok(Outcome::Invalid);
             }
         }

@@ -67,28 +67,35 @@ pub fn init(dir: &Path) -> Result<Outcome> {
         println!("kept  {} (it exists)", file.display());
     }
     let cd = if dir == Path::new(".") { String::new() } else { format!("cd {} && ", dir.display()) };
-    let me = command_name();
+    let (me, on_path) = command_name();
     println!("\nnext: {cd}{me} validate && {me} test && {me} run");
-    if me != "huntbook" {
+    if !on_path {
         println!("(huntbook is not on your PATH: `cargo install --path . --locked` in its source puts it there)");
     }
     Ok(Outcome::Success)
 }
 
-/// How to call this program from a shell: `huntbook` when that name on the PATH is this program, else its path
-/// (a binary run from `target/release` is not on the PATH, and "huntbook: command not found" helps no one).
-fn command_name() -> String {
+/// How to call this program from a shell: `huntbook` when that name on the PATH is this program, else its path,
+/// quoted if it must be (a binary run from `target/release` is not on the PATH, and "huntbook: command not found"
+/// helps no one); and whether any `huntbook` is on the PATH.
+fn command_name() -> (String, bool) {
     let me = std::env::current_exe().ok().and_then(|path| path.canonicalize().ok());
     let on_path = std::env::var_os("PATH")
         .map(|paths| std::env::split_paths(&paths).map(|dir| dir.join("huntbook")).collect::<Vec<_>>())
         .unwrap_or_default()
         .into_iter()
         .find(|candidate| candidate.is_file());
-    match (me, on_path) {
+    let found = on_path.is_some();
+    let name = match (me, on_path) {
         (Some(me), Some(found)) if found.canonicalize().ok().as_ref() == Some(&me) => "huntbook".to_string(),
-        (Some(me), _) => me.display().to_string(),
+        (Some(me), _) => {
+            let path = me.display().to_string();
+            let plain = path.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+".contains(c));
+            if plain { path } else { format!("'{}'", path.replace('\'', "'\\''")) }
+        }
         (None, _) => "huntbook".to_string(),
-    }
+    };
+    (name, found)
 }
 
 /// Creates a file that must not exist yet (so a file appearing meanwhile is not overwritten either).
