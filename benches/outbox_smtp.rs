@@ -49,6 +49,8 @@ fn queue(store: &mut Store, count: usize) {
     let now = Utc::now();
     let run = RunRecord {
         archived: 0,
+        silenced: 0,
+        suppressed: 0,
         id: "bench-run".into(),
         playbook: "bench".into(),
         tenant: None,
@@ -78,6 +80,8 @@ fn queue(store: &mut Store, count: usize) {
     store
         .commit_run(&RunCommit {
             archives: &[],
+            quiet: &[],
+            suppressions: &[],
             profiles: &[],
             run: &run,
             seen_keys: &[],

@@ -22,6 +22,9 @@ pub struct Cli {
     /// Less log detail (-q: warnings and errors only, -qq: errors only).
     #[arg(short = 'q', long = "quiet", action = clap::ArgAction::Count, global = true)]
     pub quiet: u8,
+    /// The configuration file, also before the command (`huntbook -c FILE validate`); each command reads it.
+    #[arg(short = 'c', long, value_name = "FILE", env = "HUNTBOOK_CONFIG", global = true, hide = true)]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -56,6 +59,50 @@ pub enum Command {
     Outbox(OutboxArgs),
     /// Write the deterministic sample tenant's tables (CloudAppEvents, FileProfile) as JSON lines.
     SampleData(SampleDataArgs),
+    /// Silence hits of a playbook for a while (patching, a known test): add, list, remove.
+    Silence(SilenceArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SilenceArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(subcommand)]
+    pub action: SilenceAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SilenceAction {
+    /// Silence the hits of a playbook for which a KQL condition holds, until it expires: they are marked seen
+    /// and recorded as silenced, and nobody hears of them.
+    Add {
+        /// The playbook (its id).
+        #[arg(long, short = 'p')]
+        playbook: String,
+        /// A KQL condition over the playbook's hit columns, such as 'DeviceName == "pc-1"'.
+        #[arg(long = "where", value_name = "CONDITION")]
+        condition: String,
+        /// How long it lasts, such as 4h, 2d or 30m.
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: String,
+        /// Why (shown by `silence list` and kept with the silence).
+        #[arg(long)]
+        reason: String,
+        /// Who (default: $USER).
+        #[arg(long, env = "USER", hide_env_values = true)]
+        author: Option<String>,
+    },
+    /// Silences in force (with --all, also expired and removed ones), with the hits each silenced.
+    List {
+        /// Also silences that expired or were removed.
+        #[arg(long)]
+        all: bool,
+    },
+    /// End a silence now.
+    Remove {
+        /// The silence's id (`s-…`, as `silence list` shows it).
+        id: String,
+    },
 }
 
 #[derive(Debug, Clone, clap::Args)]

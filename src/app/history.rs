@@ -112,6 +112,13 @@ pub fn runs(args: RunsArgs) -> Result<Outcome> {
             (status, Some(note)) => format!("{status}; {}", first_line(note)),
             (status, None) => status.to_string(),
         };
+        // Hits that sent nothing on purpose are said, never left to be guessed from the counts.
+        let quiet = [(run.silenced, "silenced"), (run.suppressed, "suppressed")]
+            .iter()
+            .filter(|(count, _)| *count > 0)
+            .map(|(count, what)| format!(", {count} {what}"))
+            .collect::<String>();
+        let outcome = format!("{outcome}{quiet}");
         let duration = (run.finished - run.started).to_std().unwrap_or_default();
         writeln!(
             out,

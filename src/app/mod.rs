@@ -9,6 +9,7 @@ mod outbox;
 mod playbook_tests;
 mod query;
 mod run;
+mod silence;
 pub mod workspace;
 
 use anyhow::{Context, Result};
@@ -101,5 +102,6 @@ pub fn run(command: Command) -> Result<Outcome> {
         Command::SampleData(args) => query::sample_data(args),
         Command::Emulate(args) => emulate::emulate(args),
         Command::Outbox(args) => outbox::outbox(args),
+        Command::Silence(args) => silence::silence(args),
     }
 }

@@ -109,6 +109,19 @@ pub fn run_test(workspace: &Workspace, playbook: &Playbook, test: &PlaybookTest)
     let services = Services { config: &config, source: &source, templates: &workspace.templates, clock: &clock };
     let mut store = Store::open_in_memory().map_err(|error| vec![format!("the in-memory state: {error}")])?;
     fill_archives(&mut store, test, directory, test.now).map_err(|error| vec![error])?;
+    for (number, condition) in test.silences.iter().enumerate() {
+        let silence = crate::store::Silence {
+            id: format!("test-{}", number + 1),
+            playbook: playbook.id.clone(),
+            condition: condition.clone(),
+            created: test.now,
+            expires: test.now + chrono::TimeDelta::days(1),
+            reason: test.name.clone(),
+            author: "huntbook test".to_string(),
+            removed: None,
+        };
+        store.add_silence(&silence).map_err(|error| vec![format!("the in-memory state: {error}")])?;
+    }
     let summary = run_playbook(&services, &mut store, playbook, RunOptions::default())
         .map_err(|error| vec![error.render().trim_end().to_string()])?;
 
@@ -126,6 +139,16 @@ pub fn run_test(workspace: &Workspace, playbook: &Playbook, test: &PlaybookTest)
             plural(archived as usize),
             summary.archived
         ));
+    }
+    for (expected, actual, what) in [
+        (test.expect.silenced, summary.silenced, "silenced"),
+        (test.expect.suppressed, summary.suppressed, "suppressed"),
+    ] {
+        if let Some(expected) = expected
+            && expected != actual
+        {
+            failures.push(format!("expected {expected} {what} hit{}, got {actual}", plural(expected)));
+        }
     }
     if !test.expect.messages.is_empty() {
         let mut got: BTreeMap<&str, usize> = BTreeMap::new();

@@ -114,6 +114,9 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
                                 summary.playbook
                             );
                         }
+                        for warning in &summary.warnings {
+                            eprintln!("warning: {}: {warning}", summary.playbook);
+                        }
                         if let Some(first) = &summary.first_skipped {
                             eprintln!(
                                 "warning: {}: skipped {} rows of the data that could not be read; the first: {first}",
@@ -424,6 +427,12 @@ fn summary_line(summary: &RunSummary, width: usize) -> String {
     );
     if summary.archived > 0 || summary.archives_offered > 0 {
         line.push_str(&format!("  archived {:>3}", summary.archived));
+    }
+    if summary.silenced > 0 {
+        line.push_str(&format!("  silenced {}", summary.silenced));
+    }
+    if summary.suppressed > 0 {
+        line.push_str(&format!("  suppressed {}", summary.suppressed));
     }
     if summary.truncated {
         line.push_str("  (result cut off at the source's limit)");

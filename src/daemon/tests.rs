@@ -210,6 +210,8 @@ fn a_receiver_with_dead_messages_is_reported_once_until_its_queue_is_clean_even_
     let mut store = Store::open(&dir.path().join("state.db")).expect("store");
     let run = RunRecord {
         archived: 0,
+        silenced: 0,
+        suppressed: 0,
         id: "run-1".into(),
         playbook: "p".into(),
         tenant: None,
@@ -237,6 +239,8 @@ fn a_receiver_with_dead_messages_is_reported_once_until_its_queue_is_clean_even_
     let messages = [message("m-1"), message("m-2")];
     store
         .commit_run(&RunCommit {
+            quiet: &[],
+            suppressions: &[],
             archives: &[],
             profiles: &[],
             run: &run,
@@ -273,6 +277,8 @@ fn a_receiver_with_dead_messages_is_reported_once_until_its_queue_is_clean_even_
     let third = NewMessage { id: "m-3".into(), run_id: "run-2".into(), ..message("m-3") };
     store
         .commit_run(&RunCommit {
+            quiet: &[],
+            suppressions: &[],
             archives: &[],
             profiles: &[],
             run: &later,

@@ -2,11 +2,12 @@
 //! `when` condition) and the subject line. Each entry is checked against the configuration's receivers and the
 //! query's output columns; routing the hits is `route`'s job at run time.
 
-use super::query::{Condition, read_columns, read_condition};
+use super::query::{Condition, read_columns, read_condition, unknown_column};
 use crate::config::receiver_list;
 use crate::config::yaml::Value;
 use crate::kql::plan::Column;
 use crate::kql::table::Catalog;
+pub use crate::render::links::LinkColumns;
 
 /// One `notify:` entry. Entries are independent: each one whose `when` holds for a hit gets that hit.
 #[derive(Clone, Debug)]
@@ -20,6 +21,24 @@ pub struct Notify {
     pub when: Option<Condition>,
     /// `subject:` a handlebars template for the e-mail subject, such as `New download by {{first.UserId}}`.
     pub subject: Option<String>,
+    /// `title:` a handlebars template for the Teams card's title (default: the playbook's title).
+    pub title: Option<String>,
+    /// `columns:` the hit columns the e-mail table and the card show, in order (default: all); every column
+    /// still goes into the CSV attachment.
+    pub columns: Option<Vec<String>>,
+    /// `links:` the columns the portal buttons are made from.
+    pub links: LinkColumns,
+    /// `suppress:` no second message to the same receiver for the same values within a time.
+    pub suppress: Option<Suppress>,
+}
+
+/// `suppress: { for: 24h, by: [UserId] }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suppress {
+    /// `for:` how long after a message the same values send nothing more to that receiver.
+    pub duration: chrono::TimeDelta,
+    /// `by:` the columns whose values make hits "the same"; none: any hit of the playbook.
+    pub by: Vec<String>,
 }
 
 /// `per:` how hits become messages.
@@ -50,12 +69,69 @@ pub(super) fn read_notify(
 }
 
 fn read_entry(value: Value, receivers: &[&str], columns: Option<&[Column]>, catalog: &dyn Catalog) -> Option<Notify> {
-    let fields = value.fields(&["to", "per", "when", "subject"])?;
+    let fields = value.fields(&["to", "per", "when", "subject", "title", "columns", "links", "suppress"])?;
     let to = fields.required("to").and_then(|v| receiver_list(v, receivers));
     let per = fields.get("per").map_or(Some(Per::Run), |v| read_per(v, columns));
     let when = fields.get("when").map_or(Some(None), |v| read_condition(v, columns, catalog).map(Some));
-    let subject = fields.get("subject").map_or(Some(None), |v| read_subject(v).map(Some));
-    Some(Notify { to: to?, per: per?, when: when?, subject: subject? })
+    let subject = fields.get("subject").map_or(Some(None), |v| read_template(v, "subject", columns).map(Some));
+    let title = fields.get("title").map_or(Some(None), |v| read_template(v, "title", columns).map(Some));
+    let shown = fields.get("columns").map_or(Some(None), |v| read_columns(v, columns).map(Some));
+    let links = fields.get("links").map_or(Some(LinkColumns::default()), |v| read_links(v, columns));
+    let suppress = fields.get("suppress").map_or(Some(None), |v| read_suppress(v, columns).map(Some));
+    Some(Notify {
+        to: to?,
+        per: per?,
+        when: when?,
+        subject: subject?,
+        title: title?,
+        columns: shown?,
+        links: links?,
+        suppress: suppress?,
+    })
+}
+
+/// `links: { device: DeviceId, file: SHA256, user: AccountObjectId }`; a kind set to `none` makes no button,
+/// a kind not named keeps the default columns; `links: none` makes no buttons at all.
+fn read_links(value: Value, columns: Option<&[Column]>) -> Option<LinkColumns> {
+    if value.written() == Some("none") {
+        return Some(LinkColumns { device: Vec::new(), file: Vec::new(), user: Vec::new() });
+    }
+    let fields = value.fields(&["device", "file", "user"])?;
+    let mut links = LinkColumns::default();
+    let mut valid = true;
+    for (kind, slot) in [("device", &mut links.device), ("file", &mut links.file), ("user", &mut links.user)] {
+        let Some(entry) = fields.get(kind) else { continue };
+        let Some(name) = entry.non_empty_string() else {
+            valid = false;
+            continue;
+        };
+        if name == "none" {
+            slot.clear();
+            continue;
+        }
+        if let Some((message, hint)) = columns.and_then(|columns| unknown_column(&name, columns)) {
+            entry.report_hint(message, hint);
+            valid = false;
+            continue;
+        }
+        *slot = vec![name];
+    }
+    valid.then_some(links)
+}
+
+/// `suppress: { for: 24h, by: [UserId] }`.
+fn read_suppress(value: Value, columns: Option<&[Column]>) -> Option<Suppress> {
+    let fields = value.fields(&["for", "by"])?;
+    let duration = fields.required("for").and_then(|v| {
+        let duration = v.duration()?;
+        if duration <= chrono::TimeDelta::zero() {
+            v.report("`for` must be longer than nothing");
+            return None;
+        }
+        Some(duration)
+    });
+    let by = fields.get("by").map_or(Some(Vec::new()), |v| read_columns(v, columns));
+    Some(Suppress { duration: duration?, by: by? })
 }
 
 fn read_per(value: Value, columns: Option<&[Column]>) -> Option<Per> {
@@ -80,19 +156,24 @@ fn read_per(value: Value, columns: Option<&[Column]>) -> Option<Per> {
     }
 }
 
-/// A subject template: it must compile, and render with sample hits.
-fn read_subject(value: Value) -> Option<String> {
+/// A `subject:` or `title:` template: it must compile, render with sample hits, and name only columns the hits
+/// have (`{{first.X}}`, `{{hits.[0].X}}`, `{{X}}` inside `{{#each hits}}`).
+fn read_template(value: Value, what: &str, columns: Option<&[Column]>) -> Option<String> {
     let text = value.non_empty_string()?;
     let reader = value.reader();
+    let place_of = |offset: usize, length: usize| match value.scalar() {
+        Some(scalar) => reader.scalar_place(scalar, offset, offset + length.max(1)),
+        None => value.place(),
+    };
     if let Err(error) = handlebars::Template::compile(&text) {
-        let place = match (error.pos(), value.scalar()) {
-            (Some((line, column)), Some(scalar)) => {
+        let place = match error.pos() {
+            Some((line, column)) => {
                 let offset =
                     text.split('\n').take(line.saturating_sub(1)).map(|l| l.chars().count() + 1).sum::<usize>()
                         + column.saturating_sub(1);
-                reader.scalar_place(scalar, offset, offset + 1)
+                place_of(offset, 1)
             }
-            _ => value.place(),
+            None => value.place(),
         };
         // The grammar's own message lists every rule it expected; what helps is where, and what to check.
         let reason = match error.reason() {
@@ -101,14 +182,40 @@ fn read_subject(value: Value) -> Option<String> {
         };
         reader.report(
             reader
-                .at(place, format!("the subject is not a valid template: {reason}"))
+                .at(place, format!("the {what} is not a valid template: {reason}"))
                 .with_hint("check that every `{{` has its `}}` and every `{{#block}}` its `{{/block}}`"),
         );
         return None;
     }
     if let Err(message) = crate::render::email::check_subject(&text) {
-        value.report(format!("the subject does not render: {message}"));
+        value.report(format!("the {what} does not render: {message}"));
         return None;
+    }
+    if let Some(columns) = columns {
+        let names: Vec<&str> = columns.iter().map(|column| column.name.as_str()).collect();
+        let mut valid = true;
+        for reference in crate::render::email::column_references(&text) {
+            if names.contains(&reference.column.as_str()) {
+                continue;
+            }
+            let hint =
+                crate::config::yaml::did_you_mean(&reference.column, names.iter().copied()).unwrap_or_else(|| {
+                    let listed: Vec<&str> = names.iter().copied().take(12).collect();
+                    let more = if names.len() > listed.len() { ", ..." } else { "" };
+                    format!("the hits' columns are {}{more}", listed.join(", "))
+                });
+            // The scalar's text is the template as written only when it is on one line; else point at the key.
+            let place = if text.contains('\n') { value.place() } else { place_of(reference.offset, reference.length) };
+            reader.report(
+                reader
+                    .at(place, format!("the {what} names `{}`, which the hits do not have", reference.column))
+                    .with_hint(hint),
+            );
+            valid = false;
+        }
+        if !valid {
+            return None;
+        }
     }
     Some(text)
 }

@@ -20,6 +20,8 @@ pub struct PlaybookTest {
     pub data: TestData,
     /// `now:` the time of the run (UTC, ISO 8601: `2026-11-20T12:00:00Z`); the window ends there.
     pub now: chrono::DateTime<chrono::Utc>,
+    /// `silences:` conditions over the hits, each a silence in force during the test's run.
+    pub silences: Vec<String>,
     /// `expect:` what the run must produce.
     pub expect: Expectation,
 }
@@ -48,6 +50,10 @@ pub struct Expectation {
     pub messages: BTreeMap<String, usize>,
     /// `rows: [{Device: pc1, Scope: Full}]`: each must match some hit (the text of the listed columns).
     pub rows: Vec<BTreeMap<String, String>>,
+    /// `silenced:` new hits a silence kept from everyone.
+    pub silenced: Option<usize>,
+    /// `suppressed:` new hits `suppress` kept from some receiver.
+    pub suppressed: Option<usize>,
 }
 
 const EXTENSIONS: [&str; 3] = ["jsonl", "json", "csv"];
@@ -81,7 +87,7 @@ pub(super) fn read_tests(value: Value, context: &TestContext) -> Option<Vec<Play
 }
 
 fn read_test(value: Value, context: &TestContext) -> Option<PlaybookTest> {
-    let fields = value.fields(&["name", "data", "now", "expect"])?;
+    let fields = value.fields(&["name", "data", "now", "silences", "expect"])?;
     let name = fields.required("name").and_then(|v| v.non_empty_string());
     let data = fields.required("data").and_then(|v| read_data(v, context));
     let now = fields.required("now").and_then(|v| {
@@ -97,8 +103,18 @@ fn read_test(value: Value, context: &TestContext) -> Option<PlaybookTest> {
             }
         }
     });
+    let silences = fields.get("silences").map_or(Some(Vec::new()), |v| {
+        let conditions: Vec<Option<String>> = v
+            .list()?
+            .into_iter()
+            .map(|item| {
+                super::query::read_condition(item, context.columns, context.catalog).map(|condition| condition.text)
+            })
+            .collect();
+        conditions.into_iter().collect()
+    });
     let expect = fields.required("expect").and_then(|v| read_expectation(v, context));
-    Some(PlaybookTest { name: name?, data: data?, now: now?, expect: expect? })
+    Some(PlaybookTest { name: name?, data: data?, now: now?, silences: silences?, expect: expect? })
 }
 
 fn read_data(value: Value, context: &TestContext) -> Option<TestData> {
@@ -162,17 +178,26 @@ fn fixture(value: Value, directory: &Path) -> Option<PathBuf> {
 }
 
 fn read_expectation(value: Value, context: &TestContext) -> Option<Expectation> {
-    const KEYS: &[&str] = &["hits", "messages", "rows", "archived"];
+    const KEYS: &[&str] = &["hits", "messages", "rows", "archived", "silenced", "suppressed"];
     let fields = value.fields(KEYS)?;
     if !KEYS.iter().any(|key| fields.raw(key).is_some()) {
         value.report_hint("`expect` expects nothing", "add `hits:`, `messages:`, `rows:` or `archived:`");
         return None;
     }
+    let silenced = fields.get("silenced").map_or(Some(None), |v| v.number::<usize>("a number of hits").map(Some));
+    let suppressed = fields.get("suppressed").map_or(Some(None), |v| v.number::<usize>("a number of hits").map(Some));
     let hits = fields.get("hits").map_or(Some(None), |v| v.number::<usize>("a number of hits").map(Some));
     let archived = fields.get("archived").map_or(Some(None), |v| v.number::<u64>("a number of rows").map(Some));
     let messages = fields.get("messages").map_or(Some(BTreeMap::new()), |v| read_messages(v, context.receivers));
     let rows = fields.get("rows").map_or(Some(Vec::new()), |v| read_rows(v, context.columns));
-    Some(Expectation { hits: hits?, archived: archived?, messages: messages?, rows: rows? })
+    Some(Expectation {
+        hits: hits?,
+        archived: archived?,
+        messages: messages?,
+        rows: rows?,
+        silenced: silenced?,
+        suppressed: suppressed?,
+    })
 }
 
 /// `messages: { soc-mail: 1 }`: receivers this playbook notifies.

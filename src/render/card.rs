@@ -119,7 +119,7 @@ fn one_hit_card(message: &Message, settings: &CardSettings, limits: &Limits, tig
 fn many_hits_card(message: &Message, settings: &CardSettings, limits: &Limits, tightest: bool) -> Option<Value> {
     let table = Table::new(message, settings.timezone, settings.portal, limits);
     let total = message.hits.len();
-    let hidden_columns = message.columns.len().saturating_sub(table.shown_columns);
+    let hidden_columns = message.shown_columns().len().saturating_sub(table.shown_columns);
     let assemble = |shown: &[Value]| {
         let mut body = top(message, settings, limits);
         if !shown.is_empty() {
@@ -132,7 +132,8 @@ fn many_hits_card(message: &Message, settings: &CardSettings, limits: &Limits, t
             body.push(layout::more_note(total - shown.len(), "hit", "hits"));
         }
         if hidden_columns > 0 {
-            let text = format!("Showing the first {} of {} columns.", table.shown_columns, message.columns.len());
+            let text =
+                format!("Showing the first {} of {} columns.", table.shown_columns, message.shown_columns().len());
             body.push(layout::note(&text, false));
         }
         body.push(layout::footer(message));

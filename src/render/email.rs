@@ -18,9 +18,11 @@
 mod context;
 mod helpers;
 mod mime;
+mod references;
 mod sanitize;
 mod templates;
 
+pub use references::{ColumnReference, column_references};
 pub use sanitize::escape_html;
 pub use templates::{Templates, shipped_templates};
 
@@ -106,6 +108,26 @@ fn describe(error: &handlebars::RenderError) -> String {
         },
     };
     reason.lines().map(str::trim).filter(|line| !line.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// A one-line template (a card's `title:`) rendered with the message's context, made fit for one line; an
+/// empty result is `None`.
+pub fn render_line(
+    message: &Message,
+    template: &str,
+    templates: &Templates,
+    portal: &str,
+    timezone: chrono_tz::Tz,
+) -> Result<Option<String>, RenderError> {
+    templates::check_template(template).map_err(|refused| RenderError::Subject { message: refused.describe() })?;
+    let settings = ContextSettings { max_rows: 1, portal: portal.trim_end_matches('/'), timezone };
+    let prepared = build(message, &settings, String::new());
+    let line = templates
+        .text
+        .render_template(template, &prepared.context)
+        .map_err(|error| RenderError::Subject { message: describe(&error) })?;
+    let line = clean_subject(&line);
+    Ok((!line.is_empty()).then_some(line))
 }
 
 /// The subject when the playbook has none: `[High] Defender offboarding package downloaded (3 hits)`.

@@ -61,29 +61,50 @@ pub struct Link {
 }
 
 /// The columns that name each kind of entity, in order of preference.
-const DEVICE_COLUMNS: &[&str] = &["DeviceId", "MachineId"];
-const FILE_COLUMNS: &[&str] =
+pub const DEVICE_COLUMNS: &[&str] = &["DeviceId", "MachineId"];
+pub const FILE_COLUMNS: &[&str] =
     &["SHA256", "FileSHA256", "SHA1", "FileSHA1", "InitiatingProcessSHA256", "InitiatingProcessSHA1"];
-const USER_COLUMNS: &[&str] = &["AccountObjectId", "AccountUpn", "UserId", "Actor", "AccountId"];
+pub const USER_COLUMNS: &[&str] = &["AccountObjectId", "AccountUpn", "UserId", "Actor", "AccountId"];
 
-fn first_valid(columns: &[Column], row: &Row, names: &[&str], make: impl Fn(&str) -> Option<String>) -> Option<String> {
+/// Where a portal button's identifier comes from (`links:` of a `notify` entry): the first of these columns
+/// that holds a valid one. The default is the conventions of Defender's tables, in order of preference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkColumns {
+    pub device: Vec<String>,
+    pub file: Vec<String>,
+    pub user: Vec<String>,
+}
+
+impl Default for LinkColumns {
+    fn default() -> Self {
+        let owned = |names: &[&str]| names.iter().map(|name| name.to_string()).collect();
+        LinkColumns { device: owned(DEVICE_COLUMNS), file: owned(FILE_COLUMNS), user: owned(USER_COLUMNS) }
+    }
+}
+
+fn first_valid(
+    columns: &[Column],
+    row: &Row,
+    names: &[String],
+    make: impl Fn(&str) -> Option<String>,
+) -> Option<String> {
     names.iter().find_map(|name| {
-        let index = columns.iter().position(|c| c.name == *name)?;
+        let index = columns.iter().position(|c| &c.name == name)?;
         let value = row.get(index)?.to_text();
         make(value.trim())
     })
 }
 
 /// The portal pages one hit names: its device, its file, its user (each at most once).
-pub fn links_for_hit(portal: &str, columns: &[Column], row: &Row) -> Vec<Link> {
+pub fn links_for_hit(portal: &str, sources: &LinkColumns, columns: &[Column], row: &Row) -> Vec<Link> {
     let mut links = Vec::new();
-    if let Some(url) = first_valid(columns, row, DEVICE_COLUMNS, |v| device_url(portal, v)) {
+    if let Some(url) = first_valid(columns, row, &sources.device, |v| device_url(portal, v)) {
         links.push(Link { title: "Open device", url });
     }
-    if let Some(url) = first_valid(columns, row, FILE_COLUMNS, |v| file_url(portal, v)) {
+    if let Some(url) = first_valid(columns, row, &sources.file, |v| file_url(portal, v)) {
         links.push(Link { title: "Open file", url });
     }
-    if let Some(url) = first_valid(columns, row, USER_COLUMNS, |v| user_url(portal, v)) {
+    if let Some(url) = first_valid(columns, row, &sources.user, |v| user_url(portal, v)) {
         links.push(Link { title: "Open user", url });
     }
     links
@@ -126,7 +147,15 @@ mod tests {
         let row =
             vec![Value::string("a".repeat(40)), Value::string("b".repeat(64)), Value::string("svc@contoso.example")];
         let titles: Vec<&str> =
-            links_for_hit("https://security.microsoft.com", &columns, &row).iter().map(|l| l.title).collect();
+            links_for_hit("https://security.microsoft.com", &LinkColumns::default(), &columns, &row)
+                .iter()
+                .map(|l| l.title)
+                .collect();
         assert_eq!(titles, vec!["Open device", "Open file", "Open user"]);
+        // `links: { user: UserId, file: none }`: the file button goes, the user comes from the named column.
+        let sources = LinkColumns { file: Vec::new(), user: vec!["UserId".into()], ..LinkColumns::default() };
+        let titles: Vec<&str> =
+            links_for_hit("https://security.microsoft.com", &sources, &columns, &row).iter().map(|l| l.title).collect();
+        assert_eq!(titles, vec!["Open device", "Open user"]);
     }
 }

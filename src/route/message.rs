@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::kql::plan::{Column, Row};
 use crate::playbook::severity::Severity;
+use crate::render::links::LinkColumns;
 
 /// What a message says about the playbook that made it.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,10 +37,30 @@ pub struct Message {
     pub tenant: Option<String>,
     /// The playbook's `subject:` handlebars template, if it has one.
     pub subject_template: Option<String>,
+    /// The `notify` entry's `title:` handlebars template for a card, if it has one.
+    pub title_template: Option<String>,
+    /// The `notify` entry's `columns:`: the columns (indexes into `columns`) that tables and cards show, in
+    /// order; `None`: all. The CSV attachment and the file document keep every column.
+    pub shown: Option<Vec<usize>>,
+    /// Where the portal buttons' identifiers come from (`links:`).
+    pub links: LinkColumns,
 }
 
 impl Message {
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// The columns shown, in order (indexes into `columns`).
+    pub fn shown_columns(&self) -> Vec<usize> {
+        match &self.shown {
+            Some(shown) => shown.iter().copied().filter(|index| *index < self.columns.len()).collect(),
+            None => (0..self.columns.len()).collect(),
+        }
+    }
+
+    /// Whether `columns:` leaves some column out of the table and the card.
+    pub fn hides_columns(&self) -> bool {
+        self.shown_columns().len() < self.columns.len()
     }
 }

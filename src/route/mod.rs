@@ -34,6 +34,21 @@ pub struct Route {
     /// A typed condition over the hit's columns; hits for which it is not true go elsewhere.
     pub when: Option<TExpr>,
     pub subject: Option<String>,
+    /// The card's `title:` template.
+    pub title: Option<String>,
+    /// `columns:` resolved (indexes into the hits' columns).
+    pub shown: Option<Vec<usize>>,
+    pub links: crate::render::links::LinkColumns,
+    pub suppress: Option<SuppressBy>,
+}
+
+/// `suppress:` resolved against the hits' columns.
+#[derive(Clone, Debug)]
+pub struct SuppressBy {
+    pub duration: chrono::TimeDelta,
+    /// The `by` columns' names (part of the suppression's identity) and indexes.
+    pub names: Vec<String>,
+    pub columns: Vec<usize>,
 }
 
 /// The identity of each hit: the key columns' values (or the whole row's, hashed) — what dedup remembers.
@@ -132,7 +147,16 @@ mod tests {
             let expr = parse_expression(text).expect("parses");
             check_scalar(&expr, &table().columns, &MemoryCatalog::new()).expect("checks")
         });
-        Route { receivers: vec!["soc".into()], grouping, when, subject: None }
+        Route {
+            receivers: vec!["soc".into()],
+            grouping,
+            when,
+            subject: None,
+            title: None,
+            shown: None,
+            links: Default::default(),
+            suppress: None,
+        }
     }
 
     #[test]

@@ -20,12 +20,12 @@ use crate::kql::value::Value;
 use crate::playbook::{Per, Playbook, Trigger};
 use crate::render::email::Templates;
 use crate::route::message::{Message, PlaybookSummary};
-use crate::route::{Grouping, Route, group_rows, hit_keys, new_hits};
+use crate::route::{Grouping, Route, SuppressBy, group_rows, hit_keys, new_hits};
 use crate::schedule::{Clock, Window, WindowRules, is_behind, next_window};
 use crate::source::{QueryRequest, Source, SourceError, to_ticks};
 use crate::store::{
-    ArchiveBatch, ArchivedRow, NewMessage, RunCommit, RunRecord, RunStatus, ScheduleHistory, Store, StoreError,
-    row_time,
+    ArchiveBatch, ArchivedRow, NewMessage, QuietHit, Quieted, RunCommit, RunRecord, RunStatus, ScheduleHistory, Store,
+    StoreError, Suppression, row_time,
 };
 
 pub use render::render_message;
@@ -71,6 +71,12 @@ pub struct RunSummary {
     pub archives_offered: usize,
     /// One line per enrichment that failed (its columns are empty).
     pub notes: Vec<String>,
+    /// New hits a silence kept from every receiver.
+    pub silenced: usize,
+    /// New hits `suppress` kept from some receiver.
+    pub suppressed: usize,
+    /// Silences that could not be applied (their condition no longer fits the hits' columns).
+    pub warnings: Vec<String>,
 }
 
 /// What a successful run's commit keeps besides its record and messages.
@@ -79,6 +85,8 @@ struct Kept {
     archives: Vec<ArchiveBatch>,
     profiles: Vec<crate::store::CachedProfile>,
     failures: Vec<&'static str>,
+    quiet: Vec<QuietHit>,
+    suppressions: Vec<Suppression>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -222,7 +230,43 @@ fn routes(playbook: &Playbook, hits: &Table) -> Result<Vec<Route>, RunError> {
                 Some(check_scalar(&expr, &hits.columns, &MemoryCatalog::new()).map_err(invalid)?)
             }
         };
-        routes.push(Route { receivers: notify.to.clone(), grouping, when, subject: notify.subject.clone() });
+        let shown = match &notify.columns {
+            None => None,
+            Some(names) => Some(
+                names
+                    .iter()
+                    .map(|name| {
+                        hits.column_index(name)
+                            .ok_or_else(|| failed(format!("`columns` names {name}, which the hits do not have")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+        };
+        let suppress = match &notify.suppress {
+            None => None,
+            Some(suppress) => Some(SuppressBy {
+                duration: suppress.duration,
+                names: suppress.by.clone(),
+                columns: suppress
+                    .by
+                    .iter()
+                    .map(|name| {
+                        hits.column_index(name)
+                            .ok_or_else(|| failed(format!("`suppress.by` names {name}, which the hits do not have")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            }),
+        };
+        routes.push(Route {
+            receivers: notify.to.clone(),
+            grouping,
+            when,
+            subject: notify.subject.clone(),
+            title: notify.title.clone(),
+            shown,
+            links: notify.links.clone(),
+            suppress,
+        });
     }
     Ok(routes)
 }
@@ -268,6 +312,8 @@ pub fn run_playbook(
     let record =
         |status, error: Option<String>, rows: usize, new_hits: usize, messages: usize, truncated: bool| RunRecord {
             archived: 0,
+            silenced: 0,
+            suppressed: 0,
             id: run_id.clone(),
             playbook: playbook.id.clone(),
             tenant: None,
@@ -354,8 +400,30 @@ pub fn run_playbook(
                 },
             );
         }
-        let findings = Findings { hits: &hits, truncated: response.truncated, notes: &notes };
-        let messages = messages_for(services, playbook, &run_id, started, window, &findings)?;
+        // Silences: a hit one holds for goes to nobody, and is recorded with the silence's id.
+        let silences = store.active_silences(&playbook.id, started).map_err(store_error)?;
+        let (silenced, warnings) = silenced_hits(&silences, &hits, started);
+        let mut quiet: Vec<QuietHit> = silenced
+            .iter()
+            .map(|(index, id)| QuietHit { hit_key: fresh_keys[*index].clone(), why: Quieted::Silenced(id.clone()) })
+            .collect();
+        let audible: Vec<usize> = (0..hits.rows.len()).filter(|index| !silenced.contains_key(index)).collect();
+        let mut suppression = SuppressionState {
+            until: store.suppressions(&playbook.id, started).map_err(store_error)?,
+            sent: Vec::new(),
+            quiet: Vec::new(),
+        };
+        let findings = Findings {
+            hits: &hits,
+            audible: &audible,
+            keys: &fresh_keys,
+            truncated: response.truncated,
+            notes: &notes,
+        };
+        let messages = messages_for(services, playbook, &run_id, (started, window), &findings, &mut suppression)?;
+        let suppressed =
+            suppression.quiet.iter().map(|hit| &hit.hit_key).collect::<std::collections::HashSet<_>>().len();
+        quiet.append(&mut suppression.quiet);
         let summary = RunSummary {
             playbook: playbook.id.clone(),
             run_id: run_id.clone(),
@@ -373,8 +441,12 @@ pub fn run_playbook(
             archived: 0,
             notes,
             archives_offered: archives.iter().map(|batch| batch.rows.len()).sum(),
+            silenced: silenced.len(),
+            suppressed,
+            warnings,
         };
-        Ok((summary, Kept { keys: fresh_keys, archives, profiles, failures }))
+        let kept = Kept { keys: fresh_keys, archives, profiles, failures, quiet, suppressions: suppression.sent };
+        Ok((summary, kept))
     })();
     match outcome {
         Err(error) => {
@@ -393,6 +465,8 @@ pub fn run_playbook(
                     store.record_failed_run(&failed).map_err(store_error)?;
                 } else {
                     let commit = RunCommit {
+                        quiet: &[],
+                        suppressions: &[],
                         archives: &[],
                         profiles: &[],
                         run: &failed,
@@ -417,11 +491,16 @@ pub fn run_playbook(
                 summary.messages.len(),
                 summary.truncated,
             );
-            if !summary.notes.is_empty() {
-                run.error = Some(summary.notes.join("\n"));
+            run.silenced = summary.silenced as u64;
+            run.suppressed = summary.suppressed as u64;
+            let notes: Vec<&String> = summary.notes.iter().chain(&summary.warnings).collect();
+            if !notes.is_empty() {
+                run.error = Some(notes.iter().map(|note| note.as_str()).collect::<Vec<_>>().join("\n"));
             }
             failpoint::hit("before-commit");
             let commit = RunCommit {
+                quiet: &kept.quiet,
+                suppressions: &kept.suppressions,
                 archives: &kept.archives,
                 profiles: &kept.profiles,
                 run: &run,
@@ -529,6 +608,9 @@ pub fn meta_messages(services: &Services, report: &MetaReport, at: DateTime<Utc>
         notes: Vec::new(),
         tenant: None,
         subject_template: Some("{{playbook.title}}".to_string()),
+        title_template: None,
+        shown: None,
+        links: crate::render::links::LinkColumns::default(),
     };
     report.receivers.iter().map(|receiver| render_message(services, &message, receiver, at)).collect()
 }
@@ -642,44 +724,143 @@ fn routes_on(playbook: &Playbook, column: &str) -> bool {
 /// What a run found, for its messages.
 struct Findings<'a> {
     hits: &'a Table,
+    /// The hits (indexes into `hits.rows`) no silence holds for.
+    audible: &'a [usize],
+    /// Each hit's key.
+    keys: &'a [String],
     /// The result was cut at the source's limit.
     truncated: bool,
     /// Enrichments that failed.
     notes: &'a [String],
 }
 
-/// Every message of a run: each route's groups of new hits, for each of its receivers, rendered.
+/// What suppression knows during a run: the (receiver, `by` values) pairs in force and until when (from the
+/// state file, and from this run's earlier messages), what this run's messages add, and the hits it kept quiet.
+struct SuppressionState {
+    until: std::collections::HashMap<(String, String), DateTime<Utc>>,
+    sent: Vec<Suppression>,
+    quiet: Vec<QuietHit>,
+}
+
+/// The hits (index → silence id) the first active silence whose condition holds for them silences; and a line
+/// for each silence whose condition no longer fits the hits' columns (it silences nothing, and says so).
+fn silenced_hits(
+    silences: &[crate::store::Silence],
+    hits: &Table,
+    started: DateTime<Utc>,
+) -> (std::collections::HashMap<usize, String>, Vec<String>) {
+    let mut silenced = std::collections::HashMap::new();
+    let mut warnings = Vec::new();
+    if silences.is_empty() || hits.rows.is_empty() {
+        return (silenced, warnings);
+    }
+    let context = EvalContext { now: to_ticks(started) };
+    let compiled: Vec<(&str, crate::kql::plan::TExpr)> = silences
+        .iter()
+        .filter_map(|silence| {
+            let checked = parse_expression(&silence.condition)
+                .and_then(|expr| check_scalar(&expr, &hits.columns, &MemoryCatalog::new()));
+            match checked {
+                Ok(typed) => Some((silence.id.as_str(), typed)),
+                Err(errors) => {
+                    let reason = errors.0.first().map(|e| e.message.clone()).unwrap_or_default();
+                    warnings.push(format!("silence {} does not apply to these hits: {reason}", silence.id));
+                    None
+                }
+            }
+        })
+        .collect();
+    for (index, row) in hits.rows.iter().enumerate() {
+        if let Some((id, _)) =
+            compiled.iter().find(|(_, condition)| crate::kql::eval::eval(condition, row, &context).is_true())
+        {
+            silenced.insert(index, (*id).to_string());
+        }
+    }
+    (silenced, warnings)
+}
+
+/// The identity of a hit's `suppress.by` values: the names and the values, as JSON.
+fn by_key(suppress: &SuppressBy, row: &crate::kql::plan::Row) -> String {
+    let values: Vec<serde_json::Value> =
+        suppress.columns.iter().map(|index| row.get(*index).map(|v| v.to_json()).unwrap_or_default()).collect();
+    serde_json::json!([suppress.names, values]).to_string()
+}
+
+/// Every message of a run: each route's groups of audible hits, for each of its receivers, less the hits
+/// suppression keeps from that receiver, rendered.
 fn messages_for(
     services: &Services,
     playbook: &Playbook,
     run_id: &str,
-    started: DateTime<Utc>,
-    window: Window,
+    (started, window): (DateTime<Utc>, Window),
     findings: &Findings,
+    suppression: &mut SuppressionState,
 ) -> Result<Vec<NewMessage>, RunError> {
-    let Findings { hits, truncated, notes } = *findings;
+    let Findings { hits, audible, keys, truncated, notes } = *findings;
     let context = EvalContext { now: to_ticks(started) };
+    let rows: Vec<&crate::kql::plan::Row> = audible.iter().map(|index| &hits.rows[*index]).collect();
+    let owned: Vec<crate::kql::plan::Row> = rows.iter().map(|row| (*row).clone()).collect();
     let mut out = Vec::new();
     for route in routes(playbook, hits)? {
-        let mut groups = group_rows(&route, &hits.rows, &context);
+        let mut groups = group_rows(&route, &owned, &context);
         if groups.is_empty() && hits.rows.is_empty() && playbook.send_empty && route.grouping == Grouping::Run {
             groups.push(Vec::new());
         }
         for group in groups {
-            let message = Message {
-                playbook: summary_of(playbook),
-                run_id: run_id.to_string(),
-                started,
-                window_start: window.start,
-                window_end: window.end,
-                columns: hits.columns.clone(),
-                hits: group.iter().map(|i| hits.rows[*i].clone()).collect(),
-                truncated,
-                notes: notes.to_vec(),
-                tenant: None,
-                subject_template: route.subject.clone(),
-            };
+            // Indexes into `hits.rows`.
+            let group: Vec<usize> = group.iter().map(|i| audible[*i]).collect();
             for receiver in &route.receivers {
+                let sent: Vec<usize> = match &route.suppress {
+                    None => group.clone(),
+                    Some(suppress) => group
+                        .iter()
+                        .copied()
+                        .filter(|index| {
+                            let key = (receiver.clone(), by_key(suppress, &hits.rows[*index]));
+                            let quiet = suppression.until.get(&key).is_some_and(|until| *until > started);
+                            if quiet {
+                                suppression.quiet.push(QuietHit {
+                                    hit_key: keys[*index].clone(),
+                                    why: Quieted::Suppressed { receiver: receiver.clone() },
+                                });
+                            }
+                            !quiet
+                        })
+                        .collect(),
+                };
+                if sent.is_empty() && !group.is_empty() {
+                    continue;
+                }
+                if let Some(suppress) = &route.suppress {
+                    for index in &sent {
+                        let by_key = by_key(suppress, &hits.rows[*index]);
+                        let until = started + suppress.duration;
+                        if suppression
+                            .until
+                            .insert((receiver.clone(), by_key.clone()), until)
+                            .is_none_or(|old| old <= started)
+                        {
+                            suppression.sent.push(Suppression { receiver: receiver.clone(), by_key, until });
+                        }
+                    }
+                }
+                let message = Message {
+                    playbook: summary_of(playbook),
+                    run_id: run_id.to_string(),
+                    started,
+                    window_start: window.start,
+                    window_end: window.end,
+                    columns: hits.columns.clone(),
+                    hits: sent.iter().map(|i| hits.rows[*i].clone()).collect(),
+                    truncated,
+                    notes: notes.to_vec(),
+                    tenant: None,
+                    subject_template: route.subject.clone(),
+                    title_template: route.title.clone(),
+                    shown: route.shown.clone(),
+                    links: route.links.clone(),
+                };
                 let rendered = render_message(services, &message, receiver, started)
                     .map_err(|message| RunError::Failed { playbook: playbook.id.clone(), message })?;
                 out.push(rendered);

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::Services;
 use crate::config::Receiver;
 use crate::render::card::{CardSettings, build_card};
-use crate::render::email::{EmailSettings, render_email};
+use crate::render::email::{EmailSettings, render_email, render_line};
 use crate::render::links;
 use crate::route::message::Message;
 use crate::store::{MessageKind, NewMessage};
@@ -84,6 +84,21 @@ pub fn render_message(
                 portal: portal(services),
                 max_bytes: crate::render::card::MAX_PAYLOAD_BYTES,
                 timezone: teams.timezone,
+            };
+            // A `title:` replaces the playbook's title on the card (and in the outbox).
+            let titled;
+            let message = match message.title_template.as_deref() {
+                Some(template) => {
+                    let title = render_line(message, template, services.templates, settings.portal, teams.timezone)
+                        .map_err(|error| format!("the card title for {receiver}: {error}"))?;
+                    let mut copy = message.clone();
+                    if let Some(title) = title {
+                        copy.playbook.title = title;
+                    }
+                    titled = copy;
+                    &titled
+                }
+                None => message,
             };
             let payload = serde_json::to_vec(&build_card(message, &settings))
                 .map_err(|error| format!("the card for {receiver}: {error}"))?;

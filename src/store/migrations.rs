@@ -24,13 +24,54 @@ pub(super) struct Migration {
     pub(super) sql: &'static str,
 }
 
-/// Every migration, in order. Next: 5 = `silences`.
+/// Every migration, in order.
 pub(super) const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "runs, watermarks, seen keys, outbox", sql: MIGRATION_1 },
     Migration { version: 2, name: "outbox delivery order and re-queueing", sql: MIGRATION_2 },
     Migration { version: 3, name: "episodes of huntbook's reports about itself", sql: MIGRATION_3 },
     Migration { version: 4, name: "archives and the file profile cache", sql: MIGRATION_4 },
+    Migration { version: 5, name: "silences, suppression and quieted hits", sql: MIGRATION_5 },
 ];
+
+/// Silences (`huntbook silence add`), the last message per receiver and `suppress.by` values (`notify[].suppress`),
+/// and the hits a run kept quiet (recorded, never silently dropped).
+const MIGRATION_5: &str = "
+CREATE TABLE silences (
+    id        TEXT NOT NULL PRIMARY KEY,
+    playbook  TEXT NOT NULL,
+    condition TEXT NOT NULL,
+    created   TEXT NOT NULL,
+    expires   TEXT NOT NULL,
+    reason    TEXT NOT NULL,
+    author    TEXT NOT NULL,
+    removed   TEXT
+);
+CREATE INDEX silences_by_playbook ON silences (playbook, expires);
+
+CREATE TABLE suppressions (
+    playbook TEXT NOT NULL,
+    receiver TEXT NOT NULL,
+    by_key   TEXT NOT NULL,
+    sent     TEXT NOT NULL,
+    until    TEXT NOT NULL,
+    PRIMARY KEY (playbook, receiver, by_key)
+);
+
+CREATE TABLE quiet_hits (
+    run_id   TEXT NOT NULL,
+    playbook TEXT NOT NULL,
+    hit_key  TEXT NOT NULL,
+    receiver TEXT,
+    reason   TEXT NOT NULL CHECK (reason IN ('suppressed', 'silenced')),
+    silence  TEXT,
+    at       TEXT NOT NULL
+);
+CREATE INDEX quiet_hits_by_run ON quiet_hits (run_id);
+CREATE INDEX quiet_hits_by_silence ON quiet_hits (silence);
+
+ALTER TABLE runs ADD COLUMN suppressed BIGINT NOT NULL DEFAULT 0 CHECK (suppressed >= 0);
+ALTER TABLE runs ADD COLUMN silenced BIGINT NOT NULL DEFAULT 0 CHECK (silenced >= 0);
+";
 
 /// Archives (`archive:` in a playbook): hits kept beyond the 30 days of advanced hunting, typed, one JSON array
 /// of values per row in the column order of its schema; and the 24-hour cache of file profiles.

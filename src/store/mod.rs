@@ -21,6 +21,7 @@ mod archive;
 mod meta;
 mod migrations;
 mod outbox;
+mod quiet;
 mod runs;
 mod status;
 #[cfg(test)]
@@ -35,6 +36,7 @@ use rusqlite::{Connection, ErrorCode, Row};
 
 pub use archive::{ArchiveBatch, ArchiveCatalog, ArchiveSize, ArchivedRow, CachedProfile, StateArchives, row_time};
 pub use meta::{DeadMessage, EpisodeKind};
+pub use quiet::{QuietHit, Quieted, Silence, Suppression};
 pub use status::ReceiverQueue;
 
 /// How long a statement waits for another connection's write lock before giving up. The daemon's commits are
@@ -228,6 +230,10 @@ pub struct RunRecord {
     pub error: Option<String>,
     /// Hits written to archives (its own, and what its enrichments archived for others).
     pub archived: u64,
+    /// New hits no receiver heard of because a silence held for them.
+    pub silenced: u64,
+    /// New hits some receiver did not hear of because of `suppress` (they may have gone to others).
+    pub suppressed: u64,
 }
 
 /// Which sink a message is for; it decides how the payload is read.
@@ -377,6 +383,10 @@ pub struct RunCommit<'a> {
     pub archives: &'a [ArchiveBatch],
     /// File profiles to cache.
     pub profiles: &'a [CachedProfile],
+    /// Hits kept quiet by a silence or by suppression.
+    pub quiet: &'a [QuietHit],
+    /// What the run's messages suppress from now on.
+    pub suppressions: &'a [Suppression],
     /// Move the playbook's watermark to this instant — never backwards (a rerun of a past window with
     /// `--since/--until` passes its end and the watermark stays where it was if that is later).
     pub watermark: Option<DateTime<Utc>>,

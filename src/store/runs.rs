@@ -13,7 +13,7 @@ use super::{
 };
 
 pub(super) const RUN_COLUMNS: &str = "id, playbook, tenant, started, finished, window_start, window_end, row_count, new_hits, \
-                           messages, truncated, status, error, archived";
+                           messages, truncated, status, error, archived, silenced, suppressed";
 
 impl Store {
     /// The playbook's watermark: the end of the latest window it committed, if it ever did.
@@ -166,7 +166,14 @@ impl Store {
                 Ok((profile, fetched, text))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
+        let suppressions = commit
+            .suppressions
+            .iter()
+            .map(|s| Ok((s.receiver.clone(), s.by_key.clone(), self.encode_time("suppression end", s.until)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(PreparedCommit {
+            quiet: commit.quiet,
+            suppressions,
             first_seen: run.started.clone(),
             run,
             seen_keys: commit.seen_keys,
@@ -217,6 +224,8 @@ pub(super) struct PreparedCommit<'a> {
     watermark: Option<String>,
     archives: Vec<super::archive::PreparedBatch<'a>>,
     profiles: Vec<(&'a super::CachedProfile, String, String)>,
+    quiet: &'a [super::QuietHit],
+    suppressions: Vec<(String, String, String)>,
 }
 
 /// Every write of a commit, inside the caller's transaction; returns the rows archived. Split from
@@ -261,6 +270,8 @@ pub(super) fn write_commit(
         insert_message(transaction, message, created).map_err(failed(format!("queueing message {}", message.id)))?;
     }
 
+    super::quiet::write_quiet(transaction, run, &commit.first_seen, commit.quiet, &commit.suppressions, location)?;
+
     let archived = super::archive::write_archives(transaction, &commit.archives, &commit.profiles, &run.id, location)?;
     if archived > 0 {
         transaction
@@ -300,7 +311,8 @@ fn insert_run(connection: &rusqlite::Connection, stored: &PreparedRun<'_>, locat
     let run = stored.run;
     connection
         .prepare_cached(&format!(
-            "INSERT INTO runs ({RUN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+            "INSERT INTO runs ({RUN_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
         ))
         .and_then(|mut statement| {
             statement.execute(params![
@@ -318,6 +330,8 @@ fn insert_run(connection: &rusqlite::Connection, stored: &PreparedRun<'_>, locat
                 run.status.as_str(),
                 run.error,
                 i64::try_from(run.archived).unwrap_or(i64::MAX),
+                i64::try_from(run.silenced).unwrap_or(i64::MAX),
+                i64::try_from(run.suppressed).unwrap_or(i64::MAX),
             ])
         })
         .map(|_| ())
@@ -340,5 +354,7 @@ pub(super) fn read_run(row: &Row<'_>) -> Result<RunRecord, ReadError> {
         status: code_column(row, "runs.status", RunStatus::parse)?,
         error: row.get("error")?,
         archived: count_column(row, "runs.archived")?,
+        silenced: count_column(row, "runs.silenced")?,
+        suppressed: count_column(row, "runs.suppressed")?,
     })
 }

@@ -28,6 +28,8 @@ fn at(minutes: i64) -> DateTime<Utc> {
 fn run(id: &str, playbook: &str, started: i64) -> RunRecord {
     RunRecord {
         archived: 0,
+        silenced: 0,
+        suppressed: 0,
         id: id.to_string(),
         playbook: playbook.to_string(),
         tenant: Some("contoso".to_string()),
@@ -69,6 +71,8 @@ fn keys(names: &[&str]) -> Vec<String> {
 fn commit(store: &mut Store, run: &RunRecord, seen_keys: &[String], messages: &[NewMessage]) {
     store
         .commit_run(&RunCommit {
+            quiet: &[],
+            suppressions: &[],
             archives: &[],
             profiles: &[],
             run,
@@ -127,8 +131,11 @@ fn a_new_file_is_created_with_the_whole_schema_and_wal() {
             "file_profiles",
             "meta_episodes",
             "outbox",
+            "quiet_hits",
             "runs",
             "seen_keys",
+            "silences",
+            "suppressions",
             "watermarks"
         ]
     );
@@ -267,6 +274,8 @@ fn a_commit_records_the_run_its_keys_its_messages_and_the_watermark() {
     let mut store = Store::open_in_memory().expect("open");
     let first = RunRecord {
         archived: 0,
+        silenced: 0,
+        suppressed: 0,
         truncated: true,
         error: Some("enrichment file_profile failed".into()),
         ..run("run-1", "offboarding", 0)
@@ -333,6 +342,8 @@ fn a_commit_that_fails_midway_changes_nothing() {
     let duplicate = NewMessage { subject: "duplicate".into(), ..message("message-1", &second, 15) };
     let error = store
         .commit_run(&RunCommit {
+            quiet: &[],
+            suppressions: &[],
             archives: &[],
             profiles: &[],
             run: &second,
@@ -363,6 +374,8 @@ fn a_message_of_another_run_is_refused_before_anything_is_written() {
     let other = run("run-9", "offboarding", 0);
     let error = store
         .commit_run(&RunCommit {
+            quiet: &[],
+            suppressions: &[],
             archives: &[],
             profiles: &[],
             run: &first,
@@ -384,6 +397,8 @@ fn the_watermark_never_moves_backwards() {
         let record = run(id, "offboarding", 0);
         store
             .commit_run(&RunCommit {
+                quiet: &[],
+                suppressions: &[],
                 archives: &[],
                 profiles: &[],
                 run: &record,
@@ -425,6 +440,8 @@ fn times_are_stored_as_fixed_width_utc_text_at_microsecond_precision() {
     if let Ok(far) = far {
         let error = store
             .commit_run(&RunCommit {
+                quiet: &[],
+                suppressions: &[],
                 archives: &[],
                 profiles: &[],
                 run: &run("run-2", "offboarding", 0),
@@ -704,6 +721,8 @@ fn a_write_waits_for_the_other_stores_write_lock_instead_of_failing() {
         let held = held.clone();
         thread::spawn(move || {
             let prepared_run = RunCommit {
+                quiet: &[],
+                suppressions: &[],
                 archives: &[],
                 profiles: &[],
                 run: &held,
@@ -751,6 +770,8 @@ fn two_stores_committing_at_once_both_succeed() {
                     let queued = message(&format!("{name}-message-{number}"), &record, number);
                     store
                         .commit_run(&RunCommit {
+                            quiet: &[],
+                            suppressions: &[],
                             archives: &[],
                             profiles: &[],
                             run: &record,
@@ -816,6 +837,8 @@ fn crash_child_aborts_before_commit() {
     store.connection.pragma_update(None, "cache_size", 16).expect("cache size");
     let (record, seen_keys, messages) = unfinished_commit();
     let commit = RunCommit {
+        quiet: &[],
+        suppressions: &[],
         archives: &[],
         profiles: &[],
         run: &record,
@@ -857,6 +880,8 @@ fn a_process_that_aborts_before_commit_leaves_nothing_of_its_run() {
 
     // The run can simply be done again.
     let retried = RunCommit {
+        quiet: &[],
+        suppressions: &[],
         archives: &[],
         profiles: &[],
         run: &record,
@@ -894,6 +919,8 @@ fn crash_child_commits_until_killed() {
         let watermark = Some(at(i64::try_from(number).expect("small") + 1));
         store
             .commit_run(&RunCommit {
+                quiet: &[],
+                suppressions: &[],
                 archives: &[],
                 profiles: &[],
                 run: &record,
@@ -983,6 +1010,8 @@ mod archives {
 
     fn commit_with(store: &mut Store, run: &RunRecord, batches: &[ArchiveBatch], profiles: &[CachedProfile]) -> u64 {
         let commit = RunCommit {
+            quiet: &[],
+            suppressions: &[],
             archives: batches,
             profiles,
             run,
@@ -1079,6 +1108,8 @@ mod archives {
             batch(&[("Timestamp", Type::DateTime), ("DeviceName", Type::String)], &[("b", 10, vec![time(10)])], None);
         let run = run("r1", "recorder", 30);
         let commit = RunCommit {
+            quiet: &[],
+            suppressions: &[],
             archives: &[good, bad],
             profiles: &[],
             run: &run,

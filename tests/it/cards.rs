@@ -47,6 +47,9 @@ fn message(columns: Vec<Column>, hits: Vec<Row>) -> Message {
         notes: Vec::new(),
         tenant: None,
         subject_template: None,
+        title_template: None,
+        shown: None,
+        links: Default::default(),
     }
 }
 

@@ -76,6 +76,9 @@ fn message(hits: Vec<Row>) -> Message {
         notes: Vec::new(),
         tenant: Some("contoso".to_string()),
         subject_template: None,
+        title_template: None,
+        shown: None,
+        links: Default::default(),
     }
 }
 

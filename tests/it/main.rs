@@ -25,6 +25,7 @@ mod never_panics;
 mod never_panics_yaml;
 mod new_user;
 mod playbooks;
+mod quiet;
 mod run;
 mod secrets;
 mod state_file;

@@ -137,9 +137,9 @@ pub fn no_hits() -> Value {
 /// One fact per column of `hit`: its name and its value (`—` when empty).
 pub fn facts(message: &Message, hit: &Row, timezone: Tz, limits: &Limits) -> Vec<Value> {
     message
-        .columns
-        .iter()
-        .zip(hit)
+        .shown_columns()
+        .into_iter()
+        .filter_map(|index| Some((message.columns.get(index)?, hit.get(index)?)))
         .map(|(column, value)| {
             let text = cell_text(value, timezone, Detail::Fact).unwrap_or_else(|| NOTHING.to_string());
             fact(plain(&column.name, limits.name), plain_words(&text, limits.fact, FACT_WORD))
@@ -153,7 +153,7 @@ pub fn fact_set(facts: &[Value]) -> Value {
 
 /// The `Open device`, `Open file`, `Open user` buttons of a hit.
 pub fn link_actions(message: &Message, hit: &Row, portal: &str) -> Vec<Value> {
-    links_for_hit(portal, &message.columns, hit).iter().map(open_url).collect()
+    links_for_hit(portal, &message.links, &message.columns, hit).iter().map(open_url).collect()
 }
 
 /// A table of hits made of column sets (the `Table` element is 1.5, which Workflows does not render): a
@@ -191,7 +191,7 @@ impl Table {
             .iter()
             .zip(&cells)
             .map(|(hit, row_cells)| {
-                let link = links_for_hit(portal, &message.columns, hit).into_iter().next();
+                let link = links_for_hit(portal, &message.links, &message.columns, hit).into_iter().next();
                 has_links |= link.is_some();
                 table_row(row_cells, &weights, link.as_ref().map(open_url))
             })
@@ -208,6 +208,10 @@ impl Table {
 /// The first `TABLE_COLUMNS` columns of the query's projection that hold something in some hit: the
 /// playbook's author orders `project` by importance, and an always-empty column tells the reader nothing.
 fn chosen_columns(message: &Message) -> Vec<usize> {
+    // Columns the playbook chose (`columns:`) are shown as chosen, empty or not.
+    if message.shown.is_some() {
+        return message.shown_columns().into_iter().take(TABLE_COLUMNS).collect();
+    }
     let filled = |index: usize| message.hits.iter().any(|hit| hit.get(index).is_some_and(|value| !value.is_empty()));
     let mut chosen: Vec<usize> =
         (0..message.columns.len()).filter(|&index| filled(index)).take(TABLE_COLUMNS).collect();

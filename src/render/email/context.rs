@@ -88,7 +88,7 @@ struct Context {
     window: WindowContext,
     run: RunContext,
     columns: Vec<String>,
-    /// The shown hits as objects, column → displayed text.
+    /// The shown hits as objects, column → displayed text (every column, also those `columns:` leaves out).
     hits: Vec<Map<String, Json>>,
     rows: Vec<RowContext>,
     first: Option<Map<String, Json>>,
@@ -99,6 +99,8 @@ struct Context {
     /// Enrichments that failed: one line each ("file prevalence unavailable: …").
     notes: Vec<String>,
     values_cut: bool,
+    /// Columns `columns:` leaves out of the table (they are in the attachment).
+    hidden_columns: usize,
     /// The CSV attachment's file name, when there is one.
     attachment: Option<String>,
     tenant: Option<String>,
@@ -176,30 +178,38 @@ fn display_value(value: &Value, timezone: Tz) -> String {
 /// fit or a shown value had to be cut: then the full result goes along as an attachment.
 pub fn build(message: &Message, settings: &ContextSettings, attachment_name: String) -> Prepared {
     let timezone = settings.timezone;
-    let columns: Vec<String> = message.columns.iter().map(|column| clean_cell(&column.name).0).collect();
+    let names: Vec<String> = message.columns.iter().map(|column| clean_cell(&column.name).0).collect();
+    let shown_columns = message.shown_columns();
+    let columns: Vec<String> = shown_columns.iter().map(|index| names[*index].clone()).collect();
     let shown = message.hits.len().min(settings.max_rows);
     let more = message.hits.len() - shown;
     let mut values_cut = false;
     let mut hits = Vec::with_capacity(shown);
     let mut rows = Vec::with_capacity(shown);
     for (index, row) in message.hits.iter().take(shown).enumerate() {
+        // Templates see every column of a hit; the table shows the `columns:` chosen.
         let mut object = Map::new();
-        let mut cells = Vec::with_capacity(columns.len());
-        for (position, name) in columns.iter().enumerate() {
+        let mut texts = Vec::with_capacity(names.len());
+        for (position, name) in names.iter().enumerate() {
             let text = row.get(position).map(|value| display_value(value, timezone)).unwrap_or_default();
             let (text, was_cut) = clean_cell(&text);
-            values_cut |= was_cut;
+            values_cut |= was_cut && shown_columns.contains(&position);
             object.insert(name.clone(), Json::String(text.clone()));
-            cells.push(CellContext { column: name.clone(), text });
+            texts.push(text);
         }
-        let links = links_for_hit(settings.portal, &message.columns, row)
+        let cells = shown_columns
+            .iter()
+            .map(|index| CellContext { column: names[*index].clone(), text: texts[*index].clone() })
+            .collect();
+        let links = links_for_hit(settings.portal, &message.links, &message.columns, row)
             .into_iter()
             .map(|link| LinkContext { title: link.title, url: link.url })
             .collect();
         hits.push(object);
         rows.push(RowContext { number: index + 1, cells, links });
     }
-    let attachment = (more > 0 || values_cut).then_some(attachment_name);
+    let hidden_columns = message.columns.len() - shown_columns.len();
+    let attachment = (more > 0 || values_cut || hidden_columns > 0).then_some(attachment_name);
     let playbook = &message.playbook;
     let context = Context {
         playbook: PlaybookContext {
@@ -226,6 +236,7 @@ pub fn build(message: &Message, settings: &ContextSettings, attachment_name: Str
         truncated: message.truncated,
         notes: message.notes.iter().map(|note| clean_cell(note).0).collect(),
         values_cut,
+        hidden_columns,
         attachment: attachment.clone(),
         tenant: message.tenant.as_deref().map(|tenant| clean_cell(tenant).0),
         timezone: timezone.name().to_string(),

@@ -326,6 +326,9 @@ pub(super) fn sample_message(hits: usize) -> Message {
         notes: Vec::new(),
         tenant: Some("contoso".to_string()),
         subject_template: None,
+        title_template: None,
+        shown: None,
+        links: Default::default(),
     }
 }
 
