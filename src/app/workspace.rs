@@ -72,17 +72,16 @@ pub fn open(args: &ConfigArgs) -> Result<Workspace, Vec<Diagnostic>> {
         },
         SourceConfig::Graph => Arc::new(schema::catalog()),
     };
-    let missing = check_templates(&config, &|name| templates.contains(name));
-    if !missing.is_empty() {
-        return Err(missing);
-    }
-    let loaded = load_playbook_dir(&config.playbooks, &config, catalog.as_ref());
+    // An unknown template is one problem among the others: the playbooks are still checked.
+    let mut problems = check_templates(&config, &templates.names());
+    let mut loaded = load_playbook_dir(&config.playbooks, &config, catalog.as_ref());
+    problems.append(&mut loaded.problems);
     Ok(Workspace {
         config,
         templates,
         catalog,
         playbooks: loaded.playbooks,
-        problems: loaded.problems,
+        problems,
         warnings: loaded.warnings,
         invalid: loaded.invalid,
         archives: loaded.archives,

@@ -336,12 +336,14 @@ fn webhook_url(value: Value) -> Option<Secret> {
 
 /// Checks that every e-mail receiver's template exists (`exists` knows the shipped and the user templates).
 /// Problems are placed in the configuration file, which is read again for the positions.
-pub fn check_templates(config: &Config, exists: &dyn Fn(&str) -> bool) -> Vec<Diagnostic> {
+pub fn check_templates(config: &Config, known: &[String]) -> Vec<Diagnostic> {
     let missing: Vec<(&str, &str)> = config
         .receivers
         .iter()
         .filter_map(|(name, receiver)| match receiver {
-            Receiver::Email(email) if !exists(&email.template) => Some((name.as_str(), email.template.as_str())),
+            Receiver::Email(email) if !known.contains(&email.template) => {
+                Some((name.as_str(), email.template.as_str()))
+            }
             _ => None,
         })
         .collect();
@@ -370,9 +372,13 @@ pub fn check_templates(config: &Config, exists: &dyn Fn(&str) -> bool) -> Vec<Di
                 },
                 None => Diagnostic::plain(format!("receiver `{receiver}`: {message}")),
             };
-            diagnostic.with_hint(format!(
-                "a template is a file {template}.html.hbs in the templates directory, or one shipped with huntbook"
-            ))
+            let hint = yaml::did_you_mean(template, known.iter().map(String::as_str)).unwrap_or_else(|| {
+                format!(
+                    "the templates are {}; another is a file {template}.html.hbs in the templates directory",
+                    known.join(", ")
+                )
+            });
+            diagnostic.with_hint(hint)
         })
         .collect();
     diagnostics.sort_by_key(|d| (d.line, d.column));

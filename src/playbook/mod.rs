@@ -127,7 +127,7 @@ pub fn load_playbooks(
     dir: &Path,
     config: &Config,
     catalog: &dyn Catalog,
-    templates: &dyn Fn(&str) -> bool,
+    templates: &[String],
 ) -> (Vec<Playbook>, Vec<Diagnostic>) {
     let mut loaded = load_playbook_dir(dir, config, catalog);
     let mut problems = crate::config::check_templates(config, templates);

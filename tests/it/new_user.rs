@@ -157,3 +157,40 @@ fn a_test_says_its_window_and_the_fixture_lines_it_skipped() {
     );
     assert!(out.contains("FAIL  quarter › two downloads\n        the run covered 2026-11-20 11:40:00 → 2026-11-20 11:55:00 UTC\n        expected 2 hits, got 1"), "{out}");
 }
+
+#[test]
+fn a_misspelt_column_in_a_subject_or_title_and_an_unknown_template_are_reported_together() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let init = huntbook(dir.path(), &["init", "."]);
+    assert_eq!(init.status.code(), Some(0), "{}", common::stderr(&init));
+    let config = dir.path().join("huntbook.yaml");
+    let text = std::fs::read_to_string(&config).expect("config").replace("template: digest", "template: digset");
+    std::fs::write(&config, text).expect("written");
+    let playbook = dir.path().join("playbooks/offboarding-package-download.yaml");
+    let text = std::fs::read_to_string(&playbook)
+        .expect("playbook")
+        .replace("{{first.UserId}}", "{{first.AccountDisplayNam}}")
+        .replace(
+            "    per: run\n",
+            "    per: run\n  - to: [soc-teams]\n    title: \"{{#each hits}}{{UserID}} {{/each}}\"\n    columns: [UserId, ClientIp]\n",
+        );
+    std::fs::write(&playbook, text).expect("written");
+    let output = huntbook(dir.path(), &["validate"]);
+    assert_eq!(output.status.code(), Some(2));
+    let problems = common::stderr(&output);
+    for expected in [
+        "unknown template `digset`",
+        "did you mean `digest`?",
+        "the subject names `AccountDisplayNam`, which the hits do not have",
+        "did you mean `AccountDisplayName`?",
+        "the title names `UserID`, which the hits do not have",
+        "did you mean `UserId`?",
+        "the query has no column `ClientIp`",
+        "did you mean `ClientIP`?",
+        "4 problems",
+    ] {
+        assert!(problems.contains(expected), "{expected:?} not in:\n{problems}");
+    }
+    // The subject's problem points at the name in the file.
+    assert!(problems.contains("{{first.AccountDisplayNam}}") && problems.contains("^^^^^^^^^^^^^^^^^"), "{problems}");
+}

@@ -23,6 +23,10 @@ fn templates(name: &str) -> bool {
     matches!(name, "email-table" | "digest")
 }
 
+fn template_names() -> Vec<String> {
+    vec!["digest".to_string(), "email-table".to_string()]
+}
+
 /// The rendered problems of one broken playbook, checked against the built-in table schemas.
 fn broken(file: &str) -> String {
     let path = Path::new("tests/validate/playbooks/broken").join(file);
@@ -43,7 +47,7 @@ fn good_playbooks() -> Vec<Playbook> {
         Path::new("tests/validate/playbooks/good"),
         &config(),
         &huntbook::kql::schema::catalog(),
-        &templates,
+        &template_names(),
     );
     assert_eq!(render_diagnostics(&problems), "");
     playbooks
@@ -528,7 +532,7 @@ fn duplicate_ids_across_files() {
         Path::new("tests/validate/playbooks/duplicates"),
         &config(),
         &huntbook::kql::schema::catalog(),
-        &templates,
+        &template_names(),
     );
     assert_eq!(
         playbooks.iter().map(|p| p.file.clone()).collect::<Vec<_>>(),
@@ -559,7 +563,7 @@ fn unknown_templates_are_placed_in_the_configuration() {
         Path::new("tests/validate/playbooks/good"),
         &config(),
         &huntbook::kql::schema::catalog(),
-        &|name| name == "email-table",
+        &["email-table".to_string()],
     );
     assert_eq!(
         render_diagnostics(&problems),
@@ -567,24 +571,37 @@ fn unknown_templates_are_placed_in_the_configuration() {
   --> tests/validate/config/local.yaml:11:118
    |
 11 |     email: { to: [soc@contoso.example], from: huntbook@contoso.example, via: file, dir: outbox/soc-digest, template: digest }
-   |                                                                                                                      ^^^^^^ a template is a file digest.html.hbs in the templates directory, or one shipped with huntbook
+   |                                                                                                                      ^^^^^^ the templates are email-table; another is a file digest.html.hbs in the templates directory
 "##
     );
     let (_, problems) = load_playbooks(
         Path::new("tests/validate/playbooks/good"),
         &config(),
         &huntbook::kql::schema::catalog(),
-        &|name| name == "digest",
+        &["digest".to_string()],
     );
     assert_eq!(problems.len(), 1);
     assert_eq!(problems[0].message, "unknown template `email-table` (the default)");
     assert_eq!(problems[0].location(), "tests/validate/config/local.yaml:7:5");
+    // A near miss is named.
+    let (_, problems) = load_playbooks(
+        Path::new("tests/validate/playbooks/good"),
+        &config(),
+        &huntbook::kql::schema::catalog(),
+        &["digests".to_string(), "email-table".to_string()],
+    );
+    assert_eq!(problems[0].hint.as_deref(), Some("did you mean `digests`?"));
 }
 
 #[test]
 fn a_missing_playbook_directory_is_one_problem() {
     let (playbooks, problems) =
-        load_playbooks(Path::new("tests/validate/nowhere"), &config(), &huntbook::kql::schema::catalog(), &templates);
+        load_playbooks(
+        Path::new("tests/validate/nowhere"),
+        &config(),
+        &huntbook::kql::schema::catalog(),
+        &template_names(),
+    );
     assert!(playbooks.is_empty());
     assert_eq!(problems.len(), 1);
     assert!(problems[0].message.starts_with("cannot read the playbook directory tests/validate/nowhere: "));

@@ -50,10 +50,10 @@ static MUSTACHE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?s)\{\{\{?~?(?P<body>.*?)~?\}?\}\}").unwrap_or_else(|_| unreachable!("a valid regex"))
 });
 static TOKEN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s()=]+"#).unwrap_or_else(|_| unreachable!("a valid regex"))
+    Regex::new(r#""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|(?:\[[^\]]*\]|[^\s()=\[])+"#).unwrap_or_else(|_| unreachable!("a valid regex"))
 });
 static HIT_PATH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:first|hits\.\[?\d+\]?)\.\[?(?P<column>[^\].\s]+)\]?$")
+    Regex::new(r"^(?:first|hits\.\[?\d+\]?)\.(?:\[(?P<bracketed>[^\]]+)\]|(?P<column>[^\].\s\[]+))$")
         .unwrap_or_else(|_| unreachable!("a valid regex"))
 });
 static IDENTIFIER: LazyLock<Regex> = LazyLock::new(|| {
@@ -98,7 +98,7 @@ pub fn column_references(template: &str) -> Vec<ColumnReference> {
                 length: column.chars().count(),
             };
             if let Some(path) = HIT_PATH.captures(token) {
-                if let Some(column) = path.name("column") {
+                if let Some(column) = path.name("bracketed").or_else(|| path.name("column")) {
                     found.push(reference(column.as_str(), at + column.start()));
                 }
                 continue;
