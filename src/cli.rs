@@ -61,6 +61,74 @@ pub enum Command {
     SampleData(SampleDataArgs),
     /// Silence hits of a playbook for a while (patching, a known test): add, list, remove.
     Silence(SilenceArgs),
+    /// Print the JSON Schema of playbook files or of huntbook.yaml, for editors (yaml-language-server).
+    Schema(SchemaArgs),
+    /// Render every message a playbook would send into HTML pages: e-mails as a mail client shows them, Teams
+    /// cards drawn by the Adaptive Cards renderer. Sends nothing, changes nothing.
+    Preview(PreviewArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell) or the man page.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SchemaArgs {
+    /// Which file: playbook or config.
+    #[arg(value_enum)]
+    pub kind: SchemaFile,
+    /// Write it to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaFile {
+    /// A playbook file (playbooks/*.yaml).
+    Playbook,
+    /// The configuration (huntbook.yaml).
+    Config,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PreviewArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The playbook (its id).
+    pub playbook: String,
+    /// Render what this test of the playbook sends (default: its first test; without tests, --data).
+    #[arg(long, conflicts_with = "data")]
+    pub test: Option<String>,
+    /// Run the playbook's query over this directory of table files instead (its whole content, at --now).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// With --data: the time of the run (ISO 8601). Default: the clock.
+    #[arg(long, value_name = "TIME", requires = "data")]
+    pub now: Option<String>,
+    /// Where to write the pages. Default: preview/PLAYBOOK under the current directory.
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Open the index in a browser.
+    #[arg(long)]
+    pub open: bool,
+    /// Serve the pages on loopback (http://127.0.0.1:PORT/) until interrupted.
+    #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "0")]
+    pub serve: Option<u16>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell, or `man` for the man page (roff).
+    pub shell: CompletionTarget,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionTarget {
+    Bash,
+    Zsh,
+    Fish,
+    Elvish,
+    Powershell,
+    /// The man page, huntbook(1), in roff.
+    Man,
 }
 
 #[derive(Debug, clap::Args)]
@@ -152,6 +220,9 @@ pub struct TestArgs {
     pub config: ConfigArgs,
     /// Playbooks whose tests to run (by id). Default: all.
     pub playbooks: Vec<String>,
+    /// Also print what each test rendered: each message's receiver, subject or title, and rows.
+    #[arg(long)]
+    pub show: bool,
 }
 
 #[derive(Debug, clap::Args)]

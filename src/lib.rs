@@ -22,6 +22,7 @@ pub mod route;
 pub mod runner;
 pub mod sample;
 pub mod schedule;
+pub mod schema;
 pub mod source;
 pub mod store;
 pub mod telemetry;

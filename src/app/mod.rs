@@ -6,8 +6,10 @@ mod emulate;
 mod history;
 mod init;
 mod outbox;
-mod playbook_tests;
+pub(crate) mod playbook_tests;
+mod preview;
 mod query;
+mod reference;
 mod run;
 mod silence;
 pub mod workspace;
@@ -103,5 +105,8 @@ pub fn run(command: Command) -> Result<Outcome> {
         Command::Emulate(args) => emulate::emulate(args),
         Command::Outbox(args) => outbox::outbox(args),
         Command::Silence(args) => silence::silence(args),
+        Command::Schema(args) => reference::schema_command(args),
+        Command::Completions(args) => reference::completions(args),
+        Command::Preview(args) => preview::preview(args),
     }
 }

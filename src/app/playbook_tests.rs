@@ -47,6 +47,7 @@ pub fn test(args: TestArgs) -> Result<Outcome> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let (mut passed, mut failed, mut not_local, mut untested) = (0, 0, 0, Vec::new());
+    let mut shown: Vec<String> = Vec::new();
     for playbook in &workspace.playbooks {
         if !args.playbooks.is_empty() && !args.playbooks.contains(&playbook.id) {
             continue;
@@ -63,7 +64,13 @@ pub fn test(args: TestArgs) -> Result<Outcome> {
             continue;
         }
         for test in &playbook.tests {
-            match run_test(&workspace, playbook, test) {
+            let outcome = test_run(&workspace, playbook, test).and_then(|summary| {
+                if args.show {
+                    shown.push(show_run(&playbook.id, &test.name, &summary));
+                }
+                check_test(test, &summary)
+            });
+            match outcome {
                 Ok(warnings) => {
                     passed += 1;
                     writeln!(out, "ok    {} › {}", playbook.id, test.name)?;
@@ -84,6 +91,9 @@ pub fn test(args: TestArgs) -> Result<Outcome> {
     if !untested.is_empty() {
         writeln!(out, "no tests: {}", untested.join(", "))?;
     }
+    for block in &shown {
+        write!(out, "{block}")?;
+    }
     match not_local {
         0 => writeln!(out, "{passed} passed, {failed} failed")?,
         n => {
@@ -99,6 +109,16 @@ pub fn test(args: TestArgs) -> Result<Outcome> {
 /// Runs one test; `Ok` holds what the reader should know of a test that passed (fixture lines skipped), `Err`
 /// every way it differs from what it expects, after the window it ran over.
 pub fn run_test(workspace: &Workspace, playbook: &Playbook, test: &PlaybookTest) -> Result<Vec<String>, Vec<String>> {
+    let summary = test_run(workspace, playbook, test)?;
+    check_test(test, &summary)
+}
+
+/// The run of one test: the playbook over the test's fixtures, at its `now`, with a fresh in-memory state.
+pub fn test_run(
+    workspace: &Workspace,
+    playbook: &Playbook,
+    test: &PlaybookTest,
+) -> Result<crate::runner::RunSummary, Vec<String>> {
     let directory = playbook.file.parent().unwrap_or(Path::new("."));
     let catalog = test_catalog(playbook, test, directory, workspace.catalog.as_ref(), &workspace.archives)
         .map_err(|error| vec![error])?;
@@ -122,9 +142,12 @@ pub fn run_test(workspace: &Workspace, playbook: &Playbook, test: &PlaybookTest)
         };
         store.add_silence(&silence).map_err(|error| vec![format!("the in-memory state: {error}")])?;
     }
-    let summary = run_playbook(&services, &mut store, playbook, RunOptions::default())
-        .map_err(|error| vec![error.render().trim_end().to_string()])?;
+    run_playbook(&services, &mut store, playbook, RunOptions::default())
+        .map_err(|error| vec![error.render().trim_end().to_string()])
+}
 
+/// How a test's run differs from what the test expects; `Ok` with warnings when it does not.
+fn check_test(test: &PlaybookTest, summary: &crate::runner::RunSummary) -> Result<Vec<String>, Vec<String>> {
     let mut failures = Vec::new();
     if let Some(hits) = test.expect.hits
         && summary.new_hits != hits
@@ -209,6 +232,42 @@ pub fn run_test(workspace: &Workspace, playbook: &Playbook, test: &PlaybookTest)
         );
         Err(std::iter::once(window).chain(failures).chain(warnings).collect())
     }
+}
+
+/// What a test's run rendered (`huntbook test --show`): its window, hits, and each message's receiver, kind,
+/// subject (or card title) and rows.
+fn show_run(playbook: &str, test: &str, summary: &crate::runner::RunSummary) -> String {
+    let mut text = format!(
+        "\n{playbook} › {test}\n  window {} → {} UTC: {} row{}, {} new hit{}",
+        summary.window.start.format("%Y-%m-%d %H:%M:%S"),
+        summary.window.end.format("%Y-%m-%d %H:%M:%S"),
+        summary.rows,
+        plural(summary.rows),
+        summary.new_hits,
+        plural(summary.new_hits),
+    );
+    for (count, what) in
+        [(summary.silenced, "silenced"), (summary.suppressed, "suppressed"), (summary.archived as usize, "archived")]
+    {
+        if count > 0 {
+            text.push_str(&format!(", {count} {what}"));
+        }
+    }
+    text.push('\n');
+    if summary.messages.is_empty() {
+        text.push_str("  no messages\n");
+    }
+    for (message, rows) in summary.messages.iter().zip(&summary.message_rows) {
+        let rows = format!("{rows} hit{}", plural(*rows));
+        text.push_str(&format!(
+            "  → {:<14} {:<6} {:<9} {}\n",
+            message.receiver,
+            message.kind.as_str(),
+            rows,
+            crate::render::visible::made_visible(&message.subject, &[])
+        ));
+    }
+    text
 }
 
 fn plural(count: usize) -> &'static str {

@@ -302,10 +302,9 @@ fn real_path(path: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
     Ok(std::fs::canonicalize(parent)?.join(name))
 }
 
-/// `--since/--until` as a window.
-fn window_of(since: &str, until: &str) -> Result<Window> {
-    // A time with its zone, or a date alone: its midnight, UTC.
-    let parse = |text: &str, flag: &str| {
+/// A time given on the command line: with its zone, or a date alone (its midnight, UTC).
+pub(super) fn parse_time_arg(flag: &str, text: &str) -> Result<DateTime<Utc>> {
+    {
         let text = text.trim();
         DateTime::parse_from_rfc3339(text)
             .map(|t| t.with_timezone(&Utc))
@@ -319,8 +318,12 @@ fn window_of(since: &str, until: &str) -> Result<Window> {
                      such as 2026-11-20T12:00:00Z"
                 ))
             })
-    };
-    let window = Window { start: parse(since, "--since")?, end: parse(until, "--until")? };
+    }
+}
+
+/// `--since/--until` as a window.
+fn window_of(since: &str, until: &str) -> Result<Window> {
+    let window = Window { start: parse_time_arg("--since", since)?, end: parse_time_arg("--until", until)? };
     if window.end <= window.start {
         return Err(super::usage("--until must be later than --since"));
     }

@@ -7,10 +7,10 @@
 //! The doc comments on the fields below are the user reference of the format.
 
 pub mod duration;
-mod receiver;
+pub(crate) mod receiver;
 pub mod reference;
 pub mod secret;
-mod smtp;
+pub(crate) mod smtp;
 pub mod tenant;
 pub mod yaml;
 
@@ -29,6 +29,21 @@ pub use receiver::{
 pub use secret::Secret;
 pub use smtp::{SmtpConfig, SmtpTls};
 pub use tenant::{Cloud, TenantAuth, TenantConfig};
+
+/// The keys of this mapping (also what `huntbook schema` lists).
+pub const DELIVERY_KEYS: &[&str] = &["max_age", "wait"];
+
+/// The keys of this mapping (also what `huntbook schema` lists).
+pub const DAEMON_KEYS: &[&str] = &["shutdown_grace", "jitter", "runs_at_once"];
+
+/// The keys of this mapping (also what `huntbook schema` lists).
+pub const SOURCE_KEYS: &[&str] = &["kind", "data", "rebase_time"];
+
+/// The keys of this mapping (also what `huntbook schema` lists).
+pub const META_KEYS: &[&str] = &["to", "when_failing_for", "stale_after"];
+
+/// The keys of this mapping (also what `huntbook schema` lists).
+pub const HTTP_KEYS: &[&str] = &["listen", "token"];
 
 /// The text of the embedded default configuration: `examples/huntbook.yaml`. It queries the sample data in
 /// `examples/data` and writes messages under `outbox/`; it needs no secret.
@@ -146,7 +161,7 @@ impl Default for DeliveryConfig {
 }
 
 fn read_delivery(value: Value) -> Option<DeliveryConfig> {
-    let fields = value.fields(&["max_age", "wait"])?;
+    let fields = value.fields(DELIVERY_KEYS)?;
     let defaults = DeliveryConfig::default();
     let positive = |key: &str, default: chrono::TimeDelta| match fields.get(key) {
         Some(v) => v.duration().and_then(|d| {
@@ -244,7 +259,7 @@ impl Default for DaemonConfig {
 pub const CATCH_UP_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(6);
 
 fn read_daemon(value: Value) -> Option<DaemonConfig> {
-    let fields = value.fields(&["shutdown_grace", "jitter", "runs_at_once"])?;
+    let fields = value.fields(DAEMON_KEYS)?;
     let defaults = DaemonConfig::default();
     let duration = |key: &str, default: chrono::TimeDelta| match fields.get(key) {
         Some(v) => v.duration().and_then(|d| {
@@ -309,7 +324,7 @@ pub fn parse_config(
     }
 }
 
-const TOP_KEYS: &[&str] = &[
+pub const TOP_KEYS: &[&str] = &[
     "state",
     "playbooks",
     "templates",
@@ -462,7 +477,7 @@ fn read_source(
             }
         };
     }
-    let fields = value.fields(&["kind", "data", "rebase_time"])?;
+    let fields = value.fields(SOURCE_KEYS)?;
     let kind = fields.required("kind")?;
     if kind.keyword("source kind", &[("graph", true), ("local", false)])? {
         for key in ["data", "rebase_time"] {
@@ -485,7 +500,7 @@ fn read_source(
 }
 
 fn read_meta(value: Value, receivers: &[&str]) -> Option<MetaConfig> {
-    let fields = value.fields(&["to", "when_failing_for", "stale_after"])?;
+    let fields = value.fields(META_KEYS)?;
     let to = fields.required("to").and_then(|v| receiver_list(v, receivers));
     let when_failing_for = match fields.get("when_failing_for") {
         Some(value) => {
@@ -553,7 +568,7 @@ pub(crate) fn receiver_list(value: Value, receivers: &[&str]) -> Option<Vec<Stri
 }
 
 fn read_http(value: Value) -> Option<HttpConfig> {
-    let fields = value.fields(&["listen", "token"])?;
+    let fields = value.fields(HTTP_KEYS)?;
     let token = match fields.get("token") {
         Some(v) => v.secret().map(Some),
         None => Some(None),

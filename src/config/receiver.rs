@@ -10,6 +10,9 @@ use super::yaml::{self, Reader, Value};
 use super::{Config, DEFAULT_CONFIG, DEFAULT_NAME, check_name, is_loopback};
 use crate::diagnostics::Diagnostic;
 
+/// The keys of this mapping (also what `huntbook schema` lists).
+pub const TEAMS_KEYS: &[&str] = &["webhook", "dir", "per_second", "timezone"];
+
 /// `receivers.NAME:` one receiver: exactly one of `email:`, `teams:`, `file:`.
 #[derive(Clone, Debug)]
 pub enum Receiver {
@@ -95,7 +98,7 @@ enum Via {
 }
 
 const KINDS: [&str; 3] = ["email", "teams", "file"];
-const EMAIL_KEYS: &[&str] = &["to", "cc", "from", "via", "dir", "tenant", "template", "max_rows", "timezone"];
+pub const EMAIL_KEYS: &[&str] = &["to", "cc", "from", "via", "dir", "tenant", "template", "max_rows", "timezone"];
 
 pub(super) fn read_receivers(
     value: Value,
@@ -271,7 +274,7 @@ fn address(value: Value, text: &str) -> bool {
 }
 
 fn read_teams(value: Value, base_dir: &Path) -> Option<TeamsReceiver> {
-    let fields = value.fields(&["webhook", "dir", "per_second", "timezone"])?;
+    let fields = value.fields(TEAMS_KEYS)?;
     let target = match (fields.get("webhook"), fields.get("dir")) {
         (Some(webhook), None) => webhook_url(webhook).map(TeamsTarget::Webhook),
         (None, Some(dir)) => dir.path(base_dir).map(TeamsTarget::Directory),

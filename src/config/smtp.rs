@@ -7,6 +7,9 @@ use super::is_loopback;
 use super::secret::Secret;
 use super::yaml::Value;
 
+/// The keys of this mapping (also what `huntbook schema` lists).
+pub const SMTP_KEYS: &[&str] = &["host", "port", "tls", "username", "password", "ca_file"];
+
 /// `smtp:` a mail server.
 #[derive(Clone, Debug)]
 pub struct SmtpConfig {
@@ -37,7 +40,7 @@ pub enum SmtpTls {
 }
 
 pub(super) fn read_smtp(value: Value, base_dir: &Path) -> Option<SmtpConfig> {
-    let fields = value.fields(&["host", "port", "tls", "username", "password", "ca_file"])?;
+    let fields = value.fields(SMTP_KEYS)?;
     let host = fields.required("host").and_then(|v| v.non_empty_string());
     let tls_value = fields.get("tls");
     let tls = tls_value.map_or(Some(SmtpTls::StartTls), |v| {

@@ -8,6 +8,9 @@ use super::secret::Secret;
 use super::yaml::{Value, one_of};
 use super::{check_name, is_loopback};
 
+/// The keys of this mapping (also what `huntbook schema` lists).
+pub const LIMIT_KEYS: &[&str] = &["hunting_calls_per_minute", "concurrent_queries"];
+
 /// `tenants.NAME:` one tenant.
 #[derive(Clone, Debug)]
 pub struct TenantConfig {
@@ -93,8 +96,8 @@ pub enum TenantAuth {
     },
 }
 
-const TENANT_KEYS: &[&str] = &["tenant_id", "cloud", "login_url", "graph_url", "mde_url", "auth", "limits"];
-const AUTH_KEYS: &[&str] = &["client_id", "client_secret", "certificate", "managed_identity", "workload_identity"];
+pub const TENANT_KEYS: &[&str] = &["tenant_id", "cloud", "login_url", "graph_url", "mde_url", "auth", "limits"];
+pub const AUTH_KEYS: &[&str] = &["client_id", "client_secret", "certificate", "managed_identity", "workload_identity"];
 const METHODS: [&str; 4] = ["client_secret", "certificate", "managed_identity", "workload_identity"];
 
 pub(super) fn read_tenants(value: Value, base_dir: &Path) -> Option<BTreeMap<String, TenantConfig>> {
@@ -151,7 +154,7 @@ fn read_tenant(value: Value, base_dir: &Path) -> Option<TenantConfig> {
 }
 
 fn read_limits(value: Value) -> Option<(Option<u32>, Option<u32>)> {
-    let fields = value.fields(&["hunting_calls_per_minute", "concurrent_queries"])?;
+    let fields = value.fields(LIMIT_KEYS)?;
     let positive = |key: &str, default: u32| match fields.get(key) {
         Some(v) => v.number::<u32>("a whole number").and_then(|n| {
             if n == 0 {

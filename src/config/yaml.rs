@@ -552,12 +552,6 @@ impl<'a> Value<'a> {
         };
         for key in mapping.keys() {
             if !known.contains(&key.as_str()) {
-                if let Some((_, later)) = PLANNED.iter().find(|(planned, _)| *planned == key.as_str()) {
-                    let place = key_place(&self.reader.lines, key);
-                    let message = format!("`{}` is not supported yet", key.as_str());
-                    self.reader.report(self.reader.at(place, message).with_hint(*later));
-                    continue;
-                }
                 let hint = did_you_mean(key.as_str(), known.iter().copied()).unwrap_or_else(|| {
                     if known.is_empty() {
                         "this takes no keys".to_string()
@@ -572,11 +566,6 @@ impl<'a> Value<'a> {
         Some(Fields { owner: *self, mapping, known })
     }
 }
-
-/// Keys DESIGN.md describes that this version does not read yet, with what to do meanwhile: a playbook written
-/// from the design gets told that, not "unknown key".
-const PLANNED: &[(&str, &str)] =
-    &[("suppress", "suppression comes in a later version; `key:` and the seen-hit memory already send each hit once")];
 
 /// The keys of a mapping with a fixed set of keys.
 pub struct Fields<'a> {

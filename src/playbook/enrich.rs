@@ -14,6 +14,18 @@ use crate::kql::plan::Column;
 use crate::kql::table::Catalog;
 use crate::kql::types::Type;
 
+/// The keys of this mapping (also what `huntbook schema` lists).
+pub const ARCHIVE_KEYS: &[&str] = &["name", "retention"];
+
+/// The keys of this mapping (also what `huntbook schema` lists).
+pub const ISOLATION_REASON_KEYS: &[&str] = &["device", "at", "from", "rename"];
+
+/// The keys of this mapping (also what `huntbook schema` lists).
+pub const FILE_PROFILE_KEYS: &[&str] = &["sha256", "sha1", "via"];
+
+/// The keys of this mapping (also what `huntbook schema` lists).
+pub const LOOKUP_KEYS: &[&str] = &["query", "on", "columns", "lookback"];
+
 /// `archive:` keep every new hit in the state file.
 #[derive(Clone, Debug)]
 pub struct Archive {
@@ -209,7 +221,7 @@ pub fn profile_columns() -> Vec<Column> {
 
 /// `archive:`; `archives` are the archive names the catalog holds beside its tables (not a clash with this one).
 pub(super) fn read_archive(value: Value, catalog: &dyn Catalog, archives: &[String]) -> Option<Archive> {
-    let fields = value.fields(&["name", "retention"])?;
+    let fields = value.fields(ARCHIVE_KEYS)?;
     let place = fields.required("name").map(|v| Box::new(v.error("")));
     let name = fields.required("name").and_then(|v| {
         let name = v.non_empty_string()?;
@@ -365,7 +377,7 @@ fn input_column(value: Value, columns: Option<&[Column]>) -> Option<String> {
 /// `archives`: the archive names the playbooks keep, when known (the second reading of a directory); else the
 /// archive is looked for once every playbook is read (`link_archives`).
 fn read_isolation(value: Value, columns: Option<&[Column]>, archives: &[String]) -> Option<IsolationReason> {
-    let fields = value.fields(&["device", "at", "from", "rename"])?;
+    let fields = value.fields(ISOLATION_REASON_KEYS)?;
     let device = fields.required("device").and_then(|v| input_column(v, columns));
     let at = fields.required("at").and_then(|v| {
         let name = input_column(v, columns)?;
@@ -425,7 +437,7 @@ fn read_isolation(value: Value, columns: Option<&[Column]>, archives: &[String])
 }
 
 fn read_file_profile(value: Value, columns: Option<&[Column]>) -> Option<FileProfile> {
-    let fields = value.fields(&["sha256", "sha1", "via"])?;
+    let fields = value.fields(FILE_PROFILE_KEYS)?;
     let hash = match (fields.get("sha256"), fields.get("sha1")) {
         (Some(column), None) => input_column(column, columns).map(|column| (column, HashKind::Sha256)),
         (None, Some(column)) => input_column(column, columns).map(|column| (column, HashKind::Sha1)),
@@ -478,7 +490,7 @@ pub fn fill_lookup(query: &str, on: &[String], values: &dyn Fn(&str) -> String) 
 }
 
 fn read_lookup(value: Value, columns: Option<&[Column]>, catalog: &dyn Catalog, gate: QueryGate) -> Option<Lookup> {
-    let fields = value.fields(&["query", "on", "columns", "lookback"])?;
+    let fields = value.fields(LOOKUP_KEYS)?;
     let on: Option<Vec<String>> = fields.required("on").and_then(|v| {
         if v.node().as_sequence().is_none() {
             return input_column(v, columns).map(|name| vec![name]);

@@ -7,11 +7,11 @@
 //! The doc comments on the fields below are the user reference of the format (DESIGN §2).
 
 pub mod enrich;
-mod notify;
+pub(crate) mod notify;
 mod query;
-mod schedule;
+pub(crate) mod schedule;
 pub mod severity;
-mod test_case;
+pub(crate) mod test_case;
 
 use std::path::{Path, PathBuf};
 
@@ -101,7 +101,7 @@ impl QuerySource {
     }
 }
 
-const KEYS: &[&str] = &[
+pub const KEYS: &[&str] = &[
     "id",
     "title",
     "description",

@@ -9,6 +9,15 @@ use crate::kql::plan::Column;
 use crate::kql::table::Catalog;
 pub use crate::render::links::LinkColumns;
 
+/// The keys of this mapping (also what `huntbook schema` lists).
+pub const NOTIFY_KEYS: &[&str] = &["to", "per", "when", "subject", "title", "columns", "links", "suppress"];
+
+/// The keys of this mapping (also what `huntbook schema` lists).
+pub const LINK_KEYS: &[&str] = &["device", "file", "user"];
+
+/// The keys of this mapping (also what `huntbook schema` lists).
+pub const SUPPRESS_KEYS: &[&str] = &["for", "by"];
+
 /// One `notify:` entry. Entries are independent: each one whose `when` holds for a hit gets that hit.
 #[derive(Clone, Debug)]
 pub struct Notify {
@@ -69,7 +78,7 @@ pub(super) fn read_notify(
 }
 
 fn read_entry(value: Value, receivers: &[&str], columns: Option<&[Column]>, catalog: &dyn Catalog) -> Option<Notify> {
-    let fields = value.fields(&["to", "per", "when", "subject", "title", "columns", "links", "suppress"])?;
+    let fields = value.fields(NOTIFY_KEYS)?;
     let to = fields.required("to").and_then(|v| receiver_list(v, receivers));
     let per = fields.get("per").map_or(Some(Per::Run), |v| read_per(v, columns));
     let when = fields.get("when").map_or(Some(None), |v| read_condition(v, columns, catalog).map(Some));
@@ -96,7 +105,7 @@ fn read_links(value: Value, columns: Option<&[Column]>) -> Option<LinkColumns> {
     if value.written() == Some("none") {
         return Some(LinkColumns { device: Vec::new(), file: Vec::new(), user: Vec::new() });
     }
-    let fields = value.fields(&["device", "file", "user"])?;
+    let fields = value.fields(LINK_KEYS)?;
     let mut links = LinkColumns::default();
     let mut valid = true;
     for (kind, slot) in [("device", &mut links.device), ("file", &mut links.file), ("user", &mut links.user)] {
@@ -121,7 +130,7 @@ fn read_links(value: Value, columns: Option<&[Column]>) -> Option<LinkColumns> {
 
 /// `suppress: { for: 24h, by: [UserId] }`.
 fn read_suppress(value: Value, columns: Option<&[Column]>) -> Option<Suppress> {
-    let fields = value.fields(&["for", "by"])?;
+    let fields = value.fields(SUPPRESS_KEYS)?;
     let duration = fields.required("for").and_then(|v| {
         let duration = v.duration()?;
         if duration <= chrono::TimeDelta::zero() {

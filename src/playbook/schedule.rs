@@ -11,6 +11,9 @@ use chrono::TimeDelta;
 use crate::config::duration::format_duration;
 use crate::config::yaml::Value;
 
+/// The keys of this mapping (also what `huntbook schema` lists).
+pub const SCHEDULE_KEYS: &[&str] = &["every", "cron", "timezone", "first_lookback", "overlap", "delay"];
+
 /// `schedule:` when the playbook runs.
 #[derive(Clone, Debug)]
 pub struct Schedule {
@@ -51,7 +54,7 @@ pub struct CronSchedule {
 const MAX_LOOKBACK: TimeDelta = TimeDelta::days(30);
 
 pub(super) fn read_schedule(value: Value) -> Option<Schedule> {
-    let fields = value.fields(&["every", "cron", "timezone", "first_lookback", "overlap", "delay"])?;
+    let fields = value.fields(SCHEDULE_KEYS)?;
     let trigger = match (fields.get("every"), fields.get("cron")) {
         (Some(every), None) => every.duration().and_then(|interval| {
             if interval <= TimeDelta::zero() {

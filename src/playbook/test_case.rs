@@ -11,6 +11,12 @@ use crate::config::yaml::{Value, did_you_mean, one_of};
 use crate::kql::plan::Column;
 use crate::kql::table::Catalog;
 
+/// The keys of this mapping (also what `huntbook schema` lists).
+pub const EXPECT_KEYS: &[&str] = &["hits", "messages", "rows", "archived", "silenced", "suppressed"];
+
+/// The keys of a test.
+pub const TEST_KEYS: &[&str] = &["name", "data", "now", "silences", "expect"];
+
 /// One `tests:` entry.
 #[derive(Clone, Debug)]
 pub struct PlaybookTest {
@@ -87,7 +93,7 @@ pub(super) fn read_tests(value: Value, context: &TestContext) -> Option<Vec<Play
 }
 
 fn read_test(value: Value, context: &TestContext) -> Option<PlaybookTest> {
-    let fields = value.fields(&["name", "data", "now", "silences", "expect"])?;
+    let fields = value.fields(TEST_KEYS)?;
     let name = fields.required("name").and_then(|v| v.non_empty_string());
     let data = fields.required("data").and_then(|v| read_data(v, context));
     let now = fields.required("now").and_then(|v| {
@@ -178,9 +184,8 @@ fn fixture(value: Value, directory: &Path) -> Option<PathBuf> {
 }
 
 fn read_expectation(value: Value, context: &TestContext) -> Option<Expectation> {
-    const KEYS: &[&str] = &["hits", "messages", "rows", "archived", "silenced", "suppressed"];
-    let fields = value.fields(KEYS)?;
-    if !KEYS.iter().any(|key| fields.raw(key).is_some()) {
+    let fields = value.fields(EXPECT_KEYS)?;
+    if !EXPECT_KEYS.iter().any(|key| fields.raw(key).is_some()) {
         value.report_hint("`expect` expects nothing", "add `hits:`, `messages:`, `rows:` or `archived:`");
         return None;
     }

@@ -57,6 +57,8 @@ pub struct RunSummary {
     /// The new hits themselves (for playbook tests and `--dry-run`).
     pub hits: Table,
     pub messages: Vec<NewMessage>,
+    /// The hits each message holds (as `messages`).
+    pub message_rows: Vec<usize>,
     pub truncated: bool,
     pub skipped_rows: u64,
     pub first_skipped: Option<String>,
@@ -420,7 +422,8 @@ pub fn run_playbook(
             truncated: response.truncated,
             notes: &notes,
         };
-        let messages = messages_for(services, playbook, &run_id, (started, window), &findings, &mut suppression)?;
+        let (messages, message_rows) =
+            messages_for(services, playbook, &run_id, (started, window), &findings, &mut suppression)?;
         let suppressed =
             suppression.quiet.iter().map(|hit| &hit.hit_key).collect::<std::collections::HashSet<_>>().len();
         quiet.append(&mut suppression.quiet);
@@ -432,6 +435,7 @@ pub fn run_playbook(
             new_hits: hits.rows.len(),
             hits,
             messages,
+            message_rows,
             truncated: response.truncated,
             skipped_rows: response.skipped_rows,
             first_skipped: response.first_skipped,
@@ -796,8 +800,9 @@ fn messages_for(
     (started, window): (DateTime<Utc>, Window),
     findings: &Findings,
     suppression: &mut SuppressionState,
-) -> Result<Vec<NewMessage>, RunError> {
+) -> Result<(Vec<NewMessage>, Vec<usize>), RunError> {
     let Findings { hits, audible, keys, truncated, notes } = *findings;
+    let mut rows_of = Vec::new();
     let context = EvalContext { now: to_ticks(started) };
     let rows: Vec<&crate::kql::plan::Row> = audible.iter().map(|index| &hits.rows[*index]).collect();
     let owned: Vec<crate::kql::plan::Row> = rows.iter().map(|row| (*row).clone()).collect();
@@ -864,10 +869,11 @@ fn messages_for(
                 let rendered = render_message(services, &message, receiver, started)
                     .map_err(|message| RunError::Failed { playbook: playbook.id.clone(), message })?;
                 out.push(rendered);
+                rows_of.push(sent.len());
             }
         }
     }
-    Ok(out)
+    Ok((out, rows_of))
 }
 
 #[cfg(test)]

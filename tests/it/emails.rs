@@ -163,7 +163,12 @@ fn unescape(html: &str) -> String {
 
 /// The hits table of an HTML part: its header row and the text of each body row's cells (tags removed,
 /// entities decoded), as a reader sees them.
+/// The hits of an e-mail's HTML as a header and rows, from its table — or from its blocks, one per hit, when
+/// the table would be too wide (the block's names make the header, its links the `Defender` cell).
 fn html_table(html: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    if !html.contains("<table role=\"table\"") {
+        return html_blocks(html);
+    }
     let start = html.find("<table role=\"table\"").expect("a hits table");
     let end = start + html[start..].find("</table>").expect("the table ends");
     let table = &html[start..end];
@@ -254,6 +259,64 @@ fn one_hit_has_the_headers_parts_and_table_a_reader_sees() {
     assert!(html.contains(&format!("href=\"{PORTAL}/machines/v2/{:040x}/overview\"", 1)));
     assert!(html.contains(&format!("href=\"{PORTAL}/user?upn&#x3D;analyst0%40contoso%2Eexample\"")));
     assert!(!html.contains("more</strong>"));
+}
+
+fn html_blocks(html: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let block = Regex::new(r#"(?s)<table role="presentation" data-hit="(\d+)".*?</table>"#).unwrap();
+    let pair = Regex::new(r"(?s)<tr valign=.top.><td[^>]*>(.*?)</td><td[^>]*>(.*?)</td></tr>").unwrap();
+    let link = Regex::new(r"(?s)<a [^>]*>Open (\w+)</a>").unwrap();
+    let tag = Regex::new(r"<[^>]+>").unwrap();
+    let text = |inner: &str| unescape(&tag.replace_all(inner, ""));
+    let mut header = vec!["#".to_string()];
+    let mut rows = Vec::new();
+    for found in block.captures_iter(html) {
+        let mut row = vec![found[1].to_string()];
+        let mut names = vec!["#".to_string()];
+        for cells in pair.captures_iter(&found[0]) {
+            names.push(text(&cells[1]));
+            row.push(text(&cells[2]));
+        }
+        let links: Vec<String> = link
+            .captures_iter(&found[0])
+            .map(|l| {
+                let word = &l[1];
+                word[..1].to_uppercase() + &word[1..]
+            })
+            .collect();
+        if !links.is_empty() {
+            names.push("Defender".to_string());
+            row.push(links.join(" "));
+        }
+        header = names;
+        rows.push(row);
+    }
+    assert!(!rows.is_empty(), "a hits table or blocks");
+    (header, rows)
+}
+
+/// A table wider than a mail client shows side by side is one block per hit; `columns:` (a few) keeps a table.
+#[test]
+fn wide_hits_are_blocks_and_a_few_chosen_columns_a_table() {
+    let settings = Receiver::default();
+    let wide = settings.render(&downloads(2));
+    assert!(!wide.html.contains("<table role=\"table\""), "seven columns and links are too wide for a table");
+    assert_eq!(wide.html.matches("data-hit=").count(), 2);
+    let mut narrow = downloads(2);
+    narrow.shown = Some(vec![0, 3, 5]);
+    let email = settings.render(&narrow);
+    let (header, rows) = html_table(&email.html);
+    assert!(email.html.contains("<table role=\"table\""));
+    assert_eq!(header, ["#", "Timestamp", "UserId", "OsFamily", "Defender"]);
+    assert_eq!(rows[1][2], "analyst1@contoso.example");
+    // What the table leaves out is in the attachment, and the e-mail says so.
+    assert!(email.html.contains("4 more columns are in the full result, attached as CSV"), "{}", email.html);
+    let parsed = mail_parser::MessageParser::default().parse(&email.mime).expect("MIME");
+    let csv = parsed.attachments().next().expect("a CSV attachment");
+    let csv = String::from_utf8_lossy(csv.contents());
+    assert!(
+        csv.trim_start_matches('\u{feff}')
+            .starts_with("Timestamp,ReportId,AccountDisplayName,UserId,ClientIP,OsFamily,DeviceId")
+    );
 }
 
 #[test]

@@ -171,8 +171,8 @@ fn a_misspelt_column_in_a_subject_or_title_and_an_unknown_template_are_reported_
         .expect("playbook")
         .replace("{{first.UserId}}", "{{first.AccountDisplayNam}}")
         .replace(
-            "    per: run\n",
-            "    per: run\n  - to: [soc-teams]\n    title: \"{{#each hits}}{{UserID}} {{/each}}\"\n    columns: [UserId, ClientIp]\n",
+            "DeploymentMethod]\n",
+            "DeploymentMethod]\n  - to: [soc-teams]\n    title: \"{{#each hits}}{{UserID}} {{/each}}\"\n    columns: [UserId, ClientIp]\n",
         );
     std::fs::write(&playbook, text).expect("written");
     let output = huntbook(dir.path(), &["validate"]);

@@ -333,11 +333,11 @@ error: Syntax error: expected '|', ';' or the end of the query, found '='
 11 |   | where ActionType = "IsolateDevice"
    |                      ^
 
-error: `suppress` is not supported yet
-  --> tests/validate/playbooks/broken/many-problems.yaml:16:5
+error: `a day` is not a duration
+  --> tests/validate/playbooks/broken/many-problems.yaml:16:22
    |
-16 |     suppress: { for: 24h }
-   |     ^^^^^^^^ suppression comes in a later version; `key:` and the seen-hit memory already send each hit once
+16 |     suppress: { for: a day }
+   |                      ^^^^^ write a whole number and a unit: 30s, 15m, 1h, 7d or 1w
 
 error: the file tests/validate/playbooks/broken/data/missing.jsonl does not exist
   --> tests/validate/playbooks/broken/many-problems.yaml:19:11
@@ -595,8 +595,7 @@ fn unknown_templates_are_placed_in_the_configuration() {
 
 #[test]
 fn a_missing_playbook_directory_is_one_problem() {
-    let (playbooks, problems) =
-        load_playbooks(
+    let (playbooks, problems) = load_playbooks(
         Path::new("tests/validate/nowhere"),
         &config(),
         &huntbook::kql::schema::catalog(),

@@ -325,8 +325,16 @@ fn capitalized(word: &str) -> String {
     characters.next().map(|first| first.to_uppercase().chain(characters).collect()).unwrap_or_default()
 }
 
+/// Tables wider than this many columns (the links' column counts, `#` does not) become one block per hit: a mail client
+/// 600 to 960 px wide shows about this many columns side by side before it cuts or squeezes them (looked at in
+/// headless Chromium at both widths: at 960 px nine columns lost their last three, at 600 px five their last).
+const MOST_TABLE_COLUMNS: usize = 4;
+
 fn html_table(data: &TableData) -> String {
     let with_links = data.rows.iter().any(|row| !row_links(row).is_empty());
+    if data.columns.len() + usize::from(with_links) > MOST_TABLE_COLUMNS {
+        return html_blocks(data);
+    }
     let header_cell = format!(
         "{FONT}font-size:12px;line-height:16px;font-weight:600;color:#374151;padding:8px 8px;\
          border-bottom:2px solid #d1d5db;white-space:nowrap;"
@@ -378,6 +386,51 @@ fn html_table(data: &TableData) -> String {
         html.push_str("</tr>\n");
     }
     html.push_str("</tbody>\n</table>\n</div>");
+    html
+}
+
+/// One block per hit, for tables too wide to read side by side: `#1`, then a name–value table of its columns,
+/// then its portal links.
+fn html_blocks(data: &TableData) -> String {
+    let name_cell = format!(
+        "{FONT}font-size:12px;line-height:18px;font-weight:600;color:#374151;padding:3px 12px 3px 0;\
+         white-space:nowrap;vertical-align:top;width:1%;"
+    );
+    let value_cell = format!("{FONT}font-size:13px;line-height:18px;padding:3px 0;overflow-wrap:break-word;");
+    let mut html = String::new();
+    for (index, row) in data.rows.iter().enumerate() {
+        let number = row.get("number").and_then(Json::as_u64).unwrap_or(index as u64 + 1);
+        let background = if index % 2 == 0 { "#ffffff" } else { "#f3f6fa" };
+        let _ = write!(
+            html,
+            "<table role=\"presentation\" data-hit=\"{number}\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\" \
+             border=\"0\" bgcolor=\"{background}\" style=\"width:100%;border-collapse:collapse;color:#111827;\
+             background-color:{background};border-top:2px solid #d1d5db;margin:0 0 8px 0;\">\n\
+             <tr><td colspan=\"2\" style=\"{FONT}font-size:12px;line-height:16px;color:#6b7280;padding:6px 0 2px 0;\">#{number}</td></tr>\n"
+        );
+        for (column, text) in data.columns.iter().zip(row_cells(row)) {
+            let _ = write!(
+                html,
+                "<tr valign=\"top\"><td style=\"{name_cell}\">{}</td><td style=\"{value_cell}\">{}</td></tr>\n",
+                escape_html(column),
+                breakable(text)
+            );
+        }
+        let links: Vec<String> = row_links(row)
+            .into_iter()
+            .map(|(title, url)| {
+                format!("<a href=\"{}\" style=\"{LINK_STYLE}\">{}</a>", escape_html(url), escape_html(title))
+            })
+            .collect();
+        if !links.is_empty() {
+            let _ = write!(
+                html,
+                "<tr><td colspan=\"2\" style=\"{FONT}font-size:13px;line-height:18px;padding:4px 0 6px 0;\">{}</td></tr>\n",
+                links.join(" · ")
+            );
+        }
+        html.push_str("</table>\n");
+    }
     html
 }
 

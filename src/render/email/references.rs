@@ -50,7 +50,8 @@ static MUSTACHE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?s)\{\{\{?~?(?P<body>.*?)~?\}?\}\}").unwrap_or_else(|_| unreachable!("a valid regex"))
 });
 static TOKEN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|(?:\[[^\]]*\]|[^\s()=\[])+"#).unwrap_or_else(|_| unreachable!("a valid regex"))
+    Regex::new(r#""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|(?:\[[^\]]*\]|[^\s()=\[])+"#)
+        .unwrap_or_else(|_| unreachable!("a valid regex"))
 });
 static HIT_PATH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:first|hits\.\[?\d+\]?)\.(?:\[(?P<bracketed>[^\]]+)\]|(?P<column>[^\].\s\[]+))$")

@@ -10,7 +10,7 @@ mod names;
 mod operators;
 mod plugins;
 mod series;
-mod window;
+pub mod window;
 
 use std::collections::HashMap;
 use std::sync::Arc;

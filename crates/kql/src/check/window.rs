@@ -14,7 +14,7 @@ use super::{CResult, Checker};
 /// The first index a window call stands for while its operator is checked.
 const PLACEHOLDER: usize = usize::MAX / 2;
 
-pub(super) const WINDOW_FUNCTIONS: [&str; 4] = ["prev", "next", "row_number", "row_cumsum"];
+pub const WINDOW_FUNCTIONS: [&str; 4] = ["prev", "next", "row_number", "row_cumsum"];
 
 /// The window calls of the operator being checked.
 pub(super) struct Windows {

@@ -3,7 +3,7 @@
 //! reports every problem. Nesting is bounded (`MAX_DEPTH`), so no input can overflow the stack.
 
 mod expr;
-mod operators;
+pub mod operators;
 
 use super::ast::{
     Expr, ExprKind, Function, Let, LetValue, Name, NamePattern, Operator, OperatorKind, Parameter, Pipeline, Query,

@@ -14,7 +14,7 @@ use super::super::value::{Str, Value};
 use super::{PResult, Parser};
 
 /// The operators the local engine implements, for "did you mean" on a misspelt one.
-const SUPPORTED: &[&str] = &[
+pub const SUPPORTED: &[&str] = &[
     "where",
     "filter",
     "extend",
@@ -54,7 +54,7 @@ const SUPPORTED: &[&str] = &[
 ];
 
 /// Real Kusto operators that this engine does not implement.
-const UNSUPPORTED: &[&str] = &[
+pub const UNSUPPORTED: &[&str] = &[
     "top-hitters",
     "find",
     "sample-distinct",

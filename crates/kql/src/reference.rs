@@ -1,0 +1,26 @@
+//! What the engine supports, from its own registries (the parser's operators, the scalar functions, the
+//! aggregations, the window functions, the plugins, the built-in table schemas), written as Markdown for the
+//! user documentation. The documentation's generated sections are compared with this in huntbook's tests, so
+//! that the page cannot claim what the engine does not do, nor miss what it does.
+
+/// A comma-separated list of names in backticks, sorted.
+fn listed(names: impl Iterator<Item = &'static str>) -> String {
+    let mut names: Vec<&str> = names.collect();
+    names.sort_unstable();
+    names.dedup();
+    names.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// The generated sections, by name: `operators`, `unsupported-operators`, `functions`, `aggregations`,
+/// `window-functions`, `plugins`, `tables`.
+pub fn sections() -> Vec<(&'static str, String)> {
+    vec![
+        ("operators", listed(crate::parser::operators::SUPPORTED.iter().copied())),
+        ("unsupported-operators", listed(crate::parser::operators::UNSUPPORTED.iter().copied())),
+        ("functions", listed(crate::functions::names())),
+        ("aggregations", listed(crate::aggregate::names())),
+        ("window-functions", listed(crate::check::window::WINDOW_FUNCTIONS.iter().copied())),
+        ("plugins", listed(["bag_unpack", "pivot"].into_iter())),
+        ("tables", listed(crate::schema::names())),
+    ]
+}
