@@ -385,6 +385,9 @@ fn config() -> Value {
             ("templates", text("a directory of e-mail templates (NAME.html.hbs, NAME.text.hbs)")),
             (
                 "source",
+                json!({
+                    "description": "where queries run: `graph`, or a mapping",
+                    "anyOf": [{ "const": "graph" },
                 with_required(
                     object(
                         SOURCE_KEYS,
@@ -402,7 +405,9 @@ fn config() -> Value {
                         "where queries run",
                     ),
                     &["kind"],
-                ),
+                )
+                    ],
+                }),
             ),
             ("first_lookback", duration("the first run of every playbook covers this much (overrides the playbooks')")),
             ("tenants", json!({ "type": "object", "additionalProperties": tenant, "description": "tenants by name" })),

@@ -7,10 +7,10 @@
 //! The doc comments on the fields below are the user reference of the format.
 
 pub mod duration;
-pub(crate) mod receiver;
+pub mod receiver;
 pub mod reference;
 pub mod secret;
-pub(crate) mod smtp;
+pub mod smtp;
 pub mod tenant;
 pub mod yaml;
 

@@ -7,11 +7,11 @@
 //! The doc comments on the fields below are the user reference of the format (DESIGN §2).
 
 pub mod enrich;
-pub(crate) mod notify;
+pub mod notify;
 mod query;
-pub(crate) mod schedule;
+pub mod schedule;
 pub mod severity;
-pub(crate) mod test_case;
+pub mod test_case;
 
 use std::path::{Path, PathBuf};
 

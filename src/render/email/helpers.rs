@@ -409,9 +409,9 @@ fn html_blocks(data: &TableData) -> String {
              <tr><td colspan=\"2\" style=\"{FONT}font-size:12px;line-height:16px;color:#6b7280;padding:6px 0 2px 0;\">#{number}</td></tr>\n"
         );
         for (column, text) in data.columns.iter().zip(row_cells(row)) {
-            let _ = write!(
+            let _ = writeln!(
                 html,
-                "<tr valign=\"top\"><td style=\"{name_cell}\">{}</td><td style=\"{value_cell}\">{}</td></tr>\n",
+                "<tr valign=\"top\"><td style=\"{name_cell}\">{}</td><td style=\"{value_cell}\">{}</td></tr>",
                 escape_html(column),
                 breakable(text)
             );
@@ -423,9 +423,9 @@ fn html_blocks(data: &TableData) -> String {
             })
             .collect();
         if !links.is_empty() {
-            let _ = write!(
+            let _ = writeln!(
                 html,
-                "<tr><td colspan=\"2\" style=\"{FONT}font-size:13px;line-height:18px;padding:4px 0 6px 0;\">{}</td></tr>\n",
+                "<tr><td colspan=\"2\" style=\"{FONT}font-size:13px;line-height:18px;padding:4px 0 6px 0;\">{}</td></tr>",
                 links.join(" · ")
             );
         }
