@@ -33,18 +33,12 @@ pub fn preview(args: PreviewArgs) -> Result<Outcome> {
             return Ok(Outcome::Invalid);
         }
     };
-    let Some(playbook) = workspace.playbooks.iter().find(|p| p.id == args.playbook) else {
-        let known: Vec<&str> = workspace.playbooks.iter().map(|p| p.id.as_str()).collect();
-        let hint = crate::config::yaml::did_you_mean(&args.playbook, known.iter().copied())
-            .unwrap_or_else(|| format!("the playbooks are: {}", known.join(", ")));
-        let problem = crate::diagnostics::Diagnostic::plain(format!(
-            "no valid playbook {} in {}",
-            args.playbook,
-            workspace.config.playbooks.display()
-        ))
-        .with_hint(hint);
-        eprint!("{}", render_diagnostics(&[problem]));
-        return Ok(Outcome::Invalid);
+    let playbook = match workspace.playbook(&args.playbook) {
+        Ok(playbook) => playbook,
+        Err(problem) => {
+            eprint!("{}", render_diagnostics(&[*problem]));
+            return Ok(Outcome::Invalid);
+        }
     };
     let (summary, origin) = match (&args.data, &args.test) {
         (Some(data), _) => {
@@ -305,6 +299,7 @@ fn open_in_browser(path: &Path) {
 /// Serves the pages (from memory: nothing else is reachable) on 127.0.0.1 until interrupted.
 fn serve(pages: BTreeMap<String, Vec<u8>>, port: u16) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the server")?;
+    use axum::response::IntoResponse;
     runtime.block_on(async move {
         let pages = Arc::new(pages);
         let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
@@ -321,9 +316,9 @@ fn serve(pages: BTreeMap<String, Vec<u8>>, port: u16) -> Result<()> {
                         } else {
                             "text/html; charset=utf-8"
                         };
-                        ([(axum::http::header::CONTENT_TYPE, kind)], bytes.clone()).into_response_parts_ok()
+                        ([(axum::http::header::CONTENT_TYPE, kind)], bytes.clone()).into_response()
                     }
-                    None => (axum::http::StatusCode::NOT_FOUND, "no such page").into_response_parts_ok(),
+                    None => (axum::http::StatusCode::NOT_FOUND, "no such page").into_response(),
                 }
             }
         });
@@ -337,15 +332,4 @@ fn serve(pages: BTreeMap<String, Vec<u8>>, port: u16) -> Result<()> {
             .await
             .context("serving the preview")
     })
-}
-
-/// A handler's answer as one type.
-trait IntoResponseOk {
-    fn into_response_parts_ok(self) -> axum::response::Response;
-}
-
-impl<T: axum::response::IntoResponse> IntoResponseOk for T {
-    fn into_response_parts_ok(self) -> axum::response::Response {
-        self.into_response()
-    }
 }

@@ -45,15 +45,12 @@ fn add(
             return Ok(Outcome::Invalid);
         }
     };
-    let Some(found) = workspace.playbooks.iter().find(|p| p.id == playbook) else {
-        let known: Vec<&str> = workspace.playbooks.iter().map(|p| p.id.as_str()).collect();
-        let hint = crate::config::yaml::did_you_mean(playbook, known.iter().copied())
-            .unwrap_or_else(|| format!("the playbooks are: {}", known.join(", ")));
-        let problem =
-            Diagnostic::plain(format!("no valid playbook {playbook} in {}", workspace.config.playbooks.display()))
-                .with_hint(hint);
-        eprint!("{}", render_diagnostics(&[problem]));
-        return Ok(Outcome::Invalid);
+    let found = match workspace.playbook(playbook) {
+        Ok(found) => found,
+        Err(problem) => {
+            eprint!("{}", render_diagnostics(&[*problem]));
+            return Ok(Outcome::Invalid);
+        }
     };
     // The condition must read the hits as they are when routed: the query's columns and the enrichments'.
     match &found.columns {
@@ -178,9 +175,10 @@ fn remove(config: &crate::cli::ConfigArgs, id: &str) -> Result<Outcome> {
     };
     let mut store = super::open_store(&config.state)?;
     let now = system_now();
-    let Some(silence) = store.silences().context("reading the silences")?.into_iter().find(|s| s.id == id) else {
-        let known: Vec<String> = store.silences()?.into_iter().map(|s| s.id).collect();
-        let hint = crate::config::yaml::did_you_mean(id, known.iter().map(String::as_str))
+    let silences = store.silences().context("reading the silences")?;
+    let Some(silence) = silences.iter().find(|s| s.id == id).cloned() else {
+        let known: Vec<&str> = silences.iter().map(|s| s.id.as_str()).collect();
+        let hint = crate::config::yaml::did_you_mean(id, known.iter().copied())
             .unwrap_or_else(|| "`huntbook silence list --all` lists the silences".to_string());
         eprint!("{}", render_diagnostics(&[Diagnostic::plain(format!("no silence {id}")).with_hint(hint)]));
         return Ok(Outcome::Invalid);

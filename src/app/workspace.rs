@@ -34,6 +34,21 @@ pub struct Workspace {
     pub archives: crate::store::ArchiveCatalog,
 }
 
+impl Workspace {
+    /// The valid playbook with this id; else the problem to report, with a "did you mean" or the ids there are.
+    pub fn playbook(&self, id: &str) -> Result<&Playbook, Box<Diagnostic>> {
+        self.playbooks.iter().find(|p| p.id == id).ok_or_else(|| {
+            let known: Vec<&str> = self.playbooks.iter().map(|p| p.id.as_str()).collect();
+            let hint = crate::config::yaml::did_you_mean(id, known.iter().copied())
+                .unwrap_or_else(|| format!("the playbooks are: {}", known.join(", ")));
+            Box::new(
+                Diagnostic::plain(format!("no valid playbook {id} in {}", self.config.playbooks.display()))
+                    .with_hint(hint),
+            )
+        })
+    }
+}
+
 /// Which configuration file to read: the flag (or `HUNTBOOK_CONFIG`), else `./huntbook.yaml`, else `None` for
 /// the built-in default.
 pub fn config_path(args: &ConfigArgs) -> Option<PathBuf> {

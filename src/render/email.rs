@@ -119,15 +119,20 @@ pub fn render_line(
     portal: &str,
     timezone: chrono_tz::Tz,
 ) -> Result<Option<String>, RenderError> {
-    templates::check_template(template).map_err(|refused| RenderError::Subject { message: refused.describe() })?;
     let settings = ContextSettings { max_rows: 1, portal: portal.trim_end_matches('/'), timezone };
     let prepared = build(message, &settings, String::new());
-    let line = templates
-        .text
-        .render_template(template, &prepared.context)
-        .map_err(|error| RenderError::Subject { message: describe(&error) })?;
-    let line = clean_subject(&line);
+    let line = clean_subject(&render_one_line(templates, template, &prepared.context)?);
     Ok((!line.is_empty()).then_some(line))
+}
+
+/// A playbook's one-line template (a subject, a title) over a context, before it is made fit for one line.
+/// Refused before it runs when it uses a partial (see `templates::check_template`).
+fn render_one_line(templates: &Templates, template: &str, context: &serde_json::Value) -> Result<String, RenderError> {
+    templates::check_template(template).map_err(|refused| RenderError::Subject { message: refused.describe() })?;
+    templates
+        .text
+        .render_template(template, context)
+        .map_err(|error| RenderError::Subject { message: describe(&error) })
 }
 
 /// The subject when the playbook has none: `[High] Defender offboarding package downloaded (3 hits)`.
@@ -176,15 +181,7 @@ pub fn render_email(
         if templates.text.has_template(settings.template) { settings.template } else { FALLBACK_TEXT_TEMPLATE };
     let text = templates.text.render(text_template, context).map_err(failed)?;
     let subject = match message.subject_template.as_deref().filter(|template| !template.trim().is_empty()) {
-        Some(template) => {
-            // Refused before it runs when it uses a partial (see `templates::check_template`).
-            templates::check_template(template)
-                .map_err(|refused| RenderError::Subject { message: refused.describe() })?;
-            templates
-                .text
-                .render_template(template, context)
-                .map_err(|error| RenderError::Subject { message: describe(&error) })?
-        }
+        Some(template) => render_one_line(templates, template, context)?,
         None => default_subject(message),
     };
     let mut subject = clean_subject(&subject);

@@ -58,9 +58,4 @@ impl Message {
             None => (0..self.columns.len()).collect(),
         }
     }
-
-    /// Whether `columns:` leaves some column out of the table and the card.
-    pub fn hides_columns(&self) -> bool {
-        self.shown_columns().len() < self.columns.len()
-    }
 }

@@ -90,10 +90,12 @@ pub fn new_hits(keys: &[String], seen: &[bool]) -> Vec<usize> {
         .collect()
 }
 
-/// The groups of rows (indexes into `rows`) one route makes into messages, in first-seen order. Empty when no
-/// row passes `when`.
-pub fn group_rows(route: &Route, rows: &[Row], context: &EvalContext) -> Vec<Vec<usize>> {
-    let kept: Vec<usize> = (0..rows.len())
+/// The groups of rows (indexes into `rows`, of those in `candidates`) one route makes into messages, in
+/// first-seen order. Empty when no candidate passes `when`.
+pub fn group_rows(route: &Route, rows: &[Row], candidates: &[usize], context: &EvalContext) -> Vec<Vec<usize>> {
+    let kept: Vec<usize> = candidates
+        .iter()
+        .copied()
         .filter(|i| route.when.as_ref().is_none_or(|condition| eval(condition, &rows[*i], context).is_true()))
         .collect();
     if kept.is_empty() {
@@ -176,20 +178,30 @@ mod tests {
     #[test]
     fn grouping_per_run_hit_and_columns() {
         let rows = table().rows;
+        let all = [0, 1, 2, 3];
         let context = EvalContext { now: 0 };
-        assert_eq!(group_rows(&route(Grouping::Run, None), &rows, &context), vec![vec![0, 1, 2, 3]]);
-        assert_eq!(group_rows(&route(Grouping::Hit, None), &rows, &context).len(), 4);
-        assert_eq!(group_rows(&route(Grouping::Columns(vec![1]), None), &rows, &context), vec![vec![0, 2, 3], vec![1]]);
+        assert_eq!(group_rows(&route(Grouping::Run, None), &rows, &all, &context), vec![vec![0, 1, 2, 3]]);
+        assert_eq!(group_rows(&route(Grouping::Hit, None), &rows, &all, &context).len(), 4);
+        assert_eq!(
+            group_rows(&route(Grouping::Columns(vec![1]), None), &rows, &all, &context),
+            vec![vec![0, 2, 3], vec![1]]
+        );
+        // Only the candidates (the hits no silence holds for) are grouped; indexes stay the rows'.
+        assert_eq!(
+            group_rows(&route(Grouping::Columns(vec![1]), None), &rows, &[1, 3], &context),
+            vec![vec![1], vec![3]]
+        );
     }
 
     #[test]
     fn when_keeps_only_the_hits_it_holds_for() {
         let rows = table().rows;
+        let all = [0, 1, 2, 3];
         let context = EvalContext { now: 0 };
         assert_eq!(
-            group_rows(&route(Grouping::Run, Some(r#"Os == "Windows" and Device != "pc9""#)), &rows, &context),
+            group_rows(&route(Grouping::Run, Some(r#"Os == "Windows" and Device != "pc9""#)), &rows, &all, &context),
             vec![vec![0, 2, 3]]
         );
-        assert!(group_rows(&route(Grouping::Run, Some(r#"Os == "Mac""#)), &rows, &context).is_empty());
+        assert!(group_rows(&route(Grouping::Run, Some(r#"Os == "Mac""#)), &rows, &all, &context).is_empty());
     }
 }

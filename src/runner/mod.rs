@@ -206,18 +206,21 @@ fn routes(playbook: &Playbook, hits: &Table) -> Result<Vec<Route>, RunError> {
     let failed = |message: String| RunError::Failed { playbook: playbook.id.clone(), message };
     let mut routes = Vec::new();
     for notify in &playbook.notify {
+        // Column names as indexes into the hits' columns (validation checked them; a query whose columns
+        // changed since is a failed run, not a guess).
+        let indexes = |names: &[String], what: &str| -> Result<Vec<usize>, RunError> {
+            names
+                .iter()
+                .map(|name| {
+                    hits.column_index(name)
+                        .ok_or_else(|| failed(format!("`{what}` names {name}, which the hits do not have")))
+                })
+                .collect()
+        };
         let grouping = match &notify.per {
             Per::Run => Grouping::Run,
             Per::Hit => Grouping::Hit,
-            Per::Columns(columns) => Grouping::Columns(
-                columns
-                    .iter()
-                    .map(|name| {
-                        hits.column_index(name)
-                            .ok_or_else(|| failed(format!("`per` names {name}, which the query does not return")))
-                    })
-                    .collect::<Result<_, _>>()?,
-            ),
+            Per::Columns(columns) => Grouping::Columns(indexes(columns, "per")?),
         };
         let when = match &notify.when {
             None => None,
@@ -232,31 +235,13 @@ fn routes(playbook: &Playbook, hits: &Table) -> Result<Vec<Route>, RunError> {
                 Some(check_scalar(&expr, &hits.columns, &MemoryCatalog::new()).map_err(invalid)?)
             }
         };
-        let shown = match &notify.columns {
-            None => None,
-            Some(names) => Some(
-                names
-                    .iter()
-                    .map(|name| {
-                        hits.column_index(name)
-                            .ok_or_else(|| failed(format!("`columns` names {name}, which the hits do not have")))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-            ),
-        };
+        let shown = notify.columns.as_deref().map(|names| indexes(names, "columns")).transpose()?;
         let suppress = match &notify.suppress {
             None => None,
             Some(suppress) => Some(SuppressBy {
                 duration: suppress.duration,
                 names: suppress.by.clone(),
-                columns: suppress
-                    .by
-                    .iter()
-                    .map(|name| {
-                        hits.column_index(name)
-                            .ok_or_else(|| failed(format!("`suppress.by` names {name}, which the hits do not have")))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
+                columns: indexes(&suppress.by, "suppress.by")?,
             }),
         };
         routes.push(Route {
@@ -411,7 +396,12 @@ pub fn run_playbook(
             .collect();
         let audible: Vec<usize> = (0..hits.rows.len()).filter(|index| !silenced.contains_key(index)).collect();
         let mut suppression = SuppressionState {
-            until: store.suppressions(&playbook.id, started).map_err(store_error)?,
+            // Read only by playbooks that suppress.
+            until: if playbook.notify.iter().any(|notify| notify.suppress.is_some()) {
+                store.suppressions(&playbook.id, started).map_err(store_error)?
+            } else {
+                Default::default()
+            },
             sent: Vec::new(),
             quiet: Vec::new(),
         };
@@ -804,51 +794,43 @@ fn messages_for(
     let Findings { hits, audible, keys, truncated, notes } = *findings;
     let mut rows_of = Vec::new();
     let context = EvalContext { now: to_ticks(started) };
-    let rows: Vec<&crate::kql::plan::Row> = audible.iter().map(|index| &hits.rows[*index]).collect();
-    let owned: Vec<crate::kql::plan::Row> = rows.iter().map(|row| (*row).clone()).collect();
     let mut out = Vec::new();
     for route in routes(playbook, hits)? {
-        let mut groups = group_rows(&route, &owned, &context);
+        // Groups of indexes into `hits.rows`, of the audible hits only.
+        let mut groups = group_rows(&route, &hits.rows, audible, &context);
         if groups.is_empty() && hits.rows.is_empty() && playbook.send_empty && route.grouping == Grouping::Run {
             groups.push(Vec::new());
         }
         for group in groups {
-            // Indexes into `hits.rows`.
-            let group: Vec<usize> = group.iter().map(|i| audible[*i]).collect();
             for receiver in &route.receivers {
                 let sent: Vec<usize> = match &route.suppress {
                     None => group.clone(),
-                    Some(suppress) => group
-                        .iter()
-                        .copied()
-                        .filter(|index| {
-                            let key = (receiver.clone(), by_key(suppress, &hits.rows[*index]));
-                            let quiet = suppression.until.get(&key).is_some_and(|until| *until > started);
-                            if quiet {
-                                suppression.quiet.push(QuietHit {
-                                    hit_key: keys[*index].clone(),
-                                    why: Quieted::Suppressed { receiver: receiver.clone() },
-                                });
+                    Some(suppress) => {
+                        // Judged against what was sent before this message: a message is never split.
+                        let (sent, quiet): (Vec<_>, Vec<_>) = group
+                            .iter()
+                            .map(|&index| (index, by_key(suppress, &hits.rows[index])))
+                            .partition(|(_, by)| {
+                                let key = (receiver.clone(), by.clone());
+                                suppression.until.get(&key).is_none_or(|until| *until <= started)
+                            });
+                        suppression.quiet.extend(quiet.into_iter().map(|(index, _)| QuietHit {
+                            hit_key: keys[index].clone(),
+                            why: Quieted::Suppressed { receiver: receiver.clone() },
+                        }));
+                        let until = started + suppress.duration;
+                        for (_, by_key) in &sent {
+                            let key = (receiver.clone(), by_key.clone());
+                            if suppression.until.insert(key, until).is_none_or(|old| old <= started) {
+                                let by_key = by_key.clone();
+                                suppression.sent.push(Suppression { receiver: receiver.clone(), by_key, until });
                             }
-                            !quiet
-                        })
-                        .collect(),
+                        }
+                        sent.into_iter().map(|(index, _)| index).collect()
+                    }
                 };
                 if sent.is_empty() && !group.is_empty() {
                     continue;
-                }
-                if let Some(suppress) = &route.suppress {
-                    for index in &sent {
-                        let by_key = by_key(suppress, &hits.rows[*index]);
-                        let until = started + suppress.duration;
-                        if suppression
-                            .until
-                            .insert((receiver.clone(), by_key.clone()), until)
-                            .is_none_or(|old| old <= started)
-                        {
-                            suppression.sent.push(Suppression { receiver: receiver.clone(), by_key, until });
-                        }
-                    }
                 }
                 let message = Message {
                     playbook: summary_of(playbook),

@@ -74,8 +74,7 @@ pub fn column_references(template: &str) -> Vec<ColumnReference> {
         if text.starts_with('!') {
             continue;
         }
-        if let Some(closing) = text.strip_prefix('/') {
-            let _ = closing;
+        if text.starts_with('/') {
             blocks.pop();
             continue;
         }
@@ -105,7 +104,7 @@ pub fn column_references(template: &str) -> Vec<ColumnReference> {
                 continue;
             }
             // In a hit's block, a bare name is a column unless it is the helper the mustache calls.
-            let is_helper = position == 0 && (tokens.len() > 1 || opens || NOT_COLUMNS.contains(token));
+            let is_helper = position == 0 && (tokens.len() > 1 || opens);
             if in_hit
                 && !is_helper
                 && !NOT_COLUMNS.contains(token)
