@@ -706,12 +706,13 @@ fn query_error(config: &Config, playbook: &Playbook, error: SourceError) -> RunE
     }
 }
 
-/// Whether the playbook's `key`, a `per` or a `when` reads `column`.
+/// Whether the playbook's `key`, a `per`, a `when` or a `suppress.by` reads `column`.
 fn routes_on(playbook: &Playbook, column: &str) -> bool {
     playbook.key.iter().flatten().any(|name| name == column)
         || playbook.notify.iter().any(|notify| {
             matches!(&notify.per, Per::Columns(columns) if columns.iter().any(|name| name == column))
                 || notify.when.as_ref().is_some_and(|when| crate::enrich::mentions(&when.text, column))
+                || notify.suppress.as_ref().is_some_and(|suppress| suppress.by.iter().any(|name| name == column))
         })
 }
 

@@ -422,6 +422,23 @@ fn a_failed_enrichment_delivers_the_hits_with_a_note_or_with_on_error_fail_chang
     );
     assert!(routing.mails("soc-mail").is_empty());
 
+    // So does a `suppress.by` on them: every hit would have the same empty Signer, and one message would stand
+    // for all of them.
+    let suppressing = Workspace::new(&[]);
+    let playbook =
+        files_api_playbook("").replace("    per: run\n", "    per: hit\n    suppress: { for: 1d, by: [Signer] }\n");
+    assert!(playbook.contains("by: [Signer]"), "{playbook}");
+    suppressing.playbook("live-response-file-collected", &playbook);
+    suppressing.point_at(&refusing.url, "");
+    let output = suppressing.run("2026-11-20T12:00:00Z");
+    assert_eq!(output.status.code(), Some(1), "{}{}", common::stdout(&output), common::stderr(&output));
+    assert!(
+        common::stderr(&output).contains("the run routes its hits on Signer, which it would leave empty"),
+        "{}",
+        common::stderr(&output)
+    );
+    assert!(suppressing.mails("soc-mail").is_empty());
+
     let healthy = Emulator::start_over(data.path(), &["--client-secret", SECRET]);
     failing.point_at(&healthy.url, "");
     let said = ok(&failing.run("2026-11-20T12:05:00Z"));
