@@ -511,7 +511,7 @@ pub enum OperatorKind {
     GetSchema,
     As(Name),
     Serialize(Vec<Assignment>),
-    Render,
+    Render(crate::visualization::Visualization),
 }
 
 #[cfg(test)]

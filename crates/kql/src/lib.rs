@@ -24,6 +24,7 @@ pub mod table;
 pub mod types;
 pub mod unicode;
 pub mod value;
+pub mod visualization;
 
 use error::{KqlError, KqlErrors};
 use eval::{ExecOptions, QueryResult};

@@ -415,7 +415,7 @@ impl<'a> Checker<'a> {
                 | ast::OperatorKind::MvExpand { .. }
                 | ast::OperatorKind::Parse { .. }
                 | ast::OperatorKind::As(_)
-                | ast::OperatorKind::Render => serialized,
+                | ast::OperatorKind::Render(_) => serialized,
                 _ => false,
             };
             self.within_plan_depth(&node, operator.keyword.span)?;

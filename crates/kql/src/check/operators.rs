@@ -324,7 +324,7 @@ impl Checker<'_> {
                 self.bind(&name.text, Binding::Tabular(node.clone()));
                 return Ok(Node::new(Source::Shared(node), input));
             }
-            OperatorKind::Render => {}
+            OperatorKind::Render(_) => {}
         }
         Ok(node)
     }

@@ -27,6 +27,30 @@ pub fn parse_query(text: &str) -> Result<Query, KqlErrors> {
     parser.finish(query)
 }
 
+/// The `render` that ends a query (see `crate::visualization::visualization`): found from the tokens alone, so
+/// that a query the engine cannot parse still has one.
+pub fn parse_visualization(text: &str) -> Option<crate::visualization::Visualization> {
+    let mut parser = Parser::new(text);
+    let mut depth = 0usize;
+    let mut last_pipe = None;
+    for (index, token) in parser.tokens.iter().enumerate() {
+        match token.kind {
+            TokenKind::LeftParen | TokenKind::LeftBracket | TokenKind::LeftBrace => depth += 1,
+            TokenKind::RightParen | TokenKind::RightBracket | TokenKind::RightBrace => depth = depth.saturating_sub(1),
+            TokenKind::Pipe if depth == 0 => last_pipe = Some(index),
+            _ => {}
+        }
+    }
+    parser.position = last_pipe? + 1;
+    if !parser.at_word("render") {
+        return None;
+    }
+    let keyword = parser.advance();
+    let visualization = parser.render_arguments(keyword.span);
+    while parser.eat(&TokenKind::Semicolon) {}
+    parser.at(&TokenKind::Eof).then_some(visualization)
+}
+
 /// Parses a single scalar expression (a playbook's `when:` condition).
 pub fn parse_expression(text: &str) -> Result<Expr, KqlErrors> {
     let mut parser = Parser::new(text);

@@ -11,6 +11,7 @@ use super::super::lexer::TokenKind;
 use super::super::span::Span;
 use super::super::types::Type;
 use super::super::value::{Str, Value};
+use super::super::visualization::Visualization;
 use super::{PResult, Parser};
 
 /// The operators the local engine implements, for "did you mean" on a misspelt one.
@@ -187,10 +188,7 @@ impl Parser<'_> {
                     OperatorKind::Serialize(self.assignments()?)
                 }
             }
-            "render" => {
-                self.skip_operator_rest();
-                OperatorKind::Render
-            }
+            "render" => OperatorKind::Render(self.render_arguments(token.span)),
             other if UNSUPPORTED.contains(&other) => {
                 return Err(KqlError::unsupported(
                     token.span,
@@ -209,7 +207,109 @@ impl Parser<'_> {
         Ok(Operator { kind, keyword, span: self.span_from(token.span) })
     }
 
-    /// Consumes the rest of an operator whose arguments are ignored (`render timechart with (...)`).
+    /// `render` after its keyword: the visualization and the properties known (`title`, `ycolumns`, ...).
+    /// Nothing here is an error: what is not understood is skipped to the end of the operator, as Kusto leaves
+    /// drawing to the client.
+    pub(super) fn render_arguments(&mut self, keyword: Span) -> Visualization {
+        let mut visualization = Visualization::default();
+        if matches!(self.peek().kind, TokenKind::Ident) {
+            visualization.kind = self.text_of(self.peek()).to_string();
+            self.advance();
+        }
+        if self.at_word("with") && matches!(self.peek_at(1).kind, TokenKind::LeftParen) {
+            self.advance();
+            self.advance();
+            self.render_properties(&mut visualization);
+            self.eat(&TokenKind::RightParen);
+        } else {
+            // The older form without `with (...)`: `render timechart title="Logons"`.
+            self.render_properties(&mut visualization);
+        }
+        self.skip_operator_rest();
+        visualization.span = self.span_from(keyword);
+        visualization
+    }
+
+    fn render_properties(&mut self, visualization: &mut Visualization) {
+        while let Some(property) = self.word_at(0)
+            && matches!(self.peek_at(1).kind, TokenKind::Assign)
+        {
+            self.advance();
+            self.advance();
+            match property {
+                "title" => visualization.title = self.render_text(),
+                "xtitle" => visualization.xtitle = self.render_text(),
+                "ytitle" => visualization.ytitle = self.render_text(),
+                "kind" => visualization.stacking = self.render_text(),
+                "legend" => visualization.legend_hidden = self.render_text().as_deref() == Some("hidden"),
+                "xcolumn" => visualization.xcolumn = self.render_names().into_iter().next(),
+                "ycolumns" => visualization.ycolumns = self.render_names(),
+                "series" => visualization.series = self.render_names(),
+                "ymin" => visualization.ymin = self.render_number(),
+                "ymax" => visualization.ymax = self.render_number(),
+                other => {
+                    visualization.ignored.push(other.to_string());
+                    if self.render_text().is_none() && self.render_number().is_none() {
+                        self.render_names();
+                    }
+                }
+            }
+            self.eat(&TokenKind::Comma);
+        }
+    }
+
+    /// A property's value: a string (adjacent strings joined, as in any KQL string) or a word.
+    fn render_text(&mut self) -> Option<String> {
+        match self.peek().kind.clone() {
+            TokenKind::String(first) => {
+                let mut text = first;
+                self.advance();
+                while let TokenKind::String(next) = &self.peek().kind {
+                    text.push_str(next);
+                    self.advance();
+                }
+                Some(text)
+            }
+            TokenKind::Ident => Some(self.advance()).map(|token| self.text_of(&token).to_string()),
+            _ => None,
+        }
+    }
+
+    /// `ycolumns=Logons, Failures`: names separated by commas, up to the next `property=`.
+    fn render_names(&mut self) -> Vec<String> {
+        let mut names = Vec::new();
+        while let Some(name) = self.bracketed_name().or_else(|| {
+            matches!(self.peek().kind, TokenKind::Ident).then(|| {
+                let token = self.advance();
+                Name { text: self.text_of(&token).to_string(), span: token.span }
+            })
+        }) {
+            names.push(name.text);
+            let next_is_name = matches!(self.peek_at(1).kind, TokenKind::Ident | TokenKind::LeftBracket)
+                && !matches!(self.peek_at(2).kind, TokenKind::Assign);
+            if !(self.at(&TokenKind::Comma) && next_is_name) {
+                break;
+            }
+            self.advance();
+        }
+        names
+    }
+
+    /// `ymax=100`, `ymin=-5.5`.
+    fn render_number(&mut self) -> Option<f64> {
+        let negative = matches!(self.peek().kind, TokenKind::Minus);
+        let offset = usize::from(negative);
+        #[allow(clippy::cast_precision_loss)] // an axis bound: a few significant digits are plenty
+        let value = match self.peek_at(offset).kind {
+            TokenKind::Long(value) => value as f64,
+            TokenKind::Real(value) => value,
+            _ => return None,
+        };
+        self.position += offset + 1;
+        Some(if negative { -value } else { value })
+    }
+
+    /// Consumes the rest of an operator whose arguments are ignored.
     fn skip_operator_rest(&mut self) {
         let mut nesting = 0usize;
         loop {

@@ -37,7 +37,7 @@ fn parses_a_defender_audit_query() {
     assert_eq!(ops.len(), 6);
     assert!(matches!(ops[0], OperatorKind::Where(_)));
     assert!(matches!(&ops[3], OperatorKind::Summarize { aggregates, by } if aggregates.len() == 1 && by.len() == 2));
-    assert!(matches!(ops[5], OperatorKind::Render));
+    assert!(matches!(&ops[5], OperatorKind::Render(v) if v.kind == "columnchart"));
 }
 
 #[test]
@@ -156,4 +156,44 @@ fn render_followed_by_a_stray_closing_bracket_is_an_error_not_a_panic() {
 fn nested_mv_apply_is_bounded() {
     let deep = format!("T{}", " | mv-apply a on (take 1".repeat(5000));
     assert!(errors(&deep).iter().any(|m| m.contains("nested too deeply")), "{:?}", errors(&deep));
+}
+
+#[test]
+fn render_keeps_the_visualization_and_its_properties() {
+    use crate::visualization::visualization;
+    let text = r#"DeviceEvents
+        | summarize Releases = count(), Devices = dcount(DeviceId) by Day = bin(Timestamp, 1d), ActionType
+        | render columnchart with (title="Releases " 'per day', ytitle = "Releases", kind=stacked,
+            ycolumns=Releases, Devices, series=ActionType, legend=hidden, ymin=-1, ymax=10.5, accumulate=true)"#;
+    let found = visualization(text).unwrap();
+    assert_eq!(found.kind, "columnchart");
+    assert_eq!(found.title.as_deref(), Some("Releases per day"));
+    assert_eq!(found.ytitle.as_deref(), Some("Releases"));
+    assert_eq!(found.stacking.as_deref(), Some("stacked"));
+    assert_eq!(found.ycolumns, ["Releases", "Devices"]);
+    assert_eq!(found.series, ["ActionType"]);
+    assert!(found.legend_hidden);
+    assert_eq!((found.ymin, found.ymax), (Some(-1.0), Some(10.5)));
+    assert_eq!(found.ignored, ["accumulate"]);
+    assert_eq!(&text[found.span.start..found.span.start + 6], "render");
+    assert!(text[found.span.start..found.span.end].ends_with("accumulate=true)"));
+    // The parsed query carries the same.
+    let ops = operators(text);
+    assert!(matches!(ops.last(), Some(OperatorKind::Render(parsed)) if parsed == &found));
+
+    let plain = visualization("T | render timechart").unwrap();
+    assert_eq!((plain.kind.as_str(), plain.title.as_deref()), ("timechart", None));
+    assert_eq!(visualization("T | render piechart title='x';").unwrap().title.as_deref(), Some("x"));
+}
+
+#[test]
+fn only_a_render_that_ends_the_query_draws_it() {
+    use crate::visualization::visualization;
+    assert!(visualization("T | take 5").is_none());
+    assert!(visualization("let x = T | render timechart; x").is_none());
+    assert!(visualization("T | where A in ((U | render timechart))").is_none());
+    assert!(visualization("T | render timechart | take 1").is_none());
+    // A query the engine cannot parse can still say how it is drawn.
+    let beyond = visualization("T | fork (where A > 1) (take 3) | invoke my_function(A) | render barchart");
+    assert_eq!(beyond.map(|v| v.kind), Some("barchart".to_string()));
 }
