@@ -94,6 +94,10 @@ fn playbook() -> Value {
                 ("title", text("the Teams card's title, a handlebars template (default: the playbook's title)")),
                 ("columns", names("the columns e-mail tables and cards show, in order; the CSV attachment has all")),
                 (
+                    "chart",
+                    text("a query over the hits ending in `render columnchart|barchart|timechart|linechart|piechart`, drawn in the e-mails"),
+                ),
+                (
                     "links",
                     json!({
                         "description": "the columns the portal buttons come from, or `none` for no buttons",

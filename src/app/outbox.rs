@@ -1,5 +1,7 @@
 //! `huntbook outbox list|show|retry|drop`: what is queued, what was given up on and why, and putting it back.
-//! Ids can be shortened to any unique prefix. Receivers are shown by where they deliver, never by a secret.
+//! Messages are listed by a short id — the last 8 characters of their id, which differ between the messages of
+//! one run (the first ones are the time the id was made) — and any unique end or start of an id names a
+//! message. Receivers are shown by where they deliver, never by a secret.
 
 use std::io::Write;
 
@@ -66,16 +68,28 @@ fn usage(problem: String) -> Result<Outcome> {
     Ok(Outcome::Invalid)
 }
 
-/// The full id of a message from a unique prefix.
-fn resolve(store: &Store, prefix: &str) -> Result<String, String> {
-    if prefix.trim().is_empty() {
+/// Characters of the short id `outbox list` shows.
+const SHORT_ID: usize = 8;
+
+/// The short id of a message: the end of its id (the random part of a UUID v7).
+pub fn short_id(id: &str) -> &str {
+    id.char_indices().rev().nth(SHORT_ID - 1).map_or(id, |(at, _)| &id[at..])
+}
+
+/// The full id of a message from a unique end (the short id) or start of it.
+fn resolve(store: &Store, given: &str) -> Result<String, String> {
+    let given = given.trim();
+    if given.is_empty() {
         return Err("an empty message id".into());
     }
-    let found = store.outbox_ids_starting(prefix, 2).map_err(|e| e.to_string())?;
+    let mut found = store.outbox_ids_ending(given, 2).map_err(|e| e.to_string())?;
+    if found.is_empty() {
+        found = store.outbox_ids_starting(given, 2).map_err(|e| e.to_string())?;
+    }
     match found.as_slice() {
         [one] => Ok(one.clone()),
-        [] => Err(format!("no message {prefix} in the outbox (huntbook outbox list --all shows them)")),
-        _ => Err(format!("{prefix} is the start of several message ids: give more of it")),
+        [] => Err(format!("no message {given} in the outbox (huntbook outbox list --all shows them)")),
+        _ => Err(format!("{given} names several messages ({}, …): give more of the id", found.join(", "))),
     }
 }
 
@@ -119,7 +133,7 @@ fn list(out: &mut impl Write, config: &Config, store: &Store, dead: bool, all: b
     }
     writeln!(
         out,
-        "{:<36}  {:<7}  {:<19}  {:<30}  {:<36}  {:>3}  NEXT / SENT / ERROR",
+        "{:<8}  {:<7}  {:<19}  {:<30}  {:<36}  {:>3}  NEXT / SENT / ERROR",
         "ID", "STATE", "QUEUED", "PLAYBOOK", "RECEIVER", "TRY"
     )?;
     for entry in &entries {
@@ -135,8 +149,8 @@ fn list(out: &mut impl Write, config: &Config, store: &Store, dead: bool, all: b
         };
         writeln!(
             out,
-            "{:<36}  {:<7}  {:<19}  {:<30}  {:<36}  {:>3}  {}",
-            message.id,
+            "{:<8}  {:<7}  {:<19}  {:<30}  {:<36}  {:>3}  {}",
+            short_id(&message.id),
             entry.state.as_str(),
             time(entry.queued_at),
             one_line(&message.playbook, 30),
@@ -151,7 +165,7 @@ fn list(out: &mut impl Write, config: &Config, store: &Store, dead: bool, all: b
 fn show(out: &mut impl Write, config: &Config, store: &Store, id: &str) -> Result<Outcome> {
     let entry = store.outbox_entry(id)?.ok_or_else(|| anyhow!("message {id} is gone"))?;
     let message = &entry.message;
-    writeln!(out, "id        {}", message.id)?;
+    writeln!(out, "id        {} (short {})", message.id, short_id(&message.id))?;
     writeln!(out, "state     {}", entry.state.as_str())?;
     writeln!(out, "playbook  {} (run {})", message.playbook, message.run_id)?;
     writeln!(out, "receiver  {} — {}", message.receiver, place(config, &message.receiver))?;

@@ -68,7 +68,7 @@ pub fn test(args: TestArgs) -> Result<Outcome> {
                 if args.show {
                     shown.push(show_run(&playbook.id, &test.name, &summary));
                 }
-                check_test(test, &summary)
+                with_fixture_warnings(playbook, test, check_test(test, &summary))
             });
             match outcome {
                 Ok(warnings) => {
@@ -110,7 +110,62 @@ pub fn test(args: TestArgs) -> Result<Outcome> {
 /// every way it differs from what it expects, after the window it ran over.
 pub fn run_test(workspace: &Workspace, playbook: &Playbook, test: &PlaybookTest) -> Result<Vec<String>, Vec<String>> {
     let summary = test_run(workspace, playbook, test)?;
-    check_test(test, &summary)
+    with_fixture_warnings(playbook, test, check_test(test, &summary))
+}
+
+/// A test's outcome with the warnings about its fixture rows added.
+fn with_fixture_warnings(
+    playbook: &Playbook,
+    test: &PlaybookTest,
+    outcome: Result<Vec<String>, Vec<String>>,
+) -> Result<Vec<String>, Vec<String>> {
+    let timeless = timeless_rows(playbook, test);
+    match outcome {
+        Ok(mut warnings) => {
+            warnings.extend(timeless);
+            Ok(warnings)
+        }
+        Err(mut failures) => {
+            failures.extend(timeless);
+            Err(failures)
+        }
+    }
+}
+
+/// Fixture rows whose `Timestamp` is there but is no datetime (`"yesterday"`): the engine reads it as empty, so
+/// no window holds the row and the test would miss it without a word. One warning, with the first by its line.
+fn timeless_rows(playbook: &Playbook, test: &PlaybookTest) -> Vec<String> {
+    let directory = playbook.file.parent().unwrap_or(Path::new("."));
+    let paths: Vec<&Path> = match &test.data {
+        TestData::File(path) => vec![path.as_path()],
+        TestData::Tables(tables) => tables
+            .iter()
+            .filter(|(name, _)| !name.starts_with(crate::playbook::ARCHIVE_PREFIX))
+            .map(|(_, path)| path.as_path())
+            .collect(),
+    };
+    let mut count = 0usize;
+    let mut first = None;
+    for path in paths.into_iter().filter(|path| path.extension().is_some_and(|e| e == "jsonl" || e == "json")) {
+        let Ok(text) = std::fs::read_to_string(directory.join(path)) else { continue };
+        for (number, line) in text.lines().enumerate() {
+            let Ok(serde_json::Value::Object(row)) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+            let Some(serde_json::Value::String(value)) = row.get("Timestamp") else { continue };
+            if crate::kql::datetime::parse_datetime(value).is_none() {
+                count += 1;
+                let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+                first.get_or_insert_with(|| format!("{name}: line {}: {value:?}", number + 1));
+            }
+        }
+    }
+    match first {
+        Some(first) => vec![format!(
+            "warning: {count} fixture row{} a Timestamp that is not a datetime, so no window holds {}; the first: {first}",
+            if count == 1 { " has" } else { "s have" },
+            if count == 1 { "it" } else { "them" }
+        )],
+        None => Vec::new(),
+    }
 }
 
 /// The run of one test: the playbook over the test's fixtures, at its `now`, with a fresh in-memory state.

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
+use base64::Engine;
 use mail_parser::{MessageParser, MimeHeaders};
 
 use super::{Outcome, workspace};
@@ -221,7 +222,18 @@ fn email_page(message: &NewMessage) -> Result<String> {
         .filter(|(_, value)| !value.is_empty())
         .map(|(name, value)| format!("<dt>{name}</dt><dd>{}</dd>", escape_html(value)))
         .collect();
-    let html = parsed.body_html(0).map(|body| body.into_owned()).unwrap_or_default();
+    let mut html = parsed.body_html(0).map(|body| body.into_owned()).unwrap_or_default();
+    // Inline images (a chart) are shown from the message itself: `cid:` becomes a `data:` URL of the part.
+    for part in parsed.attachments() {
+        let (Some(id), Some(kind)) = (part.content_id(), part.content_type()) else { continue };
+        let subtype = kind.subtype().unwrap_or_default();
+        if kind.ctype() != "image" || !matches!(subtype, "png" | "jpeg" | "gif") {
+            continue;
+        }
+        let encoded = base64::engine::general_purpose::STANDARD.encode(part.contents());
+        let reference = format!("cid:{}", id.trim_matches(['<', '>']));
+        html = html.replace(&reference, &format!("data:image/{subtype};base64,{encoded}"));
+    }
     let text = parsed.body_text(0).map(|body| body.into_owned()).unwrap_or_default();
     Ok(format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{subject}</title>{STYLE}</head><body><main>{back}\

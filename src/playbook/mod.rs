@@ -56,6 +56,8 @@ pub struct Playbook {
     pub not_local: Option<String>,
     /// Where the query text sits in the file, for run-time diagnostics.
     pub query_source: QuerySource,
+    /// The `render` that ends the query, when huntbook draws it: its e-mails carry the chart.
+    pub visualization: Option<kql::visualization::Visualization>,
     /// The query's output columns, when the local engine knows them before it runs.
     pub columns: Option<Vec<kql::plan::Column>>,
     /// `key:` the columns that identify a hit (dedup). Default: `ReportId` if the result has it, else a hash
@@ -328,8 +330,10 @@ fn read_fields(
     let schedule = fields.required("schedule").and_then(schedule::read_schedule);
     let gate = if config.source.is_graph() { query::QueryGate::Graph } else { query::QueryGate::Local };
     let mut archives_read = Vec::new();
+    let mut visualization = None;
     let query = fields.required("query").and_then(|v| {
         let query = query::read_query(v, catalog, gate)?;
+        visualization = query::read_render(v, &query);
         archives_read = query::archives_read(&query.text, catalog, archives);
         query::refuse_archives_in_graph(v, &archives_read, gate).then_some(query)
     });
@@ -383,6 +387,7 @@ fn read_fields(
             query: query.text,
             not_local: query.not_local,
             query_source: query.source,
+            visualization,
             columns: query.columns,
             key: key?,
             enrich: enrich_list.clone(),

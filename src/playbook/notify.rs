@@ -10,7 +10,7 @@ use crate::kql::table::Catalog;
 pub use crate::render::links::LinkColumns;
 
 /// The keys of this mapping (also what `huntbook schema` lists).
-pub const NOTIFY_KEYS: &[&str] = &["to", "per", "when", "subject", "title", "columns", "links", "suppress"];
+pub const NOTIFY_KEYS: &[&str] = &["to", "per", "when", "subject", "title", "columns", "links", "suppress", "chart"];
 
 /// The keys of this mapping (also what `huntbook schema` lists).
 pub const LINK_KEYS: &[&str] = &["device", "file", "user"];
@@ -39,6 +39,9 @@ pub struct Notify {
     pub links: LinkColumns,
     /// `suppress:` no second message to the same receiver for the same values within a time.
     pub suppress: Option<Suppress>,
+    /// `chart:` a query over the hits ending in `render` (`summarize Releases = count() by bin(ReleasedAt, 1d) |
+    /// render columnchart`), drawn in the e-mails; held as the whole query over the table `hits`.
+    pub chart: Option<String>,
 }
 
 /// `suppress: { for: 24h, by: [UserId] }`.
@@ -87,6 +90,7 @@ fn read_entry(value: Value, receivers: &[&str], columns: Option<&[Column]>, cata
     let shown = fields.get("columns").map_or(Some(None), |v| read_columns(v, columns).map(Some));
     let links = fields.get("links").map_or(Some(LinkColumns::default()), |v| read_links(v, columns));
     let suppress = fields.get("suppress").map_or(Some(None), |v| read_suppress(v, columns).map(Some));
+    let chart = fields.get("chart").map_or(Some(None), |v| read_chart(v, columns).map(Some));
     Some(Notify {
         to: to?,
         per: per?,
@@ -96,7 +100,52 @@ fn read_entry(value: Value, receivers: &[&str], columns: Option<&[Column]>, cata
         columns: shown?,
         links: links?,
         suppress: suppress?,
+        chart: chart?,
     })
+}
+
+/// `chart:` the operators applied to the hits, ending in a `render` huntbook draws; checked against the hits'
+/// columns when they are known. Errors point into the text as written (without the `hits |` put before it).
+fn read_chart(value: Value, columns: Option<&[Column]>) -> Option<String> {
+    use crate::kql::error::KqlError;
+    use crate::render::chart::{DRAWN, HITS_TABLE, chart_query, check};
+    let written = value.non_empty_string()?;
+    let scalar = value.scalar()?;
+    let reader = value.reader();
+    let (text, prefix) = chart_query(&written);
+    let located = |mut error: KqlError| {
+        error.span = crate::kql::span::Span::new(error.span.start.saturating_sub(prefix), error.span.end.saturating_sub(prefix));
+        reader.kql_diagnostic(scalar, &error)
+    };
+    let Some(visualization) = crate::kql::visualization::visualization(&text) else {
+        value.report_hint(
+            "a chart is a query over the hits that ends in `render`",
+            "for example `summarize Hits = count() by bin(Timestamp, 1d) | render columnchart`",
+        );
+        return None;
+    };
+    if !DRAWN.contains(&visualization.kind.as_str()) {
+        let message = format!("huntbook does not draw a '{}'", visualization.kind);
+        let error = KqlError::semantic(visualization.span, message).with_hint(format!("it draws {}", DRAWN.join(", ")));
+        reader.report(located(error));
+        return None;
+    }
+    let Some(columns) = columns else { return Some(text) };
+    let catalog = crate::kql::table::MemoryCatalog::new().with_table(HITS_TABLE, columns.to_vec(), Vec::new());
+    match crate::kql::compile(&text, &catalog) {
+        Ok(plan) if plan.is_open() => Some(text),
+        Ok(plan) => match check(&visualization, plan.root.schema()) {
+            Ok(()) => Some(text),
+            Err(problem) => {
+                reader.report(located(KqlError::semantic(visualization.span, problem.to_string())));
+                None
+            }
+        },
+        Err(errors) => {
+            reader.extend(errors.0.into_iter().map(located));
+            None
+        }
+    }
 }
 
 /// `links: { device: DeviceId, file: SHA256, user: AccountObjectId }`; a kind set to `none` makes no button,

@@ -90,6 +90,27 @@ pub(super) fn read_query(value: Value, catalog: &dyn Catalog, gate: QueryGate) -
     Some(Query { source: source_of(reader, scalar), text, columns, not_local })
 }
 
+/// The `render` that ends the query, when its e-mails can draw it. What huntbook cannot draw, or a result that
+/// cannot make the chart asked for, is a warning: the query runs all the same, and its e-mails go without it.
+pub(super) fn read_render(value: Value, query: &Query) -> Option<crate::kql::visualization::Visualization> {
+    use crate::render::chart::{ChartError, DRAWN, check};
+    let visualization = crate::kql::visualization::visualization(&query.text)?;
+    let problem = if DRAWN.contains(&visualization.kind.as_str()) {
+        query.columns.as_deref().and_then(|columns| check(&visualization, columns).err())
+    } else if visualization.kind == "table" {
+        return None;
+    } else {
+        Some(ChartError::NotDrawn { kind: visualization.kind.clone() })
+    };
+    let Some(problem) = problem else { return Some(visualization) };
+    if let Some(scalar) = value.scalar() {
+        let reader = value.reader();
+        let diagnostic = reader.kql_diagnostic(scalar, &KqlError::semantic(visualization.span, problem.to_string()));
+        reader.warn(Diagnostic { message: format!("e-mails go without a chart: {problem}"), ..diagnostic });
+    }
+    None
+}
+
 /// The archives among the tables a query reads.
 pub(super) fn archives_read(text: &str, catalog: &dyn Catalog, archives: &[String]) -> Vec<String> {
     if archives.is_empty() {

@@ -28,6 +28,7 @@ pub use templates::{Templates, shipped_templates};
 
 use chrono::{DateTime, Utc};
 
+use crate::render::chart::{Chart, chart_of_message};
 use crate::route::message::Message;
 
 use context::{ContextSettings, build};
@@ -147,6 +148,22 @@ fn default_subject(message: &Message) -> String {
     format!("[{}] {} ({hits})", message.playbook.severity.label(), message.playbook.title)
 }
 
+/// The message's chart with its Content-ID, or why it could not be drawn (in a sentence for the e-mail). A
+/// message without hits has none: a digest that found nothing says so without an empty chart.
+fn chart_of(message: &Message, timezone: chrono_tz::Tz, id: &str) -> Option<Result<(String, Chart), String>> {
+    let request = message.chart.as_ref()?;
+    if message.hits.is_empty() {
+        return None;
+    }
+    Some(match chart_of_message(message, request, timezone) {
+        Ok(chart) => Ok((format!("chart.{id}@huntbook.local"), chart)),
+        Err(error) => {
+            tracing::warn!(playbook = %message.playbook.id, run = %message.run_id, "no chart in the e-mail: {error}");
+            Err(format!("The chart could not be drawn: {error}."))
+        }
+    })
+}
+
 /// Renders `message` for one receiver. `message_id` is the outbox id: the Message-ID header is
 /// `<{message_id}@huntbook.local>` so that a message re-sent after a crash keeps it. `date` is the Date
 /// header (injected: tests pin it).
@@ -157,6 +174,7 @@ pub fn render_email(
     message_id: &str,
     date: DateTime<Utc>,
 ) -> Result<RenderedEmail, RenderError> {
+    let outbox_id = message_id;
     let message_id = mime::message_id(message_id)?;
     let addresses = mime::parse_addresses(settings.from, settings.to, settings.cc)?;
     if !templates.contains(settings.template) {
@@ -170,7 +188,27 @@ pub fn render_email(
         portal: settings.portal.trim_end_matches('/'),
         timezone: settings.timezone,
     };
-    let prepared = build(message, &context_settings, mime::attachment_name(message));
+    let mut prepared = build(message, &context_settings, mime::attachment_name(message));
+    let chart = chart_of(message, settings.timezone, outbox_id);
+    if let Some(object) = prepared.context.as_object_mut() {
+        match &chart {
+            Some(Ok((cid, chart))) => {
+                let shown = serde_json::json!({
+                    "cid": cid,
+                    "title": chart.title,
+                    "description": chart.description,
+                    "notes": chart.notes,
+                    "width": crate::render::chart::WIDTH,
+                    "height": crate::render::chart::HEIGHT,
+                });
+                object.insert("chart".to_string(), shown);
+            }
+            Some(Err(problem)) => {
+                object.insert("chart_problem".to_string(), serde_json::Value::String(problem.clone()));
+            }
+            None => {}
+        }
+    }
     let context = &prepared.context;
     let failed = |error: handlebars::RenderError| RenderError::Template {
         template: settings.template.to_string(),
@@ -192,7 +230,11 @@ pub fn render_email(
         Some(name) => Some((name, mime::csv_attachment(message)?)),
         None => None,
     };
-    let parts = mime::Parts { subject: &subject, text: &text, html: &html, attachment };
+    let inline = match chart {
+        Some(Ok((cid, chart))) => Some((cid, chart.png)),
+        _ => None,
+    };
+    let parts = mime::Parts { subject: &subject, text: &text, html: &html, attachment, inline };
     let mime = mime::build_mime(addresses, message_id, date, &parts)?;
     Ok(RenderedEmail { subject, html, text, mime })
 }

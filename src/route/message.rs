@@ -44,6 +44,8 @@ pub struct Message {
     pub shown: Option<Vec<usize>>,
     /// Where the portal buttons' identifiers come from (`links:`).
     pub links: LinkColumns,
+    /// The chart its e-mails draw, if any.
+    pub chart: Option<crate::render::chart::ChartRequest>,
 }
 
 impl Message {

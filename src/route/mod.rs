@@ -40,6 +40,8 @@ pub struct Route {
     pub shown: Option<Vec<usize>>,
     pub links: crate::render::links::LinkColumns,
     pub suppress: Option<SuppressBy>,
+    /// What its e-mails draw: the `chart:` query, or the `render` that ends the playbook's query.
+    pub chart: Option<crate::render::chart::ChartRequest>,
 }
 
 /// `suppress:` resolved against the hits' columns.
@@ -158,6 +160,7 @@ mod tests {
             shown: None,
             links: Default::default(),
             suppress: None,
+            chart: None,
         }
     }
 

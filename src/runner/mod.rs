@@ -18,6 +18,7 @@ use crate::kql::table::{MemoryCatalog, Table};
 use crate::kql::types::Type;
 use crate::kql::value::Value;
 use crate::playbook::{Per, Playbook, Trigger};
+use crate::render::chart::ChartRequest;
 use crate::render::email::Templates;
 use crate::route::message::{Message, PlaybookSummary};
 use crate::route::{Grouping, Route, SuppressBy, group_rows, hit_keys, new_hits};
@@ -205,6 +206,10 @@ fn window_rules(config: &Config, playbook: &Playbook, now: DateTime<Utc>) -> Win
 fn routes(playbook: &Playbook, hits: &Table) -> Result<Vec<Route>, RunError> {
     let failed = |message: String| RunError::Failed { playbook: playbook.id.clone(), message };
     let mut routes = Vec::new();
+    let drawn = playbook.visualization.as_ref().map(|visualization| ChartRequest::Hits {
+        visualization: std::sync::Arc::new(visualization.clone()),
+        columns: playbook.columns.as_ref().map(|columns| columns.iter().map(|c| c.name.clone()).collect()),
+    });
     for notify in &playbook.notify {
         // Column names as indexes into the hits' columns (validation checked them; a query whose columns
         // changed since is a failed run, not a guess).
@@ -253,6 +258,7 @@ fn routes(playbook: &Playbook, hits: &Table) -> Result<Vec<Route>, RunError> {
             shown,
             links: notify.links.clone(),
             suppress,
+            chart: notify.chart.as_deref().map(|text| ChartRequest::Query(text.into())).or_else(|| drawn.clone()),
         });
     }
     Ok(routes)
@@ -605,6 +611,7 @@ pub fn meta_messages(services: &Services, report: &MetaReport, at: DateTime<Utc>
         title_template: None,
         shown: None,
         links: crate::render::links::LinkColumns::default(),
+        chart: None,
     };
     report.receivers.iter().map(|receiver| render_message(services, &message, receiver, at)).collect()
 }
@@ -848,6 +855,7 @@ fn messages_for(
                     title_template: route.title.clone(),
                     shown: route.shown.clone(),
                     links: route.links.clone(),
+                    chart: route.chart.clone(),
                 };
                 let rendered = render_message(services, &message, receiver, started)
                     .map_err(|message| RunError::Failed { playbook: playbook.id.clone(), message })?;

@@ -168,12 +168,20 @@ impl Store {
 
     /// The ids that start with `prefix` (at most `limit`), for commands that accept a short id.
     pub fn outbox_ids_starting(&self, prefix: &str, limit: usize) -> Result<Vec<String>, StoreError> {
-        let pattern: String =
-            prefix.chars().flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] }).collect();
         self.query_all(
             "looking up a message id",
             "SELECT id FROM outbox WHERE id LIKE ?1 || '%' ESCAPE '\\' ORDER BY id LIMIT ?2",
-            params![pattern, sql_limit(limit)],
+            params![like_escaped(prefix), sql_limit(limit)],
+            |row| Ok(row.get("id")?),
+        )
+    }
+
+    /// Up to `limit` ids that end with `suffix` (the short ids `outbox list` shows are the ends of ids).
+    pub fn outbox_ids_ending(&self, suffix: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.query_all(
+            "looking up a message id",
+            "SELECT id FROM outbox WHERE id LIKE '%' || ?1 ESCAPE '\\' ORDER BY id LIMIT ?2",
+            params![like_escaped(suffix), sql_limit(limit)],
             |row| Ok(row.get("id")?),
         )
     }
@@ -251,4 +259,9 @@ fn read_entry(row: &Row<'_>) -> Result<OutboxEntry, ReadError> {
         dead_at: optional_time_column(row, "outbox.dead_at")?,
         queued_at: time_column(row, "outbox.queued_at")?,
     })
+}
+
+/// `text` for a `LIKE … ESCAPE` pattern: its `%`, `_` and backslashes taken literally.
+fn like_escaped(text: &str) -> String {
+    text.chars().flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] }).collect()
 }

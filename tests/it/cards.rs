@@ -50,6 +50,7 @@ fn message(columns: Vec<Column>, hits: Vec<Row>) -> Message {
         title_template: None,
         shown: None,
         links: Default::default(),
+        chart: None,
     }
 }
 

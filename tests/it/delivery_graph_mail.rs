@@ -85,7 +85,15 @@ receivers:
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(attachment["contentBytes"].as_str().expect("base64"))
                 .expect("valid base64");
-            assert!(bytes.starts_with("\u{FEFF}".as_bytes()), "the CSV as the e-mail carries it");
+            if attachment["contentType"] == "image/png" {
+                // The digest's chart: inline, by the Content-ID its HTML names.
+                assert_eq!(attachment["isInline"], true);
+                let id = attachment["contentId"].as_str().expect("a content id");
+                assert!(message["body"]["content"].as_str().is_some_and(|html| html.contains(&format!("cid:{id}"))));
+                assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "the PNG as the e-mail carries it");
+            } else {
+                assert!(bytes.starts_with("\u{FEFF}".as_bytes()), "the CSV as the e-mail carries it");
+            }
         }
         let state = &states[&entry.message.id];
         assert_eq!(state.state, OutboxState::Sent);

@@ -79,6 +79,7 @@ fn message(hits: Vec<Row>) -> Message {
         title_template: None,
         shown: None,
         links: Default::default(),
+        chart: None,
     }
 }
 

@@ -6,6 +6,7 @@
 mod common;
 
 mod cards;
+mod charts;
 mod cli_query;
 mod daemon;
 mod defender_queries;

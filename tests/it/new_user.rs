@@ -141,7 +141,8 @@ fn a_test_says_its_window_and_the_fixture_lines_it_skipped() {
     std::fs::write(
         dir.path().join("playbooks/tests/q.jsonl"),
         "{\"Timestamp\":\"2026-11-20T11:50:00Z\",\"ActionType\":\"DownloadOffboardingPkg\",\"AccountDisplayName\":\"Ann\"}\n\
-         this line is not JSON, though it names DownloadOffboardingPkg\n",
+         this line is not JSON, though it names DownloadOffboardingPkg\n\
+         {\"Timestamp\":\"yesterday\",\"ActionType\":\"DownloadOffboardingPkg\",\"AccountDisplayName\":\"Bo\"}\n",
     )
     .expect("fixture");
     let text = std::fs::read_to_string(&path).expect("playbook")
@@ -152,7 +153,11 @@ fn a_test_says_its_window_and_the_fixture_lines_it_skipped() {
     let out = common::stdout(&output);
     assert_eq!(output.status.code(), Some(1), "{out}");
     assert!(
-        out.contains("ok    quarter › one download\n        warning: skipped 1 fixture line that is not rows"),
+        out.contains("ok    quarter › one download\n        warning: skipped 1 fixture line that is not rows; the first: q.jsonl: line 2 is not a JSON object"),
+        "{out}"
+    );
+    assert!(
+        out.contains("        warning: 1 fixture row has a Timestamp that is not a datetime, so no window holds it; the first: q.jsonl: line 3: \"yesterday\""),
         "{out}"
     );
     assert!(out.contains("FAIL  quarter › two downloads\n        the run covered 2026-11-20 11:40:00 → 2026-11-20 11:55:00 UTC\n        expected 2 hits, got 1"), "{out}");
@@ -193,4 +198,31 @@ fn a_misspelt_column_in_a_subject_or_title_and_an_unknown_template_are_reported_
     }
     // The subject's problem points at the name in the file.
     assert!(problems.contains("{{first.AccountDisplayNam}}") && problems.contains("^^^^^^^^^^^^^^^^^"), "{problems}");
+}
+
+#[test]
+fn outbox_ids_are_listed_short_and_a_short_id_names_its_message() {
+    let dir = common::quarter_hour_workspace("");
+    let path = dir.path().join("playbooks/quarter.yaml");
+    let text = std::fs::read_to_string(&path).expect("playbook").replace("  - to: [files]\n", "  - to: [files]\n    per: hit\n");
+    std::fs::write(&path, text).expect("written");
+    let run = huntbook(dir.path(), &["run", "--since", "2026-11-01", "--until", "2026-11-21"]);
+    assert_eq!(run.status.code(), Some(0), "{}", common::stderr(&run));
+    let listed = huntbook(dir.path(), &["outbox", "list", "--all"]);
+    let out = common::stdout(&listed);
+    let ids: Vec<&str> = out.lines().skip(1).filter_map(|line| line.split_whitespace().next()).collect();
+    assert!(ids.len() >= 2, "one message per download: {out}");
+    assert!(ids.iter().all(|id| id.len() == 8), "{out}");
+    let distinct: std::collections::BTreeSet<&&str> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len(), "short ids differ: {out}");
+
+    let shown = huntbook(dir.path(), &["outbox", "show", ids[1]]);
+    assert_eq!(shown.status.code(), Some(0), "{}", common::stderr(&shown));
+    let first_line = common::stdout(&shown).lines().next().unwrap_or_default().to_string();
+    assert!(first_line.starts_with("id        ") && first_line.ends_with(&format!("(short {})", ids[1])), "{first_line}");
+    // The start of an id is the time it was made: shared by the messages of a run, so it names none of them.
+    let full = first_line.split_whitespace().nth(1).expect("the full id");
+    let ambiguous = huntbook(dir.path(), &["outbox", "show", &full[..8]]);
+    assert_eq!(ambiguous.status.code(), Some(2));
+    assert!(common::stderr(&ambiguous).contains("names several messages"), "{}", common::stderr(&ambiguous));
 }

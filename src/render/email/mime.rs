@@ -106,6 +106,8 @@ pub struct Parts<'a> {
     pub html: &'a str,
     /// File name and CSV bytes.
     pub attachment: Option<(String, Vec<u8>)>,
+    /// An image the HTML shows: its Content-ID (without brackets) and PNG bytes.
+    pub inline: Option<(String, Vec<u8>)>,
 }
 
 fn boundary(kind: &str, parts: &Parts) -> String {
@@ -114,7 +116,7 @@ fn boundary(kind: &str, parts: &Parts) -> String {
         hash.update((piece.len() as u64).to_le_bytes());
         hash.update(piece);
     }
-    if let Some((name, bytes)) = &parts.attachment {
+    for (name, bytes) in parts.attachment.iter().chain(&parts.inline) {
         hash.update(name.as_bytes());
         hash.update(bytes);
     }
@@ -125,7 +127,8 @@ fn boundary(kind: &str, parts: &Parts) -> String {
 }
 
 /// The complete message: From, To, Cc, Subject, Date, Message-ID, and a `multipart/mixed` of a
-/// `multipart/alternative` (text, then HTML) and the CSV when there is one.
+/// `multipart/alternative` (text, then HTML — or, with an inline image, a `multipart/related` of the HTML and
+/// the image) and the CSV when there is one.
 pub fn build_mime(
     addresses: Addresses,
     message_id: String,
@@ -145,8 +148,19 @@ pub fn build_mime(
     }
     let alternative = MultiPart::alternative()
         .boundary(boundary("alternative", parts))
-        .singlepart(SinglePart::plain(parts.text.to_string()))
-        .singlepart(SinglePart::html(parts.html.to_string()));
+        .singlepart(SinglePart::plain(parts.text.to_string()));
+    let alternative = match &parts.inline {
+        None => alternative.singlepart(SinglePart::html(parts.html.to_string())),
+        Some((content_id, png)) => {
+            let png_type =
+                ContentType::parse("image/png").map_err(|error| RenderError::Mime { message: error.to_string() })?;
+            let related = MultiPart::related()
+                .boundary(boundary("related", parts))
+                .singlepart(SinglePart::html(parts.html.to_string()))
+                .singlepart(Attachment::new_inline_with_name(content_id.clone(), "chart.png".to_string()).body(png.clone(), png_type));
+            alternative.multipart(related)
+        }
+    };
     let mut mixed = MultiPart::mixed().boundary(boundary("mixed", parts)).multipart(alternative);
     if let Some((name, bytes)) = &parts.attachment {
         let csv_type = ContentType::parse("text/csv; charset=utf-8")

@@ -329,6 +329,7 @@ pub(super) fn sample_message(hits: usize) -> Message {
         title_template: None,
         shown: None,
         links: Default::default(),
+        chart: None,
     }
 }
 

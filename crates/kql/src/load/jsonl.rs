@@ -89,6 +89,31 @@ impl JsonLinesTable {
         Ok(())
     }
 
+    /// `line 12` for the line that starts at byte `offset`, counted when a problem is reported (a scan starts
+    /// anywhere in the file, so it does not know its line numbers); `the line at byte N` if the file cannot be
+    /// read again.
+    fn line_called(&self, offset: u64) -> String {
+        let counted = (|| -> std::io::Result<u64> {
+            let mut file = File::open(&self.path)?;
+            let mut buffer = vec![0u8; 1 << 16];
+            let (mut left, mut newlines) = (offset, 0u64);
+            while left > 0 {
+                let wanted = usize::try_from(left).unwrap_or(usize::MAX).min(buffer.len());
+                let read = std::io::Read::read(&mut file, &mut buffer[..wanted])?;
+                if read == 0 {
+                    break;
+                }
+                newlines += memchr::memchr_iter(b'\n', &buffer[..read]).count() as u64;
+                left -= read as u64;
+            }
+            Ok(newlines + 1)
+        })();
+        match counted {
+            Ok(line) => format!("line {line}"),
+            Err(_) => format!("the line at byte {offset}"),
+        }
+    }
+
     /// Decodes one line; `Ok(None)` when the scan's filter rejects it. `repaired` counts the lone surrogate
     /// escapes the line held (read as U+FFFD).
     fn decode_line(&self, line: &[u8], request: &ScanRequest, repaired: &mut usize) -> Result<Option<Row>, String> {
@@ -360,8 +385,9 @@ impl TableSource for JsonLinesTable {
                 stats.repaired_rows += 1;
                 if stats.first_repaired_row.is_none() {
                     stats.first_repaired_row = Some(format!(
-                        "{file_name}: the line at byte {line_start} holds {repaired} lone UTF-16 surrogate escape{} \
+                        "{file_name}: {} holds {repaired} lone UTF-16 surrogate escape{} \
                          (such as \\udc80), read as U+FFFD",
+                        self.line_called(line_start),
                         if repaired == 1 { "" } else { "s" }
                     ));
                 }
@@ -376,8 +402,8 @@ impl TableSource for JsonLinesTable {
                 Err(message) => {
                     stats.bad_rows += 1;
                     if stats.first_bad_row.is_none() {
-                        stats.first_bad_row =
-                            Some(format!("{file_name}: the line at byte {line_start} is not a JSON object: {message}"));
+                        let line = self.line_called(line_start);
+                        stats.first_bad_row = Some(format!("{file_name}: {line} is not a JSON object: {message}"));
                     }
                 }
             }
