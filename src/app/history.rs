@@ -118,7 +118,8 @@ pub fn runs(args: RunsArgs) -> Result<Outcome> {
             .filter(|(count, _)| *count > 0)
             .map(|(count, what)| format!(", {count} {what}"))
             .collect::<String>();
-        let outcome = format!("{outcome}{quiet}");
+        let backfill = if run.backfill { ", backfill" } else { "" };
+        let outcome = format!("{outcome}{quiet}{backfill}");
         let duration = (run.finished - run.started).to_std().unwrap_or_default();
         writeln!(
             out,

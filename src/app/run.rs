@@ -46,6 +46,11 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
     let wait = delivery::wait_of(args.wait.as_deref(), &workspace.config)?;
     let source = source(&workspace)?;
     let clock = &SystemClock;
+    if let Some(window) = &window
+        && workspace.config.source.is_graph()
+    {
+        warn_beyond_retention(window, clock.now());
+    }
     // One run at a time per state file: two at once (a slow run overlapping the next cron tick) would both find
     // the same hits new and both send them. A dry run changes nothing and needs no lock.
     let _lock = if args.dry_run {
@@ -318,6 +323,24 @@ pub(super) fn parse_time_arg(flag: &str, text: &str) -> Result<DateTime<Utc>> {
                      such as 2026-11-20T12:00:00Z"
                 ))
             })
+    }
+}
+
+/// How far back advanced hunting keeps data.
+const RETENTION: TimeDelta = TimeDelta::days(30);
+
+/// A `--since` further back than advanced hunting keeps: the run goes ahead (its runs are marked backfill in
+/// `huntbook runs`), and the user is told that Graph has nothing before the retention's start.
+fn warn_beyond_retention(window: &Window, now: DateTime<Utc>) {
+    let kept_from = now - RETENTION;
+    if window.start < kept_from {
+        eprintln!(
+            "warning: --since {} is {} days back; advanced hunting keeps 30 days, so Graph finds nothing before {} \
+             (these runs are marked backfill in `huntbook runs`)",
+            window.start.format("%Y-%m-%d %H:%M:%S"),
+            (now - window.start).num_days(),
+            kept_from.format("%Y-%m-%d %H:%M UTC"),
+        );
     }
 }
 

@@ -212,6 +212,7 @@ fn a_receiver_with_dead_messages_is_reported_once_until_its_queue_is_clean_even_
         archived: 0,
         silenced: 0,
         suppressed: 0,
+        backfill: false,
         id: "run-1".into(),
         playbook: "p".into(),
         tenant: None,

@@ -307,6 +307,7 @@ pub fn run_playbook(
             archived: 0,
             silenced: 0,
             suppressed: 0,
+            backfill: options.window.is_some(),
             id: run_id.clone(),
             playbook: playbook.id.clone(),
             tenant: None,

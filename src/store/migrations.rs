@@ -31,7 +31,13 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, name: "episodes of huntbook's reports about itself", sql: MIGRATION_3 },
     Migration { version: 4, name: "archives and the file profile cache", sql: MIGRATION_4 },
     Migration { version: 5, name: "silences, suppression and quieted hits", sql: MIGRATION_5 },
+    Migration { version: 6, name: "runs over a window given by hand (backfills)", sql: MIGRATION_6 },
 ];
+
+/// Runs over a window given by hand (`huntbook run --since … --until …`), told apart from scheduled ones.
+const MIGRATION_6: &str = "
+ALTER TABLE runs ADD COLUMN backfill INTEGER NOT NULL DEFAULT 0 CHECK (backfill IN (0, 1));
+";
 
 /// Silences (`huntbook silence add`), the last message per receiver and `suppress.by` values (`notify[].suppress`),
 /// and the hits a run kept quiet (recorded, never silently dropped).

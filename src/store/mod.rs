@@ -234,6 +234,8 @@ pub struct RunRecord {
     pub silenced: u64,
     /// New hits some receiver did not hear of because of `suppress` (they may have gone to others).
     pub suppressed: u64,
+    /// The window was given by hand (`--since`/`--until`), not by the schedule.
+    pub backfill: bool,
 }
 
 /// Which sink a message is for; it decides how the payload is read.

@@ -13,7 +13,7 @@ use super::{
 };
 
 pub(super) const RUN_COLUMNS: &str = "id, playbook, tenant, started, finished, window_start, window_end, row_count, new_hits, \
-                           messages, truncated, status, error, archived, silenced, suppressed";
+                           messages, truncated, status, error, archived, silenced, suppressed, backfill";
 
 impl Store {
     /// The playbook's watermark: the end of the latest window it committed, if it ever did.
@@ -312,7 +312,7 @@ fn insert_run(connection: &rusqlite::Connection, stored: &PreparedRun<'_>, locat
     connection
         .prepare_cached(&format!(
             "INSERT INTO runs ({RUN_COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
         ))
         .and_then(|mut statement| {
             statement.execute(params![
@@ -332,6 +332,7 @@ fn insert_run(connection: &rusqlite::Connection, stored: &PreparedRun<'_>, locat
                 i64::try_from(run.archived).unwrap_or(i64::MAX),
                 i64::try_from(run.silenced).unwrap_or(i64::MAX),
                 i64::try_from(run.suppressed).unwrap_or(i64::MAX),
+                run.backfill,
             ])
         })
         .map(|_| ())
@@ -356,5 +357,6 @@ pub(super) fn read_run(row: &Row<'_>) -> Result<RunRecord, ReadError> {
         archived: count_column(row, "runs.archived")?,
         silenced: count_column(row, "runs.silenced")?,
         suppressed: count_column(row, "runs.suppressed")?,
+        backfill: row.get("backfill")?,
     })
 }

@@ -30,6 +30,7 @@ fn run(id: &str, playbook: &str, started: i64) -> RunRecord {
         archived: 0,
         silenced: 0,
         suppressed: 0,
+        backfill: false,
         id: id.to_string(),
         playbook: playbook.to_string(),
         tenant: Some("contoso".to_string()),
@@ -276,6 +277,7 @@ fn a_commit_records_the_run_its_keys_its_messages_and_the_watermark() {
         archived: 0,
         silenced: 0,
         suppressed: 0,
+        backfill: false,
         truncated: true,
         error: Some("enrichment file_profile failed".into()),
         ..run("run-1", "offboarding", 0)

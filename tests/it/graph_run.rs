@@ -85,10 +85,25 @@ fn graph_and_local_sources_send_the_same_messages() {
             .expect("huntbook runs");
         assert!(output.status.success(), "{}{}", common::stdout(&output), common::stderr(&output));
         // The summary lines without the window (the same) : playbook, rows, new hits, messages.
-        common::stdout(&output)
+        (common::stdout(&output), common::stderr(&output))
     };
-    let local_summary = run(&local_config);
-    let graph_summary = run(&graph_config);
+    let (local_summary, local_said) = run(&local_config);
+    let (graph_summary, graph_said) = run(&graph_config);
+    // The window starts further back than advanced hunting keeps: said for Graph, not for local files.
+    let days = (chrono::Utc::now() - chrono::DateTime::parse_from_rfc3339(WINDOW[2]).expect("time").with_timezone(&chrono::Utc))
+        .num_days();
+    if days > 30 {
+        assert!(
+            graph_said.contains("warning: --since 2026-10-21 00:00:00 is ")
+                && graph_said.contains(" days back; advanced hunting keeps 30 days, so Graph finds nothing before "),
+            "{graph_said}"
+        );
+        assert!(!local_said.contains("advanced hunting keeps"), "{local_said}");
+    }
+    // Runs over a window given by hand are backfills.
+    let runs = common::huntbook().arg("runs").arg("-c").arg(&graph_config).output().expect("huntbook runs");
+    let listed = common::stdout(&runs);
+    assert!(listed.lines().skip(1).all(|line| line.ends_with(", backfill")), "{listed}");
     let graph_summary = graph_summary.replace(&graph.path().display().to_string(), &local.path().display().to_string());
     assert_eq!(local_summary, graph_summary);
     assert!(local_summary.contains("delivered 28 messages"), "{local_summary}");
