@@ -95,7 +95,9 @@ fn playbook() -> Value {
                 ("columns", names("the columns e-mail tables and cards show, in order; the CSV attachment has all")),
                 (
                     "chart",
-                    text("a query over the hits ending in `render columnchart|barchart|timechart|linechart|piechart`, drawn in the e-mails"),
+                    text(
+                        "a query over the hits ending in `render columnchart|barchart|timechart|linechart|piechart`, drawn in the e-mails",
+                    ),
                 ),
                 (
                     "links",

@@ -153,7 +153,8 @@ fn timeless_rows(playbook: &Playbook, test: &PlaybookTest) -> Vec<String> {
             let Some(serde_json::Value::String(value)) = row.get("Timestamp") else { continue };
             if crate::kql::datetime::parse_datetime(value).is_none() {
                 count += 1;
-                let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+                let name =
+                    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
                 first.get_or_insert_with(|| format!("{name}: line {}: {value:?}", number + 1));
             }
         }

@@ -63,7 +63,10 @@ impl GraphClient {
             }
             match tries.after(verdict, token, &self.name)? {
                 Next::Now => {}
-                Next::Throttled(wait) | Next::Wait(wait) => self.timer.sleep(wait).await,
+                Next::Throttled(wait, why) | Next::Wait(wait, why) => {
+                    self.tell_wait(wait, &why);
+                    self.timer.sleep(wait).await;
+                }
             }
         }
     }

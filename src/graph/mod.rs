@@ -131,7 +131,12 @@ pub struct GraphClient {
     policy: RetryPolicy,
     timer: Arc<dyn Timer>,
     calls: Mutex<Vec<DateTime<Utc>>>,
+    waits: Option<WaitNotice>,
 }
+
+/// Told each wait before a retry, in a sentence (a command on a terminal prints it, so that a throttled Graph
+/// is not a silent pause).
+pub type WaitNotice = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// Reads an environment variable.
 pub type EnvVar = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -143,6 +148,8 @@ pub struct Environment {
     pub policy: RetryPolicy,
     /// Environment variables (for managed identities).
     pub var: EnvVar,
+    /// Who hears of waits before retries; nobody by default.
+    pub waits: Option<WaitNotice>,
 }
 
 impl Environment {
@@ -152,7 +159,18 @@ impl Environment {
             timer: Arc::new(timer::SystemTimer),
             policy: RetryPolicy::default(),
             var: Box::new(|name| std::env::var(name).ok()),
+            waits: None,
         })
+    }
+
+    /// The system's, with every wait before a retry printed on stderr when it is a terminal.
+    pub fn interactive() -> Result<Environment, String> {
+        use std::io::IsTerminal;
+        let mut environment = Environment::system()?;
+        if std::io::stderr().is_terminal() {
+            environment.waits = Some(Arc::new(|line: &str| eprintln!("{line}")));
+        }
+        Ok(environment)
     }
 }
 
@@ -246,11 +264,20 @@ impl GraphClient {
             policy: environment.policy,
             timer: Arc::clone(&environment.timer),
             calls: Mutex::new(Vec::new()),
+            waits: environment.waits.clone(),
         })
     }
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Says what the client waits for, to whoever listens.
+    fn tell_wait(&self, wait: Duration, why: &str) {
+        if let Some(notice) = &self.waits {
+            let seconds = wait.as_secs_f64();
+            notice(&format!("waiting {seconds:.0} s before asking again (tenant {}): {why}", self.name));
+        }
     }
 
     /// The client's clock (for reading `Retry-After` dates of its answers).
@@ -291,11 +318,15 @@ impl GraphClient {
             };
             match tries.after(verdict, token, &self.name)? {
                 Next::Now => {}
-                Next::Throttled(wait) => {
+                Next::Throttled(wait, why) => {
                     crate::telemetry::graph_throttled(&self.name, wait);
+                    self.tell_wait(wait, &why);
                     self.timer.sleep(wait).await;
                 }
-                Next::Wait(wait) => self.timer.sleep(wait).await,
+                Next::Wait(wait, why) => {
+                    self.tell_wait(wait, &why);
+                    self.timer.sleep(wait).await;
+                }
             }
         }
     }
@@ -381,10 +412,10 @@ struct Tries<'a> {
 enum Next {
     /// Try again now (with a fresh token).
     Now,
-    /// Try again after this wait, which the service asked for.
-    Throttled(Duration),
-    /// Try again after this backoff.
-    Wait(Duration),
+    /// Try again after this wait, which the service asked for; why, in words.
+    Throttled(Duration, String),
+    /// Try again after this backoff; why, in words.
+    Wait(Duration, String),
 }
 
 impl<'a> Tries<'a> {
@@ -430,14 +461,21 @@ impl<'a> Tries<'a> {
                         ),
                     });
                 }
-                Ok(Next::Throttled(wait))
+                Ok(Next::Throttled(
+                    wait,
+                    format!(
+                        "{prefix}throttled ({}, try {} of {}): {detail}",
+                        self.service, self.throttled, self.policy.throttled_attempts
+                    ),
+                ))
             }
             Verdict::Transient { detail } => {
                 self.failed += 1;
                 if self.failed >= self.policy.attempts {
                     return Err(GraphError::GaveUp { calls: self.calls, detail: format!("{prefix}{detail}") });
                 }
-                Ok(Next::Wait(self.policy.backoff(self.failed)))
+                let why = format!("{prefix}{detail} (try {} of {})", self.failed, self.policy.attempts);
+                Ok(Next::Wait(self.policy.backoff(self.failed), why))
             }
             Verdict::Success | Verdict::Fatal(_) => {
                 Err(GraphError::Refused(format!("{prefix}an answer huntbook did not expect here")))

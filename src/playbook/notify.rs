@@ -114,7 +114,8 @@ fn read_chart(value: Value, columns: Option<&[Column]>) -> Option<String> {
     let reader = value.reader();
     let (text, prefix) = chart_query(&written);
     let located = |mut error: KqlError| {
-        error.span = crate::kql::span::Span::new(error.span.start.saturating_sub(prefix), error.span.end.saturating_sub(prefix));
+        error.span =
+            crate::kql::span::Span::new(error.span.start.saturating_sub(prefix), error.span.end.saturating_sub(prefix));
         reader.kql_diagnostic(scalar, &error)
     };
     let Some(visualization) = crate::kql::visualization::visualization(&text) else {

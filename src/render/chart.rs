@@ -10,9 +10,9 @@ use std::sync::Arc;
 use chrono_tz::Tz;
 
 use crate::kql::plan::{Column, Row};
+use crate::kql::visualization::Visualization;
 use crate::route::message::Message;
 use crate::source::to_ticks;
-use crate::kql::visualization::Visualization;
 
 pub use data::DRAWN;
 pub use draw::{HEIGHT, WIDTH};
@@ -34,7 +34,9 @@ pub const HITS_TABLE: &str = "hits";
 /// timechart`) or a whole query over `hits` — as a whole query, and how many characters were put before it.
 pub fn chart_query(written: &str) -> (String, usize) {
     let trimmed = written.trim_start();
-    let whole = trimmed.strip_prefix(HITS_TABLE).is_some_and(|rest| rest.trim_start().starts_with('|') || rest.trim().is_empty());
+    let whole = trimmed
+        .strip_prefix(HITS_TABLE)
+        .is_some_and(|rest| rest.trim_start().starts_with('|') || rest.trim().is_empty());
     if whole {
         (written.to_string(), 0)
     } else {

@@ -74,7 +74,11 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
 }
 
 fn html_unescape(text: &str) -> String {
-    text.replace("&quot;", "\"").replace("&#x27;", "'").replace("&#x3D;", "=").replace("&#x60;", "`").replace("&amp;", "&")
+    text.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#x3D;", "=")
+        .replace("&#x60;", "`")
+        .replace("&amp;", "&")
 }
 
 #[test]
@@ -192,7 +196,10 @@ fn a_chart_entry_draws_from_the_hits() {
     let raw = the_email(dir.path());
     let email = MessageParser::new().parse(&raw).expect("MIME");
     let plain = email.body_text(0).expect("text").into_owned();
-    assert!(plain.contains("Chart (in the HTML part): Bar chart \"Who downloads\": Megan Bowen 2, Alex Wilber 1"), "{plain}");
+    assert!(
+        plain.contains("Chart (in the HTML part): Bar chart \"Who downloads\": Megan Bowen 2, Alex Wilber 1"),
+        "{plain}"
+    );
     assert!(email.body_html(0).expect("HTML").contains("Megan Bowen"), "the hits are still listed");
 }
 
@@ -213,5 +220,8 @@ fn the_weekly_digest_shows_releases_per_day() {
     assert!(!page.contains("cid:"), "no reference is left unresolved");
     // Srcdoc holds the e-mail's HTML escaped once more.
     let shown = html_unescape(&html_unescape(&page));
-    assert!(shown.contains("alt=\"Column chart \"Releases per day\": Wed 18 Nov 1, Thu 19 Nov 1, Fri 20 Nov 1\""), "{shown}");
+    assert!(
+        shown.contains("alt=\"Column chart \"Releases per day\": Wed 18 Nov 1, Thu 19 Nov 1, Fri 20 Nov 1\""),
+        "{shown}"
+    );
 }

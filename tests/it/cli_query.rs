@@ -157,7 +157,10 @@ fn unreadable_lines_are_skipped_and_reported() {
     assert!(output.status.success());
     assert_eq!(stdout(&output), "sum_a\n3\n");
     let warning = stderr(&output);
-    assert!(warning.contains("skipped 2 lines") && warning.contains("T.jsonl: line 2 is not a JSON object"), "{warning}");
+    assert!(
+        warning.contains("skipped 2 lines") && warning.contains("T.jsonl: line 2 is not a JSON object"),
+        "{warning}"
+    );
 }
 
 #[test]

@@ -51,6 +51,7 @@ receivers:
         timer: Arc::clone(&timer) as Arc<dyn Timer>,
         policy: GraphPolicy::default(),
         var: Box::new(|_| None),
+        waits: None,
     };
     let sinks = Sinks::from_config(&config, &environment, &webhook_client().expect("client"));
     assert!(sinks.problems().is_empty(), "{:?}", sinks.problems());

@@ -90,8 +90,9 @@ fn graph_and_local_sources_send_the_same_messages() {
     let (local_summary, local_said) = run(&local_config);
     let (graph_summary, graph_said) = run(&graph_config);
     // The window starts further back than advanced hunting keeps: said for Graph, not for local files.
-    let days = (chrono::Utc::now() - chrono::DateTime::parse_from_rfc3339(WINDOW[2]).expect("time").with_timezone(&chrono::Utc))
-        .num_days();
+    let days = (chrono::Utc::now()
+        - chrono::DateTime::parse_from_rfc3339(WINDOW[2]).expect("time").with_timezone(&chrono::Utc))
+    .num_days();
     if days > 30 {
         assert!(
             graph_said.contains("warning: --since 2026-10-21 00:00:00 is ")
@@ -405,4 +406,50 @@ fn workload_identity_signs_in_with_the_projected_service_account_token_as_aks_se
         "{}",
         common::stderr(&outside)
     );
+}
+
+/// On a terminal, a retry says what it waits for (it used to be a silent pause of up to half a minute); piped,
+/// nothing is added to what a cron job mails.
+#[test]
+fn on_a_terminal_a_retry_says_what_it_waits_for() {
+    let throttled_once = || {
+        let emulator = Emulator::start(&["--client-secret", SECRET, "--fail", "429*1", "--retry-after", "0"]);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = write_config(
+            dir.path(),
+            &format!(
+                "source: graph\ntenants:\n  contoso:\n    tenant_id: contoso.onmicrosoft.com\n    login_url: {u}\n    \
+                 graph_url: {u}\n    auth:\n      client_id: 11111111-1111-1111-1111-111111111111\n      \
+                 client_secret: ${{env:GRAPH_RUN_SECRET}}",
+                u = emulator.url
+            ),
+        );
+        (emulator, dir, config)
+    };
+    let (emulator, _dir, config) = throttled_once();
+    let binary = env!("CARGO_BIN_EXE_huntbook");
+    let command = format!("{binary} query -c {} --tenant contoso 'CloudAppEvents | take 1'", config.display());
+    // `script` runs the command with a pseudo-terminal as its stdout and stderr.
+    let output = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("GRAPH_RUN_SECRET", SECRET)
+        .env_remove("HUNTBOOK_CONFIG")
+        .output()
+        .expect("script runs");
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{shown}");
+    assert!(shown.contains("waiting 0 s before asking again (tenant contoso): throttled (Graph, try 1 of "), "{shown}");
+    assert!(emulator.statuses("/runHuntingQuery").contains(&429));
+
+    let (emulator, _dir, config) = throttled_once();
+    let piped = common::huntbook()
+        .args(["query", "-c"])
+        .arg(&config)
+        .args(["--tenant", "contoso", "CloudAppEvents | take 1"])
+        .env("GRAPH_RUN_SECRET", SECRET)
+        .output()
+        .expect("huntbook runs");
+    assert_eq!(piped.status.code(), Some(0), "{}", common::stderr(&piped));
+    assert!(emulator.statuses("/runHuntingQuery").contains(&429), "throttled here too");
+    assert!(!common::stderr(&piped).contains("waiting"), "{}", common::stderr(&piped));
 }

@@ -204,7 +204,9 @@ fn a_misspelt_column_in_a_subject_or_title_and_an_unknown_template_are_reported_
 fn outbox_ids_are_listed_short_and_a_short_id_names_its_message() {
     let dir = common::quarter_hour_workspace("");
     let path = dir.path().join("playbooks/quarter.yaml");
-    let text = std::fs::read_to_string(&path).expect("playbook").replace("  - to: [files]\n", "  - to: [files]\n    per: hit\n");
+    let text = std::fs::read_to_string(&path)
+        .expect("playbook")
+        .replace("  - to: [files]\n", "  - to: [files]\n    per: hit\n");
     std::fs::write(&path, text).expect("written");
     let run = huntbook(dir.path(), &["run", "--since", "2026-11-01", "--until", "2026-11-21"]);
     assert_eq!(run.status.code(), Some(0), "{}", common::stderr(&run));
@@ -219,7 +221,10 @@ fn outbox_ids_are_listed_short_and_a_short_id_names_its_message() {
     let shown = huntbook(dir.path(), &["outbox", "show", ids[1]]);
     assert_eq!(shown.status.code(), Some(0), "{}", common::stderr(&shown));
     let first_line = common::stdout(&shown).lines().next().unwrap_or_default().to_string();
-    assert!(first_line.starts_with("id        ") && first_line.ends_with(&format!("(short {})", ids[1])), "{first_line}");
+    assert!(
+        first_line.starts_with("id        ") && first_line.ends_with(&format!("(short {})", ids[1])),
+        "{first_line}"
+    );
     // The start of an id is the time it was made: shared by the messages of a run, so it names none of them.
     let full = first_line.split_whitespace().nth(1).expect("the full id");
     let ambiguous = huntbook(dir.path(), &["outbox", "show", &full[..8]]);

@@ -259,7 +259,12 @@ fn every_delivered_email_parses_and_every_card_is_valid_and_inert() {
         let lower = html.to_lowercase();
         assert!(!lower.contains("<script"), "{}: a raw <script>", file.display());
         // The only images are charts drawn by huntbook, shown from the message's own parts.
-        assert_eq!(lower.matches("<img").count(), lower.matches("<img src=\"cid:chart.").count(), "{}: a raw <img>", file.display());
+        assert_eq!(
+            lower.matches("<img").count(),
+            lower.matches("<img src=\"cid:chart.").count(),
+            "{}: a raw <img>",
+            file.display()
+        );
         hostile_seen |= lower.contains("&lt;script&gt;") || lower.contains("onerror");
     }
     // The sample tenant's hostile values (comments, titles) reached the messages, escaped.

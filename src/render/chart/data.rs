@@ -54,7 +54,11 @@ pub enum Stacking {
 pub enum Axis {
     Categories(Vec<String>),
     /// Each point's instant (ticks), ascending, and the span shown.
-    Time { points: Vec<i64>, start: i64, end: i64 },
+    Time {
+        points: Vec<i64>,
+        start: i64,
+        end: i64,
+    },
 }
 
 #[derive(Debug, PartialEq)]
@@ -174,7 +178,9 @@ pub fn prepare(
     }
     let splits: Vec<usize> = if visualization.series.is_empty() {
         (0..columns.len())
-            .filter(|index| *index != x && !ys.contains(index) && matches!(columns[*index].ty, Type::String | Type::Guid))
+            .filter(|index| {
+                *index != x && !ys.contains(index) && matches!(columns[*index].ty, Type::String | Type::Guid)
+            })
             .collect()
     } else {
         visualization.series.iter().map(|name| column_named(columns, name, "series")).collect::<Result<_, _>>()?
@@ -210,7 +216,8 @@ pub fn prepare(
             keys.push(key);
             keys.len() - 1
         });
-        let split: Vec<String> = splits.iter().map(|index| label(&row.get(*index).map(Value::to_text).unwrap_or_default())).collect();
+        let split: Vec<String> =
+            splits.iter().map(|index| label(&row.get(*index).map(Value::to_text).unwrap_or_default())).collect();
         for y in &ys {
             let Some(value) = row.get(*y).and_then(number) else { continue };
             let name = match (split.is_empty(), ys.len()) {
@@ -266,8 +273,13 @@ pub fn prepare(
     };
     let (mut axis, mut columns_of): (Axis, Vec<Option<usize>>) = match (&slots, &times, shape) {
         (Some(slots), _, _) => {
-            let at: HashMap<i64, usize> =
-                order.iter().filter_map(|index| match keys[*index] { Key::Time(t) => Some((t, *index)), _ => None }).collect();
+            let at: HashMap<i64, usize> = order
+                .iter()
+                .filter_map(|index| match keys[*index] {
+                    Key::Time(t) => Some((t, *index)),
+                    _ => None,
+                })
+                .collect();
             let labels = slots.iter().map(|t| label_of(&Key::Time(*t))).collect();
             (Axis::Categories(labels), slots.iter().map(|t| at.get(t).copied()).collect())
         }

@@ -52,7 +52,8 @@ fn failed(error: impl std::fmt::Display) -> ChartError {
 
 fn font_family() -> Result<&'static str, ChartError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
-    let registered = *REGISTERED.get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
+    let registered =
+        *REGISTERED.get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
     if registered { Ok(FAMILY) } else { Err(ChartError::Draw("the chart font could not be read".to_string())) }
 }
 
@@ -129,7 +130,14 @@ impl Painter<'_, '_> {
         String::new()
     }
 
-    fn text(&self, text: &str, at: (i32, i32), size: i32, color: &'static RGBColor, pos: Pos) -> Result<(), ChartError> {
+    fn text(
+        &self,
+        text: &str,
+        at: (i32, i32),
+        size: i32,
+        color: &'static RGBColor,
+        pos: Pos,
+    ) -> Result<(), ChartError> {
         if text.is_empty() {
             return Ok(());
         }
@@ -262,7 +270,8 @@ fn value_range(plot: &Plot, categories: usize) -> (f64, f64) {
     if plot.stacking == Stacking::Stacked && plot.shape != Shape::Lines {
         for category in 0..categories {
             let values = plot.series.iter().filter_map(|s| s.values.get(category).copied().flatten());
-            let (up, down) = values.fold((0.0, 0.0), |(up, down), v| if v >= 0.0 { (up + v, down) } else { (up, down + v) });
+            let (up, down) =
+                values.fold((0.0, 0.0), |(up, down), v| if v >= 0.0 { (up + v, down) } else { (up, down + v) });
             low = low.min(down);
             high = high.max(up);
         }
@@ -443,8 +452,7 @@ fn category_labels(painter: &Painter, labels: &[String], frame: Frame, slot: f64
 /// Instants under a time axis: a step of minutes to weeks that leaves room for each label.
 fn time_labels(painter: &Painter, plot: &Plot, frame: Frame, start: i64, end: i64) -> Result<(), ChartError> {
     const MINUTE: i64 = 600_000_000;
-    const STEPS: [i64; 14] =
-        [1, 5, 15, 30, 60, 120, 180, 360, 720, 1440, 2 * 1440, 7 * 1440, 14 * 1440, 28 * 1440];
+    const STEPS: [i64; 14] = [1, 5, 15, 30, 60, 120, 180, 360, 720, 1440, 2 * 1440, 7 * 1440, 14 * 1440, 28 * 1440];
     let span = (end - start).max(1);
     let room = i64::from((frame.right - frame.left) / px(90)).max(2);
     let step = STEPS.iter().map(|m| m * MINUTE).find(|step| span / step <= room).unwrap_or(28 * 1440 * MINUTE);
@@ -477,7 +485,13 @@ fn horizontal(painter: &Painter, plot: &Plot, frame: Frame) -> Result<(), ChartE
     for tick in &ticks {
         let at = x(*tick);
         painter.line(vec![(at, frame.top), (at, frame.bottom)], GRID, px(1) / 2)?;
-        painter.text(&format_number(*tick), (at, frame.bottom + px(5)), px(12), &MUTED, Pos::new(HPos::Center, VPos::Top))?;
+        painter.text(
+            &format_number(*tick),
+            (at, frame.bottom + px(5)),
+            px(12),
+            &MUTED,
+            Pos::new(HPos::Center, VPos::Top),
+        )?;
     }
     let zero = x(0.0_f64.clamp(low, high));
     painter.line(vec![(zero, frame.top), (zero, frame.bottom)], AXIS, px(1))?;
@@ -491,7 +505,13 @@ fn horizontal(painter: &Painter, plot: &Plot, frame: Frame) -> Result<(), ChartE
         );
         if slot >= f64::from(px(9)) {
             let text = painter.fitted(label, px(12), widest);
-            painter.text(&text, (frame.left - px(6), (from + to) / 2), px(12), &MUTED, Pos::new(HPos::Right, VPos::Center))?;
+            painter.text(
+                &text,
+                (frame.left - px(6), (from + to) / 2),
+                px(12),
+                &MUTED,
+                Pos::new(HPos::Right, VPos::Center),
+            )?;
         }
         bars(painter, plot.stacking, &shown_values(plot, category), (from, to), &|v| x(v), false)?;
     }

@@ -44,8 +44,11 @@ fn columns_over_days_get_a_slot_for_every_day_of_the_window() {
 
 #[test]
 fn a_time_chart_is_a_line_over_time_split_by_its_text_column() {
-    let columns =
-        vec![Column::new("Timestamp", Type::DateTime), Column::new("ActionType", Type::String), Column::new("n", Type::Long)];
+    let columns = vec![
+        Column::new("Timestamp", Type::DateTime),
+        Column::new("ActionType", Type::String),
+        Column::new("n", Type::Long),
+    ];
     let rows = vec![
         vec![Value::DateTime(at("2026-11-24T10:00:00Z")), Value::string("Isolate"), Value::Long(3)],
         vec![Value::DateTime(at("2026-11-24T09:00:00Z")), Value::string("Release"), Value::Long(1)],
@@ -83,13 +86,20 @@ fn properties_choose_the_columns_and_the_stacking() {
     )
     .unwrap();
     assert_eq!((plot.shape, plot.stacking), (Shape::Bars, Stacking::Stacked));
-    assert_eq!(plot.axis, Axis::Categories(vec!["b@contoso".into(), "a@contoso".into()]), "text keeps the query's order");
+    assert_eq!(
+        plot.axis,
+        Axis::Categories(vec!["b@contoso".into(), "a@contoso".into()]),
+        "text keeps the query's order"
+    );
     assert_eq!(plot.series.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["Logons", "Failures"]);
     assert_eq!(plot.title, "Top users");
 
     let missing = prepare(&render("render barchart with (ycolumns=Logins)"), &columns, &rows, week(), chrono_tz::UTC);
     let message = missing.unwrap_err().to_string();
-    assert!(message.contains("ycolumns names 'Logins'") && message.contains("User, Logons, Failures, Ratio"), "{message}");
+    assert!(
+        message.contains("ycolumns names 'Logins'") && message.contains("User, Logons, Failures, Ratio"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -102,7 +112,10 @@ fn what_cannot_be_drawn_says_why() {
         "the result has no numeric column to draw besides the x axis 'DeviceName' (its columns: DeviceName (string), When (datetime))"
     );
     let error = prepare(&render("render treemap"), &columns, &rows, week(), chrono_tz::UTC).unwrap_err();
-    assert!(error.to_string().starts_with("huntbook does not draw a 'treemap' (it draws columnchart, barchart"), "{error}");
+    assert!(
+        error.to_string().starts_with("huntbook does not draw a 'treemap' (it draws columnchart, barchart"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -137,8 +150,14 @@ fn decode(png: &[u8]) -> (u32, u32, Vec<u8>) {
 #[test]
 fn a_column_chart_is_a_png_with_its_bars_where_the_days_are() {
     let (columns, rows) = releases();
-    let chart = draw_chart(&render("render columnchart with (title='Releases per day')"), &columns, &rows, week(), chrono_tz::UTC)
-        .unwrap();
+    let chart = draw_chart(
+        &render("render columnchart with (title='Releases per day')"),
+        &columns,
+        &rows,
+        week(),
+        chrono_tz::UTC,
+    )
+    .unwrap();
     assert_eq!(chart.title, "Releases per day");
     assert_eq!(chart.description, "Column chart \"Releases per day\": Tue 24 Nov 2, Thu 26 Nov 1");
     let (width, height, pixels) = decode(&chart.png);

@@ -157,7 +157,10 @@ pub fn build_mime(
             let related = MultiPart::related()
                 .boundary(boundary("related", parts))
                 .singlepart(SinglePart::html(parts.html.to_string()))
-                .singlepart(Attachment::new_inline_with_name(content_id.clone(), "chart.png".to_string()).body(png.clone(), png_type));
+                .singlepart(
+                    Attachment::new_inline_with_name(content_id.clone(), "chart.png".to_string())
+                        .body(png.clone(), png_type),
+                );
             alternative.multipart(related)
         }
     };
