@@ -96,6 +96,7 @@ fn main() -> Result<(), String> {
         timer: Arc::new(SystemTimer),
         policy: RetryPolicy::default(),
         var: Box::new(|_| None),
+        waits: None,
     };
     let client = GraphClient::new("bench", &tenant, &environment)?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;

@@ -51,6 +51,7 @@ fn queue(store: &mut Store, count: usize) {
         archived: 0,
         silenced: 0,
         suppressed: 0,
+        backfill: false,
         id: "bench-run".into(),
         playbook: "bench".into(),
         tenant: None,

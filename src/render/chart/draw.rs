@@ -70,7 +70,7 @@ pub fn format_number(value: f64) -> String {
         let digits = whole.unsigned_abs().to_string();
         let mut grouped = String::new();
         for (index, digit) in digits.chars().enumerate() {
-            if index > 0 && (digits.len() - index) % 3 == 0 {
+            if index > 0 && (digits.len() - index).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(digit);
@@ -83,7 +83,7 @@ pub fn format_number(value: f64) -> String {
 
 /// Ticks 1, 2 or 5 × 10ⁿ apart covering `[low, high]`, about `count` of them.
 fn nice_ticks(low: f64, high: f64, count: f64, integers: bool) -> (f64, f64, Vec<f64>) {
-    let (low, high) = if high - low < f64::EPSILON { (low, low + 1.0) } else { (low, high) };
+    let (low, high) = if high <= low + f64::EPSILON { (low, low + 1.0) } else { (low, high) };
     let raw = (high - low) / count;
     let power = 10f64.powf(raw.log10().floor());
     let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * power).find(|step| *step >= raw).unwrap_or(10.0 * power);
