@@ -287,6 +287,9 @@ pub struct QueryArgs {
     /// Output format. Default: table on a terminal, json otherwise.
     #[arg(long, value_enum)]
     pub format: Option<OutputFormat>,
+    /// Also draw the chart the query's closing `render` asks for, as e-mails draw it, into this PNG file.
+    #[arg(long, value_name = "FILE")]
+    pub chart: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

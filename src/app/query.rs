@@ -209,7 +209,23 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
             result.stats.first_repaired_row.as_deref().unwrap_or("?")
         );
     }
+    write_chart(&args, &text, &result.table)?;
     print_table(&result.table, args.format)
+}
+
+/// `--chart FILE`: the query's `render` drawn over its result, as an e-mail would show it.
+fn write_chart(args: &QueryArgs, text: &str, table: &crate::kql::table::Table) -> Result<()> {
+    let Some(path) = &args.chart else { return Ok(()) };
+    let visualization = crate::kql::visualization::visualization(text)
+        .ok_or_else(|| super::usage("--chart: the query does not end in `render` (such as `| render timechart`)"))?;
+    let chart = crate::render::chart::draw_chart(&visualization, &table.columns, &table.rows, None, chrono_tz::UTC)
+        .map_err(|error| super::usage(format!("--chart: {error}")))?;
+    std::fs::write(path, &chart.png).with_context(|| format!("writing the chart to {}", path.display()))?;
+    eprintln!("chart: {} ({})", path.display(), chart.description);
+    for note in &chart.notes {
+        eprintln!("note: {note}");
+    }
+    Ok(())
 }
 
 /// The data directory a query reads, and whether its times are rebased: `--data`; else the local source of the
@@ -290,6 +306,7 @@ fn query_tenant(args: &QueryArgs, tenant: &str, text: &str) -> Result<Outcome> {
             if answer.truncated {
                 eprintln!("warning: the result reached Graph's limit (100,000 rows or 50 MB): rows are missing");
             }
+            write_chart(args, text, &answer.table)?;
             print_table(&answer.table, args.format)
         }
         Err(error) => {

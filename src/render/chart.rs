@@ -47,7 +47,7 @@ pub fn chart_query(written: &str) -> (String, usize) {
 
 /// Checks that a visualization can be drawn over these columns (for `validate`): Err(why not).
 pub fn check(visualization: &Visualization, columns: &[Column]) -> Result<(), ChartError> {
-    data::prepare(visualization, columns, &[], (0, 0), chrono_tz::UTC).map(|_| ())
+    data::prepare(visualization, columns, &[], None, chrono_tz::UTC).map(|_| ())
 }
 
 /// A drawn chart.
@@ -77,7 +77,7 @@ pub enum ChartError {
 
 /// The chart of a message: its request drawn over its hits, in the receiver's timezone.
 pub fn chart_of_message(message: &Message, request: &ChartRequest, timezone: Tz) -> Result<Chart, ChartError> {
-    let window = (to_ticks(message.window_start), to_ticks(message.window_end));
+    let window = Some((to_ticks(message.window_start), to_ticks(message.window_end)));
     match request {
         ChartRequest::Hits { visualization, columns } => {
             // The query's own columns, in its order: enrichment columns are not part of what it renders.
@@ -110,13 +110,14 @@ pub fn chart_of_message(message: &Message, request: &ChartRequest, timezone: Tz)
     }
 }
 
-/// Draws `visualization` over a result. `window` (ticks) is the run's window: columns over days get a slot for
-/// every day of it, also those without a value.
+/// Draws `visualization` over a result. `window` (ticks) is the run's window, if there is one: columns over days
+/// get a slot for every day of it, also those without a value (without one, every day between the first and the
+/// last value).
 pub fn draw_chart(
     visualization: &Visualization,
     columns: &[Column],
     rows: &[Row],
-    window: (i64, i64),
+    window: Option<(i64, i64)>,
     timezone: Tz,
 ) -> Result<Chart, ChartError> {
     let plot = data::prepare(visualization, columns, rows, window, timezone)?;

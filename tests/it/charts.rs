@@ -225,3 +225,27 @@ fn the_weekly_digest_shows_releases_per_day() {
         "{shown}"
     );
 }
+
+#[test]
+fn query_draws_a_render_into_a_file_and_says_what_it_drew() {
+    let dir = project("", "");
+    let out = dir.path().join("downloads.png");
+    let output = common::query(
+        &dir.path().join("data"),
+        &["--chart", out.to_str().expect("a path"), "--format", "csv"],
+        "CloudAppEvents | summarize Downloads = count() by AccountDisplayName | render piechart with (title='Who')",
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", common::stderr(&output));
+    assert_eq!(png_size(&std::fs::read(&out).expect("the PNG")), (1280, 640));
+    let said = common::stderr(&output);
+    assert!(said.contains("(Pie chart \"Who\": Megan Bowen 2, Alex Wilber 1)"), "{said}");
+    assert!(common::stdout(&output).starts_with("AccountDisplayName,Downloads\n"), "the rows as usual");
+
+    let plain = common::query(&dir.path().join("data"), &["--chart", "x.png"], "CloudAppEvents | count");
+    assert_eq!(plain.status.code(), Some(2));
+    assert!(
+        common::stderr(&plain).contains("--chart: the query does not end in `render`"),
+        "{}",
+        common::stderr(&plain)
+    );
+}

@@ -143,7 +143,7 @@ pub fn prepare(
     visualization: &Visualization,
     columns: &[Column],
     rows: &[Row],
-    window: (i64, i64),
+    window: Option<(i64, i64)>,
     timezone: Tz,
 ) -> Result<Plot, ChartError> {
     let shape = match visualization.kind.as_str() {
@@ -256,9 +256,11 @@ pub fn prepare(
         && let Some(times) = &times
         && let Some(step) = step_of(times)
     {
-        let first = window.0 - window.0.rem_euclid(step);
-        let start = times[0].min(first);
-        let end = times[times.len() - 1].max(window.1 - 1);
+        let (mut start, mut end) = (times[0], times[times.len() - 1]);
+        if let Some((from, to)) = window {
+            start = start.min(from - from.rem_euclid(step));
+            end = end.max(to - 1);
+        }
         let count = (end - start) / step + 1;
         if (start - times[0]).rem_euclid(step) == 0 && usize::try_from(count).is_ok_and(|count| count <= MAX_SLOTS) {
             slots = Some((0..count).map(|slot| start + slot * step).collect());
@@ -284,8 +286,9 @@ pub fn prepare(
             (Axis::Categories(labels), slots.iter().map(|t| at.get(t).copied()).collect())
         }
         (None, Some(times), Shape::Lines) => {
-            let start = times[0].min(window.0);
-            let end = times[times.len() - 1].max(window.1);
+            let (from, to) = window.unwrap_or((times[0], times[times.len() - 1]));
+            let start = times[0].min(from);
+            let end = times[times.len() - 1].max(to);
             (Axis::Time { points: times.clone(), start, end }, order.iter().map(|index| Some(*index)).collect())
         }
         _ => (

@@ -410,14 +410,9 @@ fn draw_lines(painter: &Painter, plot: &Plot, xs: &[i32], y: &dyn Fn(f64) -> i32
     let dots = xs.len() <= 40;
     for (index, series) in plot.series.iter().enumerate() {
         let color = PALETTE[index % PALETTE.len()];
-        let mut run: Vec<(i32, i32)> = Vec::new();
-        for (x, value) in xs.iter().zip(&series.values) {
-            match value {
-                Some(value) => run.push((*x, y(*value))),
-                None if !run.is_empty() => painter.line(std::mem::take(&mut run), color, px(2))?,
-                None => {}
-            }
-        }
+        // A point the series has no value at is passed over, as Kusto's charts do: the line joins its neighbours.
+        let run: Vec<(i32, i32)> =
+            xs.iter().zip(&series.values).filter_map(|(x, value)| value.map(|value| (*x, y(value)))).collect();
         if run.len() > 1 {
             painter.line(run.clone(), color, px(2))?;
         }
@@ -444,9 +439,16 @@ fn category_labels(painter: &Painter, labels: &[String], frame: Frame, slot: f64
         #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
         let center = frame.left + ((index as f64 + 0.5) * slot).round() as i32;
         let text = painter.fitted(label, px(12), room);
+        let center = within_canvas(painter, &text, center, frame);
         painter.text(&text, (center, frame.bottom + px(5)), px(12), &MUTED, Pos::new(HPos::Center, VPos::Top))?;
     }
     Ok(())
+}
+
+/// The center of a label under the axis, moved in so that the whole label is on the canvas.
+fn within_canvas(painter: &Painter, text: &str, center: i32, frame: Frame) -> i32 {
+    let half = painter.text_width(text, px(12)) / 2;
+    center.clamp(PAD + half, (frame.right - half).max(PAD + half))
 }
 
 /// Instants under a time axis: a step of minutes to weeks that leaves room for each label.
@@ -466,7 +468,8 @@ fn time_labels(painter: &Painter, plot: &Plot, frame: Frame, start: i64, end: i6
         let x = scale(tick as f64, start as f64, end as f64, frame.left, frame.right);
         let label = if daily { super::data::format_day(tick) } else { super::data::format_time(tick, plot.timezone) };
         painter.line(vec![(x, frame.bottom), (x, frame.bottom + px(4))], AXIS, px(1))?;
-        painter.text(&label, (x, frame.bottom + px(5)), px(12), &MUTED, Pos::new(HPos::Center, VPos::Top))?;
+        let center = within_canvas(painter, &label, x, frame);
+        painter.text(&label, (center, frame.bottom + px(5)), px(12), &MUTED, Pos::new(HPos::Center, VPos::Top))?;
         tick += step;
     }
     Ok(())
