@@ -73,14 +73,6 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
     (number(16), number(20))
 }
 
-fn html_unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&#x3D;", "=")
-        .replace("&#x60;", "`")
-        .replace("&amp;", "&")
-}
-
 #[test]
 fn a_query_ending_in_render_sends_its_chart_inline() {
     let dir = project(
@@ -101,7 +93,7 @@ fn a_query_ending_in_render_sends_its_chart_inline() {
     let cid = cid.captures(&html).unwrap_or_else(|| panic!("no inline image in {html}"))[1].to_string();
     let alt = regex::Regex::new(r#"alt="([^"]*)""#).unwrap().captures(&html).expect("alt")[1].to_string();
     assert_eq!(
-        html_unescape(&alt),
+        common::html_unescape(&alt),
         "Column chart \"Downloads per hour\": Megan Bowen: 20 Nov 06:00 2; Alex Wilber: 20 Nov 08:00 1"
     );
     // The image is a part of the message, referenced by its Content-ID, next to the HTML (multipart/related).
@@ -219,7 +211,7 @@ fn the_weekly_digest_shows_releases_per_day() {
     assert!(page.contains("data:image/png;base64,"), "the chart is shown");
     assert!(!page.contains("cid:"), "no reference is left unresolved");
     // Srcdoc holds the e-mail's HTML escaped once more.
-    let shown = html_unescape(&html_unescape(&page));
+    let shown = common::html_unescape(&common::html_unescape(&page));
     assert!(
         shown.contains("alt=\"Column chart \"Releases per day\": Wed 18 Nov 1, Thu 19 Nov 1, Fri 20 Nov 1\""),
         "{shown}"

@@ -16,6 +16,8 @@ use huntbook::route::message::{Message, PlaybookSummary};
 use mail_parser::{MessageParser, MimeHeaders};
 use regex::Regex;
 
+use crate::common;
+
 const PORTAL: &str = "https://security.microsoft.com";
 const OUTBOX_ID: &str = "0193a0f2-5d7e-7c4e-9b61-3c2f0e8d9a17";
 
@@ -151,17 +153,6 @@ fn raw_headers(mime: &[u8]) -> String {
     text.split("\r\n\r\n").next().unwrap_or_default().to_string()
 }
 
-fn unescape(html: &str) -> String {
-    html.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&#x60;", "`")
-        .replace("&#x3D;", "=")
-        .replace("&nbsp;", "\u{a0}")
-        .replace("&amp;", "&")
-}
-
 /// The hits table of an HTML part: its header row and the text of each body row's cells (tags removed,
 /// entities decoded), as a reader sees them.
 /// The hits of an e-mail's HTML as a header and rows, from its table — or from its blocks, one per hit, when
@@ -177,7 +168,7 @@ fn html_table(html: &str) -> (Vec<String>, Vec<Vec<String>>) {
     let row = Regex::new(r"(?s)<tr[^>]*>(.*?)</tr>").unwrap();
     let cell = Regex::new(r"(?s)<td[^>]*>(.*?)</td>").unwrap();
     let tag = Regex::new(r"<[^>]+>").unwrap();
-    let text = |inner: &str| unescape(&tag.replace_all(&inner.replace("<br>", " "), ""));
+    let text = |inner: &str| common::html_unescape(&tag.replace_all(&inner.replace("<br>", " "), ""));
     let header = header_cell.captures_iter(table).map(|c| text(&c[1])).collect();
     let body = &table[table.find("<tbody>").expect("a body")..];
     let rows = row.captures_iter(body).map(|r| cell.captures_iter(&r[1]).map(|c| text(&c[1])).collect()).collect();
@@ -267,7 +258,7 @@ fn html_blocks(html: &str) -> (Vec<String>, Vec<Vec<String>>) {
     let pair = Regex::new(r"(?s)<tr valign=.top.><td[^>]*>(.*?)</td><td[^>]*>(.*?)</td></tr>").unwrap();
     let link = Regex::new(r"(?s)<a [^>]*>Open (\w+)</a>").unwrap();
     let tag = Regex::new(r"<[^>]+>").unwrap();
-    let text = |inner: &str| unescape(&tag.replace_all(inner, ""));
+    let text = |inner: &str| common::html_unescape(&tag.replace_all(inner, ""));
     let mut header = vec!["#".to_string()];
     let mut rows = Vec::new();
     for found in block.captures_iter(html) {

@@ -10,6 +10,16 @@ use common::emulator::Emulator;
 const WINDOW: [&str; 5] = ["--all", "--since", "2026-10-21T00:00:00Z", "--until", "2026-11-21T00:00:00Z"];
 const SECRET: &str = "graph-run-secret";
 
+/// A Graph source whose one tenant, `contoso`, signs in and queries at `url` (an emulator), with the secret
+/// from `GRAPH_RUN_SECRET`.
+fn graph_source(url: &str) -> String {
+    format!(
+        "source: graph\ntenants:\n  contoso:\n    tenant_id: contoso.onmicrosoft.com\n    login_url: {url}\n    \
+         graph_url: {url}\n    auth:\n      client_id: 11111111-1111-1111-1111-111111111111\n      \
+         client_secret: ${{env:GRAPH_RUN_SECRET}}"
+    )
+}
+
 fn write_config(dir: &Path, source: &str) -> std::path::PathBuf {
     let repo = common::repo();
     let outbox = dir.join("outbox");
@@ -65,15 +75,7 @@ fn graph_and_local_sources_send_the_same_messages() {
     let graph = tempfile::tempdir().expect("temp dir");
     let local_config =
         write_config(local.path(), &format!("source: {{ kind: local, data: {} }}", common::sample_data().display()));
-    let graph_config = write_config(
-        graph.path(),
-        &format!(
-            "source: graph\ntenants:\n  contoso:\n    tenant_id: contoso.onmicrosoft.com\n    login_url: {u}\n    \
-             graph_url: {u}\n    auth:\n      client_id: 11111111-1111-1111-1111-111111111111\n      \
-             client_secret: ${{env:GRAPH_RUN_SECRET}}",
-            u = emulator.url
-        ),
-    );
+    let graph_config = write_config(graph.path(), &graph_source(&emulator.url));
     let run = |config: &Path| {
         let output = common::huntbook()
             .arg("run")
@@ -147,15 +149,7 @@ fn a_weekly_digest_that_failed_runs_again_minutes_later_not_next_week() {
     let recorder = playbooks.join("isolation-history.yaml");
     let text = std::fs::read_to_string(&recorder).expect("copied") + "\nenabled: false\n";
     std::fs::write(&recorder, text).expect("written");
-    let config_path = write_config(
-        dir.path(),
-        &format!(
-            "source: graph\ntenants:\n  contoso:\n    tenant_id: contoso.onmicrosoft.com\n    login_url: {u}\n    \
-             graph_url: {u}\n    auth:\n      client_id: 11111111-1111-1111-1111-111111111111\n      \
-             client_secret: ${{env:GRAPH_RUN_SECRET}}",
-            u = emulator.url
-        ),
-    );
+    let config_path = write_config(dir.path(), &graph_source(&emulator.url));
     let config = std::fs::read_to_string(&config_path).expect("config written");
     let config =
         config.replace(&common::repo().join("playbooks").display().to_string(), &playbooks.display().to_string());
@@ -229,15 +223,7 @@ fn a_query_beyond_the_local_engine_is_run_in_graph_not_left_out() {
         )
         .expect("write a playbook");
     }
-    let config_path = write_config(
-        dir.path(),
-        &format!(
-            "source: graph\ntenants:\n  contoso:\n    tenant_id: contoso.onmicrosoft.com\n    login_url: {u}\n    \
-             graph_url: {u}\n    auth:\n      client_id: 11111111-1111-1111-1111-111111111111\n      \
-             client_secret: ${{env:GRAPH_RUN_SECRET}}",
-            u = emulator.url
-        ),
-    );
+    let config_path = write_config(dir.path(), &graph_source(&emulator.url));
     let config = std::fs::read_to_string(&config_path).expect("config written");
     let config =
         config.replace(&common::repo().join("playbooks").display().to_string(), &playbooks.display().to_string());
@@ -415,15 +401,7 @@ fn on_a_terminal_a_retry_says_what_it_waits_for() {
     let throttled_once = || {
         let emulator = Emulator::start(&["--client-secret", SECRET, "--fail", "429*1", "--retry-after", "0"]);
         let dir = tempfile::tempdir().expect("temp dir");
-        let config = write_config(
-            dir.path(),
-            &format!(
-                "source: graph\ntenants:\n  contoso:\n    tenant_id: contoso.onmicrosoft.com\n    login_url: {u}\n    \
-                 graph_url: {u}\n    auth:\n      client_id: 11111111-1111-1111-1111-111111111111\n      \
-                 client_secret: ${{env:GRAPH_RUN_SECRET}}",
-                u = emulator.url
-            ),
-        );
+        let config = write_config(dir.path(), &graph_source(&emulator.url));
         (emulator, dir, config)
     };
     let (emulator, _dir, config) = throttled_once();

@@ -105,3 +105,15 @@ pub fn quarter_hour_workspace(extra: &str) -> tempfile::TempDir {
     .expect("config");
     dir
 }
+
+/// HTML text as a reader sees it: the entities handlebars and huntbook write, decoded.
+pub fn html_unescape(html: &str) -> String {
+    html.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#x60;", "`")
+        .replace("&#x3D;", "=")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&")
+}
