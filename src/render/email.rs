@@ -230,8 +230,9 @@ pub fn render_email(
         Some(name) => Some((name, mime::csv_attachment(message)?)),
         None => None,
     };
+    // A template that does not show the chart (a user's own) sends no image.
     let inline = match chart {
-        Some(Ok((cid, chart))) => Some((cid, chart.png)),
+        Some(Ok((cid, chart))) if html.contains(&format!("cid:{cid}")) => Some((cid, chart.png)),
         _ => None,
     };
     let parts = mime::Parts { subject: &subject, text: &text, html: &html, attachment, inline };

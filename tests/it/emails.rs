@@ -643,3 +643,30 @@ fn a_subject_template_with_a_partial_is_refused_not_run() {
     let error = render_email(&hit, &Receiver::default().settings(), &TEMPLATES, OUTBOX_ID, date()).err().unwrap();
     assert!(matches!(error, RenderError::Subject { .. }), "{error}");
 }
+
+#[test]
+fn a_chart_that_cannot_be_drawn_is_said_in_both_parts_and_the_hits_still_go() {
+    use huntbook::render::chart::ChartRequest;
+    // Nothing numeric to draw: a chart query whose result is names only.
+    let mut broken = message(vec![download(0), download(1)]);
+    broken.chart = Some(ChartRequest::Query("hits | summarize by UserId | render columnchart".into()));
+    let email = Receiver::default().render(&broken);
+    let parsed = parse(&email.mime);
+    let said = "The chart could not be drawn: the result has no numeric column to draw besides the x axis 'UserId'";
+    assert!(common::html_unescape(&email.html).contains(said), "{}", email.html);
+    assert!(text_part(&parsed).contains(said));
+    assert!(!email.html.contains("<img"));
+    assert_eq!(parsed.attachment_count(), 0, "no image");
+    assert!(email.html.contains("Analyst 1") && text_part(&parsed).contains("analyst1@contoso.example"), "the hits");
+
+    // A template that does not show the chart sends no image.
+    let mut drawn = message(vec![download(0), download(1)]);
+    drawn.chart = Some(ChartRequest::Query("hits | summarize n = count() by UserId | render barchart".into()));
+    let shown = Receiver::default().render(&drawn);
+    assert_eq!(parse(&shown.mime).attachment_count(), 1, "the chart");
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("plain.html.hbs"), "<p>{{count}} hits</p>").expect("template");
+    let templates = Templates::load(Some(dir.path())).unwrap_or_else(|errors| panic!("{errors:?}"));
+    let plain = Receiver { template: "plain".to_string(), ..Receiver::default() }.render_with(&drawn, &templates);
+    assert_eq!(parse(&plain.mime).attachment_count(), 0, "no image the HTML does not show");
+}
