@@ -111,6 +111,9 @@ fn describe(error: &handlebars::RenderError) -> String {
     reason.lines().map(str::trim).filter(|line| !line.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
+/// The hits a card title's template sees (`{{#each hits}}`): more would not fit the line it is cut to.
+const TITLE_ROWS: usize = 50;
+
 /// A one-line template (a card's `title:`) rendered with the message's context, made fit for one line; an
 /// empty result is `None`.
 pub fn render_line(
@@ -120,7 +123,7 @@ pub fn render_line(
     portal: &str,
     timezone: chrono_tz::Tz,
 ) -> Result<Option<String>, RenderError> {
-    let settings = ContextSettings { max_rows: 1, portal: portal.trim_end_matches('/'), timezone };
+    let settings = ContextSettings { max_rows: TITLE_ROWS, portal: portal.trim_end_matches('/'), timezone };
     let prepared = build(message, &settings, String::new());
     let line = clean_subject(&render_one_line(templates, template, &prepared.context)?);
     Ok((!line.is_empty()).then_some(line))

@@ -549,3 +549,23 @@ fn a_failed_enrichment_is_said_on_the_card() {
         assert_eq!(note["color"], "attention");
     }
 }
+
+/// A card's `title:` sees the message's hits, not only the first (it used to be rendered with one row, so
+/// `{{#each hits}}` listed one device whatever the count).
+#[test]
+fn a_card_title_sees_the_hits_of_its_message() {
+    let templates = huntbook::render::email::Templates::load(None).unwrap_or_else(|errors| panic!("{errors:?}"));
+    let message = process_message(3);
+    let title = huntbook::render::email::render_line(
+        &message,
+        "{{count}} hosts: {{#each hits}}{{DeviceName}} {{/each}}",
+        &templates,
+        "https://security.microsoft.com",
+        chrono_tz::UTC,
+    )
+    .expect("renders");
+    assert_eq!(
+        title.as_deref(),
+        Some("3 hosts: wks-0000.contoso.example wks-0001.contoso.example wks-0002.contoso.example")
+    );
+}

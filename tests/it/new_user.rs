@@ -231,3 +231,28 @@ fn outbox_ids_are_listed_short_and_a_short_id_names_its_message() {
     assert_eq!(ambiguous.status.code(), Some(2));
     assert!(common::stderr(&ambiguous).contains("names several messages"), "{}", common::stderr(&ambiguous));
 }
+
+#[test]
+fn links_name_columns_the_hits_have_or_none() {
+    let dir = common::quarter_hour_workspace("");
+    let path = dir.path().join("playbooks/quarter.yaml");
+    let original = std::fs::read_to_string(&path).expect("playbook");
+    let with = |links: &str| {
+        std::fs::write(&path, format!("{original}    links: {links}\n")).expect("written");
+        huntbook(dir.path(), &["validate"])
+    };
+    let misspelt = with("{ user: AccountDisplayNam, file: nope }");
+    let said = common::stderr(&misspelt);
+    assert_eq!(misspelt.status.code(), Some(2), "{said}");
+    assert!(said.contains("quarter.yaml:8:20"), "{said}");
+    assert!(said.contains("did you mean `AccountDisplayName`?"), "{said}");
+    assert!(said.contains("quarter.yaml:8:45"), "both mistakes are reported: {said}");
+    assert!(!said.contains("device"), "{said}");
+    for fine in ["none", "{ user: AccountDisplayName, device: none }"] {
+        let output = with(fine);
+        assert_eq!(output.status.code(), Some(0), "{fine}: {}", common::stderr(&output));
+    }
+    let unknown_kind = with("{ host: AccountDisplayName }");
+    assert_eq!(unknown_kind.status.code(), Some(2));
+    assert!(common::stderr(&unknown_kind).contains("host"), "{}", common::stderr(&unknown_kind));
+}
