@@ -575,7 +575,9 @@ fn off_loopback_the_endpoint_wants_the_token_and_without_one_the_daemon_does_not
         assert_eq!(daemon.get(path, Some(token)).0, 200, "{path} with the token");
     }
     assert_eq!(daemon.get("/healthz", None).0, 200, "/healthz is open: probes carry no token");
-    assert_eq!(daemon.get("/readyz", None), (200, "ready\n".to_string()), "so is /readyz");
+    // So is /readyz; whether the daemon is ready yet depends on how fast its first runs go (under load, not yet).
+    let (status, body) = daemon.get("/readyz", None);
+    assert!(matches!((status, body.as_str()), (200, "ready\n") | (503, "not ready\n")), "/readyz: {status} {body}");
     assert!(!daemon.log().contains(token));
 }
 
