@@ -297,7 +297,7 @@ fn query_tenant(args: &QueryArgs, tenant: &str, text: &str) -> Result<Outcome> {
             Some(crate::schedule::Window { start, end })
         }
     };
-    let environment = Environment::interactive().map_err(|e| anyhow!(e))?;
+    let environment = Environment::interactive(workspace.config.redactor()).map_err(|e| anyhow!(e))?;
     let tenants = std::collections::BTreeMap::from([(tenant.to_string(), config.clone())]);
     let source = GraphSource::new(&tenants, &environment).map_err(|e| anyhow!(e))?;
     let client = source.client(tenant).ok_or_else(|| anyhow!("no client for {tenant}"))?;

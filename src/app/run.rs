@@ -430,7 +430,7 @@ pub fn source(workspace: &Workspace) -> Result<Box<dyn Source>> {
             Ok(Box::new(LocalSource::new(Arc::new(catalog), *rebase_time)))
         }
         SourceConfig::Graph => {
-            let environment = Environment::interactive().map_err(|e| anyhow!(e))?;
+            let environment = Environment::interactive(workspace.config.redactor()).map_err(|e| anyhow!(e))?;
             Ok(Box::new(GraphSource::new(&workspace.config.tenants, &environment).map_err(|e| anyhow!(e))?))
         }
     }

@@ -163,12 +163,13 @@ impl Environment {
         })
     }
 
-    /// The system's, with every wait before a retry printed on stderr when it is a terminal.
-    pub fn interactive() -> Result<Environment, String> {
+    /// The system's, with every wait before a retry printed on stderr when it is a terminal — through the
+    /// configuration's redactor, as any error is: the reason quotes the server's answer.
+    pub fn interactive(redactor: crate::config::secret::Redactor) -> Result<Environment, String> {
         use std::io::IsTerminal;
         let mut environment = Environment::system()?;
         if std::io::stderr().is_terminal() {
-            environment.waits = Some(Arc::new(|line: &str| eprintln!("{line}")));
+            environment.waits = Some(Arc::new(move |line: &str| eprintln!("{}", redactor.redact(line))));
         }
         Ok(environment)
     }
