@@ -60,6 +60,9 @@ fn font_family() -> Result<&'static str, ChartError> {
 /// `12,400`, `1.5M`, `0.25`.
 pub fn format_number(value: f64) -> String {
     let magnitude = value.abs();
+    if magnitude >= 1e12 {
+        return format!("{value:.2e}");
+    }
     if magnitude >= 1e6 {
         let text = format!("{:.1}", value / 1e6);
         return format!("{}M", text.trim_end_matches(".0"));
@@ -317,7 +320,8 @@ fn vertical(painter: &Painter, plot: &Plot, frame: Frame) -> Result<(), ChartErr
     let (low, high) = value_range(plot, categories);
     let (low, high, ticks) = nice_ticks(low, high, 5.0, plot.integers && plot.stacking != Stacking::Percent);
     let labels: Vec<String> = ticks.iter().map(|t| format_number(*t)).collect();
-    let label_width = labels.iter().map(|l| painter.text_width(l, px(12))).max().unwrap_or(0);
+    let room = (frame.right - frame.left) * 30 / 100;
+    let label_width = labels.iter().map(|l| painter.text_width(l, px(12))).max().unwrap_or(0).min(room);
     let frame = Frame { left: frame.left + label_width + px(8), ..frame };
     let y = |value: f64| scale(value, low, high, frame.bottom, frame.top);
     for (tick, label) in ticks.iter().zip(&labels) {

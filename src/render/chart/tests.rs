@@ -200,3 +200,21 @@ fn every_shape_draws_and_an_empty_result_says_so() {
     let chart = draw_chart(&render("render timechart"), &columns, &[], week(), chrono_tz::UTC).unwrap();
     assert_eq!(chart.description, "Line chart \"Releases\": no values");
 }
+
+#[test]
+fn extreme_values_draw_and_keep_short_labels() {
+    assert_eq!(draw::format_number(12_400.0), "12,400");
+    assert_eq!(draw::format_number(-1_500_000.0), "-1.5M");
+    assert_eq!(draw::format_number(0.25), "0.25");
+    assert_eq!(draw::format_number(9.2e18), "9.20e18");
+    let columns =
+        vec![Column::new("Host", Type::String), Column::new("Bytes", Type::Long), Column::new("Ratio", Type::Real)];
+    let rows = vec![
+        vec![Value::string("a"), Value::Long(i64::MAX), Value::Real(f64::MIN_POSITIVE)],
+        vec![Value::string("b"), Value::Long(i64::MIN), Value::Real(-1e300)],
+    ];
+    for kind in ["columnchart", "barchart", "linechart", "piechart"] {
+        let chart = draw_chart(&render(&format!("render {kind}")), &columns, &rows, week(), chrono_tz::UTC);
+        assert!(chart.is_ok(), "{kind}: {:?}", chart.err());
+    }
+}
