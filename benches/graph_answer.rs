@@ -97,6 +97,7 @@ fn main() -> Result<(), String> {
         policy: RetryPolicy::default(),
         var: Box::new(|_| None),
         waits: None,
+        redactor: Default::default(),
     };
     let client = GraphClient::new("bench", &tenant, &environment)?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;

@@ -46,7 +46,7 @@ pub fn deliver(config: &Config, store: &mut Store, wait: TimeDelta) -> Result<De
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the delivery runtime")?;
     let _entered = runtime.enter();
-    let environment = Environment::system().map_err(|e| anyhow!(e))?;
+    let environment = Environment { redactor: config.redactor(), ..Environment::system().map_err(|e| anyhow!(e))? };
     let webhooks = webhook_client().map_err(|e| anyhow!(e))?;
     let sinks = Sinks::from_config(config, &environment, &webhooks);
     let store = Mutex::new(store);

@@ -4,10 +4,13 @@
 //! proxy before it) echoing the request URL in its error page — so every server answer that is kept or shown
 //! goes through a `Redactor` that knows every secret of the configuration.
 
+mod views;
+
 use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::{Digest, Sha256};
+
+use views::{Escaping, View};
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -51,128 +54,176 @@ pub const REDACTED: &str = "[redacted]";
 /// protects nothing anyway.
 const SHORTEST: usize = 6;
 
-/// Removes every secret it knows from text — in any form a server may echo it: as it is, percent-encoded
-/// (upper or lower case, or as a form field), JSON-escaped (`\/`, `\u0026`), HTML-escaped (`&amp;`), and for a webhook URL also
-/// its path and query alone and each long query value (the `sig`); for an SMTP password also base64 (AUTH
-/// LOGIN) and the AUTH PLAIN blob.
+/// Removes every secret it knows from text — in any form a server may echo it. What it searches for, for each
+/// secret (and, for a webhook URL, also its path and query alone and each long query value, the `sig`):
+///
+/// | form | how it is found |
+/// |---|---|
+/// | as it is | searched for (ASCII case ignored) |
+/// | percent-encoded, upper or lower case, or as a form field (`+` for a space) | in the text with percent-encoding undone |
+/// | JSON-escaped (`\"`, `\\`, `\/`, `\u00e9` with or without `ensure_ascii`, .NET's `\u0026`) | in the text with JSON escapes undone |
+/// | HTML-escaped (`&amp;`, `&quot;`, `&#39;`, `&#x27;`) | in the text with character references undone |
+/// | two of these, one inside the other (a percent-encoded URL in a JSON error) | in the text with both undone |
+/// | base64, standard or URL-safe, alone or inside a longer blob (SMTP AUTH PLAIN) | its base64 at each of the three alignments, without the edge characters it shares with its neighbours |
+/// | hexadecimal, either case | searched for |
+///
+/// Whatever is cut or squeezed for display is cut after redaction ([`Redactor::shown`]): a cut through a
+/// secret would leave a part that no form matches.
 #[derive(Clone, Debug, Default)]
 pub struct Redactor {
+    /// The plain texts searched for (each secret, and the parts of a webhook URL), before their encoded forms.
+    plain: Vec<String>,
+    /// SMTP (username, password) pairs, whose AUTH PLAIN blob is searched for whole.
+    logins: Vec<(String, String)>,
     automaton: Option<AhoCorasick>,
 }
-
-/// What percent-encoding leaves alone in a URL component: the unreserved characters.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 impl Redactor {
     /// A redactor for `secrets`; `logins` are SMTP (username, password) pairs, whose AUTH forms are searched too.
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a Secret>, logins: &[(&str, &Secret)]) -> Redactor {
         let mut plain: Vec<String> = Vec::new();
         for secret in secrets {
-            let value = secret.expose();
-            plain.push(value.to_string());
-            if let Ok(url) = url::Url::parse(value)
-                && url.has_host()
-            {
-                let query = url.query().unwrap_or_default();
-                plain.push(url.path().to_string());
-                plain.push(query.to_string());
-                plain.push(format!("{}?{query}", url.path()));
-                // Long values only: a signature is, `api-version=2016-06-01` is not a secret.
-                plain.extend(url.query_pairs().map(|(_, value)| value.into_owned()).filter(|value| value.len() >= 16));
-            }
+            plain.extend(searched(secret.expose()));
         }
-        let mut encoded: Vec<String> = Vec::new();
-        for (user, password) in logins {
-            let engine = base64::engine::general_purpose::STANDARD;
-            encoded.push(engine.encode(password.expose()));
-            encoded.push(engine.encode(format!("\0{user}\0{}", password.expose())));
+        let logins = logins.iter().map(|(user, password)| (user.to_string(), password.expose().to_string())).collect();
+        Redactor::build(plain, logins)
+    }
+
+    /// This redactor with more secrets: a bearer token, which only the client that holds it knows.
+    pub fn with<'a>(&self, secrets: impl IntoIterator<Item = &'a Secret>) -> Redactor {
+        let mut plain = self.plain.clone();
+        for secret in secrets {
+            plain.extend(searched(secret.expose()));
         }
-        for text in plain.iter().filter(|text| text.len() >= SHORTEST) {
-            encoded.push(text.clone());
-            encoded.push(utf8_percent_encode(text, NON_ALPHANUMERIC).to_string());
-            encoded.push(utf8_percent_encode(text, COMPONENT).to_string());
-            encoded.push(url::form_urlencoded::byte_serialize(text.as_bytes()).collect());
-            encoded.push(text.replace('/', "\\/"));
-            encoded.push(text.replace('&', "\\u0026").replace('=', "\\u003d").replace('/', "\\/"));
-            encoded.push(text.replace('&', "\\u0026").replace('=', "\\u003d"));
-            encoded.push(text.replace('&', "&amp;"));
+        Redactor::build(plain, self.logins.clone())
+    }
+
+    fn build(mut plain: Vec<String>, logins: Vec<(String, String)>) -> Redactor {
+        plain.retain(|text| text.len() >= SHORTEST);
+        plain.sort();
+        plain.dedup();
+        let mut patterns: Vec<String> = Vec::new();
+        for (user, password) in &logins {
+            patterns.push(base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}")));
         }
-        encoded.retain(|text| text.len() >= SHORTEST);
-        encoded.sort();
-        encoded.dedup();
-        let automaton = (!encoded.is_empty())
+        for text in &plain {
+            patterns.push(text.clone());
+            patterns.extend(base64_cores(text.as_bytes()));
+            patterns.push(text.bytes().map(|byte| format!("{byte:02x}")).collect());
+        }
+        patterns.retain(|text| text.len() >= SHORTEST);
+        patterns.sort();
+        patterns.dedup();
+        let automaton = (!patterns.is_empty())
             .then(|| {
                 AhoCorasick::builder()
                     .match_kind(MatchKind::LeftmostLongest)
                     .ascii_case_insensitive(true)
-                    .build(&encoded)
+                    .build(&patterns)
                     .ok()
             })
             .flatten();
-        Redactor { automaton }
+        Redactor { plain, logins, automaton }
     }
 
     /// `text` with every secret replaced by `[redacted]`.
     pub fn redact(&self, text: &str) -> String {
-        match &self.automaton {
-            Some(automaton) if automaton.is_match(text) => {
-                let mut out = String::with_capacity(text.len());
-                automaton.replace_all_with(text, &mut out, |_, _, out| {
-                    out.push_str(REDACTED);
-                    true
-                });
-                out
+        let Some(automaton) = &self.automaton else { return text.to_string() };
+        let plain = View::plain(text);
+        let mut views = vec![];
+        for first in [Escaping::Json, Escaping::Percent, Escaping::Html] {
+            if let Some(once) = plain.decoded(first) {
+                for second in [Escaping::Json, Escaping::Percent, Escaping::Html] {
+                    if second != first
+                        && let Some(twice) = once.decoded(second)
+                    {
+                        views.push(twice);
+                    }
+                }
+                views.push(once);
             }
-            _ => text.to_string(),
+        }
+        views.push(plain);
+        let mut found: Vec<(usize, usize)> = Vec::new();
+        for view in &views {
+            for hit in automaton.find_iter(view.bytes.as_slice()) {
+                found.push(view.original(hit.start(), hit.end()));
+            }
+        }
+        if found.is_empty() {
+            return text.to_string();
+        }
+        found.sort_unstable();
+        let mut out: Vec<u8> = Vec::with_capacity(text.len());
+        let mut written = 0;
+        for (start, end) in found {
+            if end <= written {
+                continue;
+            }
+            if start >= written {
+                out.extend_from_slice(&text.as_bytes()[written..start]);
+                out.extend_from_slice(REDACTED.as_bytes());
+            }
+            written = end;
+        }
+        out.extend_from_slice(&text.as_bytes()[written..]);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// `text` redacted, then on one line (runs of white space made one space) and cut to `width` characters
+    /// with an ellipsis — in that order, and never through a `[redacted]`.
+    pub fn shown(&self, text: &str, width: usize) -> String {
+        let flat = self.redact(text).split_whitespace().collect::<Vec<_>>().join(" ");
+        if flat.chars().count() <= width {
+            return flat;
+        }
+        let mut cut = flat.char_indices().nth(width.saturating_sub(1)).map_or(flat.len(), |(at, _)| at);
+        // A cut through the marker moves before it.
+        if let Some((marker, _)) = flat.match_indices(REDACTED).find(|(at, _)| *at < cut && cut < at + REDACTED.len()) {
+            cut = marker;
+        }
+        format!("{}…", &flat[..cut])
+    }
+}
+
+/// The plain texts searched for one secret: itself, and for a URL its path, its query, both, and each long query
+/// value (a signature is long; `api-version=2016-06-01` is not a secret).
+fn searched(value: &str) -> Vec<String> {
+    let mut plain = vec![value.to_string()];
+    if let Ok(url) = url::Url::parse(value)
+        && url.has_host()
+    {
+        let query = url.query().unwrap_or_default();
+        plain.push(url.path().to_string());
+        plain.push(query.to_string());
+        plain.push(format!("{}?{query}", url.path()));
+        plain.extend(url.query_pairs().map(|(_, value)| value.into_owned()).filter(|value| value.len() >= 16));
+    }
+    plain
+}
+
+/// What `bytes` look like inside base64 text, standard and URL-safe, wherever they start in it: for each of the
+/// three alignments, the characters made of `bytes` alone (the edge characters share bits with the neighbours).
+fn base64_cores(bytes: &[u8]) -> Vec<String> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+    let mut cores = Vec::new();
+    for offset in 0..3usize {
+        let mut padded = vec![0u8; offset];
+        padded.extend_from_slice(bytes);
+        let first = (8 * offset).div_ceil(6);
+        let last = 8 * (offset + bytes.len()) / 6;
+        if last <= first {
+            continue;
+        }
+        for engine in [&STANDARD, &URL_SAFE] {
+            let encoded = engine.encode(&padded);
+            if let Some(core) = encoded.get(first..last) {
+                cores.push(core.to_string());
+            }
         }
     }
+    cores
 }
 
 #[cfg(test)]
-mod tests {
-    use super::{Redactor, Secret};
-
-    #[test]
-    fn every_echo_of_a_secret_is_redacted() {
-        let webhook = Secret::new(
-            "https://prod-01.westeurope.logic.azure.com:443/workflows/8f1c2d3e4f/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=AbCdEf0123456789xyz",
-        );
-        let password = Secret::new("hunter2-P@ss");
-        let redactor = Redactor::new([&webhook, &password], &[("huntbook@contoso.example", &password)]);
-        let echoes = [
-            webhook.expose().to_string(),
-            "error for /workflows/8f1c2d3e4f/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=AbCdEf0123456789xyz".to_string(),
-            "bad signature AbCdEf0123456789xyz".to_string(),
-            percent_encoding::utf8_percent_encode(webhook.expose(), percent_encoding::NON_ALPHANUMERIC).to_string(),
-            percent_encoding::utf8_percent_encode(webhook.expose(), percent_encoding::NON_ALPHANUMERIC)
-                .to_string()
-                .to_lowercase(),
-            webhook.expose().replace('/', "\\/").replace('&', "\\u0026"),
-            webhook.expose().replace('&', "&amp;"),
-            "535 5.7.8 password hunter2-P@ss is wrong".to_string(),
-            "535 auth failed: AGh1bnRib29rQGNvbnRvc28uZXhhbXBsZQBodW50ZXIyLVBAc3M=".to_string(),
-            "334 aHVudGVyMi1QQHNz".to_string(),
-            "invalid client_secret=hunter2-P%40ss given".to_string(),
-        ];
-        for echo in echoes {
-            let redacted = redactor.redact(&echo);
-            assert!(redacted.contains("[redacted]"), "{echo} → {redacted}");
-            for leak in ["AbCdEf0123456789", "8f1c2d3e4f", "hunter2", "aHVudGVyMi1QQHNz", "AGh1bnRib29r"] {
-                assert!(!redacted.to_lowercase().contains(&leak.to_lowercase()), "{echo} → {redacted}");
-            }
-        }
-        assert_eq!(redactor.redact("202 Accepted"), "202 Accepted");
-        assert_eq!(Redactor::default().redact("anything"), "anything");
-    }
-
-    #[test]
-    fn never_prints_and_redacts_urls() {
-        let secret = Secret::new("https://prod-01.westeurope.logic.azure.com/workflows/abc/invoke?sig=SECRET");
-        assert_eq!(format!("{secret} {secret:?}"), "<secret> <secret>");
-        let redacted = secret.redacted_url();
-        assert!(
-            redacted.starts_with("prod-01.westeurope.logic.azure.com#") && !redacted.contains("SECRET"),
-            "{redacted}"
-        );
-    }
-}
+mod tests;

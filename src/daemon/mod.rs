@@ -518,7 +518,11 @@ fn deliver(shared: &Shared, finish: &CancellationToken, deadline: &Mutex<Option<
     };
     runtime.block_on(async {
         let environment = match crate::graph::Environment::system() {
-            Ok(environment) => crate::graph::Environment { timer: Arc::clone(&shared.timer), ..environment },
+            Ok(environment) => crate::graph::Environment {
+                timer: Arc::clone(&shared.timer),
+                redactor: shared.workspace().config.redactor(),
+                ..environment
+            },
             Err(error) => {
                 tracing::error!(%error, "the delivery loop could not start");
                 return;

@@ -101,11 +101,14 @@ fn chain(error: &(dyn std::error::Error + 'static)) -> String {
 /// never with a secret in it.
 pub fn http(target: &str, status: StatusCode, headers: &HeaderMap, body: &[u8], now: DateTime<Utc>) -> Delivery {
     let said = answer_text(body);
-    let shown = if said.is_empty() {
-        format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""))
-    } else {
-        format!("{} {}: {said}", status.as_u16(), status.canonical_reason().unwrap_or(""))
+    // What huntbook has to say comes before the server's answer, which the outbox may cut short.
+    let hint = match status.as_u16() {
+        401 | 403 => " (not allowed: check the URL, the permission or the sign-in)",
+        413 => " (the message is too large for it)",
+        _ => "",
     };
+    let status_text = format!("{} {}{hint}", status.as_u16(), status.canonical_reason().unwrap_or(""));
+    let shown = if said.is_empty() { status_text } else { format!("{status_text}: {said}") };
     if status.is_success() {
         return Delivery::Delivered { answer: shown };
     }
@@ -113,10 +116,6 @@ pub fn http(target: &str, status: StatusCode, headers: &HeaderMap, body: &[u8], 
         408 | 425 | 429 | 500..=599 => {
             Delivery::RetryLater { error: format!("{target} answered {shown}"), after: retry_after(headers, now) }
         }
-        401 | 403 => Delivery::GiveUp {
-            error: format!("{target} answered {shown} (not allowed: check the URL, the permission or the sign-in)"),
-        },
-        413 => Delivery::GiveUp { error: format!("{target} answered {shown} (the message is too large for it)") },
         _ => Delivery::GiveUp { error: format!("{target} answered {shown}") },
     }
 }
@@ -126,13 +125,13 @@ pub fn http_transport(target: &str, error: &reqwest::Error, timeout: Duration) -
     Delivery::RetryLater { error: format!("{target}: {}", transport_detail(error, timeout)), after: None }
 }
 
-/// What a server said, for the record: Graph's error message when it is Graph's envelope, else the start of
-/// the body on one line. Never more than 300 characters: a server's error page is not worth keeping whole.
+/// What a server said, for the record: Graph's error message when it is Graph's envelope, else the body. Whole:
+/// the outbox redacts it before it cuts it short (a cut through a secret would leave a part no redaction finds).
 fn answer_text(body: &[u8]) -> String {
     if let Some(error) = graph_error(body) {
-        return one_line(&format!("{}: {}", error.code, error.message), 300);
+        return format!("{}: {}", error.code, error.message);
     }
-    one_line(&String::from_utf8_lossy(body), 300)
+    String::from_utf8_lossy(body).trim().to_string()
 }
 
 /// `text` on one line (runs of white space made one space), cut to `width` characters with an ellipsis.
@@ -182,7 +181,7 @@ mod tests {
     }
 
     #[test]
-    fn the_servers_answer_is_kept_short_and_on_one_line() {
+    fn the_servers_answer_is_kept_whole_for_the_outbox_to_redact_and_cut() {
         let Delivery::GiveUp { error } = answer(
             400,
             None,
@@ -198,6 +197,6 @@ mod tests {
         else {
             panic!("500 retries")
         };
-        assert!(error.chars().count() < 400 && !error.contains('\n'), "{error}");
+        assert!(error.ends_with(&format!("<html>\n{}</html>", "x".repeat(1000))), "{error}");
     }
 }

@@ -26,6 +26,9 @@ use crate::failpoint;
 use crate::graph::timer::Timer;
 use crate::store::{MessageKind, OutboxEntry, Store, StoreError};
 
+/// The most of a server's answer (with what huntbook says about it) kept with a message: an error page is not
+/// worth keeping whole.
+const KEPT_ANSWER: usize = 400;
 /// The retry schedule.
 #[derive(Clone, Copy, Debug)]
 pub struct RetryPolicy {
@@ -263,12 +266,12 @@ impl<'a> Outbox<'a> {
     /// Records what became of one attempt; false when the receiver must stop for now (a failure to retry).
     fn record(&self, entry: &OutboxEntry, delivery: Delivery, report: &mut DeliveryReport) -> Result<bool, StoreError> {
         let message = &entry.message;
+        // What a server said is kept and shown: redacted whole first, then made one line and cut.
+        let shown = |text: &str| self.redactor.shown(text, KEPT_ANSWER);
         let delivery = match delivery {
-            Delivery::Delivered { answer } => Delivery::Delivered { answer: self.redactor.redact(&answer) },
-            Delivery::RetryLater { error, after } => {
-                Delivery::RetryLater { error: self.redactor.redact(&error), after }
-            }
-            Delivery::GiveUp { error } => Delivery::GiveUp { error: self.redactor.redact(&error) },
+            Delivery::Delivered { answer } => Delivery::Delivered { answer: shown(&answer) },
+            Delivery::RetryLater { error, after } => Delivery::RetryLater { error: shown(&error), after },
+            Delivery::GiveUp { error } => Delivery::GiveUp { error: shown(&error) },
         };
         let now = self.timer.now();
         let failed = |error: &str| format!("{} → {}: {error}", message.playbook, message.receiver);

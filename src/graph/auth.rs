@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::classify::transport_detail;
 use super::timer::Timer;
-use crate::config::secret::Secret;
+use crate::config::secret::{Redactor, Secret};
 
 /// A token is replaced this long before it expires, so that none expires during a call.
 pub const REFRESH_BEFORE: TimeDelta = TimeDelta::minutes(5);
@@ -119,6 +119,8 @@ pub struct TokenSource {
     credential: Credential,
     timer: Arc<dyn Timer>,
     timeout: Duration,
+    /// The configuration's secrets, for what the sign-in endpoint answers.
+    redactor: Redactor,
     cached: tokio::sync::Mutex<Option<Cached>>,
 }
 
@@ -133,6 +135,7 @@ pub struct TokenSourceParts {
     pub credential: Credential,
     pub timer: Arc<dyn Timer>,
     pub timeout: Duration,
+    pub redactor: Redactor,
 }
 
 impl TokenSource {
@@ -145,6 +148,7 @@ impl TokenSource {
             credential: parts.credential,
             timer: parts.timer,
             timeout: parts.timeout,
+            redactor: parts.redactor,
             cached: tokio::sync::Mutex::new(None),
         }
     }
@@ -169,7 +173,11 @@ impl TokenSource {
         let mut tries = 0;
         loop {
             tries += 1;
-            let request = self.request()?;
+            let (request, sent) = self.request()?;
+            // What the endpoint answers may repeat what was sent: the client secret, an assertion, a header.
+            let redactor = self.redactor.with(sent.iter());
+            let entra_error =
+                |status, body: &[u8]| entra_error(status, &redactor.redact(&String::from_utf8_lossy(body)));
             let detail = match request.timeout(self.timeout).send().await {
                 Err(error) => transport_detail(&error, self.timeout),
                 Ok(response) => {
@@ -209,22 +217,31 @@ impl TokenSource {
         }
     }
 
-    fn request(&self) -> Result<reqwest::RequestBuilder, SignInError> {
+    /// The sign-in request, and the secrets in it (an assertion, a header) that the configuration does not hold.
+    fn request(&self) -> Result<(reqwest::RequestBuilder, Vec<Secret>), SignInError> {
         let form = |fields: Vec<(&str, String)>| self.http.post(self.token_url.clone()).form(&fields);
-        Ok(match &self.credential {
-            Credential::Secret { client_id, secret } => form(vec![
-                ("client_id", client_id.clone()),
-                ("scope", self.scope.clone()),
-                ("client_secret", secret.expose().to_string()),
-                ("grant_type", "client_credentials".to_string()),
-            ]),
-            Credential::Certificate { client_id, key, thumbprint } => form(vec![
-                ("client_id", client_id.clone()),
-                ("scope", self.scope.clone()),
-                ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_string()),
-                ("client_assertion", self.assertion(client_id, key, thumbprint)?),
-                ("grant_type", "client_credentials".to_string()),
-            ]),
+        let mut sent = Vec::new();
+        let request = match &self.credential {
+            Credential::Secret { client_id, secret } => {
+                sent.push(secret.clone());
+                form(vec![
+                    ("client_id", client_id.clone()),
+                    ("scope", self.scope.clone()),
+                    ("client_secret", secret.expose().to_string()),
+                    ("grant_type", "client_credentials".to_string()),
+                ])
+            }
+            Credential::Certificate { client_id, key, thumbprint } => {
+                let assertion = self.assertion(client_id, key, thumbprint)?;
+                sent.push(Secret::new(assertion.clone()));
+                form(vec![
+                    ("client_id", client_id.clone()),
+                    ("scope", self.scope.clone()),
+                    ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_string()),
+                    ("client_assertion", assertion),
+                    ("grant_type", "client_credentials".to_string()),
+                ])
+            }
             Credential::Federated { client_id, token_file } => {
                 let assertion = std::fs::read_to_string(token_file).map_err(|e| {
                     SignInError(format!(
@@ -232,6 +249,7 @@ impl TokenSource {
                         token_file.display()
                     ))
                 })?;
+                sent.push(Secret::new(assertion.trim()));
                 form(vec![
                     ("client_id", client_id.clone()),
                     ("scope", self.scope.clone()),
@@ -251,12 +269,14 @@ impl TokenSource {
                         self.http.get(url.clone()).query(&query).header("Metadata", "true")
                     }
                     IdentityEndpoint::Hosted { url, header } => {
+                        sent.push(header.clone());
                         query.push(("api-version", "2019-08-01".to_string()));
                         self.http.get(url.clone()).query(&query).header("X-IDENTITY-HEADER", header.expose())
                     }
                 }
             }
-        })
+        };
+        Ok((request, sent))
     }
 
     /// The signed client assertion: PS256, `x5t#S256`, `aud` the token URL, a fresh `jti`, ten minutes to live.
@@ -296,9 +316,10 @@ impl TokenSource {
     }
 }
 
-/// Entra's error answer: `{"error": "invalid_client", "error_description": "AADSTS7000215: …"}`.
-fn entra_error(status: reqwest::StatusCode, body: &[u8]) -> String {
-    let answer: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+/// Entra's error answer: `{"error": "invalid_client", "error_description": "AADSTS7000215: …"}`, already
+/// redacted (its first line is taken here: a line break through a secret would leave a part no redaction finds).
+fn entra_error(status: reqwest::StatusCode, body: &str) -> String {
+    let answer: Option<serde_json::Value> = serde_json::from_str(body).ok();
     let field = |key: &str| answer.as_ref().and_then(|a| a.get(key)).and_then(|v| v.as_str()).map(str::to_string);
     let status = format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""));
     match (field("error"), field("error_description")) {

@@ -43,7 +43,7 @@ impl GraphClient {
                     match response.bytes().await {
                         Err(error) => classify_transport(&error, self.policy.timeout),
                         Ok(body) => {
-                            let body = super::without_token(body, &token);
+                            let body = if status.is_success() { body } else { self.without_secrets(body, &token) };
                             match status.as_u16() {
                                 404 => return Ok(None),
                                 403 => return Err(forbidden(&body)),

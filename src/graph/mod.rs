@@ -21,6 +21,7 @@ use self::classify::{Fatal, Verdict, classify, classify_transport};
 use self::hunting::{HuntingAnswer, parse_answer, request_body};
 use self::rate::CallRate;
 use self::timer::Timer;
+use crate::config::secret::{Redactor, Secret};
 use crate::config::tenant::{Cloud, TenantAuth, TenantConfig};
 use crate::schedule::Window;
 
@@ -132,6 +133,7 @@ pub struct GraphClient {
     timer: Arc<dyn Timer>,
     calls: Mutex<Vec<DateTime<Utc>>>,
     waits: Option<WaitNotice>,
+    redactor: Redactor,
 }
 
 /// Told each wait before a retry, in a sentence (a command on a terminal prints it, so that a throttled Graph
@@ -150,6 +152,9 @@ pub struct Environment {
     pub var: EnvVar,
     /// Who hears of waits before retries; nobody by default.
     pub waits: Option<WaitNotice>,
+    /// The configuration's secrets: every answer that is not a success is redacted with them (and with the
+    /// bearer token and client assertion the client sent) before anything reads it.
+    pub redactor: Redactor,
 }
 
 impl Environment {
@@ -160,14 +165,15 @@ impl Environment {
             policy: RetryPolicy::default(),
             var: Box::new(|name| std::env::var(name).ok()),
             waits: None,
+            redactor: Redactor::default(),
         })
     }
 
     /// The system's, with every wait before a retry printed on stderr when it is a terminal — through the
     /// configuration's redactor, as any error is: the reason quotes the server's answer.
-    pub fn interactive(redactor: crate::config::secret::Redactor) -> Result<Environment, String> {
+    pub fn interactive(redactor: Redactor) -> Result<Environment, String> {
         use std::io::IsTerminal;
-        let mut environment = Environment::system()?;
+        let mut environment = Environment { redactor: redactor.clone(), ..Environment::system()? };
         if std::io::stderr().is_terminal() {
             environment.waits = Some(Arc::new(move |line: &str| eprintln!("{}", redactor.redact(line))));
         }
@@ -241,6 +247,7 @@ impl GraphClient {
             credential: credential()?,
             timer: Arc::clone(&environment.timer),
             timeout: environment.policy.timeout.min(Duration::from_secs(60)),
+            redactor: environment.redactor.clone(),
         });
         let (mde, mde_resource) = mde_urls(tenant.cloud);
         let mde_url = base(&tenant.mde_url, mde)?;
@@ -251,6 +258,7 @@ impl GraphClient {
             credential: credential()?,
             timer: Arc::clone(&environment.timer),
             timeout: environment.policy.timeout.min(Duration::from_secs(60)),
+            redactor: environment.redactor.clone(),
         });
         Ok(GraphClient {
             name: name.to_string(),
@@ -266,6 +274,7 @@ impl GraphClient {
             timer: Arc::clone(&environment.timer),
             calls: Mutex::new(Vec::new()),
             waits: environment.waits.clone(),
+            redactor: environment.redactor.clone(),
         })
     }
 
@@ -279,6 +288,14 @@ impl GraphClient {
             let seconds = wait.as_secs_f64();
             notice(&format!("waiting {seconds:.0} s before asking again (tenant {}): {why}", self.name));
         }
+    }
+
+    /// An answer with every secret it may repeat blotted out (a proxy's error page echoing the request): the
+    /// bearer token, in any form — which only this client knows —, and the configuration's secrets.
+    fn without_secrets(&self, body: bytes::Bytes, token: &str) -> bytes::Bytes {
+        let text = String::from_utf8_lossy(&body);
+        let redacted = self.redactor.with([&Secret::new(token)]).redact(&text);
+        if redacted == text { body } else { bytes::Bytes::from(redacted.into_bytes()) }
     }
 
     /// The client's clock (for reading `Retry-After` dates of its answers).
@@ -352,7 +369,7 @@ impl GraphClient {
                 .map_err(|e| PostFailure::Transport(e.without_url()))?;
             let (status, headers) = (response.status(), response.headers().clone());
             let answer = response.bytes().await.map_err(|e| PostFailure::Transport(e.without_url()))?;
-            let answer = without_token(answer, &token);
+            let answer = self.without_secrets(answer, &token);
             if status == reqwest::StatusCode::UNAUTHORIZED && refused.is_none() {
                 refused = Some(token);
                 continue;
@@ -384,7 +401,7 @@ impl GraphClient {
         match response.bytes().await {
             Err(error) => (classify_transport(&error, self.policy.timeout), None),
             Ok(bytes) => {
-                let bytes = if status.is_success() { bytes } else { without_token(bytes, token) };
+                let bytes = if status.is_success() { bytes } else { self.without_secrets(bytes, token) };
                 let verdict = classify(status, &headers, &bytes, self.timer.now());
                 let answer = matches!(verdict, Verdict::Success).then_some(bytes);
                 (verdict, answer)
@@ -483,16 +500,6 @@ impl<'a> Tries<'a> {
             }
         }
     }
-}
-
-/// An answer with the bearer token it may repeat (a proxy's error page echoing the request) blotted out: the
-/// configuration's redactor does not know tokens, and an answer's text may be kept and shown.
-fn without_token(body: bytes::Bytes, token: &str) -> bytes::Bytes {
-    if token.is_empty() || memchr::memmem::find(&body, token.as_bytes()).is_none() {
-        return body;
-    }
-    let text = String::from_utf8_lossy(&body).replace(token, crate::config::secret::REDACTED);
-    bytes::Bytes::from(text.into_bytes())
 }
 
 /// Reads an answer off the async threads: a 50 MB result takes a while to decode.

@@ -52,6 +52,7 @@ receivers:
         policy: GraphPolicy::default(),
         var: Box::new(|_| None),
         waits: None,
+        redactor: Default::default(),
     };
     let sinks = Sinks::from_config(&config, &environment, &webhook_client().expect("client"));
     assert!(sinks.problems().is_empty(), "{:?}", sinks.problems());

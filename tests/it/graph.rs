@@ -52,8 +52,14 @@ struct Setup {
 
 fn client_with(emulator: &Emulator, auth: TenantAuth, policy: RetryPolicy, per_minute: u32) -> Result<Setup, String> {
     let timer = Arc::new(VirtualTimer::new(start_time()));
-    let environment =
-        Environment { http: http_client()?, timer: timer.clone(), policy, var: Box::new(|_| None), waits: None };
+    let environment = Environment {
+        http: http_client()?,
+        timer: timer.clone(),
+        policy,
+        var: Box::new(|_| None),
+        waits: None,
+        redactor: Default::default(),
+    };
     let client = GraphClient::new("contoso", &tenant(emulator, auth, per_minute), &environment)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     Ok(Setup { client, timer, runtime })
@@ -359,6 +365,7 @@ fn a_managed_identity_gets_its_token_from_identity_endpoint_with_identity_header
             _ => None,
         }),
         waits: None,
+        redactor: Default::default(),
     };
     let auth = TenantAuth::ManagedIdentity { client_id: None };
     let client = GraphClient::new("contoso", &tenant(&emulator, auth, 40), &environment).expect("a client");

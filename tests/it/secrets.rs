@@ -93,7 +93,7 @@ fn a_webhook_echoing_its_url_leaks_no_signature() {
     assert!(all.contains("answered 400 Bad Request"), "{}", stderr(&first));
     let url = url::Url::parse(&webhook.url).expect("url");
     let encoded = percent_encoding::utf8_percent_encode(url.path(), percent_encoding::NON_ALPHANUMERIC).to_string();
-    assert_absent(&all, &["TOPSECRETsig", url.path(), &encoded, "workflows\\/6f1c"]);
+    assert_absent(&all, &["TOPSECRETsig", url.path(), &encoded, "workflows\\/WfPath", "WfPathSecret777"]);
 }
 
 #[test]
@@ -185,5 +185,113 @@ fn a_graph_echoing_the_bearer_token_leaks_no_token() {
         let mut secrets: Vec<&str> = tokens.iter().map(String::as_str).collect();
         secrets.push(SECRET);
         assert_absent(&all, &secrets);
+    }
+}
+
+/// The ways a secret may be written that must not be found anywhere: as it is, JSON-escaped (with and without
+/// `ensure_ascii`), percent-encoded, and twelve characters of its base64 at any alignment, standard or URL-safe.
+fn written_forms(secret: &str) -> Vec<String> {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+    let json = serde_json::to_string(secret).expect("a string").trim_matches('"').to_string();
+    let ascii: String =
+        json.chars().map(|c| if c.is_ascii() { c.to_string() } else { format!("\\u{:04x}", u32::from(c)) }).collect();
+    let mut forms = vec![
+        secret.to_string(),
+        json,
+        ascii,
+        percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).to_string(),
+    ];
+    for offset in 0..3 {
+        let mut bytes = vec![b'.'; offset];
+        bytes.extend_from_slice(secret.as_bytes());
+        let (first, last) = ((8 * offset).div_ceil(6), 8 * (offset + secret.len()) / 6);
+        for engine in [STANDARD, URL_SAFE] {
+            let core: Vec<char> = engine.encode(&bytes).chars().skip(first).take(last - first).collect();
+            forms.extend(core.windows(12).map(|window| window.iter().collect::<String>()));
+        }
+    }
+    forms
+}
+
+fn assert_no_form_of(all: &str, secret: &str) {
+    let forms = written_forms(secret);
+    assert_absent(all, &forms.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+#[test]
+fn an_answer_is_redacted_before_it_is_cut_short() {
+    // The cut (a few hundred characters) falls inside the percent-encoded URL the webhook repeats.
+    let webhook = Webhook::start([265, 280, 320, 340].map(|padding| Answer::echo(400, Echo::Padded(padding))).to_vec());
+    let dir = workspace(
+        None,
+        &["manual-device-isolation"],
+        "receivers:\n  soc-teams: { teams: { webhook: '${env:HB_WEBHOOK}', per_second: 4 } }\n",
+    );
+    let env = [("HB_WEBHOOK", webhook.url.as_str())];
+    let first = run(dir.path(), &["run", "--all"], &env);
+    assert!(webhook.posted().iter().filter(|p| p.status == 400).count() >= 4, "{}", stderr(&first));
+    let all = everything_shown(dir.path(), &first, &env);
+    assert!(all.contains("answered 400 Bad Request") && all.contains("[redacted]"), "{}", stderr(&first));
+    assert_absent(&all, &["WfPath", "%2Fworkflows", "workflows%2F", "/workflows/", "TOPSECRET"]);
+}
+
+#[test]
+fn a_sign_in_answer_repeating_the_secret_escaped_or_in_base64_leaks_nothing() {
+    // A client secret with what JSON escapes (a quote, a backslash) and what ensure_ascii escapes (é).
+    const SECRET: &str = "Qx7\"p\\é/a~Z9-client.secret";
+    for echo in [Echo::EntraJsonDump, Echo::EntraBase64] {
+        let login = Webhook::start(vec![Answer::echo(401, echo)]);
+        let root = login.url.split("/workflows").next().expect("the server's root").to_string();
+        let dir = workspace(
+            Some("source: graph"),
+            &["offboarding-package-download"],
+            &format!(
+                "tenants:\n  contoso:\n    tenant_id: contoso.onmicrosoft.com\n    login_url: {root}\n    \
+                 graph_url: {root}\n    auth:\n      client_id: 11111111-1111-1111-1111-111111111111\n      \
+                 client_secret: ${{env:HB_SECRET}}\nreceivers:\n  soc-mail: {{ file: {{ dir: outbox }} }}\n"
+            ),
+        );
+        let env = [("HB_SECRET", SECRET)];
+        let text = run(dir.path(), &["run", "--all", "-vv"], &env);
+        assert_eq!(text.status.code(), Some(1), "{echo:?}: {}", stderr(&text));
+        let json = run(dir.path(), &["--log-format", "json", "-vv", "run", "--all"], &env);
+        assert_eq!(json.status.code(), Some(1), "{echo:?}: {}", stderr(&json));
+        let form = String::from_utf8_lossy(&login.posted()[0].body).into_owned();
+        assert!(form.contains("client_secret=Qx7%22p%5C%C3%A9"), "the secret was sent: {form}");
+        let mut all = everything_shown(dir.path(), &text, &env);
+        all.push_str(&stderr(&json));
+        all.push_str(&stdout(&json));
+        assert!(all.contains("AADSTS7000215") && all.contains("[redacted]"), "{echo:?}: {}", stderr(&text));
+        assert_no_form_of(&all, SECRET);
+    }
+}
+
+#[test]
+fn a_graph_repeating_the_bearer_token_in_base64_leaks_no_token() {
+    const SECRET: &str = "an-entra-client-secret";
+    let emulator = Emulator::start(&["--client-secret", SECRET]);
+    let echo = Webhook::start((0..10).map(|_| Answer::echo(400, Echo::Base64)).collect());
+    let root = echo.url.split("/workflows").next().expect("the server's root").to_string();
+    let dir = workspace(
+        Some("source: graph"),
+        &["offboarding-package-download"],
+        &format!(
+            "tenants:\n  contoso:\n    tenant_id: contoso.onmicrosoft.com\n    login_url: {login}\n    \
+             graph_url: {root}\n    auth:\n      client_id: 11111111-1111-1111-1111-111111111111\n      \
+             client_secret: ${{env:HB_SECRET}}\nreceivers:\n  soc-mail: {{ file: {{ dir: outbox }} }}\n",
+            login = emulator.url
+        ),
+    );
+    let env = [("HB_SECRET", SECRET)];
+    let hunted = run(dir.path(), &["run", "--all"], &env);
+    assert_eq!(hunted.status.code(), Some(1), "{}", stderr(&hunted));
+    let all = everything_shown(dir.path(), &hunted, &env);
+    assert!(all.contains("no flow for") && all.contains("[redacted]"), "{}", stderr(&hunted));
+    let tokens: Vec<String> =
+        echo.posted().iter().map(|request| request.authorization.trim_start_matches("Bearer ").to_string()).collect();
+    assert!(!tokens.is_empty() && tokens.iter().all(|t| t.len() > 20), "sent with a token: {tokens:?}");
+    for token in &tokens {
+        assert_no_form_of(&all, token);
     }
 }

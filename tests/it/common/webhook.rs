@@ -34,6 +34,16 @@ pub enum Echo {
     Json,
     /// In Entra's sign-in error (`error`, `error_description`).
     Entra,
+    /// In Entra's sign-in error, the form's fields as a JSON document inside the description, written as
+    /// Python writes JSON (`ensure_ascii`: `\"`, `\\`, `\u00e9`) — escaped twice in the answer.
+    EntraJsonDump,
+    /// In Entra's sign-in error, the request in base64 (standard, then URL-safe).
+    EntraBase64,
+    /// In Graph's error envelope, the request in base64 (standard, then URL-safe).
+    Base64,
+    /// In Graph's error envelope, after `n` characters: the request percent-encoded, then as it is — so that a
+    /// cut at a few hundred characters falls inside the encoded URL.
+    Padded(usize),
 }
 
 impl Answer {
@@ -107,6 +117,51 @@ async fn receive(
                     "error_description": format!("AADSTS7000215: no flow for {request}"),
                 })
                 .to_string(),
+                Echo::EntraJsonDump => {
+                    let fields: serde_json::Map<String, serde_json::Value> = url::form_urlencoded::parse(&body)
+                        .map(|(k, v)| (k.into_owned(), v.into_owned().into()))
+                        .collect();
+                    let dump = serde_json::Value::Object(fields).to_string();
+                    let ascii: String = dump
+                        .chars()
+                        .map(|c| if c.is_ascii() { c.to_string() } else { format!("\\u{:04x}", u32::from(c)) })
+                        .collect();
+                    serde_json::json!({
+                        "error": "invalid_client",
+                        "error_description": format!("AADSTS7000215: request was {ascii}"),
+                    })
+                    .to_string()
+                }
+                Echo::EntraBase64 => {
+                    use base64::Engine;
+                    let decoded: String = url::form_urlencoded::parse(&body)
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join("&");
+                    serde_json::json!({
+                        "error": "invalid_client",
+                        "error_description": format!(
+                            "AADSTS7000215: request {} {}",
+                            base64::engine::general_purpose::STANDARD.encode(&decoded),
+                            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("x{decoded}")),
+                        ),
+                    })
+                    .to_string()
+                }
+                Echo::Base64 => {
+                    use base64::Engine;
+                    let message = format!(
+                        "no flow for {} {}",
+                        base64::engine::general_purpose::STANDARD.encode(&request),
+                        base64::engine::general_purpose::URL_SAFE.encode(format!("xy{request}")),
+                    );
+                    serde_json::json!({ "error": { "code": "NoFlow", "message": message } }).to_string()
+                }
+                Echo::Padded(padding) => {
+                    let encoded = percent_encoding::utf8_percent_encode(&url, percent_encoding::NON_ALPHANUMERIC);
+                    let message = format!("{} {encoded} | {url}", "p".repeat(padding));
+                    serde_json::json!({ "error": { "message": message } }).to_string()
+                }
                 Echo::Json => {
                     let quoted = serde_json::to_string(&format!("no flow for {request}")).expect("a JSON string");
                     let escaped = quoted.replace('/', "\\/").replace('&', "\\u0026");
@@ -139,7 +194,7 @@ impl Webhook {
         });
         Webhook {
             url: format!(
-                "http://127.0.0.1:{port}/workflows/6f1c/triggers/manual/paths/invoke?api-version=2016-06-01&sig=TOPSECRETsig"
+                "http://127.0.0.1:{port}/workflows/WfPathSecret777/triggers/manual/paths/invoke?api-version=2016-06-01&sig=TOPSECRETsig"
             ),
             shared,
         }
