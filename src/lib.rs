@@ -4,6 +4,25 @@
 //! that integration tests, benchmarks and fuzz targets drive the same code the user runs.
 #![forbid(unsafe_code)]
 
+/// `eprintln!` that never panics: when stderr is closed or broken (a `| head` that has exited, a terminal that
+/// went away), the line is lost, not the process.
+#[macro_export]
+macro_rules! say {
+    ($($argument:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($argument)*);
+    }};
+}
+
+/// `eprint!` that never panics (see [`say!`]).
+#[macro_export]
+macro_rules! say_inline {
+    ($($argument:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($argument)*);
+    }};
+}
+
 pub mod app;
 pub mod cli;
 pub mod config;
@@ -13,6 +32,7 @@ pub mod emulate;
 pub mod enrich;
 pub mod failpoint;
 pub mod graph;
+pub mod logging;
 /// The local KQL engine, its own crate (`crates/kql`): pure, knowing nothing of huntbook.
 pub use kql;
 pub mod daemon;

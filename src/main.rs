@@ -14,7 +14,7 @@ fn main() -> std::process::ExitCode {
         // A reader that stopped reading (`huntbook outbox list | head`) is its choice, not a failure.
         Err(error) if huntbook::app::is_broken_pipe(&error) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            huntbook::say!("error: {error:#}");
             std::process::ExitCode::from(exit_code_of(&error))
         }
     }

@@ -63,6 +63,18 @@ pub struct EnrichmentLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ShedLabel {
+    /// `evicted` (an idle or slow connection closed to make room) or `refused` (every connection was busy).
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PartLabel {
+    /// `run` or `delivery`.
+    pub part: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ArchiveLabel {
     pub archive: String,
 }
@@ -76,6 +88,8 @@ pub struct MetaLabels {
 /// Every metric, registered once.
 pub struct Metrics {
     registry: Registry,
+    pub panics: Family<PartLabel, Counter>,
+    pub http_connections_shed: Family<ShedLabel, Counter>,
     pub runs: Family<RunLabels, Counter>,
     pub rows: Family<PlaybookLabel, Counter>,
     pub hits: Family<PlaybookLabel, Counter>,
@@ -200,8 +214,27 @@ impl Metrics {
             "Bytes of the rows kept in each archive (without indexes)",
             archive_bytes.clone(),
         );
+        registry.register(
+            "log_lines_dropped",
+            "Log lines dropped because stderr would not take them (a closed pipe)",
+            crate::logging::DROPPED.clone(),
+        );
+        let panics = Family::default();
+        registry.register(
+            "panics",
+            "Bugs caught: a run or the delivery loop that panicked (the daemon went on; the log has the message)",
+            panics.clone(),
+        );
+        let http_connections_shed = Family::default();
+        registry.register(
+            "http_connections_shed",
+            "HTTP connections closed because every place was taken (evicted: an idle or slow one; refused: all busy)",
+            http_connections_shed.clone(),
+        );
         Metrics {
             registry,
+            panics,
+            http_connections_shed,
             runs,
             rows,
             hits,
@@ -271,6 +304,13 @@ pub fn graph_throttled(tenant: &str, wait: std::time::Duration) {
         let label = TenantLabel { tenant: tenant.to_string() };
         metrics.graph_throttle_waits.get_or_create(&label).inc();
         metrics.graph_throttle_wait_seconds.get_or_create(&label).inc_by(wait.as_secs_f64());
+    }
+}
+
+/// The HTTP server closed a connection to stay within its limit.
+pub fn http_connection_shed(reason: &str) {
+    if let Some(metrics) = metrics() {
+        metrics.http_connections_shed.get_or_create(&ShedLabel { reason: reason.to_string() }).inc();
     }
 }
 

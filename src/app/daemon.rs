@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::Outcome;
 use super::workspace::{self, Workspace};
 use crate::cli::DaemonArgs;
-use crate::daemon::{Daemon, Loader, Settings, deliver_loop, http};
+use crate::daemon::{Daemon, Loader, Settings, deliver_loop, http, serve};
 use crate::diagnostics::{Diagnostic, render_diagnostics};
 use crate::graph::timer::{SystemTimer, Timer};
 use crate::source::Source;
@@ -28,12 +28,12 @@ pub fn daemon(args: DaemonArgs) -> Result<Outcome> {
     let config = match workspace::config(&args.config) {
         Ok(config) => config,
         Err(problems) => {
-            eprint!("{}", render_diagnostics(&problems));
+            crate::say_inline!("{}", render_diagnostics(&problems));
             return Ok(Outcome::Invalid);
         }
     };
     let Some(mut lock) = super::run::lock_state(&config.state)? else {
-        eprintln!(
+        crate::say!(
             "error: {} is using {}; one daemon per state file",
             super::run::lock_holder(&config.state),
             config.state.display()
@@ -45,6 +45,8 @@ pub fn daemon(args: DaemonArgs) -> Result<Outcome> {
         let store = super::open_store(&config.state)?;
         drop(store);
     }
+    // The HTTP server takes at most a quarter of the files the process may open; the runs keep the rest.
+    let limits = serve::Limits::for_open_files(serve::raise_open_files());
     let metrics = Arc::new(Metrics::new());
     crate::telemetry::install(Arc::clone(&metrics));
     let timer: Arc<dyn Timer> = Arc::new(SystemTimer);
@@ -52,7 +54,7 @@ pub fn daemon(args: DaemonArgs) -> Result<Outcome> {
     let daemon = match Daemon::start(config.state.clone(), timer, metrics, loader, settings) {
         Ok(daemon) => daemon,
         Err(problems) => {
-            eprint!("{}", render_diagnostics(&problems));
+            crate::say_inline!("{}", render_diagnostics(&problems));
             return Ok(Outcome::Invalid);
         }
     };
@@ -67,6 +69,7 @@ pub fn daemon(args: DaemonArgs) -> Result<Outcome> {
         .block_on(tokio::net::TcpListener::bind(config.http.listen))
         .with_context(|| format!("listening on {} (http.listen)", config.http.listen))?;
     let address = listener.local_addr().context("reading the listening address")?;
+    shared.listening_on(address);
     tracing::info!(
         listen = %address,
         playbooks = shared.workspace().playbooks.len(),
@@ -74,7 +77,7 @@ pub fn daemon(args: DaemonArgs) -> Result<Outcome> {
         "huntbook daemon started"
     );
     // Tests and scripts read the address from here when they asked for port 0.
-    eprintln!("huntbook daemon listening on http://{address}");
+    crate::say!("huntbook daemon listening on http://{address}");
 
     let finish = CancellationToken::new();
     let deadline: Arc<Mutex<Option<DateTime<Utc>>>> = Arc::new(Mutex::new(None));
@@ -95,17 +98,7 @@ pub fn daemon(args: DaemonArgs) -> Result<Outcome> {
     let cut_off = runtime.block_on(async {
         // Reload requests: one pending is enough (a second adds nothing), so a full channel drops the newer.
         let (reload_sender, reloads) = mpsc::channel::<String>(1);
-        let server = axum::serve(listener, http::router(Arc::clone(&shared)))
-            .with_graceful_shutdown({
-                let finish = finish.clone();
-                async move { finish.cancelled().await }
-            })
-            .into_future();
-        let server = tokio::spawn(async move {
-            if let Err(error) = server.await {
-                tracing::error!(%error, "the HTTP endpoint stopped");
-            }
-        });
+        let server = tokio::spawn(serve::serve(listener, http::router(Arc::clone(&shared)), limits, finish.clone()));
         let signals =
             tokio::spawn(watch_signals(Arc::clone(&shared), Arc::clone(&deadline), grace, reload_sender.clone()));
         let _watcher = watch_playbooks(&config, reload_sender);
@@ -174,43 +167,140 @@ async fn watch_signals(
     }
 }
 
-/// Watches the playbooks directory (and the configuration file): a change asks for a reload once things have
-/// been quiet for half a second (an editor writes a file in several steps). `None` when the system cannot watch
+/// Watches the playbooks directory and the configuration file: a change asks for a reload once things have been
+/// quiet for half a second (an editor writes a file in several steps). `None` when the system cannot watch
 /// (SIGHUP still works).
-fn watch_playbooks(
-    config: &crate::config::Config,
-    reloads: mpsc::Sender<String>,
-) -> Option<notify::RecommendedWatcher> {
+///
+/// What is watched survives the directory being replaced (`mv new playbooks`) or its symbolic link retargeted
+/// (`ln -sfn releases/v2 playbooks`; a Kubernetes ConfigMap's `..data` swap): the parents are watched too, and
+/// after each change the directory's real path is looked up again and watched anew if it moved. The
+/// configuration file is watched through its directory, as editors replace it rather than write it in place.
+fn watch_playbooks(config: &crate::config::Config, reloads: mpsc::Sender<String>) -> Option<Arc<Mutex<Watching>>> {
     use notify::Watcher;
     // One pending change is enough: a full channel means one is noticed already.
     let (changed, mut changes) = mpsc::channel::<()>(1);
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event.is_ok_and(|event| !event.kind.is_access()) {
+    let directory = std::path::absolute(&config.playbooks).unwrap_or_else(|_| config.playbooks.clone());
+    let file = config.file.as_ref().map(|file| std::path::absolute(file).unwrap_or_else(|_| file.clone()));
+    // The callback (on notify's thread) reads the real path alone: `Watching` is locked while a watch is
+    // added, which waits for that thread.
+    let real: Arc<Mutex<Option<std::path::PathBuf>>> = Arc::default();
+    let watching = Arc::new(Mutex::new(Watching {
+        watcher: None,
+        real: Arc::clone(&real),
+        identity: None,
+        directory: directory.clone(),
+    }));
+    let relevant = {
+        let (directory, file) = (directory.clone(), file.clone());
+        move |path: &std::path::Path| {
+            let real = real.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+            path.starts_with(&directory)
+                || real.as_ref().is_some_and(|real| path.starts_with(real))
+                || file.as_deref() == Some(path)
+        }
+    };
+    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok_and(|event| !event.kind.is_access() && event.paths.iter().any(|path| relevant(path))) {
             let _ = changed.try_send(());
         }
     })
     .map_err(|error| tracing::warn!(%error, "cannot watch the playbooks directory; reload with SIGHUP"))
     .ok()?;
-    let directory = config.playbooks.clone();
-    if let Err(error) = watcher.watch(&directory, notify::RecursiveMode::NonRecursive) {
-        tracing::warn!(%error, directory = %directory.display(), "cannot watch the playbooks directory; reload with SIGHUP");
-        return None;
+    {
+        let mut state = lock_watching(&watching);
+        let mut watcher = watcher;
+        // The parents: a replaced directory, a retargeted link, an editor's new configuration file.
+        for parent in [directory.parent(), file.as_deref().and_then(std::path::Path::parent)].into_iter().flatten() {
+            if let Err(error) = watcher.watch(parent, notify::RecursiveMode::NonRecursive) {
+                tracing::warn!(%error, directory = %parent.display(), "cannot watch a directory for changes");
+            }
+        }
+        state.watcher = Some(watcher);
+        if let Err(error) = state.follow() {
+            tracing::warn!(%error, directory = %directory.display(), "cannot watch the playbooks directory; reload with SIGHUP");
+            return None;
+        }
     }
-    if let Some(file) = &config.file {
-        let _ = watcher.watch(file, notify::RecursiveMode::NonRecursive);
-    }
-    let cause = format!("a change in {}", directory.display());
+    let cause = format!("a change in {}", config.playbooks.display());
+    let following = Arc::clone(&watching);
     tokio::spawn(async move {
-        while changes.recv().await.is_some() {
-            // Debounce: wait until nothing has changed for half a second.
-            while tokio::time::timeout(std::time::Duration::from_millis(500), changes.recv())
-                .await
-                .is_ok_and(|c| c.is_some())
-            {}
+        loop {
+            tokio::select! {
+                change = changes.recv() => {
+                    if change.is_none() {
+                        return;
+                    }
+                    // Debounce: wait until nothing has changed for half a second.
+                    while tokio::time::timeout(std::time::Duration::from_millis(500), changes.recv())
+                        .await
+                        .is_ok_and(|c| c.is_some())
+                    {}
+                    let _ = follow(&following);
+                }
+                // A directory replaced where no watch sees it (a link's target's parent): looked for now and then.
+                () = tokio::time::sleep(LOOK_AGAIN) => {
+                    if !follow(&following) {
+                        continue;
+                    }
+                }
+            }
             if reloads.send(cause.clone()).await.is_err() {
                 return;
             }
         }
     });
-    Some(watcher)
+    Some(watching)
+}
+
+/// How often the playbooks directory's real path is looked up without a change seen.
+const LOOK_AGAIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Watches the playbooks directory where it is now; true when that moved.
+fn follow(watching: &Mutex<Watching>) -> bool {
+    match lock_watching(watching).follow() {
+        Ok(moved) => moved,
+        Err(error) => {
+            tracing::warn!(%error, "cannot watch the playbooks directory where it is now; reload with SIGHUP");
+            true
+        }
+    }
+}
+
+/// What `watch_playbooks` watches.
+struct Watching {
+    watcher: Option<notify::RecommendedWatcher>,
+    /// The playbooks directory's real path (links followed), watched.
+    real: Arc<Mutex<Option<std::path::PathBuf>>>,
+    /// Which directory that is (device and inode): a directory replaced by another of the same path is another.
+    identity: Option<(u64, u64)>,
+    /// The playbooks directory as configured.
+    directory: std::path::PathBuf,
+}
+
+impl Watching {
+    /// Watches the playbooks directory where it is now, if that is not where it was; true when it moved.
+    fn follow(&mut self) -> notify::Result<bool> {
+        use notify::Watcher;
+        use std::os::unix::fs::MetadataExt;
+        let real = std::fs::canonicalize(&self.directory).ok();
+        let identity = real.as_ref().and_then(|real| std::fs::metadata(real).ok()).map(|m| (m.dev(), m.ino()));
+        let old = self.real.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        if real == old && identity == self.identity {
+            return Ok(false);
+        }
+        let Some(watcher) = self.watcher.as_mut() else { return Ok(false) };
+        if let Some(old) = &old {
+            let _ = watcher.unwatch(old);
+        }
+        *self.real.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = real.clone();
+        self.identity = identity;
+        if let Some(real) = &real {
+            watcher.watch(real, notify::RecursiveMode::NonRecursive)?;
+        }
+        Ok(true)
+    }
+}
+
+fn lock_watching(watching: &Mutex<Watching>) -> std::sync::MutexGuard<'_, Watching> {
+    watching.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

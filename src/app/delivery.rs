@@ -91,12 +91,23 @@ fn shown_path(path: &std::path::Path) -> String {
 pub fn delivery_line(delivered: &Delivered) -> String {
     let report = &delivered.report;
     let mut line = format!("delivered {} message{}", report.delivered, plural(report.delivered));
-    let places: Vec<String> = report
-        .delivered_to
+    // Receivers that deliver to one place (two e-mail receivers through one SMTP server) are one place.
+    let mut by_place: Vec<(String, usize, Vec<&str>)> = Vec::new();
+    for (receiver, count) in &report.delivered_to {
+        let place = delivered.places.get(receiver).cloned().unwrap_or_else(|| receiver.clone());
+        match by_place.iter_mut().find(|(known, _, _)| *known == place) {
+            Some((_, total, receivers)) => {
+                *total += count;
+                receivers.push(receiver);
+            }
+            None => by_place.push((place, *count, vec![receiver.as_str()])),
+        }
+    }
+    let places: Vec<String> = by_place
         .iter()
-        .map(|(receiver, count)| {
-            let place = delivered.places.get(receiver).cloned().unwrap_or_else(|| receiver.clone());
-            format!("{count} to {place}")
+        .map(|(place, count, receivers)| match receivers.as_slice() {
+            [_] => format!("{count} to {place}"),
+            several => format!("{count} to {place} ({})", several.join(", ")),
         })
         .collect();
     if !places.is_empty() {
@@ -131,4 +142,28 @@ pub fn error_lines(delivered: &Delivered, limit: usize) -> Vec<String> {
 
 fn plural(count: usize) -> &'static str {
     if count == 1 { "" } else { "s" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Delivered, delivery_line};
+
+    #[test]
+    fn receivers_that_deliver_to_one_place_are_named_once() {
+        let mut delivered = Delivered { report: Default::default(), problems: Vec::new(), places: Default::default() };
+        for (receiver, count, place) in [
+            ("soc-digest", 2, "SMTP smtp.contoso.example:587"),
+            ("soc-mail", 1, "SMTP smtp.contoso.example:587"),
+            ("soc-teams", 4, "Teams webhook prod.example#1a2b3c4d"),
+        ] {
+            delivered.report.delivered += count;
+            delivered.report.delivered_to.insert(receiver.to_string(), count);
+            delivered.places.insert(receiver.to_string(), place.to_string());
+        }
+        assert_eq!(
+            delivery_line(&delivered),
+            "delivered 7 messages (3 to SMTP smtp.contoso.example:587 (soc-digest, soc-mail), 4 to Teams webhook \
+             prod.example#1a2b3c4d)"
+        );
+    }
 }

@@ -15,18 +15,22 @@ pub fn validate(args: ConfigArgs) -> Result<Outcome> {
     let workspace = match workspace::open(&args) {
         Ok(workspace) => workspace,
         Err(problems) => {
-            eprint!("{}", render_diagnostics(&problems));
-            eprintln!("{} problem{} in the configuration", problems.len(), if problems.len() == 1 { "" } else { "s" });
+            crate::say_inline!("{}", render_diagnostics(&problems));
+            crate::say!(
+                "{} problem{} in the configuration",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            );
             return Ok(Outcome::Invalid);
         }
     };
     if !workspace.warnings.is_empty() {
-        eprint!("{}", render_diagnostics(&workspace.warnings));
-        eprintln!();
+        crate::say_inline!("{}", render_diagnostics(&workspace.warnings));
+        crate::say!();
     }
     if !workspace.problems.is_empty() {
-        eprint!("{}", render_diagnostics(&workspace.problems));
-        eprintln!(
+        crate::say_inline!("{}", render_diagnostics(&workspace.problems));
+        crate::say!(
             "{} problem{} in {} of {} playbooks",
             workspace.problems.len(),
             if workspace.problems.len() == 1 { "" } else { "s" },
@@ -64,7 +68,7 @@ pub fn runs(args: RunsArgs) -> Result<Outcome> {
     let config = match workspace::config(&args.config) {
         Ok(config) => config,
         Err(problems) => {
-            eprint!("{}", render_diagnostics(&problems));
+            crate::say_inline!("{}", render_diagnostics(&problems));
             return Ok(Outcome::Invalid);
         }
     };
@@ -72,7 +76,7 @@ pub fn runs(args: RunsArgs) -> Result<Outcome> {
         println!("no runs yet: {} does not exist", config.state.display());
         return Ok(Outcome::Success);
     }
-    let store = super::open_store(&config.state)?;
+    let store = super::open_for_reading(&config.state)?;
     let runs = store.runs(args.playbook.as_deref(), args.limit).context("reading the runs")?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -92,7 +96,7 @@ pub fn runs(args: RunsArgs) -> Result<Outcome> {
                     config.playbooks.display()
                 ))
                 .with_hint(hint);
-                eprint!("{}", render_diagnostics(&[problem]));
+                crate::say_inline!("{}", render_diagnostics(&[problem]));
                 return Ok(Outcome::Invalid);
             }
         }
@@ -138,8 +142,10 @@ pub fn runs(args: RunsArgs) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or_default()
+/// The first line of a stored error or note, inert on a terminal (escape sequences and bidi controls shown by
+/// their code points: it may quote a server).
+fn first_line(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::render::visible::made_visible(text.lines().next().unwrap_or_default(), &[])
 }
 
 /// The ids of the playbook files of a directory (their `id:`, else their name), read cheaply: no validation.

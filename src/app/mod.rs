@@ -71,11 +71,29 @@ pub fn init_logging(cli: &crate::cli::Cli) {
     ];
     let base: i32 = if matches!(cli.command, Command::Daemon(_)) { 3 } else { 1 };
     let level = (base + i32::from(cli.verbose) - i32::from(cli.quiet)).clamp(0, 5) as usize;
-    let builder = tracing_subscriber::fmt().with_max_level(LEVELS[level]).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(LEVELS[level])
+        .with_writer(crate::logging::LogWriter)
+        .log_internal_errors(false);
     let _ = match cli.log_format {
         crate::cli::LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
         crate::cli::LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
     };
+}
+
+/// Opens the state file for a command that only reads it: nothing is written, so a file the user may only read
+/// (or on a read-only mount) can be looked at. A file that does not exist reads as an empty one (and is not
+/// created); one whose schema is older is brought up to date when it can be written.
+fn open_for_reading(state: &std::path::Path) -> Result<crate::store::Store> {
+    use crate::store::{Store, StoreError};
+    if !state.exists() {
+        return Store::open_in_memory().context("an empty state");
+    }
+    match Store::open_read_only(state) {
+        Ok(store) => Ok(store),
+        Err(StoreError::OlderSchema { .. }) => open_store(state),
+        Err(error) => Err(error).with_context(|| format!("opening the state file {}", state.display())),
+    }
 }
 
 /// Opens the state file for a command; says so when an empty file became a new state file.
@@ -83,7 +101,7 @@ fn open_store(state: &std::path::Path) -> Result<crate::store::Store> {
     let store =
         crate::store::Store::open(state).with_context(|| format!("opening the state file {}", state.display()))?;
     if store.adopted_empty_file() {
-        eprintln!(
+        crate::say!(
             "note: the state file {} was empty (0 bytes): it is now a new state file, and every hit is new to it",
             state.display()
         );

@@ -22,11 +22,14 @@ pub fn outbox(args: OutboxArgs) -> Result<Outcome> {
     let config = match workspace::config(&args.config) {
         Ok(config) => config,
         Err(problems) => {
-            eprint!("{}", render_diagnostics(&problems));
+            crate::say_inline!("{}", render_diagnostics(&problems));
             return Ok(Outcome::Invalid);
         }
     };
-    let mut store = super::open_store(&config.state)?;
+    // Listing and showing only read: a state file the user may only read can be looked at.
+    let reads_only = matches!(args.action, OutboxAction::List { .. } | OutboxAction::Show { .. });
+    let mut store =
+        if reads_only { super::open_for_reading(&config.state)? } else { super::open_store(&config.state)? };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.action {
@@ -64,7 +67,7 @@ pub fn outbox(args: OutboxArgs) -> Result<Outcome> {
 }
 
 fn usage(problem: String) -> Result<Outcome> {
-    eprintln!("error: {problem}");
+    crate::say!("error: {problem}");
     Ok(Outcome::Invalid)
 }
 
@@ -226,7 +229,7 @@ fn retry(
     writeln!(out, "{}", delivery_line(&delivered))?;
     out.flush()?;
     for line in error_lines(&delivered, 5) {
-        eprintln!("error: delivery: {line}");
+        crate::say!("error: delivery: {line}");
     }
     Ok(if delivered.failed() { Outcome::Failed } else { Outcome::Success })
 }

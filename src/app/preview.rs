@@ -30,14 +30,14 @@ pub fn preview(args: PreviewArgs) -> Result<Outcome> {
     let workspace = match workspace::open(&args.config) {
         Ok(workspace) => workspace,
         Err(problems) => {
-            eprint!("{}", render_diagnostics(&problems));
+            crate::say_inline!("{}", render_diagnostics(&problems));
             return Ok(Outcome::Invalid);
         }
     };
     let playbook = match workspace.playbook(&args.playbook) {
         Ok(playbook) => playbook,
         Err(problem) => {
-            eprint!("{}", render_diagnostics(&[*problem]));
+            crate::say_inline!("{}", render_diagnostics(&[*problem]));
             return Ok(Outcome::Invalid);
         }
     };
@@ -141,7 +141,7 @@ fn pages(title: &str, origin: &str, summary: &RunSummary) -> Result<BTreeMap<Str
         items.push_str("<li>No message: the run found nothing to send.</li>");
     }
     let index = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Preview: {title}</title>{STYLE}</head>\
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">{policy}<title>Preview: {title}</title>{STYLE}</head>\
          <body><main><h1>{title}</h1><p>What the playbook would send from {origin}: window {} → {} UTC, {} new hit{}.</p>\
          <ol class=\"messages\">{items}</ol></main></body></html>\n",
         summary.window.start.format("%Y-%m-%d %H:%M"),
@@ -150,6 +150,7 @@ fn pages(title: &str, origin: &str, summary: &RunSummary) -> Result<BTreeMap<Str
         if summary.new_hits == 1 { "" } else { "s" },
         title = escape_html(title),
         origin = escape_html(origin),
+        policy = content_security_policy(&[], false),
     );
     pages.insert("index.html".to_string(), index.into_bytes());
     Ok(pages)
@@ -162,6 +163,37 @@ main{max-width:1000px;margin:0 auto;padding:16px}h1{font-size:20px}.messages li{
 iframe{border:1px solid #d1d5db;background:#fff;display:block;width:960px;max-width:100%}\
 .card{background:#fff;border:1px solid #d1d5db;border-radius:6px;max-width:100%;padding:0;overflow:hidden}\
 pre{background:#fff;border:1px solid #d1d5db;padding:12px;overflow:auto;white-space:pre-wrap}</style>";
+
+/// The e-mail page's script: the frame fits its content, and the width buttons set its width.
+const EMAIL_SCRIPT: &str = "const frame=document.getElementById('mail');\
+function fit(){try{frame.style.height=(frame.contentDocument.documentElement.scrollHeight+4)+'px';}catch(e){frame.style.height='1200px';}}\
+function setWidth(w){frame.style.width=w?w+'px':'100%';setTimeout(fit,50);}\
+document.getElementById('w600').addEventListener('click',function(){setWidth(600);});\
+document.getElementById('w960').addEventListener('click',function(){setWidth(960);});\
+document.getElementById('wfull').addEventListener('click',function(){setWidth(0);});\
+frame.addEventListener('load',fit);const w=new URLSearchParams(location.search).get('width');if(w)setWidth(+w);";
+
+/// A page's Content-Security-Policy: nothing runs but its own `scripts` (by their hashes) and, for a card, the
+/// vendored renderer beside it; nothing is fetched but images (inline, or the templates' own over HTTPS); no
+/// form, plugin or base URL. What a hit holds is escaped already; this is the second wall.
+fn content_security_policy(scripts: &[&str], renderer: bool) -> String {
+    use sha2::Digest;
+    let mut sources: Vec<String> = scripts
+        .iter()
+        .map(|script| {
+            let digest = sha2::Sha256::digest(script.as_bytes());
+            format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest))
+        })
+        .collect();
+    if renderer {
+        sources.push("'self'".to_string());
+    }
+    let scripts = if sources.is_empty() { "'none'".to_string() } else { sources.join(" ") };
+    format!(
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src {scripts}; \
+         style-src 'unsafe-inline'; img-src 'self' data: https:; base-uri 'none'; form-action 'none'\">"
+    )
+}
 
 fn file_safe(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
@@ -236,17 +268,15 @@ fn email_page(message: &NewMessage) -> Result<String> {
     }
     let text = parsed.body_text(0).map(|body| body.into_owned()).unwrap_or_default();
     Ok(format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{subject}</title>{STYLE}</head><body><main>{back}\
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">{policy}<title>{subject}</title>{STYLE}</head><body><main>{back}\
          <dl class=\"headers\">{listed}</dl>\
-         <p class=\"widths\">Width: <button onclick=\"setWidth(600)\">600 px</button><button onclick=\"setWidth(960)\">960 px</button>\
-         <button onclick=\"setWidth(0)\">the window's</button></p>\
+         <p class=\"widths\">Width: <button id=\"w600\">600 px</button><button id=\"w960\">960 px</button>\
+         <button id=\"wfull\">the window's</button></p>\
          <iframe id=\"mail\" title=\"the e-mail's HTML part\" sandbox=\"allow-same-origin allow-popups\" srcdoc=\"{srcdoc}\"></iframe>\
          <h2>Text part</h2><pre>{text}</pre></main>\
-         <script>const frame=document.getElementById('mail');\
-         function fit(){{try{{frame.style.height=(frame.contentDocument.documentElement.scrollHeight+4)+'px';}}catch(e){{frame.style.height='1200px';}}}}\
-         function setWidth(w){{frame.style.width=w?w+'px':'100%';setTimeout(fit,50);}}\
-         frame.addEventListener('load',fit);const w=new URLSearchParams(location.search).get('width');if(w)setWidth(+w);</script>\
+         <script>{EMAIL_SCRIPT}</script>\
          </body></html>\n",
+        policy = content_security_policy(&[EMAIL_SCRIPT], false),
         subject = escape_html(parsed.subject().unwrap_or_default()),
         back = back_link(),
         srcdoc = escape_html(&html),
@@ -256,40 +286,47 @@ fn email_page(message: &NewMessage) -> Result<String> {
 
 fn card_page(message: &NewMessage) -> String {
     let payload = String::from_utf8_lossy(&message.payload);
-    format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>{STYLE}\
-         <script src=\"adaptivecards.min.js\"></script></head><body><main>{back}\
-         <p>Teams card to {receiver} ({bytes} bytes of payload), drawn with the Adaptive Cards renderer and the Teams light host configuration. \
-         Width: <button onclick=\"setWidth(420)\">phone</button><button onclick=\"setWidth(700)\">desktop</button></p>\
-         <div class=\"card\" id=\"card\" style=\"width:700px\"></div><p id=\"problem\"></p>\
-         <h2>Payload</h2><pre id=\"payload\"></pre></main>\
-         <script>const payload={json};const hostConfig={host};\
+    let script = format!(
+        "const payload={json};const hostConfig={host};\
          document.getElementById('payload').textContent=JSON.stringify(payload,null,2);\
          function setWidth(w){{document.getElementById('card').style.width=w+'px';}}\
+         document.getElementById('phone').addEventListener('click',function(){{setWidth(420);}});\
+         document.getElementById('desktop').addEventListener('click',function(){{setWidth(700);}});\
          try{{const card=new AdaptiveCards.AdaptiveCard();card.hostConfig=new AdaptiveCards.HostConfig(hostConfig);\
          card.onExecuteAction=function(a){{if(a.url)window.open(a.url,'_blank','noopener');}};\
          card.parse(payload.attachments[0].content);const errors=card.validateProperties();\
          document.getElementById('card').appendChild(card.render());\
          if(errors.getItemCount&&errors.getItemCount()>0){{const list=[];for(let i=0;i<errors.getItemCount();i++)list.push(errors.getItemAt(i).message);\
          document.getElementById('problem').textContent='The renderer reports: '+list.join('; ');}}}}\
-         catch(e){{document.getElementById('problem').textContent='The card could not be drawn: '+e;}}</script></body></html>\n",
+         catch(e){{document.getElementById('problem').textContent='The card could not be drawn: '+e;}}",
+        json = script_json(&payload),
+        host = script_json(HOST_CONFIG),
+    );
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">{policy}<title>{title}</title>{STYLE}\
+         <script src=\"adaptivecards.min.js\"></script></head><body><main>{back}\
+         <p>Teams card to {receiver} ({bytes} bytes of payload), drawn with the Adaptive Cards renderer and the Teams light host configuration. \
+         Width: <button id=\"phone\">phone</button><button id=\"desktop\">desktop</button></p>\
+         <div class=\"card\" id=\"card\" style=\"width:700px\"></div><p id=\"problem\"></p>\
+         <h2>Payload</h2><pre id=\"payload\"></pre></main>\
+         <script>{script}</script></body></html>\n",
+        policy = content_security_policy(&[&script], true),
         title = escape_html(&message.subject),
         back = back_link(),
         receiver = escape_html(&message.receiver),
         bytes = message.payload.len(),
-        json = script_json(&payload),
-        host = script_json(HOST_CONFIG),
     )
 }
 
 fn file_page(message: &NewMessage) -> String {
     format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>{STYLE}</head><body><main>{back}\
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">{policy}<title>{title}</title>{STYLE}</head><body><main>{back}\
          <p>File document for {receiver}:</p><pre>{body}</pre></main></body></html>\n",
         title = escape_html(&message.subject),
         back = back_link(),
         receiver = escape_html(&message.receiver),
         body = escape_html(&String::from_utf8_lossy(&message.payload)),
+        policy = content_security_policy(&[], false),
     )
 }
 
@@ -304,7 +341,7 @@ fn open_in_browser(path: &Path) {
         "xdg-open"
     };
     if let Err(error) = std::process::Command::new(opener).arg(&path).spawn() {
-        eprintln!("warning: could not start {opener} to open {}: {error}", path.display());
+        crate::say!("warning: could not start {opener} to open {}: {error}", path.display());
     }
 }
 

@@ -98,7 +98,7 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
     let catalog: Arc<dyn Catalog> = match (DataDir::open(&data), args.archive) {
         (Ok(data), false) => Arc::new(data),
         (Err(error), false) => {
-            eprintln!("error: {}", error.message);
+            crate::say!("error: {}", error.message);
             return Ok(Outcome::Invalid);
         }
         (data, true) => {
@@ -126,13 +126,13 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
         {
             Ok(shift) => shift,
             Err(error) => {
-                eprintln!("error: {}", error.message);
+                crate::say!("error: {}", error.message);
                 return Ok(Outcome::Failed);
             }
         },
     };
     if shift != 0 {
-        eprintln!(
+        crate::say!(
             "note: times are rebased as huntbook.yaml says (rebase_time): the data's newest row is an hour before now"
         );
     }
@@ -143,13 +143,13 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
     let plan = match compile_to_run(&text, catalog, &options) {
         Ok(plan) => plan,
         Err(errors) => {
-            eprint!("{}", render_all(&source, &errors.0));
+            crate::say_inline!("{}", render_all(&source, &errors.0));
             // Not for a likely typo: a name with a "did you mean".
             let beyond = |error: &crate::kql::error::KqlError| {
                 error.kind == crate::kql::error::ErrorKind::Unsupported || error.hint.is_none()
             };
             if errors.0.iter().all(|error| !error.is_certain()) && errors.0.iter().any(beyond) {
-                eprintln!("note: Kusto may well run it: `huntbook query --tenant NAME` sends it to Graph");
+                crate::say!("note: Kusto may well run it: `huntbook query --tenant NAME` sends it to Graph");
             }
             return Ok(Outcome::Invalid);
         }
@@ -159,14 +159,14 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
     match empty.len() {
         0 => {}
         // A search or `union *` over every table: one line, not one per table.
-        n if n > 3 => eprintln!(
+        n if n > 3 => crate::say!(
             "note: {n} tables have no file in {} and read as empty: {}, …",
             data.display(),
             empty[..3].join(", ")
         ),
         _ => {
             for table in empty {
-                eprintln!("note: no file holds {table} in {}: it reads as an empty table", data.display());
+                crate::say!("note: no file holds {table} in {}: it reads as an empty table", data.display());
             }
         }
     }
@@ -180,7 +180,7 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
     let mut result = match result {
         Ok(result) => result,
         Err(error) => {
-            eprint!("{}", render_all(&source, &[error]));
+            crate::say_inline!("{}", render_all(&source, &[error]));
             return Ok(Outcome::Failed);
         }
     };
@@ -194,7 +194,7 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
         }
     }
     if result.stats.bad_rows > 0 {
-        eprintln!(
+        crate::say!(
             "warning: skipped {} line{} that are not rows; the first: {}",
             result.stats.bad_rows,
             if result.stats.bad_rows == 1 { "" } else { "s" },
@@ -202,7 +202,7 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
         );
     }
     if result.stats.repaired_rows > 0 {
-        eprintln!(
+        crate::say!(
             "warning: {} row{} held text that is not Unicode, shown as U+FFFD; the first: {}",
             result.stats.repaired_rows,
             if result.stats.repaired_rows == 1 { "" } else { "s" },
@@ -221,9 +221,9 @@ fn write_chart(args: &QueryArgs, text: &str, table: &crate::kql::table::Table) -
     let chart = crate::render::chart::draw_chart(&visualization, &table.columns, &table.rows, None, chrono_tz::UTC)
         .map_err(|error| super::usage(format!("--chart: {error}")))?;
     std::fs::write(path, &chart.png).with_context(|| format!("writing the chart to {}", path.display()))?;
-    eprintln!("chart: {} ({})", path.display(), chart.description);
+    crate::say!("chart: {} ({})", path.display(), chart.description);
     for note in &chart.notes {
-        eprintln!("note: {note}");
+        crate::say!("note: {note}");
     }
     Ok(())
 }
@@ -237,7 +237,7 @@ fn data_of(args: &QueryArgs) -> Result<(std::path::PathBuf, bool), Outcome> {
     let config_args = ConfigArgs { config: args.config.clone() };
     if super::workspace::config_path(&config_args).is_some() {
         let config = super::workspace::config(&config_args).map_err(|problems| {
-            eprint!("{}", crate::diagnostics::render_diagnostics(&problems));
+            crate::say_inline!("{}", crate::diagnostics::render_diagnostics(&problems));
             Outcome::Invalid
         })?;
         if let crate::config::SourceConfig::Local { data, rebase_time } = &config.source {
@@ -250,23 +250,23 @@ fn data_of(args: &QueryArgs) -> Result<(std::path::PathBuf, bool), Outcome> {
 /// The archives of the configuration's state file (`--archive`).
 fn archives(args: &QueryArgs) -> Result<crate::store::ArchiveCatalog, Outcome> {
     let config = super::workspace::config(&ConfigArgs { config: args.config.clone() }).map_err(|problems| {
-        eprint!("{}", crate::diagnostics::render_diagnostics(&problems));
+        crate::say_inline!("{}", crate::diagnostics::render_diagnostics(&problems));
         Outcome::Invalid
     })?;
     if !config.state.exists() {
-        eprintln!("error: nothing is archived yet: the state file {} does not exist", config.state.display());
+        crate::say!("error: nothing is archived yet: the state file {} does not exist", config.state.display());
         return Err(Outcome::Invalid);
     }
-    let store = crate::store::Store::open(&config.state).map_err(|error| {
-        eprintln!("error: {error}");
+    let store = super::open_for_reading(&config.state).map_err(|error| {
+        crate::say!("error: {error:#}");
         Outcome::Failed
     })?;
     let archives = store.archive_catalog().map_err(|error| {
-        eprintln!("error: {error}");
+        crate::say!("error: {error}");
         Outcome::Failed
     })?;
     if archives.is_empty() {
-        eprintln!(
+        crate::say!(
             "note: {} holds no archive yet (a playbook with `archive:` fills one as it runs)",
             config.state.display()
         );
@@ -279,14 +279,14 @@ fn query_tenant(args: &QueryArgs, tenant: &str, text: &str) -> Result<Outcome> {
     let workspace = match super::workspace::open(&ConfigArgs { config: args.config.clone() }) {
         Ok(workspace) => workspace,
         Err(problems) => {
-            eprint!("{}", crate::diagnostics::render_diagnostics(&problems));
+            crate::say_inline!("{}", crate::diagnostics::render_diagnostics(&problems));
             return Ok(Outcome::Invalid);
         }
     };
     let Some(config) = workspace.config.tenants.get(tenant) else {
         let names: Vec<&str> = workspace.config.tenants.keys().map(String::as_str).collect();
         let known = if names.is_empty() { "none".to_string() } else { names.join(", ") };
-        eprintln!("error: no tenant {tenant} in huntbook.yaml (its tenants: {known})");
+        crate::say!("error: no tenant {tenant} in huntbook.yaml (its tenants: {known})");
         return Ok(Outcome::Invalid);
     };
     let window = match &args.timespan {
@@ -304,13 +304,13 @@ fn query_tenant(args: &QueryArgs, tenant: &str, text: &str) -> Result<Outcome> {
     match source.block_on(client.run_hunting_query(text, window)) {
         Ok(answer) => {
             if answer.truncated {
-                eprintln!("warning: the result reached Graph's limit (100,000 rows or 50 MB): rows are missing");
+                crate::say!("warning: the result reached Graph's limit (100,000 rows or 50 MB): rows are missing");
             }
             write_chart(args, text, &answer.table)?;
             print_table(&answer.table, args.format)
         }
         Err(error) => {
-            eprintln!("error: {}", workspace.config.redactor().redact(&error.to_string()));
+            crate::say!("error: {}", workspace.config.redactor().redact(&error.to_string()));
             Ok(if matches!(error, GraphError::Query(_)) { Outcome::Invalid } else { Outcome::Failed })
         }
     }
@@ -342,7 +342,7 @@ pub fn sample_data(args: SampleDataArgs) -> Result<Outcome> {
     let options = SampleOptions { rows: args.rows, seed: args.seed, end, days: args.days };
     let summary =
         generate(&options, &args.out).with_context(|| format!("writing sample data to {}", args.out.display()))?;
-    eprintln!(
+    crate::say!(
         "wrote {} CloudAppEvents rows and {} FileProfile rows ({} bytes) to {}",
         summary.cloud_app_events,
         summary.file_profiles,

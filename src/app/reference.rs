@@ -19,7 +19,7 @@ pub fn schema_command(args: SchemaArgs) -> Result<Outcome> {
     match &args.out {
         Some(path) => {
             std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-            eprintln!("wrote {}", path.display());
+            crate::say!("wrote {}", path.display());
         }
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }

@@ -34,7 +34,7 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
     let workspace = match workspace::open(&args.config) {
         Ok(workspace) => workspace,
         Err(problems) => {
-            eprint!("{}", render_diagnostics(&problems));
+            crate::say_inline!("{}", render_diagnostics(&problems));
             return Ok(Outcome::Invalid);
         }
     };
@@ -62,7 +62,7 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
                 Some(lock)
             }
             None => {
-                eprintln!(
+                crate::say!(
                     "note: {} is using {}; this one does nothing (its playbooks run next time)",
                     lock_holder(&workspace.config.state),
                     workspace.config.state.display()
@@ -74,14 +74,14 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
     let mut store = super::open_store(&workspace.config.state)?;
     let mut outcome = Outcome::Success;
     if !workspace.problems.is_empty() {
-        eprint!("{}", render_diagnostics(&workspace.problems));
-        eprintln!("the playbooks above are left out of this run; the others run");
+        crate::say_inline!("{}", render_diagnostics(&workspace.problems));
+        crate::say!("the playbooks above are left out of this run; the others run");
         outcome = Outcome::Invalid;
     }
     let selected = match select(&workspace, &args, &store, clock.now()) {
         Ok(selected) => selected,
         Err(problem) => {
-            eprint!("{}", render_diagnostics(&[*problem]));
+            crate::say_inline!("{}", render_diagnostics(&[*problem]));
             return Ok(Outcome::Invalid);
         }
     };
@@ -114,24 +114,26 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
                         }
                         writeln!(out, "{}", summary_line(&summary, width))?;
                         for note in &summary.notes {
-                            eprintln!(
+                            crate::say!(
                                 "warning: {}: {note} (the messages say so; their columns are empty)",
                                 summary.playbook
                             );
                         }
                         for warning in &summary.warnings {
-                            eprintln!("warning: {}: {warning}", summary.playbook);
+                            crate::say!("warning: {}: {warning}", summary.playbook);
                         }
                         if let Some(first) = &summary.first_skipped {
-                            eprintln!(
+                            crate::say!(
                                 "warning: {}: skipped {} rows of the data that could not be read; the first: {first}",
-                                summary.playbook, summary.skipped_rows
+                                summary.playbook,
+                                summary.skipped_rows
                             );
                         }
                         if let Some(first) = &summary.first_repaired {
-                            eprintln!(
+                            crate::say!(
                                 "warning: {}: {} rows held text that is not Unicode, shown as U+FFFD; the first: {first}",
-                                summary.playbook, summary.repaired_rows
+                                summary.playbook,
+                                summary.repaired_rows
                             );
                         }
                         if args.dry_run {
@@ -141,7 +143,7 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
                     Err(error) => {
                         writeln!(out, "{:<width$} failed (below)", error.playbook())?;
                         out.flush()?;
-                        eprint!("{}", error.render());
+                        crate::say_inline!("{}", error.render());
                         outcome = outcome.max(Outcome::Failed);
                     }
                 }
@@ -160,13 +162,13 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
     let reported = crate::daemon::meta::check(&services, &mut store, &workspace.playbooks, clock.now())
         .context("checking for meta reports")?;
     for alert in &reported {
-        eprintln!("note: reported to meta.to: {} {}", alert.kind.as_str(), alert.subject);
+        crate::say!("note: reported to meta.to: {} {}", alert.kind.as_str(), alert.subject);
     }
     let delivered = delivery::deliver(&workspace.config, &mut store, wait)?;
     writeln!(out, "{}", delivery_line(&delivered))?;
     out.flush()?;
     for line in error_lines(&delivered, 5) {
-        eprintln!("error: delivery: {line}");
+        crate::say!("error: delivery: {line}");
     }
     if delivered.failed() {
         outcome = outcome.max(Outcome::Failed);
@@ -235,28 +237,67 @@ fn run_all(
         .collect()
 }
 
-/// The lock file beside the state file (`huntbook.db.lock`), locked; `None` when another process holds it. The
-/// operating system releases the lock when the process ends, however it ends.
+/// The state file's run lock, held while it lives (the operating system releases it when the process ends,
+/// however it ends). Two locks, because a state file has two kinds of name:
 ///
-/// The lock belongs to the file, not to how its path is written: it sits beside the state file's real path
-/// (links followed, `..` resolved), so that a run reaching the same file through a symbolic link or another
-/// relative path finds it taken — SQLite follows the links too, and both would otherwise send every hit.
-pub fn lock_state(state: &std::path::Path) -> Result<Option<std::fs::File>> {
+/// - the lock file beside the state file's real path (`huntbook.db.lock`: links followed, `..` resolved), which
+///   exists before the state file does and says who holds it;
+/// - the state file itself, locked as the file it is (its device and inode), so that another path to it — a
+///   hard link, a bind mount — finds it taken too: SQLite would give each path its own WAL, and both would
+///   send every hit. (Not on a network file system, where such a lock would collide with SQLite's own.)
+pub struct StateLock {
+    beside: std::fs::File,
+    _file: Option<std::fs::File>,
+}
+
+/// Takes the state file's run lock; `None` when another process holds it. Creates the state file when it does
+/// not exist yet (under the lock beside it), so that it can be locked as a file.
+pub fn lock_state(state: &std::path::Path) -> Result<Option<StateLock>> {
     if let Some(parent) = state.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
     let path = lock_path(state)?;
-    let file = std::fs::OpenOptions::new()
+    let beside = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&path)
         .with_context(|| format!("opening the lock file {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(error)) => Err(error).with_context(|| format!("locking {}", path.display())),
+    match beside.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+        Err(std::fs::TryLockError::Error(error)) => {
+            return Err(error).with_context(|| format!("locking {}", path.display()));
+        }
     }
+    if !state.exists() {
+        drop(super::open_store(state)?);
+    }
+    if on_network_file_system(state) {
+        return Ok(Some(StateLock { beside, _file: None }));
+    }
+    let file = std::fs::File::open(state).with_context(|| format!("opening {}", state.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(StateLock { beside, _file: Some(file) })),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(error)) => Err(error).with_context(|| format!("locking {}", state.display())),
+    }
+}
+
+/// Whether `path` is on a network (or user-space) file system, where a whole-file lock may be carried out as
+/// the byte-range locks SQLite itself takes.
+fn on_network_file_system(path: &std::path::Path) -> bool {
+    const NETWORK: [u64; 8] = [
+        0x6969,      // NFS
+        0x517B,      // SMB
+        0xFF53_4D42, // CIFS
+        0xFE53_4D42, // SMB2
+        0x6573_5546, // FUSE
+        0x00C3_6400, // Ceph
+        0x5346_414F, // AFS
+        0x0102_1997, // 9P
+    ];
+    rustix::fs::statfs(path).is_ok_and(|info| NETWORK.contains(&(info.f_type as u64)))
 }
 
 /// The lock file of a state file: beside its real path.
@@ -267,11 +308,11 @@ fn lock_path(state: &std::path::Path) -> Result<std::path::PathBuf> {
 }
 
 /// Writes who holds the lock into the lock file (which only the holder writes), for the others to say.
-pub fn describe_holder(lock: &mut std::fs::File, what: &str) {
+pub fn describe_holder(lock: &mut StateLock, what: &str) {
     use std::io::{Seek, Write};
-    let _ = lock.set_len(0);
-    let _ = lock.rewind();
-    let _ = write!(lock, "{what}, process {}", std::process::id());
+    let _ = lock.beside.set_len(0);
+    let _ = lock.beside.rewind();
+    let _ = write!(lock.beside, "{what}, process {}", std::process::id());
 }
 
 /// Who holds a state file's lock, as the holder wrote it: "huntbook daemon, process 4242" (or "another huntbook
@@ -334,7 +375,7 @@ const RETENTION: TimeDelta = TimeDelta::days(30);
 fn warn_beyond_retention(window: &Window, now: DateTime<Utc>) {
     let kept_from = now - RETENTION;
     if window.start < kept_from {
-        eprintln!(
+        crate::say!(
             "warning: --since {} is {} days back; advanced hunting keeps 30 days, so Graph finds nothing before {} \
              (these runs are marked backfill in `huntbook runs`)",
             window.start.format("%Y-%m-%d %H:%M:%S"),

@@ -41,14 +41,14 @@ fn add(
     let workspace = match workspace::open(config) {
         Ok(workspace) => workspace,
         Err(problems) => {
-            eprint!("{}", render_diagnostics(&problems));
+            crate::say_inline!("{}", render_diagnostics(&problems));
             return Ok(Outcome::Invalid);
         }
     };
     let found = match workspace.playbook(playbook) {
         Ok(found) => found,
         Err(problem) => {
-            eprint!("{}", render_diagnostics(&[*problem]));
+            crate::say_inline!("{}", render_diagnostics(&[*problem]));
             return Ok(Outcome::Invalid);
         }
     };
@@ -67,7 +67,7 @@ fn add(
                         typed.ty.name()
                     ))
                     .with_hint("compare a column with something, such as 'DeviceName == \"pc-1\"'");
-                    eprint!("{}", render_diagnostics(&[problem]));
+                    crate::say_inline!("{}", render_diagnostics(&[problem]));
                     return Ok(Outcome::Invalid);
                 }
                 Err(errors) => {
@@ -83,12 +83,12 @@ fn add(
                             problem
                         })
                         .collect();
-                    eprint!("{}", render_diagnostics(&problems));
+                    crate::say_inline!("{}", render_diagnostics(&problems));
                     return Ok(Outcome::Invalid);
                 }
             }
         }
-        None => eprintln!(
+        None => crate::say!(
             "note: the columns of {playbook}'s hits are known only when it runs: the condition is checked then"
         ),
     }
@@ -108,7 +108,7 @@ fn add(
     println!(
         "{} silences {playbook} where {} until {} ({})",
         silence.id,
-        silence.condition,
+        inert(&silence.condition),
         silence.expires.format("%Y-%m-%d %H:%M:%S UTC"),
         crate::config::duration::format_duration(length.num_seconds()),
     );
@@ -119,7 +119,7 @@ fn list(config: &crate::cli::ConfigArgs, all: bool) -> Result<Outcome> {
     let config = match workspace::config(config) {
         Ok(config) => config,
         Err(problems) => {
-            eprint!("{}", render_diagnostics(&problems));
+            crate::say_inline!("{}", render_diagnostics(&problems));
             return Ok(Outcome::Invalid);
         }
     };
@@ -129,7 +129,7 @@ fn list(config: &crate::cli::ConfigArgs, all: bool) -> Result<Outcome> {
         writeln!(out, "no silences: {} does not exist", config.state.display())?;
         return Ok(Outcome::Success);
     }
-    let store = super::open_store(&config.state)?;
+    let store = super::open_for_reading(&config.state)?;
     let now = system_now();
     let silences: Vec<Silence> =
         store.silences().context("reading the silences")?.into_iter().filter(|s| all || s.is_active(now)).collect();
@@ -157,9 +157,9 @@ fn list(config: &crate::cli::ConfigArgs, all: bool) -> Result<Outcome> {
             silence.playbook,
             state,
             counts.get(&silence.id).copied().unwrap_or(0),
-            silence.author,
-            silence.condition,
-            silence.reason,
+            inert(&silence.author),
+            inert(&silence.condition),
+            inert(&silence.reason),
         )?;
     }
     Ok(Outcome::Success)
@@ -169,7 +169,7 @@ fn remove(config: &crate::cli::ConfigArgs, id: &str) -> Result<Outcome> {
     let config = match workspace::config(config) {
         Ok(config) => config,
         Err(problems) => {
-            eprint!("{}", render_diagnostics(&problems));
+            crate::say_inline!("{}", render_diagnostics(&problems));
             return Ok(Outcome::Invalid);
         }
     };
@@ -180,7 +180,7 @@ fn remove(config: &crate::cli::ConfigArgs, id: &str) -> Result<Outcome> {
         let known: Vec<&str> = silences.iter().map(|s| s.id.as_str()).collect();
         let hint = crate::config::yaml::did_you_mean(id, known.iter().copied())
             .unwrap_or_else(|| "`huntbook silence list --all` lists the silences".to_string());
-        eprint!("{}", render_diagnostics(&[Diagnostic::plain(format!("no silence {id}")).with_hint(hint)]));
+        crate::say_inline!("{}", render_diagnostics(&[Diagnostic::plain(format!("no silence {id}")).with_hint(hint)]));
         return Ok(Outcome::Invalid);
     };
     if !silence.is_active(now) {
@@ -188,6 +188,12 @@ fn remove(config: &crate::cli::ConfigArgs, id: &str) -> Result<Outcome> {
         return Ok(Outcome::Success);
     }
     store.remove_silence(id, now).context("removing the silence")?;
-    println!("{id} removed: {}'s hits where {} are heard again", silence.playbook, silence.condition);
+    println!("{id} removed: {}'s hits where {} are heard again", silence.playbook, inert(&silence.condition));
     Ok(Outcome::Success)
+}
+
+/// What a person typed (a reason, an author, a condition) as a terminal shows it: a line break, an escape
+/// sequence or a bidi control by its code point, so that it cannot forge a line or rewrite the screen.
+fn inert(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::render::visible::made_visible(text, &[])
 }

@@ -62,12 +62,14 @@ pub fn config_path(args: &ConfigArgs) -> Option<PathBuf> {
 pub fn config(args: &ConfigArgs) -> Result<Config, Vec<Diagnostic>> {
     let path = config_path(args);
     if path.is_none() {
-        eprintln!(
+        crate::say!(
             "note: no {CONFIG_FILE} here and no --config: using the built-in configuration (the sample data in \
              examples/data, messages written under outbox/)"
         );
     }
-    load_config(path.as_deref())
+    let config = load_config(path.as_deref())?;
+    crate::logging::redact_also(&config.redactor());
+    Ok(config)
 }
 
 /// Loads everything. `Err` holds problems that stop every command (the configuration, the templates, the

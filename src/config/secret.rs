@@ -98,6 +98,14 @@ impl Redactor {
         Redactor::build(plain, self.logins.clone())
     }
 
+    /// What this redactor and `other` both redact.
+    pub fn merged(&self, other: &Redactor) -> Redactor {
+        let plain = self.plain.iter().chain(&other.plain).cloned().collect();
+        let mut logins = self.logins.clone();
+        logins.extend(other.logins.iter().filter(|login| !self.logins.contains(login)).cloned());
+        Redactor::build(plain, logins)
+    }
+
     fn build(mut plain: Vec<String>, logins: Vec<(String, String)>) -> Redactor {
         plain.retain(|text| text.len() >= SHORTEST);
         plain.sort();

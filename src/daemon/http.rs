@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 
 use super::Shared;
 use crate::render::email::escape_html;
-use crate::store::{ReceiverQueue, RunRecord, RunStatus, Store};
+use crate::store::{ReceiverQueue, RunRecord, RunStatus};
 use crate::telemetry::ReceiverLabel;
 
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -39,7 +39,9 @@ fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
+        .and_then(|value| value.trim_start().split_once(' '))
+        // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` is `Bearer`.
+        .and_then(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer").then_some(token))
         .unwrap_or_default();
     constant_time_equal(given.trim().as_bytes(), token.expose().as_bytes())
 }
@@ -69,12 +71,10 @@ async fn readyz(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respon
     if !shared.delivery_running() {
         problems.push("the delivery loop is not running (its error is in the log)".to_string());
     }
-    let state = shared.state.clone();
-    let writable =
-        tokio::task::spawn_blocking(move || Store::open(&state).and_then(|mut store| store.check_writable()))
-            .await
-            .map_err(|error| error.to_string())
-            .and_then(|result| result.map_err(|error| error.to_string()));
+    if let Some((since, error)) = shared.store_refused() {
+        problems.push(format!("the state file has refused writes since {} UTC: {error}", time(since)));
+    }
+    let writable = shared.readers.with(|store| store.check_writable().map_err(|error| error.to_string())).await;
     if let Err(error) = writable {
         problems.push(format!("the state file does not take writes: {error}"));
     }
@@ -97,19 +97,18 @@ struct Snapshot {
 }
 
 async fn snapshot(shared: &Shared, recent: usize) -> Result<Snapshot, String> {
-    let state = shared.state.clone();
-    tokio::task::spawn_blocking(move || -> Result<Snapshot, String> {
-        let store = Store::open(&state).map_err(|e| e.to_string())?;
-        Ok(Snapshot {
-            latest: if recent > 0 { store.latest_runs().map_err(|e| e.to_string())? } else { Vec::new() },
-            streaks: if recent > 0 { store.failing_streaks().map_err(|e| e.to_string())? } else { Vec::new() },
-            queues: store.receiver_queues().map_err(|e| e.to_string())?,
-            recent: if recent > 0 { store.runs(None, recent).map_err(|e| e.to_string())? } else { Vec::new() },
-            archives: store.archive_sizes().map_err(|e| e.to_string())?,
+    shared
+        .readers
+        .with(move |store| {
+            Ok(Snapshot {
+                latest: if recent > 0 { store.latest_runs().map_err(|e| e.to_string())? } else { Vec::new() },
+                streaks: if recent > 0 { store.failing_streaks().map_err(|e| e.to_string())? } else { Vec::new() },
+                queues: store.receiver_queues().map_err(|e| e.to_string())?,
+                recent: if recent > 0 { store.runs(None, recent).map_err(|e| e.to_string())? } else { Vec::new() },
+                archives: store.archive_sizes().map_err(|e| e.to_string())?,
+            })
         })
-    })
-    .await
-    .map_err(|e| e.to_string())?
+        .await
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
@@ -203,6 +202,15 @@ fn render_status(shared: &Shared, snapshot: &Snapshot) -> String {
         time(now),
         escape_html(&shared.state.display().to_string()),
     );
+    if let Some((since, error)) = shared.store_refused() {
+        let _ = write!(
+            page,
+            "<div class=\"banner\" id=\"store-refused\"><strong>The state file has refused writes since {} UTC</strong>: \
+             runs fail and nothing is delivered until it takes them again (nothing is lost meanwhile).<pre>{}</pre></div>",
+            time(since),
+            escape_html(&error),
+        );
+    }
     if let Some(reload) = shared.failed_reload() {
         let _ = write!(
             page,
@@ -228,10 +236,17 @@ fn render_status(shared: &Shared, snapshot: &Snapshot) -> String {
     for playbook in &workspace.playbooks {
         let last = latest.get(playbook.id.as_str());
         let streak = streaks.get(playbook.id.as_str()).copied().unwrap_or(0);
+        let unrecorded =
+            shared.unrecorded_failure(&playbook.id).filter(|(at, _)| last.is_none_or(|run| run.started < *at));
         let (class, state) = if !playbook.enabled {
             ("muted", "disabled".to_string())
         } else if running.contains_key(&playbook.id) {
             ("running", "running".to_string())
+        } else if let Some((at, failures)) = unrecorded {
+            (
+                "failing",
+                format!("failing ({failures} in a row; the latest, at {} UTC, could not be recorded)", time(at)),
+            )
         } else if streak > 0 {
             ("failing", format!("failing ({streak} in a row)"))
         } else if last.is_some() {

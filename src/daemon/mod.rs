@@ -17,6 +17,7 @@
 pub mod http;
 pub mod meta;
 pub mod plan;
+pub mod serve;
 #[cfg(test)]
 mod tests;
 
@@ -61,9 +62,49 @@ pub struct ReloadStatus {
     pub problems: String,
 }
 
+/// A few connections to the state file for the HTTP endpoint: at most [`Readers::AT_ONCE`] requests read it at
+/// once (the others wait their turn), on connections kept open rather than opened per request — so that a crowd
+/// of requests cannot take the process's files or threads.
+pub struct Readers {
+    state: PathBuf,
+    permits: tokio::sync::Semaphore,
+    idle: Mutex<Vec<Store>>,
+}
+
+impl Readers {
+    pub const AT_ONCE: usize = 2;
+
+    fn new(state: PathBuf) -> Readers {
+        Readers { state, permits: tokio::sync::Semaphore::new(Self::AT_ONCE), idle: Mutex::new(Vec::new()) }
+    }
+
+    /// Runs `work` with a connection to the state file, on a blocking thread.
+    pub async fn with<T: Send + 'static>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&mut Store) -> Result<T, String> + Send + 'static,
+    ) -> Result<T, String> {
+        let _permit = self.permits.acquire().await.map_err(|error| error.to_string())?;
+        let readers = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let pooled = lock(&readers.idle).pop();
+            let mut store = match pooled {
+                Some(store) => store,
+                None => Store::open(&readers.state).map_err(|error| error.to_string())?,
+            };
+            let result = work(&mut store);
+            lock(&readers.idle).push(store);
+            result
+        })
+        .await
+        .map_err(|error| error.to_string())?
+    }
+}
+
 /// What the parts of the daemon share; the HTTP endpoint reads it.
 pub struct Shared {
     pub state: PathBuf,
+    /// The HTTP endpoint's connections to the state file.
+    pub readers: Arc<Readers>,
     pub timer: Arc<dyn Timer>,
     pub metrics: Arc<Metrics>,
     workspace: RwLock<Arc<Workspace>>,
@@ -79,6 +120,19 @@ pub struct Shared {
     failed_reload: Mutex<Option<ReloadStatus>>,
     scheduler_running: AtomicBool,
     delivery_running: AtomicBool,
+    /// Why the state file does not take what the daemon must keep (a run's commit or a delivery's record
+    /// failed: a full disk, a read-only file), and since when. The next write that succeeds clears it;
+    /// `/readyz` says it.
+    store_refused: Mutex<Option<(DateTime<Utc>, String)>>,
+    /// Failed runs the state file could not record, by playbook: when the latest started, and how many in a
+    /// row. They back off as recorded failures do, instead of running again at once in a loop.
+    unrecorded_failures: Mutex<HashMap<String, (DateTime<Utc>, u32)>>,
+    /// Messages delivered whose delivery the state file could not record (by id, with the server's answer):
+    /// kept across reloads so that none is sent again while the file refuses writes.
+    pub delivered_unrecorded: Arc<Mutex<BTreeMap<String, String>>>,
+    /// The address the HTTP endpoint listens on, once bound: a reload cannot move it, so the token rule (a
+    /// listener off loopback needs `http.token`) is checked against it, not against the new `http.listen`.
+    bound: Mutex<Option<std::net::SocketAddr>>,
     /// Set by the signals: stop starting runs.
     pub shutdown: CancellationToken,
     /// Wakes the delivery loop: a run committed messages.
@@ -116,6 +170,92 @@ impl Shared {
     /// Whether the delivery loop runs (it stops only at shutdown, or when it cannot work: logged).
     pub fn delivery_running(&self) -> bool {
         self.delivery_running.load(Ordering::Relaxed)
+    }
+
+    /// Says where the HTTP endpoint listens (once, when it is bound).
+    pub fn listening_on(&self, address: std::net::SocketAddr) {
+        *lock(&self.bound) = Some(address);
+    }
+
+    /// Why (and since when) the state file does not take what the daemon must keep, if it does not.
+    pub fn store_refused(&self) -> Option<(DateTime<Utc>, String)> {
+        lock(&self.store_refused).clone()
+    }
+
+    /// The state file refused a write the daemon needed.
+    pub fn refused_by_store(&self, error: &str) {
+        let mut refused = lock(&self.store_refused);
+        if refused.is_none() {
+            tracing::error!(%error, "the state file does not take writes: runs fail and deliveries stop until it does");
+        }
+        *refused = Some((refused.as_ref().map_or_else(|| self.timer.now(), |(since, _)| *since), error.to_string()));
+    }
+
+    /// The state file took a write the daemon needed.
+    pub fn accepted_by_store(&self) {
+        if lock(&self.store_refused).take().is_some() {
+            tracing::info!("the state file takes writes again");
+        }
+    }
+
+    /// The latest failed run of `playbook` that the state file could not record, and how many in a row.
+    pub fn unrecorded_failure(&self, playbook: &str) -> Option<(DateTime<Utc>, u32)> {
+        lock(&self.unrecorded_failures).get(playbook).copied()
+    }
+
+    /// `history` with the failures the state file could not record (see `unrecorded_failures`).
+    fn with_unrecorded_failures(&self, playbook: &str, mut history: ScheduleHistory) -> ScheduleHistory {
+        if let Some((at, failures)) = lock(&self.unrecorded_failures).get(playbook)
+            && history.last_failure.is_none_or(|recorded| recorded < *at)
+            && history.last_success.is_none_or(|success| success < *at)
+        {
+            history.last_failure = Some(*at);
+            history.failures = history.failures.max(*failures);
+        }
+        history
+    }
+
+    /// Remembers how a run that started at `started` ended, for when the state file could not record it.
+    fn remember_outcome(&self, playbook: &str, started: DateTime<Utc>, succeeded: bool, history: &ScheduleHistory) {
+        let mut unrecorded = lock(&self.unrecorded_failures);
+        let recorded = if succeeded {
+            history.last_success.is_some_and(|at| at >= started)
+        } else {
+            history.last_failure.is_some_and(|at| at >= started)
+        };
+        if succeeded || recorded {
+            unrecorded.remove(playbook);
+            return;
+        }
+        let before = unrecorded.get(playbook).map_or(0, |(_, failures)| *failures);
+        unrecorded.insert(playbook.to_string(), (started, before.max(history.failures) + 1));
+    }
+
+    /// A part of the daemon panicked (a bug): logged, counted, survived.
+    fn panicked(&self, part: &str, what: &str, panic: &(dyn std::any::Any + Send)) {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|text| text.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_string());
+        tracing::error!(part, what, panic = %message, "bug: huntbook panicked here; the daemon goes on (please report it)");
+        self.metrics.panics.get_or_create(&crate::telemetry::PartLabel { part: part.to_string() }).inc();
+    }
+}
+
+/// Holds a flag up while a part runs: down when it ends, however it ends (a panic included).
+struct Running<'a>(&'a AtomicBool);
+
+impl<'a> Running<'a> {
+    fn new(flag: &'a AtomicBool) -> Running<'a> {
+        flag.store(true, Ordering::Relaxed);
+        Running(flag)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
     }
 }
 
@@ -184,6 +324,7 @@ impl Daemon {
         metrics.playbooks_invalid.set(workspace.invalid.len() as i64);
         let workspace = Arc::new(workspace);
         let shared = Arc::new(Shared {
+            readers: Arc::new(Readers::new(state.clone())),
             state,
             started: timer.now(),
             timer,
@@ -196,6 +337,10 @@ impl Daemon {
             failed_reload: Mutex::new(None),
             scheduler_running: AtomicBool::new(false),
             delivery_running: AtomicBool::new(false),
+            store_refused: Mutex::new(None),
+            bound: Mutex::new(None),
+            unrecorded_failures: Mutex::new(HashMap::new()),
+            delivered_unrecorded: Arc::new(Mutex::new(BTreeMap::new())),
             shutdown: CancellationToken::new(),
             delivery_wake: Notify::new(),
             meta_wake: Notify::new(),
@@ -221,7 +366,7 @@ impl Daemon {
         let stores: Arc<Mutex<Vec<Store>>> = Arc::new(Mutex::new(Vec::new()));
         queue_all(&shared, &loaded, &mut plan, &[]).await;
         let meta = tokio::spawn(meta_loop(Arc::clone(&shared)));
-        shared.scheduler_running.store(true, Ordering::Relaxed);
+        let scheduling = Running::new(&shared.scheduler_running);
         let mut busy = 0usize;
         loop {
             let now = shared.timer.now();
@@ -280,7 +425,7 @@ impl Daemon {
                 () = shared.timer.sleep(wait) => {}
             }
         }
-        shared.scheduler_running.store(false, Ordering::Relaxed);
+        drop(scheduling);
         meta.abort();
         drop(done_sender);
         // Shutting down: the runs in flight may finish until the grace period ends.
@@ -340,6 +485,7 @@ async fn queue_all(shared: &Arc<Shared>, loaded: &Arc<Loaded>, plan: &mut Plan, 
     let enabled = loaded.workspace.playbooks.iter().filter(|p| p.enabled && !running.contains(&p.id));
     for (position, playbook) in enabled.enumerate() {
         let history = histories.get(position).copied().unwrap_or_default();
+        let history = shared.with_unrecorded_failures(&playbook.id, history);
         let due = due_at(playbook, &history);
         plan.schedule(&playbook.id, spread(playbook, due, interval(playbook, now)), due, now);
         if let Some(at) = plan.next_of(&playbook.id) {
@@ -378,7 +524,8 @@ fn finish(shared: &Shared, plan: &mut Plan, loaded: &Loaded, done: Done) {
     }
 }
 
-/// One run, on a blocking thread, with a connection from the pool.
+/// One run, on a blocking thread, with a connection from the pool. A panic (a bug) is caught here: it fails
+/// this run alone, which is tried again as a failed run is.
 fn run_job(shared: &Shared, stores: &Mutex<Vec<Store>>, job: Job) -> Done {
     let playbook = &job.loaded.workspace.playbooks[job.index];
     let clock = TimerClock(Arc::clone(&shared.timer));
@@ -388,6 +535,7 @@ fn run_job(shared: &Shared, stores: &Mutex<Vec<Store>>, job: Job) -> Done {
         templates: &job.loaded.workspace.templates,
         clock: &clock,
     };
+    let started = clock.now();
     let pooled = lock(stores).pop();
     let store = match pooled {
         Some(store) => Some(store),
@@ -398,14 +546,38 @@ fn run_job(shared: &Shared, stores: &Mutex<Vec<Store>>, job: Job) -> Done {
     let mut queued = false;
     let mut history = None;
     if let Some(mut store) = store {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_playbook(&services, &mut store, playbook, RunOptions::default())
+        }));
         // A failure is logged by the runner, in the run's span; a meta alert is queued with its record.
-        queued = match run_playbook(&services, &mut store, playbook, RunOptions::default()) {
-            Ok(summary) => !summary.messages.is_empty(),
-            Err(_) => services.config.meta.is_some(),
+        let succeeded = match &outcome {
+            Ok(Ok(summary)) => {
+                queued = !summary.messages.is_empty();
+                shared.accepted_by_store();
+                true
+            }
+            Ok(Err(error)) => {
+                if let crate::runner::RunError::Store { source, .. } = error {
+                    shared.refused_by_store(&source.to_string());
+                }
+                queued = services.config.meta.is_some();
+                false
+            }
+            Err(panic) => {
+                shared.panicked("run", &playbook.id, panic.as_ref());
+                false
+            }
         };
         history = store.schedule_history(&playbook.id).ok();
-        lock(stores).push(store);
+        if let Some(history) = &history {
+            shared.remember_outcome(&playbook.id, started, succeeded, history);
+        }
+        // A connection a panic went through is not trusted again.
+        if outcome.is_ok() {
+            lock(stores).push(store);
+        }
     }
+    let history = history.map(|history| shared.with_unrecorded_failures(&playbook.id, history));
     let interval = interval(playbook, clock.now());
     Done { playbook: job.fire.playbook.clone(), generation: job.loaded.generation, history, interval, queued }
 }
@@ -461,7 +633,27 @@ async fn reload(shared: &Arc<Shared>, loader: &Arc<Loader>, current: &Arc<Loaded
         Err(error) => format!("error: loading failed: {error}\n"),
         Ok(Err(problems)) => render_diagnostics(&problems),
         Ok(Ok((workspace, source))) => {
-            if workspace.problems.is_empty() {
+            let bound = *lock(&shared.bound);
+            let exposed = bound.filter(|address| !address.ip().is_loopback() && workspace.config.http.token.is_none());
+            if let Some(address) = exposed {
+                // The endpoint stays where it was bound: without the token, anyone who reaches it could read it.
+                drop(tokio::task::spawn_blocking(move || drop((workspace, source))));
+                format!(
+                    "error: http.token: the daemon listens on {address}, which is not a loopback address, so the \
+                     endpoint needs a token; the new configuration has none (a reload cannot move the listener: \
+                     restart the daemon to listen elsewhere)\n"
+                )
+            } else if workspace.problems.is_empty() {
+                if let Some(address) = bound
+                    && workspace.config.http.listen != address
+                    && workspace.config.http.listen.port() != 0
+                {
+                    tracing::warn!(
+                        listening = %address,
+                        configured = %workspace.config.http.listen,
+                        "http.listen changed: the endpoint moves at the next start, not on a reload"
+                    );
+                }
                 let generation = current.generation + 1;
                 tracing::info!(
                     %cause,
@@ -479,11 +671,12 @@ async fn reload(shared: &Arc<Shared>, loader: &Arc<Loader>, current: &Arc<Loaded
                 shared.generation.store(generation, Ordering::Relaxed);
                 *lock(&shared.failed_reload) = None;
                 return Some(Arc::new(Loaded { workspace, source, generation }));
+            } else {
+                let problems = render_diagnostics(&workspace.problems);
+                // Its source may own a runtime: not dropped here, on an async thread.
+                drop(tokio::task::spawn_blocking(move || drop((workspace, source))));
+                problems
             }
-            let problems = render_diagnostics(&workspace.problems);
-            // Its source may own a runtime: not dropped here, on an async thread.
-            drop(tokio::task::spawn_blocking(move || drop((workspace, source))));
-            problems
         }
     };
     tracing::error!(
@@ -499,11 +692,31 @@ async fn reload(shared: &Arc<Shared>, loader: &Arc<Loader>, current: &Arc<Loaded
 }
 
 /// The delivery loop, on the calling thread (its own runtime): the outbox all the time, woken by commits,
-/// until `finish` is cancelled; then one last drain until `deadline` (read when `finish` fires).
+/// until `finish` is cancelled; then one last drain until `deadline` (read when `finish` fires). A panic (a bug)
+/// is caught: logged, counted, and the loop starts again after a pause.
 pub fn deliver_loop(shared: &Shared, finish: &CancellationToken, deadline: &Mutex<Option<DateTime<Utc>>>) {
-    shared.delivery_running.store(true, Ordering::Relaxed);
-    deliver(shared, finish, deadline);
-    shared.delivery_running.store(false, Ordering::Relaxed);
+    let _running = Running::new(&shared.delivery_running);
+    loop {
+        let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| deliver(shared, finish, deadline)));
+        match delivered {
+            Ok(()) => return,
+            Err(panic) => shared.panicked("delivery", "the delivery loop", panic.as_ref()),
+        }
+        if finish.is_cancelled() || !pause(shared, finish, std::time::Duration::from_secs(5)) {
+            return;
+        }
+    }
+}
+
+/// Waits `wait` on the daemon's timer unless `finish` comes first; false when it did (or no runtime starts).
+fn pause(shared: &Shared, finish: &CancellationToken, wait: std::time::Duration) -> bool {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return false };
+    runtime.block_on(async {
+        tokio::select! {
+            () = finish.cancelled() => false,
+            () = shared.timer.sleep(wait) => true,
+        }
+    })
 }
 
 fn deliver(shared: &Shared, finish: &CancellationToken, deadline: &Mutex<Option<DateTime<Utc>>>) {
@@ -540,8 +753,11 @@ fn deliver(shared: &Shared, finish: &CancellationToken, deadline: &Mutex<Option<
             let mut store = match Store::open(&shared.state) {
                 Ok(store) => store,
                 Err(error) => {
-                    tracing::error!(%error, "the delivery loop could not open the state file");
-                    return;
+                    shared.refused_by_store(&format!("the delivery loop cannot open it: {error}"));
+                    tokio::select! {
+                        () = finish.cancelled() => return,
+                        () = shared.timer.sleep(std::time::Duration::from_secs(60)) => continue,
+                    }
                 }
             };
             let store = Mutex::new(&mut store);
@@ -555,7 +771,8 @@ fn deliver(shared: &Shared, finish: &CancellationToken, deadline: &Mutex<Option<
             let sink_for = |receiver: &str| sinks.get(receiver);
             let policy = RetryPolicy { max_age: config.delivery.max_age, ..RetryPolicy::default() };
             let redactor = config.redactor();
-            let outbox = Outbox::new(&store, &sink_for, shared.timer.as_ref(), policy, &redactor);
+            let outbox = Outbox::new(&store, &sink_for, shared.timer.as_ref(), policy, &redactor)
+                .remembering(Arc::clone(&shared.delivered_unrecorded));
             loop {
                 if finish.is_cancelled() {
                     let until = lock(deadline).unwrap_or_else(|| shared.timer.now());
@@ -575,12 +792,17 @@ fn deliver(shared: &Shared, finish: &CancellationToken, deadline: &Mutex<Option<
                 let failed = match outbox.deliver_until(until).await {
                     Ok(report) => {
                         log_report(&report);
+                        if report.wrote() {
+                            shared.accepted_by_store();
+                        }
                         if report.dead > 0 {
                             shared.meta_wake.notify_one();
                         }
                         false
                     }
                     Err(error) => {
+                        // Nothing more is sent until the store takes the record of what was (no re-sending).
+                        shared.refused_by_store(&error.to_string());
                         tracing::error!(%error, "delivering the outbox failed; trying again in a minute");
                         true
                     }
@@ -613,5 +835,8 @@ fn log_report(report: &crate::deliver::outbox::DeliveryReport) {
     }
     for error in &report.errors {
         tracing::warn!(%error, "delivery failed");
+    }
+    if report.recorded_late > 0 {
+        tracing::info!(messages = report.recorded_late, "recorded deliveries the state file had refused");
     }
 }

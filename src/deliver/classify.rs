@@ -134,13 +134,15 @@ fn answer_text(body: &[u8]) -> String {
     String::from_utf8_lossy(body).trim().to_string()
 }
 
-/// `text` on one line (runs of white space made one space), cut to `width` characters with an ellipsis.
+/// `text` on one line (runs of white space made one space), inert (escape sequences and bidi controls shown by
+/// their code points), cut to `width` characters with an ellipsis: for showing on a terminal.
 pub fn one_line(text: &str, width: usize) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = crate::render::visible::made_visible(&flat, &[]);
     if flat.chars().count() > width {
         format!("{}…", flat.chars().take(width.saturating_sub(1)).collect::<String>())
     } else {
-        flat
+        flat.into_owned()
     }
 }
 

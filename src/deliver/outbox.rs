@@ -10,6 +10,8 @@
 //!   and all of it (so that many messages do not retry in step), or after the server's `Retry-After`; once a message has been queued for `max_age` (48 h), its next failure makes it dead.
 //! - **At least once.** A message is marked sent only after the server accepted it; a crash in between sends it
 //!   again on the next pass, with the same bytes (and `Message-ID`).
+//! - **No flood when the state file refuses writes.** A message delivered but not marked sent (a full disk) is
+//!   remembered, not sent again: every pass first records those, and sends nothing while it cannot.
 //!
 //! Receivers are served at once, each by its own task; the store is shared behind a mutex.
 
@@ -82,6 +84,8 @@ pub struct DeliveryReport {
     pub queued: BTreeMap<String, usize>,
     /// The failures, in the order they happened: "playbook → receiver: error".
     pub errors: Vec<String>,
+    /// Deliveries of earlier passes recorded now (the store had refused them).
+    pub recorded_late: usize,
 }
 
 impl DeliveryReport {
@@ -95,6 +99,12 @@ impl DeliveryReport {
         self.dead += other.dead;
         self.dead_to.extend(other.dead_to);
         self.errors.extend(other.errors);
+        self.recorded_late += other.recorded_late;
+    }
+
+    /// Whether anything was written to the store (a delivery, a retry or a death recorded).
+    pub fn wrote(&self) -> bool {
+        self.delivered + self.retrying + self.dead + self.recorded_late > 0
     }
 }
 
@@ -116,6 +126,9 @@ pub struct Outbox<'a> {
     rng: Mutex<rand_chacha::ChaCha8Rng>,
     /// When each paced receiver was last sent a request, across passes.
     last_request: Mutex<BTreeMap<String, DateTime<Utc>>>,
+    /// Messages delivered but not yet marked sent (the store refused the write), by id, with the server's
+    /// answer.
+    unrecorded: Arc<Mutex<BTreeMap<String, String>>>,
 }
 
 impl<'a> Outbox<'a> {
@@ -149,7 +162,28 @@ impl<'a> Outbox<'a> {
             redactor,
             rng: Mutex::new(rand_chacha::ChaCha8Rng::seed_from_u64(seed)),
             last_request: Mutex::new(BTreeMap::new()),
+            unrecorded: Arc::default(),
         }
+    }
+
+    /// The same, remembering the messages delivered but not marked sent in `unrecorded`, which outlives this
+    /// outbox (the daemon keeps one across reloads).
+    pub fn remembering(self, unrecorded: Arc<Mutex<BTreeMap<String, String>>>) -> Self {
+        Outbox { unrecorded, ..self }
+    }
+
+    fn unrecorded(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, String>> {
+        self.unrecorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records the deliveries the store refused before; an error when it still refuses (nothing is sent then).
+    fn record_unrecorded(&self) -> Result<usize, StoreError> {
+        let waiting: Vec<(String, String)> = self.unrecorded().iter().map(|(id, a)| (id.clone(), a.clone())).collect();
+        for (id, answer) in &waiting {
+            tolerate(self.store().mark_sent(id, self.timer.now(), answer))?;
+            self.unrecorded().remove(id);
+        }
+        Ok(waiting.len())
     }
 
     fn store(&self) -> std::sync::MutexGuard<'_, &'a mut Store> {
@@ -190,8 +224,9 @@ impl<'a> Outbox<'a> {
 
     /// One pass: every receiver's due messages, receivers at once.
     async fn pass(&self, until: DateTime<Utc>) -> Result<DeliveryReport, StoreError> {
+        let recorded = self.record_unrecorded()?;
         let heads = self.store().pending_heads()?;
-        let mut report = DeliveryReport::default();
+        let mut report = DeliveryReport { recorded_late: recorded, ..DeliveryReport::default() };
         let mut tasks = Vec::new();
         for head in heads {
             match (self.sink_for)(&head.receiver) {
@@ -226,6 +261,9 @@ impl<'a> Outbox<'a> {
             let Some(last) = page.last() else { return Ok(report) };
             cursor = Some((last.message.created, last.message.id.clone()));
             for entry in page {
+                if self.unrecorded().contains_key(&entry.message.id) {
+                    continue;
+                }
                 if entry.next_attempt > self.timer.now() {
                     // Not due: the messages behind it wait their turn.
                     return Ok(report);
@@ -266,8 +304,11 @@ impl<'a> Outbox<'a> {
     /// Records what became of one attempt; false when the receiver must stop for now (a failure to retry).
     fn record(&self, entry: &OutboxEntry, delivery: Delivery, report: &mut DeliveryReport) -> Result<bool, StoreError> {
         let message = &entry.message;
-        // What a server said is kept and shown: redacted whole first, then made one line and cut.
-        let shown = |text: &str| self.redactor.shown(text, KEPT_ANSWER);
+        // What a server said is kept and shown: redacted whole first, then made one line and cut, and inert (its
+        // escape sequences and bidi controls shown by their code points).
+        let shown = |text: &str| {
+            crate::render::visible::made_visible(&self.redactor.shown(text, KEPT_ANSWER), &[]).into_owned()
+        };
         let delivery = match delivery {
             Delivery::Delivered { answer } => Delivery::Delivered { answer: shown(&answer) },
             Delivery::RetryLater { error, after } => Delivery::RetryLater { error: shown(&error), after },
@@ -278,6 +319,12 @@ impl<'a> Outbox<'a> {
         let outcome = match delivery {
             Delivery::Delivered { answer } => {
                 let marked = self.store().mark_sent(&message.id, now, &answer);
+                if let Err(error) = &marked
+                    && !matches!(error, StoreError::WrongState { .. } | StoreError::NotFound { .. })
+                {
+                    // Delivered, but not recorded: not sent again while the store refuses the write.
+                    self.unrecorded().insert(message.id.clone(), answer.clone());
+                }
                 crate::telemetry::delivery(&message.receiver, "delivered");
                 if tolerate(marked)? {
                     report.delivered += 1;

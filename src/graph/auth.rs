@@ -320,13 +320,16 @@ impl TokenSource {
 /// redacted (its first line is taken here: a line break through a secret would leave a part no redaction finds).
 fn entra_error(status: reqwest::StatusCode, body: &str) -> String {
     let answer: Option<serde_json::Value> = serde_json::from_str(body).ok();
-    let field = |key: &str| answer.as_ref().and_then(|a| a.get(key)).and_then(|v| v.as_str()).map(str::to_string);
+    // Inert: the endpoint's words reach terminals and logs (see `classify::graph_error`).
+    let field =
+        |key: &str| {
+            answer.as_ref().and_then(|a| a.get(key)).and_then(|v| v.as_str()).map(|text| {
+                crate::render::visible::made_visible(text.lines().next().unwrap_or_default(), &[]).into_owned()
+            })
+        };
     let status = format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""));
     match (field("error"), field("error_description")) {
-        (Some(error), Some(description)) => {
-            let first_line = description.lines().next().unwrap_or_default().to_string();
-            format!("{status}: {error}: {first_line}")
-        }
+        (Some(error), Some(first_line)) => format!("{status}: {error}: {first_line}"),
         (Some(error), None) => format!("{status}: {error}"),
         _ => status,
     }

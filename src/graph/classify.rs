@@ -102,7 +102,10 @@ pub fn graph_error(body: &[u8]) -> Option<GraphErrorBody> {
         message: String,
     }
     let envelope: Envelope = serde_json::from_slice(body).ok()?;
-    Some(GraphErrorBody { code: envelope.error.code, message: envelope.error.message })
+    // What a server says reaches terminals and logs: its line breaks, escape sequences and bidi controls are
+    // shown by their code points, so that it cannot forge a log line or rewrite the screen.
+    let inert = |text: String| crate::render::visible::made_visible(&text, &[]).into_owned();
+    Some(GraphErrorBody { code: inert(envelope.error.code), message: inert(envelope.error.message) })
 }
 
 fn describe(status: StatusCode, said: Option<&GraphErrorBody>) -> String {

@@ -175,7 +175,7 @@ impl Environment {
         use std::io::IsTerminal;
         let mut environment = Environment { redactor: redactor.clone(), ..Environment::system()? };
         if std::io::stderr().is_terminal() {
-            environment.waits = Some(Arc::new(move |line: &str| eprintln!("{}", redactor.redact(line))));
+            environment.waits = Some(Arc::new(move |line: &str| crate::say!("{}", redactor.redact(line))));
         }
         Ok(environment)
     }

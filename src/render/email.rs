@@ -23,7 +23,7 @@ mod sanitize;
 mod templates;
 
 pub use references::{ColumnReference, column_references};
-pub use sanitize::escape_html;
+pub use sanitize::{clean_text, escape_html};
 pub use templates::{Templates, shipped_templates};
 
 use chrono::{DateTime, Utc};

@@ -132,7 +132,8 @@ impl RunError {
     pub fn render(&self) -> String {
         match self {
             RunError::Query { diagnostics, .. } => crate::diagnostics::render_diagnostics(diagnostics),
-            other => format!("error: {other}\n"),
+            // Inert: a server's words may be in it (line breaks, escape sequences, bidi controls).
+            other => format!("error: {}\n", crate::render::visible::made_visible(&other.to_string(), &[])),
         }
     }
 }
@@ -509,7 +510,21 @@ pub fn run_playbook(
                 messages: &summary.messages,
                 watermark: Some(window.end),
             };
-            summary.archived = store.commit_run(&commit).map_err(store_error)?;
+            summary.archived = match store.commit_run(&commit) {
+                Ok(archived) => archived,
+                Err(source) => {
+                    // Nothing of the run was kept (a full disk, a damaged file): it failed, and its window is
+                    // run again. Its record is kept if the file still takes one.
+                    let error = store_error(source);
+                    tracing::error!(window = %window.iso_interval(), error = %error.detail(), "run failed: its commit failed; nothing of it was kept");
+                    crate::telemetry::run_failed(&playbook.id, timing.elapsed());
+                    let failed = record(RunStatus::Failed, Some(error.detail()), summary.rows, 0, 0, false);
+                    if let Err(also) = store.record_failed_run(&failed) {
+                        tracing::warn!(error = %also, "the failed run could not be recorded either");
+                    }
+                    return Err(error);
+                }
+            };
             failpoint::hit("after-commit");
             for label in &kept.failures {
                 crate::telemetry::enrichment_failed(&playbook.id, label);

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OpenFlags, OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{Store, StoreError, sql_error};
 use crate::kql::error::KqlError;
@@ -566,10 +566,7 @@ fn scan_file(
     let failed = |e: rusqlite::Error| {
         KqlError::runtime(format!("reading the archive {} from {}: {e}", layout.name, path.display()))
     };
-    let connection =
-        rusqlite::Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .map_err(failed)?;
-    connection.busy_timeout(super::BUSY_TIMEOUT).map_err(failed)?;
+    let connection = super::read_only_connection(path).map_err(failed)?;
     // Mapped pages: the scan reads the file without copying it through SQLite's page cache.
     connection.pragma_update(None, "mmap_size", 1i64 << 30).map_err(failed)?;
     // A range of the primary key; `+archive` keeps SQLite from scanning an index of the whole archive instead.

@@ -43,6 +43,10 @@ pub use status::ReceiverQueue;
 /// short (milliseconds), so a few seconds only runs out when something is badly wrong.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// What a file path keeps as it is in a SQLite URI: all but `?`, `#`, `%` and what is not printable ASCII.
+const URI_PATH: &percent_encoding::AsciiSet =
+    &percent_encoding::CONTROLS.add(b'?').add(b'#').add(b'%').add(b' ').add(b'"');
+
 /// The fixed-width form of every stored instant; see the module documentation.
 const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
 
@@ -118,6 +122,20 @@ pub enum StoreError {
         found: i64,
         /// The newest version this binary can migrate to.
         supported: i64,
+    },
+    /// The file was opened for reading only, and its schema is older than this binary's (it would be brought
+    /// up to date by a command that writes).
+    #[error(
+        "state file {location} has schema version {found}, older than this huntbook's {current}, and this command \
+         only reads it: run one that writes (`huntbook run`, or start the daemon) to bring it up to date"
+    )]
+    OlderSchema {
+        /// The state file's path.
+        location: String,
+        /// The file's `user_version`.
+        found: i64,
+        /// This binary's version.
+        current: i64,
     },
     /// A stored value cannot be read back (a time that does not parse, an unknown state, a negative count).
     #[error("state file {location}: {detail}")]
@@ -449,6 +467,29 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens the state file for reading only (`runs`, `outbox list` and `show`, `silence list`): nothing is
+    /// migrated or written, so a file on a read-only mount, or one the user may only read, can be looked at. On
+    /// a read-only file system without the WAL's shared-memory file, it is read as it is on disk (SQLite's
+    /// `immutable`). A file older than this binary's schema is refused with what to do; a newer one as `open`
+    /// refuses it.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        let location = path.display().to_string();
+        let connection =
+            read_only_connection(path).map_err(|source| sql_error(&location, "opening the file".into(), source))?;
+        let version = migrations::user_version(&connection)
+            .map_err(|source| sql_error(&location, "reading the schema version".into(), source))?;
+        let store = Store { connection, location, path: Some(path.to_path_buf()), adopted_empty: false };
+        store.refuse_foreign()?;
+        let latest = migrations::latest_version(migrations::MIGRATIONS);
+        if version > latest {
+            return Err(StoreError::NewerSchema { location: store.location, found: version, supported: latest });
+        }
+        if version < latest {
+            return Err(StoreError::OlderSchema { location: store.location, found: version, current: latest });
+        }
+        Ok(store)
+    }
+
     /// Opens a fresh, empty store that lives in memory (tests, `--dry-run`); it has the same schema as a file.
     pub fn open_in_memory() -> Result<Store, StoreError> {
         let location = ":memory:".to_string();
@@ -542,9 +583,40 @@ impl Store {
     }
 }
 
+/// A read-only connection to a state file. On a read-only file system where the WAL's shared-memory file cannot
+/// be made, the file is read as it is on disk (SQLite's `immutable`: nothing else can write it there either).
+fn read_only_connection(path: &Path) -> Result<Connection, rusqlite::Error> {
+    use rusqlite::OpenFlags;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let uri = |query: &str| {
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let encoded = percent_encoding::utf8_percent_encode(&absolute.to_string_lossy(), URI_PATH).to_string();
+        format!("file:{encoded}{query}")
+    };
+    let open = |uri: &str| -> Result<Connection, rusqlite::Error> {
+        let connection = Connection::open_with_flags(uri, flags)?;
+        connection.busy_timeout(BUSY_TIMEOUT)?;
+        // The first read is when SQLite opens the file (and its WAL) for real.
+        migrations::user_version(&connection)?;
+        Ok(connection)
+    };
+    match open(&uri("")) {
+        Err(error) if error.sqlite_error_code() == Some(ErrorCode::CannotOpen) && path.is_file() => {
+            open(&uri("?immutable=1"))
+        }
+        opened => opened,
+    }
+}
+
 /// Builds the error for a failed SQLite call, recognising the failures a user can act on.
 fn sql_error(location: &str, action: String, source: rusqlite::Error) -> StoreError {
     let location = location.to_string();
+    // SQLite's message without the statement it was about: a migration's whole `CREATE TABLE` text says
+    // nothing to the user that the action does not.
+    let source = match source {
+        rusqlite::Error::SqlInputError { error, msg, .. } => rusqlite::Error::SqliteFailure(error, Some(msg)),
+        other => other,
+    };
     match source.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
             StoreError::Locked { location, action, seconds: BUSY_TIMEOUT.as_secs(), source }

@@ -106,16 +106,10 @@ fn number(value: &Value) -> Option<f64> {
     }
 }
 
-/// A label from a cell: one line, no control characters, at most 60 characters.
+/// A label from a cell, as a table cell shows it: one line (line breaks and tabs made spaces), control and
+/// invisible characters (a NUL, a bidi override) by their code points (`‹U+202E›`), at most 60 characters.
 pub fn label(text: &str) -> String {
-    let mut cleaned: String = text
-        .chars()
-        .map(|c| if c.is_control() || crate::render::visible::is_invisible(c) { ' ' } else { c })
-        .take(61)
-        .collect();
-    if cleaned.chars().count() > 60 {
-        cleaned = cleaned.chars().take(59).collect::<String>() + "…";
-    }
+    let (cleaned, _) = crate::render::email::clean_text(text, 60, false);
     let trimmed = cleaned.trim();
     if trimmed.is_empty() { "(empty)".to_string() } else { trimmed.to_string() }
 }

@@ -132,7 +132,8 @@ fn a_pie_keeps_its_largest_slices_and_adds_up_the_rest() {
 
 #[test]
 fn labels_from_hits_are_one_line_and_short() {
-    assert_eq!(data::label("pc-1\r\nBcc: x\u{202e}"), "pc-1  Bcc: x");
+    // As a table cell shows it: a line break a space, a NUL and a bidi override by their code points.
+    assert_eq!(data::label("pc-1\r\nBcc: x\u{202e}y\0"), "pc-1 Bcc: x‹U+202E›y‹U+0000›");
     assert_eq!(data::label(&"x".repeat(100)).chars().count(), 60);
     assert_eq!(data::label("  "), "(empty)");
 }
