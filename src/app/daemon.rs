@@ -76,6 +76,13 @@ pub fn daemon(args: DaemonArgs) -> Result<Outcome> {
         state = %config.state.display(),
         "huntbook daemon started"
     );
+    // The signals are caught from here on — before the daemon says it listens, so that a SIGHUP or SIGTERM sent
+    // as soon as it does (a test, `systemctl reload` right after start) is a reload or a shutdown, not the
+    // signal's default action, which ends the process.
+    let signals = {
+        let _entered = runtime.enter();
+        Signals::new().context("listening for signals")?
+    };
     // Tests and scripts read the address from here when they asked for port 0.
     crate::say!("huntbook daemon listening on http://{address}");
 
@@ -99,8 +106,13 @@ pub fn daemon(args: DaemonArgs) -> Result<Outcome> {
         // Reload requests: one pending is enough (a second adds nothing), so a full channel drops the newer.
         let (reload_sender, reloads) = mpsc::channel::<String>(1);
         let server = tokio::spawn(serve::serve(listener, http::router(Arc::clone(&shared)), limits, finish.clone()));
-        let signals =
-            tokio::spawn(watch_signals(Arc::clone(&shared), Arc::clone(&deadline), grace, reload_sender.clone()));
+        let signals = tokio::spawn(watch_signals(
+            signals,
+            Arc::clone(&shared),
+            Arc::clone(&deadline),
+            grace,
+            reload_sender.clone(),
+        ));
         let _watcher = watch_playbooks(&config, reload_sender);
         let cut_off = daemon.schedule(reloads).await;
         signals.abort();
@@ -129,20 +141,34 @@ fn lock_deadline(deadline: &Mutex<Option<DateTime<Utc>>>) -> std::sync::MutexGua
     deadline.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The signals the daemon acts on, caught from when this is made.
+struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Catches them now (within a runtime).
+    fn new() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
+    }
+}
+
 /// SIGTERM and SIGINT start the shutdown (a second one ends the process at once); SIGHUP asks for a reload.
 async fn watch_signals(
+    signals: Signals,
     shared: Arc<crate::daemon::Shared>,
     deadline: Arc<Mutex<Option<DateTime<Utc>>>>,
     grace: chrono::TimeDelta,
     reloads: mpsc::Sender<String>,
 ) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut terminate), Ok(mut interrupt), Ok(mut hangup)) =
-        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
-    else {
-        tracing::error!("could not listen for signals");
-        return;
-    };
+    let Signals { mut terminate, mut interrupt, mut hangup } = signals;
     loop {
         let name = tokio::select! {
             _ = terminate.recv() => "SIGTERM",

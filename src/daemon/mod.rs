@@ -203,14 +203,16 @@ impl Shared {
         lock(&self.unrecorded_failures).get(playbook).copied()
     }
 
-    /// `history` with the failures the state file could not record (see `unrecorded_failures`).
+    /// `history` with the failures the state file could not record (see `unrecorded_failures`). They back off
+    /// as recorded ones do, but never past [`UNRECORDED_BACKOFF_STEPS`] doublings: what stops them (a full disk)
+    /// usually passes, and the run should follow soon after.
     fn with_unrecorded_failures(&self, playbook: &str, mut history: ScheduleHistory) -> ScheduleHistory {
         if let Some((at, failures)) = lock(&self.unrecorded_failures).get(playbook)
             && history.last_failure.is_none_or(|recorded| recorded < *at)
             && history.last_success.is_none_or(|success| success < *at)
         {
             history.last_failure = Some(*at);
-            history.failures = history.failures.max(*failures);
+            history.failures = history.failures.max(*failures).min(UNRECORDED_BACKOFF_STEPS);
         }
         history
     }
@@ -242,6 +244,9 @@ impl Shared {
         self.metrics.panics.get_or_create(&crate::telemetry::PartLabel { part: part.to_string() }).inc();
     }
 }
+
+/// The most doublings of the backoff of a failure the state file could not record: 1, 2, then 4 minutes.
+const UNRECORDED_BACKOFF_STEPS: u32 = 3;
 
 /// Holds a flag up while a part runs: down when it ends, however it ends (a panic included).
 struct Running<'a>(&'a AtomicBool);

@@ -292,3 +292,81 @@ fn a_receiver_with_dead_messages_is_reported_once_until_its_queue_is_clean_even_
     assert_eq!(check(&mut store), 1);
     assert_eq!(reports(&store).len(), 2);
 }
+
+/// A tmpfs of `megabytes` mounted on a temporary directory, unmounted on drop; `None` (and a note) where this
+/// process cannot mount one (it needs root).
+struct SmallDisk(tempfile::TempDir);
+
+impl SmallDisk {
+    fn mount(megabytes: u32) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .is_ok_and(|output| output.status.success());
+        if !mounted {
+            assert!(std::env::var_os("HUNTBOOK_REQUIRE_ROOT").is_none(), "HUNTBOOK_REQUIRE_ROOT: no tmpfs");
+            eprintln!("note: skipped the full-disk schedule test: it needs a small tmpfs, which only root can mount");
+            return None;
+        }
+        Some(SmallDisk(dir))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(self.0.path()).status();
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_a_full_disk_runs_fail_on_schedule_not_in_a_loop_and_resume_when_space_returns() {
+    let Some(disk) = SmallDisk::mount(8) else { return };
+    let dir = disk.0.path();
+    let config = setup(dir, "daemon: { jitter: 0s }");
+    playbook(&dir.join("playbooks"), "minutely", "{ every: 1m }");
+    let start = at("2026-12-02T10:00:30Z");
+    let filler = dir.join("filler");
+    // Full from 10:05 to 10:25.
+    let disk_events = {
+        let filler = filler.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(5 * 60 - 10)).await;
+            use std::io::Write;
+            let mut file = std::fs::File::create(&filler).expect("the filler");
+            while file.write_all(&[0u8; 4096]).is_ok() {}
+            tokio::time::sleep(Duration::from_secs(20 * 60)).await;
+            std::fs::remove_file(&filler).expect("the space returns");
+        })
+    };
+    let metrics = Arc::new(Metrics::new());
+    crate::telemetry::install(Arc::clone(&metrics));
+    let (shared, _) = run_daemon(config, start, Duration::from_secs(40 * 60), metrics, 1).await;
+    disk_events.await.expect("the disk events");
+    let store = Store::open(&dir.join("state.db")).expect("store");
+    let mut runs = store.runs(Some("minutely"), 1000).expect("runs");
+    runs.reverse();
+    let full = (at("2026-12-02T10:05:00Z"), at("2026-12-02T10:25:00Z"));
+    // Nothing was recorded while the disk was full; before and after, a run every minute.
+    assert!(runs.iter().all(|run| run.status == crate::store::RunStatus::Succeeded));
+    assert!(runs.iter().all(|run| run.started < full.0 || run.started >= full.1), "{runs:?}");
+    assert!(runs.iter().filter(|run| run.started < full.0).count() >= 4, "{runs:?}");
+    let after: Vec<_> = runs.iter().filter(|run| run.started >= full.1).collect();
+    assert!(after.len() >= 10, "it resumed by itself within minutes: {after:?}");
+    assert!(after[0].started - full.1 <= TimeDelta::minutes(4), "the first run after: {}", after[0].started);
+    // The windows join up: the first run after the disk filled covers the time it missed.
+    let before = runs.iter().rfind(|run| run.started < full.0).expect("a run before");
+    assert_eq!(after[0].window_start, before.window_end, "nothing missed");
+    // The failed runs kept to the schedule — one a minute, as a failed run retries no later than its next
+    // slot — not a loop. (Counted by the process's installed metrics, whichever test installed them: the
+    // playbook's name is this test's own.)
+    let text = crate::telemetry::metrics().expect("installed").encode();
+    let failed: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("huntbook_runs_total{playbook=\"minutely\",outcome=\"failed\"} "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0.0);
+    assert!((15.0..=21.0).contains(&failed), "{failed} failed runs in 20 minutes");
+    assert!(shared.store_refused().is_none(), "the state file takes writes again: {:?}", shared.store_refused());
+}

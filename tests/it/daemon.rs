@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -27,9 +27,9 @@ fn yaml_path(path: &Path) -> String {
 }
 
 /// A running `huntbook daemon --log-format json`, its log lines read as they come.
-struct Daemon {
+pub(crate) struct Daemon {
     child: Child,
-    address: String,
+    pub(crate) address: String,
     lines: mpsc::Receiver<Json>,
     /// Every line so far, for failure messages.
     log: Arc<Mutex<Vec<String>>>,
@@ -38,16 +38,15 @@ struct Daemon {
 }
 
 impl Daemon {
-    fn start(dir: &Path, env: &[(&str, &str)]) -> Daemon {
+    pub(crate) fn start(dir: &Path, env: &[(&str, &str)]) -> Daemon {
         let mut command = huntbook();
-        command
-            .current_dir(dir)
-            .args(["daemon", "--log-format", "json", "-c"])
-            .arg(dir.join("huntbook.yaml"))
-            .envs(env.iter().copied())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        command.current_dir(dir).args(["daemon", "--log-format", "json", "-c"]).arg(dir.join("huntbook.yaml"));
+        Daemon::spawn(command, env)
+    }
+
+    /// Starts `command` (a `huntbook daemon --log-format json …`, maybe wrapped) and reads its log.
+    pub(crate) fn spawn(mut command: std::process::Command, env: &[(&str, &str)]) -> Daemon {
+        command.envs(env.iter().copied()).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = command.spawn().expect("the daemon starts");
         let stderr = child.stderr.take().expect("stderr");
         let (sender, lines) = mpsc::channel();
@@ -75,12 +74,12 @@ impl Daemon {
         daemon
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().expect("log").join("\n")
     }
 
     /// The next log line that satisfies `wanted` (the lines before it are passed over).
-    fn wait_for(&self, what: &str, wanted: impl Fn(&Json) -> bool) -> Json {
+    pub(crate) fn wait_for(&self, what: &str, wanted: impl Fn(&Json) -> bool) -> Json {
         let deadline = std::time::Instant::now() + PATIENCE;
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
@@ -97,18 +96,18 @@ impl Daemon {
     }
 
     /// A line the test read already that satisfies `wanted`, or else the next one.
-    fn said_or_wait_for(&self, what: &str, wanted: impl Fn(&Json) -> bool) -> Json {
+    pub(crate) fn said_or_wait_for(&self, what: &str, wanted: impl Fn(&Json) -> bool) -> Json {
         let earlier = self.read.borrow().iter().find(|line| wanted(line)).cloned();
         earlier.unwrap_or_else(|| self.wait_for(what, wanted))
     }
 
     /// Waits until the daemon has logged `count` committed runs in all; returns them.
-    fn committed_runs(&self, count: usize) -> Vec<Json> {
+    pub(crate) fn committed_runs(&self, count: usize) -> Vec<Json> {
         (0..count).map(|_| self.wait_for("a committed run", |line| message(line) == "run committed")).collect()
     }
 
     /// Waits until `expected` messages per receiver were delivered since the start (counted from the log).
-    fn delivered(&self, expected: &BTreeMap<&str, u64>) {
+    pub(crate) fn delivered(&self, expected: &BTreeMap<&str, u64>) {
         fn count(seen: &mut BTreeMap<String, u64>, line: &Json) {
             if message(line) == "delivered" {
                 let receiver = line["fields"]["receiver"].as_str().unwrap_or_default().to_string();
@@ -125,11 +124,11 @@ impl Daemon {
         }
     }
 
-    fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
+    pub(crate) fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
         http_get(&self.address, path, token)
     }
 
-    fn signal(&self, name: &str) {
+    pub(crate) fn signal(&self, name: &str) {
         let status = std::process::Command::new("kill")
             .args(["-s", name, &self.child.id().to_string()])
             .status()
@@ -138,7 +137,7 @@ impl Daemon {
     }
 
     /// Waits for the process to end, at most `limit`.
-    fn exit_within(mut self, limit: Duration) -> (ExitStatus, String) {
+    pub(crate) fn exit_within(mut self, limit: Duration) -> (ExitStatus, String) {
         let deadline = std::time::Instant::now() + limit;
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
@@ -159,12 +158,12 @@ impl Drop for Daemon {
     }
 }
 
-fn message(line: &Json) -> &str {
+pub(crate) fn message(line: &Json) -> &str {
     line["fields"]["message"].as_str().unwrap_or_default()
 }
 
 /// A plain HTTP/1.1 GET (the daemon's endpoint is plain HTTP on loopback).
-fn http_get(address: &str, path: &str, token: Option<&str>) -> (u16, String) {
+pub(crate) fn http_get(address: &str, path: &str, token: Option<&str>) -> (u16, String) {
     let mut stream = std::net::TcpStream::connect(address).expect("connect");
     let authorization = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
     write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\n{authorization}Connection: close\r\n\r\n").expect("send");
@@ -176,12 +175,12 @@ fn http_get(address: &str, path: &str, token: Option<&str>) -> (u16, String) {
 }
 
 /// A directory with a `huntbook.yaml` (local source over the sample data) and the named shipped playbooks.
-fn workspace(playbooks: &[&str], receivers: &str, extra: &str) -> tempfile::TempDir {
+pub(crate) fn workspace(playbooks: &[&str], receivers: &str, extra: &str) -> tempfile::TempDir {
     workspace_over(&repo().join("examples/data"), playbooks, receivers, extra)
 }
 
 /// The same over another data directory.
-fn workspace_over(data: &Path, playbooks: &[&str], receivers: &str, extra: &str) -> tempfile::TempDir {
+pub(crate) fn workspace_over(data: &Path, playbooks: &[&str], receivers: &str, extra: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temporary directory");
     common::copy_playbooks(&dir.path().join("playbooks"), playbooks);
     // No jitter unless a test asks (it is tested in process): a playbook's first fire then comes at once.
@@ -197,7 +196,7 @@ fn workspace_over(data: &Path, playbooks: &[&str], receivers: &str, extra: &str)
 
 /// The sample's offboarding downloads and isolations alone (44 of its 2,500 events): what the two playbooks of
 /// the crash trials read, so that each of their many starts queries a small file.
-fn small_sample() -> tempfile::TempDir {
+pub(crate) fn small_sample() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let events = std::fs::read_to_string(repo().join("examples/data/CloudAppEvents.jsonl")).expect("the sample");
     let kept: String = events
@@ -211,7 +210,7 @@ fn small_sample() -> tempfile::TempDir {
     dir
 }
 
-const FILE_RECEIVERS: &str = r#"  soc-mail:
+pub(crate) const FILE_RECEIVERS: &str = r#"  soc-mail:
     email: { to: [soc@contoso.example], from: huntbook@contoso.example, via: file, dir: outbox/soc-mail }
   soc-teams:
     teams: { dir: outbox/soc-teams }
@@ -220,7 +219,7 @@ const FILE_RECEIVERS: &str = r#"  soc-mail:
 "#;
 
 /// Files in the outbox directories, by receiver.
-fn outbox_files(dir: &Path) -> BTreeMap<String, Vec<String>> {
+pub(crate) fn outbox_files(dir: &Path) -> BTreeMap<String, Vec<String>> {
     let mut files = BTreeMap::new();
     for receiver in ["soc-mail", "soc-teams", "soc-digest"] {
         let mut names: Vec<String> = std::fs::read_dir(dir.join("outbox").join(receiver))
@@ -574,6 +573,17 @@ fn off_loopback_the_endpoint_wants_the_token_and_without_one_the_daemon_does_not
         assert_eq!(daemon.get(path, Some("wrong")).0, 401, "{path} with a wrong token");
         assert_eq!(daemon.get(path, Some(token)).0, 200, "{path} with the token");
     }
+    // The scheme is case-insensitive (RFC 9110): `bearer` is `Bearer`; another scheme is not.
+    for (header, status) in
+        [(format!("bearer {token}"), 200), (format!("BEARER  {token}"), 200), (format!("Basic {token}"), 401)]
+    {
+        let mut stream = std::net::TcpStream::connect(&daemon.address).expect("connect");
+        write!(stream, "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: {header}\r\nConnection: close\r\n\r\n")
+            .expect("send");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read");
+        assert!(answer.starts_with(&format!("HTTP/1.1 {status}")), "{header}: {}", answer.lines().next().unwrap_or(""));
+    }
     assert_eq!(daemon.get("/healthz", None).0, 200, "/healthz is open: probes carry no token");
     // So is /readyz; whether the daemon is ready yet depends on how fast its first runs go (under load, not yet).
     let (status, body) = daemon.get("/readyz", None);
@@ -581,23 +591,9 @@ fn off_loopback_the_endpoint_wants_the_token_and_without_one_the_daemon_does_not
     assert!(!daemon.log().contains(token));
 }
 
-/// Where Chromium is, if it is installed.
-fn chromium() -> Option<PathBuf> {
-    ["chromium", "chromium-browser", "google-chrome"].iter().find_map(|name| {
-        std::env::var_os("PATH")?.to_str()?.split(':').map(|dir| Path::new(dir).join(name)).find(|p| p.is_file())
-    })
-}
-
 #[test]
 fn the_status_page_shows_a_failing_playbook_as_failing_in_a_real_browser() {
-    let Some(browser) = chromium() else {
-        assert!(
-            std::env::var_os("HUNTBOOK_REQUIRE_BROWSER").is_none(),
-            "HUNTBOOK_REQUIRE_BROWSER is set and no chromium is on the PATH"
-        );
-        eprintln!("note: no chromium on the PATH: the status page is not looked at in a browser (.ci/run installs it)");
-        return;
-    };
+    let Some(browser) = common::chromium("the status page is not looked at in a browser") else { return };
     let dir = workspace(&["offboarding-package-download"], FILE_RECEIVERS, "");
     std::fs::write(
         dir.path().join("playbooks/failing.yaml"),

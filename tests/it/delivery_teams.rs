@@ -187,3 +187,47 @@ fn outbox_list_and_show_name_the_webhook_by_host_and_hash_never_by_url() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_card_delivered_when_the_disk_is_full_is_recorded_later_and_never_posted_twice() {
+    let Some(disk) = common::disk::SmallDisk::mount(16, "delivery on a full disk") else { return };
+    let state = queued_state(disk.path());
+    let webhook = Webhook::start(vec![]);
+    // Opened before the disk fills (as the daemon's delivery loop holds its connection).
+    let mut s = Setup {
+        store: Store::open(&state).expect("store"),
+        timer: Arc::new(VirtualTimer::new(later())),
+        _dir: tempfile::tempdir().expect("temp dir"),
+    };
+    let queued = pending(&s.store, "soc-teams");
+    disk.fill();
+    let sink: Arc<dyn Sink> = Arc::new(sink(&webhook, &s.timer, 4.0));
+    let sink_for = |receiver: &str| (receiver == "soc-teams").then(|| Arc::clone(&sink));
+    let redactor = Redactor::default();
+    let timer = Arc::clone(&s.timer);
+    {
+        let store = Mutex::new(&mut s.store);
+        let outbox = Outbox::with_seed(&store, &sink_for, timer.as_ref(), RetryPolicy::default(), &redactor, 9);
+        // The first card is posted; marking it sent fails: the disk is full.
+        let failed = outbox.deliver_until(timer.now() + TimeDelta::minutes(1)).await;
+        assert!(failed.is_err_and(|error| error.to_string().contains("full")), "the store refused the record");
+        assert_eq!(webhook.posted().len(), 1);
+        // Later passes, while the disk stays full: nothing is posted again, and nothing else either.
+        for _ in 0..3 {
+            timer.advance(std::time::Duration::from_secs(60));
+            assert!(outbox.deliver_until(timer.now() + TimeDelta::minutes(1)).await.is_err());
+            assert_eq!(webhook.posted().len(), 1, "the delivered card was posted again");
+        }
+        // Space returns: the first card is recorded as sent, the others go, each once.
+        disk.free();
+        let report = outbox.deliver_until(timer.now() + TimeDelta::minutes(1)).await.expect("delivery");
+        assert_eq!((report.recorded_late, report.delivered), (1, 21));
+        let posted = webhook.posted();
+        assert_eq!(posted.len(), 22);
+        for (entry, request) in queued.iter().zip(&posted) {
+            assert_eq!(request.body, entry.message.payload, "each card once, in order");
+        }
+    }
+    let sent = by_id(&s.store);
+    assert!(queued.iter().all(|e| sent[&e.message.id].state == OutboxState::Sent));
+}

@@ -436,6 +436,27 @@ fn hostile_values_are_escaped_cut_and_kept_whole_in_the_csv() {
     assert!(html.contains("Some values were too long to show in full — the full result is attached as CSV"));
 }
 
+/// Values short enough for a cell that never wraps (at most 24 characters), where markup hides best.
+const SHORT_HOSTILE: &[&str] =
+    &["<img src=x onerror=a()>", "\"><svg/onload=a()>", "<b>bold</b>", "&amp; &lt;", "'x'`y`"];
+
+#[test]
+fn short_hostile_values_in_a_narrow_table_are_escaped_too() {
+    let mut hit = message(Vec::new());
+    hit.columns = vec![Column::new("Comment", Type::String), Column::new("DeviceName", Type::String)];
+    hit.hits = SHORT_HOSTILE.iter().map(|value| vec![Value::string(*value), Value::string("pc-1")]).collect();
+    assert!(SHORT_HOSTILE.iter().all(|value| value.chars().count() <= 24));
+    let email = Receiver::default().render(&hit);
+    let html = html_part(&parse(&email.mime));
+    let lower = html.to_lowercase();
+    for markup in ["<img", "<svg", "<b>", "onerror=", "onload="] {
+        assert!(!lower.contains(markup), "`{markup}` from data in the HTML:\n{html}");
+    }
+    let (_, rows) = html_table(&html);
+    let shown: Vec<&str> = rows.iter().map(|row| row[1].as_str()).collect();
+    assert_eq!(shown, SHORT_HOSTILE, "each value shown as the text it is");
+}
+
 #[test]
 fn a_subject_template_cannot_inject_a_header() {
     let mut hit = message(vec![download(0)]);

@@ -762,3 +762,98 @@ fn the_files_api_is_waited_for_when_it_throttles_and_a_refused_token_is_replaced
         }
     }
 }
+
+#[test]
+fn a_release_is_explained_by_the_latest_isolation_strictly_before_it() {
+    let device = |name: &str| name.to_string();
+    let isolate = |time: &str, report: &str, name: &str, by: &str, comment: &str, scope: &str| {
+        event(
+            time,
+            "IsolateDevice",
+            report,
+            json!({"DeviceName": device(name), "DeviceId": name, "UserId": by, "ActionComment": comment, "ActionScope": scope}),
+        )
+    };
+    let release = |time: &str, report: &str, name: &str| {
+        event(
+            time,
+            "ReleaseFromIsolation",
+            report,
+            json!({"DeviceName": device(name), "DeviceId": name, "UserId": "patti.moreau@contoso.example",
+                   "ActionComment": "Released"}),
+        )
+    };
+    let data = tempfile::tempdir().expect("temp dir");
+    write_table(
+        data.path(),
+        "CloudAppEvents",
+        &[
+            // pc-m9: isolated twice before its release (the second is the reason), once after it.
+            isolate(
+                "2026-11-10T09:00:00Z",
+                "iso-1",
+                "pc-m9.contoso.example",
+                "first@contoso.example",
+                "first",
+                "Selective",
+            ),
+            isolate(
+                "2026-11-25T09:00:00Z",
+                "iso-2",
+                "PC-M9.contoso.example",
+                "second@contoso.example",
+                "second",
+                "Full",
+            ),
+            release("2026-12-02T09:00:00Z", "rel-m9", "pc-m9.contoso.example"),
+            isolate("2026-12-03T09:00:00Z", "iso-3", "pc-m9.contoso.example", "after@contoso.example", "after", "Full"),
+            // pc-same: an isolation at the very instant of the release does not explain it; the one before does.
+            isolate(
+                "2026-11-28T09:00:00Z",
+                "iso-4",
+                "pc-same.contoso.example",
+                "earlier@contoso.example",
+                "earlier",
+                "Full",
+            ),
+            isolate(
+                "2026-12-02T10:00:00Z",
+                "iso-5",
+                "pc-same.contoso.example",
+                "same@contoso.example",
+                "same instant",
+                "Full",
+            ),
+            release("2026-12-02T10:00:00Z", "rel-same", "pc-same.contoso.example"),
+            // pc-other: another device's isolation explains nothing here.
+            isolate(
+                "2026-12-01T09:00:00Z",
+                "iso-6",
+                "pc-other.contoso.example",
+                "other@contoso.example",
+                "other",
+                "Full",
+            ),
+        ],
+    );
+    let workspace = Workspace::new(&["isolation-history", "isolation-release-review"]);
+    let emulator = Emulator::start_over(data.path(), &["--client-secret", SECRET]);
+    workspace.point_at(&emulator.url, "first_lookback: 30d");
+    ok(&workspace.run("2026-12-07T07:05:00Z"));
+    let mails = workspace.mails("soc-digest");
+    assert_eq!(mails.len(), 1);
+    let text = &mails[0].text;
+    let block =
+        |name: &str| text.split("\n#").find(|block| block.contains(name)).unwrap_or_else(|| panic!("{name}:\n{text}"));
+    let m9 = block("pc-m9");
+    for expected in [
+        "IsolatedAt        2026-11-25 09:00:00 UTC",
+        "IsolatedBy        second@contoso.example",
+        "IsolationComment  second",
+    ] {
+        assert!(m9.contains(expected), "{expected:?} missing from:\n{m9}");
+    }
+    let same = block("pc-same");
+    assert!(same.contains("IsolatedBy        earlier@contoso.example"), "{same}");
+    assert!(!text.contains("after@contoso.example") && !text.contains("same@contoso.example"), "{text}");
+}

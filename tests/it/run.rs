@@ -35,11 +35,16 @@ impl Workspace {
 
     /// `extra` is appended to the configuration.
     fn with_config(playbooks: &Path, extra: &str) -> Workspace {
+        Workspace::over(playbooks, &repo().join("examples/data"), true, extra)
+    }
+
+    /// Over another data directory, rebased or not.
+    fn over(playbooks: &Path, data: &Path, rebase: bool, extra: &str) -> Workspace {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let config = format!(
             "state: huntbook.db\n\
              playbooks: {playbooks}\n\
-             source: {{ kind: local, data: {data}, rebase_time: true }}\n\
+             source: {{ kind: local, data: {data}, rebase_time: {rebase} }}\n\
              first_lookback: 30d\n\
              receivers:\n\
              \x20 soc-mail:\n\
@@ -49,7 +54,7 @@ impl Workspace {
              \x20 soc-digest:\n\
              \x20   email: {{ to: [soc@contoso.example], from: huntbook@contoso.example, via: file, dir: outbox/soc-digest, template: digest }}\n",
             playbooks = yaml_path(playbooks),
-            data = yaml_path(&repo().join("examples/data")),
+            data = yaml_path(data),
         );
         std::fs::write(dir.path().join("huntbook.yaml"), config + extra).expect("the configuration is written");
         Workspace { dir }
@@ -348,6 +353,72 @@ fn an_invalid_playbook_is_reported_and_the_others_still_run() {
     let unknown = workspace.huntbook(&["run", "offboarding-package-downlod"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(stderr(&unknown).contains("did you mean `offboarding-package-download`?"), "{}", stderr(&unknown));
+}
+
+/// A run's summary line: (rows, new hits, messages).
+fn counts_of(out: &str, playbook: &str) -> (u64, u64, u64) {
+    let line =
+        out.lines().find(|line| line.starts_with(playbook)).unwrap_or_else(|| panic!("no line for {playbook}:\n{out}"));
+    let after = |word: &str| -> u64 {
+        line.split(word)
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {word} in {line}"))
+    };
+    (after("rows "), after("new hits "), after("messages "))
+}
+
+#[test]
+fn a_hit_already_sent_is_never_sent_again_when_its_window_runs_again() {
+    // A copy of the sample at its own time (not rebased), so that the windows below hold its rows.
+    let data = tempfile::tempdir().expect("a temporary directory");
+    let events = std::fs::read_to_string(repo().join("examples/data/CloudAppEvents.jsonl")).expect("the sample");
+    std::fs::write(data.path().join("CloudAppEvents.jsonl"), &events).expect("a copy");
+    let workspace = Workspace::over(&repo().join("playbooks"), data.path(), false, "");
+    let window = ["--since", "2026-10-21T00:00:00Z", "--until", "2026-11-20T12:00:00Z"];
+    let run = |args: &[&str]| {
+        let mut command = workspace.command(&[&["run", "offboarding-package-download"], args].concat());
+        let output = command.env("HUNTBOOK_NOW", common::SAMPLE_NOW).output().expect("huntbook runs");
+        assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
+        stdout(&output)
+    };
+    let mails = || workspace.outbox().get("soc-mail").cloned().unwrap_or_default();
+    // The schedule's own first window (the 30 days to now): five downloads, one e-mail.
+    assert_eq!(counts_of(&run(&[]), "offboarding-package-download"), (5, 5, 1));
+    assert_eq!(mails().len(), 1);
+    // The same days again, by hand: its five rows were sent.
+    assert_eq!(counts_of(&run(&window), "offboarding-package-download"), (5, 0, 0));
+    assert_eq!(mails().len(), 1, "nothing was sent twice");
+
+    // One more download lands in the window: it alone is news.
+    let template = events.lines().find(|line| line.contains("\"DownloadOffboardingPkg\"")).expect("a download");
+    let mut event: serde_json::Value = serde_json::from_str(template).expect("JSON");
+    event["ReportId"] = serde_json::json!("dedup-newcomer-report");
+    event["RawEventData"]["UserId"] = serde_json::json!("dedup.newcomer@contoso.example");
+    event["Timestamp"] = serde_json::json!("2026-11-19T09:00:00Z");
+    let previous: Vec<String> = events
+        .lines()
+        .filter(|line| line.contains("\"DownloadOffboardingPkg\""))
+        .map(|line| {
+            let event: serde_json::Value = serde_json::from_str(line).expect("JSON");
+            event["RawEventData"]["UserId"].as_str().expect("a user").to_string()
+        })
+        .collect();
+    std::fs::write(data.path().join("CloudAppEvents.jsonl"), format!("{events}{event}\n")).expect("appended");
+    assert_eq!(counts_of(&run(&window), "offboarding-package-download"), (6, 1, 1));
+    let mails = mails();
+    assert_eq!(mails.len(), 2);
+    let text_of = |file: &PathBuf| {
+        let bytes = std::fs::read(file).expect("an e-mail");
+        let parsed = mail_parser::MessageParser::default().parse(&bytes).expect("MIME");
+        parsed.body_text(0).map(|text| text.into_owned()).unwrap_or_default()
+    };
+    let newest = mails.iter().map(text_of).find(|text| text.contains("dedup.newcomer@contoso.example"));
+    let newest = newest.expect("an e-mail of the new download");
+    for name in previous {
+        assert!(!newest.contains(&name), "{name}, sent before, is in the new e-mail");
+    }
 }
 
 #[test]

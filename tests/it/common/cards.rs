@@ -66,43 +66,38 @@ pub fn collect_texts(element: &Json, found: &mut Vec<String>) {
     }
 }
 
-/// Nothing in `text` renders as markdown, read as a CommonMark renderer reads it (a backslash before ASCII
-/// punctuation makes it literal), and nothing starts a new line.
+/// Nothing in `text` renders as markdown, and nothing starts a new line or hides. The oracle is a CommonMark
+/// parser (pulldown-cmark, with the GitHub extensions Teams renders: strikethrough, tables, task lists), not a
+/// list of rules: the text must parse as one paragraph of plain text, and what it shows must be the text with
+/// CommonMark's backslash escapes taken out (so an entity such as `&lt;` that would show as `<` is caught).
+/// Adaptive Cards' own text functions (`{{DATE(…)}}`) are checked apart: they are not markdown.
 pub fn assert_inert(text: &str) {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
     assert!(!text.contains(['\r', '\n', '\u{85}', '\u{2028}', '\u{2029}', '\u{202e}', '\u{0}', '\u{1b}']), "{text:?}");
-    let characters: Vec<char> = text.chars().collect();
-    let mut literal = vec![false; characters.len()];
-    let mut index = 0;
-    while index < characters.len() {
-        if characters[index] == '\\' && characters.get(index + 1).is_some_and(char::is_ascii_punctuation) {
-            literal[index + 1] = true;
-            index += 2;
-        } else {
-            index += 1;
+    let options = Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS;
+    let mut shown = String::new();
+    for event in Parser::new_ext(text, options) {
+        match event {
+            Event::Start(Tag::Paragraph) | Event::End(TagEnd::Paragraph) => {}
+            Event::Text(part) => shown.push_str(&part),
+            other => panic!("{text:?} renders as markdown: {other:?}"),
         }
     }
-    for (index, &character) in characters.iter().enumerate() {
-        if literal[index] || (character == '\\' && characters.get(index + 1).is_some_and(char::is_ascii_punctuation)) {
-            continue;
-        }
-        let previous = index.checked_sub(1).map(|before| characters[before]);
-        let next = characters.get(index + 1).copied();
-        let renders = match character {
-            '*' | '`' | '[' | ']' | '<' | '~' | '|' => true,
-            '_' => !(previous.is_some_and(char::is_alphanumeric) && next.is_some_and(char::is_alphanumeric)),
-            '(' => previous == Some(']'),
-            '&' => next.is_some_and(|after| after.is_ascii_alphanumeric() || after == '#'),
-            '{' => next == Some('{') && !literal[index + 1],
-            '#' | '>' | '-' | '+' => index == 0,
-            '.' | ')' => {
-                index > 0
-                    && characters[..index].iter().all(char::is_ascii_digit)
-                    && next.is_none_or(char::is_whitespace)
+    // CommonMark: a backslash before ASCII punctuation shows the punctuation; any other backslash shows.
+    let mut unescaped = String::new();
+    let mut characters = text.chars().peekable();
+    while let Some(character) = characters.next() {
+        match characters.peek().copied() {
+            Some(next) if character == '\\' && next.is_ascii_punctuation() => {
+                unescaped.push(next);
+                characters.next();
             }
-            _ => false,
-        };
-        assert!(!renders, "{character:?} at {index} would render as markdown in {text:?}");
+            _ => unescaped.push(character),
+        }
     }
+    assert_eq!(shown, unescaped.trim(), "{text:?} does not show as the text it is");
+    let functions = text.to_ascii_uppercase();
+    assert!(!functions.contains("{{DATE(") && !functions.contains("{{TIME("), "a text function in {text:?}");
 }
 
 /// Checks everything every card must be: the envelope, the schema, the size limit, inert texts.

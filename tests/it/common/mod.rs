@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod cards;
+pub mod disk;
 pub mod emulator;
 pub mod queue;
 pub mod smtp;
@@ -116,4 +117,42 @@ pub fn html_unescape(html: &str) -> String {
         .replace("&#x3D;", "=")
         .replace("&nbsp;", "\u{a0}")
         .replace("&amp;", "&")
+}
+
+/// Where Chromium is; `None` (and a note saying what is not looked at) when it is not installed — unless
+/// `HUNTBOOK_REQUIRE_BROWSER` is set, as `.ci/run` sets it, which makes its absence a failure.
+pub fn chromium(what_is_skipped: &str) -> Option<PathBuf> {
+    let found = ["chromium", "chromium-browser", "google-chrome"].iter().find_map(|name| {
+        std::env::var_os("PATH")?.to_str()?.split(':').map(|dir| Path::new(dir).join(name)).find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("HUNTBOOK_REQUIRE_BROWSER").is_none(),
+            "HUNTBOOK_REQUIRE_BROWSER is set and no chromium is on the PATH"
+        );
+        eprintln!("note: no chromium on the PATH: {what_is_skipped} (.ci/run installs it)");
+    }
+    found
+}
+
+/// Headless Chromium's view of a page after its scripts ran: the DOM.
+pub fn browser_dom(browser: &Path, url: &str) -> String {
+    let profile = tempfile::tempdir().expect("a profile directory");
+    let output = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(url)
+        .output()
+        .expect("chromium runs");
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }

@@ -79,6 +79,11 @@ mod tests {
         assert!(string_test(has, "https://x/resourcegroups/test.rg000001?api", "resourcegroups/test.rg000001"));
         assert!(string_test(has, "my_file", "file"), "an underscore separates terms");
         assert!(string_test(has, "my-file", "file"));
+        // Every occurrence is tried: the first may sit inside a longer term.
+        assert!(string_test(has, "netsh; net user x", "net"));
+        assert!(!string_test(has, "netsh; netuser", "net"));
+        assert!(string_test(op(StringTest::HasPrefix, false, false), "internet net", "net"));
+        assert!(string_test(op(StringTest::HasSuffix, false, false), "nets; ...net", "net"));
     }
 
     #[test]

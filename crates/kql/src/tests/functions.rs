@@ -20,6 +20,12 @@ fn string_operators() {
             "print 'North America' hassuffix 'ica', 'North America' !hassuffix 'americ', 'North America' hassuffix_cs 'ica', 'North America' !hassuffix_cs 'icA'",
             "true, true, true, true",
         ),
+        // The first occurrence is inside a longer term; a later one is a whole term.
+        (
+            "print 'netsh; net user x' has 'net', 'netsh; net user x' has_cs 'net', 'netsh; netuser' has 'net', \
+             'internet net' hasprefix 'net', 'nets; ...net' hassuffix 'net', 'Xnet NET' has_cs 'NET'",
+            "true, true, false, true, true, true",
+        ),
         (
             "print 'Fabrikam' startswith 'fab', 'Fabrikam' !startswith 'kam', 'Fabrikam' startswith_cs 'Fab', 'Fabrikam' !startswith_cs 'fab'",
             "true, true, true, true",
