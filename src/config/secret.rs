@@ -138,7 +138,7 @@ impl Redactor {
     pub fn redact(&self, text: &str) -> String {
         let Some(automaton) = &self.automaton else { return text.to_string() };
         let plain = View::plain(text);
-        let mut views = vec![];
+        let mut views: Vec<View<'_>> = vec![];
         for first in [Escaping::Json, Escaping::Percent, Escaping::Html] {
             if let Some(once) = plain.decoded(first) {
                 for second in [Escaping::Json, Escaping::Percent, Escaping::Html] {
@@ -154,7 +154,7 @@ impl Redactor {
         views.push(plain);
         let mut found: Vec<(usize, usize)> = Vec::new();
         for view in &views {
-            for hit in automaton.find_iter(view.bytes.as_slice()) {
+            for hit in automaton.find_iter(view.bytes.as_ref()) {
                 found.push(view.original(hit.start(), hit.end()));
             }
         }

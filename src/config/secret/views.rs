@@ -4,11 +4,11 @@
 //! whichever characters the server chose to escape and however it spelt them (`\u00e9` or `é`, `%2f` or `%2F`,
 //! `&#x27;` or `&#39;`), so the redactor need not list every escaper's habits.
 
-/// A text as the redactor searches it: `bytes`, and for byte `i` the original's bytes `starts[i]..ends[i]`.
-pub(super) struct View {
-    pub bytes: Vec<u8>,
-    starts: Vec<usize>,
-    ends: Vec<usize>,
+/// A text as the redactor searches it: `bytes`, and for byte `i` the original's bytes `starts[i]..ends[i]` —
+/// or, for the text as it is, no map (byte `i` is byte `i`).
+pub(super) struct View<'a> {
+    pub bytes: std::borrow::Cow<'a, [u8]>,
+    map: Option<(Vec<usize>, Vec<usize>)>,
 }
 
 /// The kinds of escaping a view undoes.
@@ -33,19 +33,26 @@ impl Escaping {
     }
 }
 
-impl View {
+impl<'a> View<'a> {
     /// The text as it is.
-    pub fn plain(text: &str) -> View {
-        let length = text.len();
-        View { bytes: text.as_bytes().to_vec(), starts: (0..length).collect(), ends: (1..=length).collect() }
+    pub fn plain(text: &'a str) -> View<'a> {
+        View { bytes: std::borrow::Cow::Borrowed(text.as_bytes()), map: None }
+    }
+
+    /// Where byte `at` of this view came from in the original.
+    fn span(&self, at: usize) -> (usize, usize) {
+        match &self.map {
+            Some((starts, ends)) => (starts[at], ends[at]),
+            None => (at, at + 1),
+        }
     }
 
     /// This view with `escaping` undone; `None` when there was nothing to undo.
-    pub fn decoded(&self, escaping: Escaping) -> Option<View> {
+    pub fn decoded(&self, escaping: Escaping) -> Option<View<'static>> {
         if !self.bytes.iter().any(|byte| escaping.marker().contains(byte)) {
             return None;
         }
-        let mut view = View { bytes: Vec::new(), starts: Vec::new(), ends: Vec::new() };
+        let (mut bytes, mut starts, mut ends) = (Vec::new(), Vec::new(), Vec::new());
         let mut changed = false;
         let mut at = 0;
         while at < self.bytes.len() {
@@ -61,20 +68,20 @@ impl View {
                 }
                 None => (vec![self.bytes[at]], 1),
             };
-            let (start, end) = (self.starts[at], self.ends[at + used - 1]);
+            let (start, end) = (self.span(at).0, self.span(at + used - 1).1);
             for byte in decoded {
-                view.bytes.push(byte);
-                view.starts.push(start);
-                view.ends.push(end);
+                bytes.push(byte);
+                starts.push(start);
+                ends.push(end);
             }
             at += used;
         }
-        changed.then_some(view)
+        changed.then_some(View { bytes: std::borrow::Cow::Owned(bytes), map: Some((starts, ends)) })
     }
 
     /// The original's byte range behind the view's bytes `start..end` (`end > start`).
     pub fn original(&self, start: usize, end: usize) -> (usize, usize) {
-        (self.starts[start], self.ends[end - 1])
+        (self.span(start).0, self.span(end - 1).1)
     }
 }
 
@@ -184,14 +191,14 @@ mod tests {
     #[test]
     fn a_view_knows_where_its_bytes_came_from() {
         let view = View::plain(r"x\u0041y").decoded(Escaping::Json).expect("decoded");
-        assert_eq!(view.bytes, b"xAy");
+        assert_eq!(view.bytes.as_ref(), b"xAy");
         assert_eq!(view.original(1, 2), (1, 7));
         assert_eq!(view.original(0, 3), (0, 8));
         let twice = view.decoded(Escaping::Percent);
         assert!(twice.is_none());
         let nested = View::plain(r"%5Cu0041").decoded(Escaping::Percent).and_then(|v| v.decoded(Escaping::Json));
         let nested = nested.expect("percent, then JSON");
-        assert_eq!(nested.bytes, b"A");
+        assert_eq!(nested.bytes.as_ref(), b"A");
         assert_eq!(nested.original(0, 1), (0, 8));
     }
 }
