@@ -74,6 +74,14 @@ async fn readyz(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respon
     if let Some((since, error)) = shared.store_refused() {
         problems.push(format!("the state file has refused writes since {} UTC: {error}", time(since)));
     }
+    if let Some((at, count, panic)) = shared.delivery_panic() {
+        problems.push(format!(
+            "the delivery loop stopped on a bug {count} time{} (the latest at {} UTC: {panic}); it starts again \
+             after a pause",
+            if count == 1 { "" } else { "s" },
+            time(at)
+        ));
+    }
     let writable = shared.readers.with(|store| store.check_writable().map_err(|error| error.to_string())).await;
     if let Err(error) = writable {
         problems.push(format!("the state file does not take writes: {error}"));

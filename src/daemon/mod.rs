@@ -133,6 +133,8 @@ pub struct Shared {
     /// The address the HTTP endpoint listens on, once bound: a reload cannot move it, so the token rule (a
     /// listener off loopback needs `http.token`) is checked against it, not against the new `http.listen`.
     bound: Mutex<Option<std::net::SocketAddr>>,
+    /// The delivery loop's panics since it last delivered: when the latest was, how many, its message.
+    delivery_panic: Mutex<Option<(DateTime<Utc>, u32, String)>>,
     /// Set by the signals: stop starting runs.
     pub shutdown: CancellationToken,
     /// Wakes the delivery loop: a run committed messages.
@@ -234,7 +236,7 @@ impl Shared {
     }
 
     /// A part of the daemon panicked (a bug): logged, counted, survived.
-    fn panicked(&self, part: &str, what: &str, panic: &(dyn std::any::Any + Send)) {
+    fn panicked(&self, part: &str, what: &str, panic: &(dyn std::any::Any + Send)) -> String {
         let message = panic
             .downcast_ref::<&str>()
             .map(|text| text.to_string())
@@ -242,6 +244,12 @@ impl Shared {
             .unwrap_or_else(|| "a panic without a message".to_string());
         tracing::error!(part, what, panic = %message, "bug: huntbook panicked here; the daemon goes on (please report it)");
         self.metrics.panics.get_or_create(&crate::telemetry::PartLabel { part: part.to_string() }).inc();
+        message
+    }
+
+    /// Why the delivery loop is not delivering, if it stopped on a bug and has not delivered since.
+    pub fn delivery_panic(&self) -> Option<(DateTime<Utc>, u32, String)> {
+        lock(&self.delivery_panic).clone()
     }
 }
 
@@ -344,6 +352,7 @@ impl Daemon {
             delivery_running: AtomicBool::new(false),
             store_refused: Mutex::new(None),
             bound: Mutex::new(None),
+            delivery_panic: Mutex::new(None),
             unrecorded_failures: Mutex::new(HashMap::new()),
             delivered_unrecorded: Arc::new(Mutex::new(BTreeMap::new())),
             shutdown: CancellationToken::new(),
@@ -703,11 +712,21 @@ pub fn deliver_loop(shared: &Shared, finish: &CancellationToken, deadline: &Mute
     let _running = Running::new(&shared.delivery_running);
     loop {
         let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| deliver(shared, finish, deadline)));
-        match delivered {
+        let message = match delivered {
             Ok(()) => return,
             Err(panic) => shared.panicked("delivery", "the delivery loop", panic.as_ref()),
-        }
-        if finish.is_cancelled() || !pause(shared, finish, std::time::Duration::from_secs(5)) {
+        };
+        // A bug that comes back each time (one message that makes it panic) must not become a loop that sends
+        // what it sent again: the pauses double, from 5 seconds to 10 minutes, until a pass goes through.
+        let failures = {
+            let mut latest = lock(&shared.delivery_panic);
+            let failures = latest.as_ref().map_or(0, |(_, failures, _)| *failures) + 1;
+            *latest = Some((shared.timer.now(), failures, message));
+            failures
+        };
+        let pause_for = (std::time::Duration::from_secs(5) * 2u32.saturating_pow(failures.saturating_sub(1).min(7)))
+            .min(std::time::Duration::from_secs(600));
+        if finish.is_cancelled() || !pause(shared, finish, pause_for) {
             return;
         }
     }
@@ -799,6 +818,7 @@ fn deliver(shared: &Shared, finish: &CancellationToken, deadline: &Mutex<Option<
                         log_report(&report);
                         if report.wrote() {
                             shared.accepted_by_store();
+                            lock(&shared.delivery_panic).take();
                         }
                         if report.dead > 0 {
                             shared.meta_wake.notify_one();

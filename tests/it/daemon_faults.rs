@@ -322,3 +322,29 @@ fn a_second_daemon_through_a_hard_link_to_the_state_file_finds_it_taken() {
     assert!(common::stderr(&ran).contains("this one does nothing"), "{}", common::stderr(&ran));
     assert!(!second.path().join("huntbook.db-wal").exists(), "the second path never opened the file for writing");
 }
+
+#[test]
+fn a_delivery_loop_that_panics_starts_again_slower_and_readyz_says_so() {
+    let dir = workspace(&["offboarding-package-download"], FILE_RECEIVERS, "");
+    // Every delivery panics once the server has the message (a bug in what follows the sending).
+    let daemon = Daemon::start(dir.path(), &[("HUNTBOOK_FAILPOINT", "after-delivery:panic")]);
+    daemon.wait_for("a panic of the delivery loop", |line| {
+        message(line).starts_with("bug: huntbook panicked") && line["fields"]["part"] == "delivery"
+    });
+    wait_until("/readyz to say why", || {
+        let (status, body) = daemon.get("/readyz", None);
+        status == 503
+            && body.contains("the delivery loop stopped on a bug")
+            && body.contains("failpoint after-delivery")
+    });
+    // The scheduler and the endpoint go on; the loop started again (a second panic, after its pause).
+    assert_eq!(daemon.get("/healthz", None), (200, "ok\n".to_string()));
+    daemon.wait_for("the loop again", |line| {
+        message(line).starts_with("bug: huntbook panicked") && line["fields"]["part"] == "delivery"
+    });
+    let (_, metrics) = daemon.get("/metrics", None);
+    assert!(metric(&metrics, "huntbook_panics_total{part=\"delivery\"}") >= 2.0, "{metrics}");
+    daemon.signal("TERM");
+    let (status, log) = daemon.exit_within(Duration::from_secs(30));
+    assert!(status.success(), "{log}");
+}
