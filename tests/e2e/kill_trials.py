@@ -5,9 +5,9 @@
 After each kill the state file must pass SQLite's integrity check. After the last, one more daemon runs until
 everything has been delivered; then every message a clean run sends must have arrived at least once (none
 lost), and the duplicates are counted (allowed only when a kill fell between the server's acceptance and the
-record of it). Not part of `cargo test` (it takes minutes); run it by hand:
+record of it). Not part of `cargo test`: `tests/e2e/run` (in `.ci/run`) runs ten trials; for more, by hand:
 
-    cargo build && python3 -m venv /tmp/kt && /tmp/kt/bin/pip install 'aiosmtpd>=1.4,<2'
+    cargo build && python3 -m venv /tmp/kt && /tmp/kt/bin/pip install "aiosmtpd>=1.4,<2"
     /tmp/kt/bin/python tests/e2e/kill_trials.py --trials 40
 
 It prints one line of figures: trials, messages expected, lost, duplicates, integrity checks passed.
