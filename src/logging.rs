@@ -47,18 +47,67 @@ impl<'a> MakeWriter<'a> for LogWriter {
 impl Write for LogWriter {
     fn write(&mut self, buffer: &[u8]) -> io::Result<usize> {
         let redactor = REDACTOR.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let written = match redactor.as_ref() {
-            Some(redactor) => io::stderr().write_all(redactor.redact(&String::from_utf8_lossy(buffer)).as_bytes()),
-            None => io::stderr().write_all(buffer),
-        };
-        if written.is_err() {
-            DROPPED.inc();
-        }
-        Ok(buffer.len())
+        Ok(write_line(redactor.as_ref(), &mut io::stderr(), buffer))
     }
 
     fn flush(&mut self) -> io::Result<()> {
         let _ = io::stderr().flush();
         Ok(())
+    }
+}
+
+/// Writes one formatted event to `target`, redacted; a failure drops it and counts it. Always "all written".
+fn write_line(redactor: Option<&Redactor>, target: &mut impl Write, buffer: &[u8]) -> usize {
+    let written = match redactor {
+        Some(redactor) => target.write_all(redactor.redact(&String::from_utf8_lossy(buffer)).as_bytes()),
+        None => target.write_all(buffer),
+    };
+    if written.is_err() {
+        DROPPED.inc();
+    }
+    buffer.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::secret::Secret;
+
+    /// A pipe whose reader has gone.
+    struct Closed;
+
+    impl Write for Closed {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from(io::ErrorKind::BrokenPipe))
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Err(io::Error::from(io::ErrorKind::BrokenPipe))
+        }
+    }
+
+    #[test]
+    fn a_line_is_redacted_and_a_closed_pipe_drops_it_and_counts_it() {
+        let redactor = Redactor::new([&Secret::new("hunter2-P@ss")], &[]);
+        let mut out = Vec::new();
+        let line = b"{\"error\":\"login failed for hunter2-P\\u0040ss\"}\n";
+        assert_eq!(write_line(Some(&redactor), &mut out, line), line.len());
+        assert_eq!(String::from_utf8_lossy(&out), "{\"error\":\"login failed for [redacted]\"}\n");
+        let before = DROPPED.get();
+        assert_eq!(write_line(Some(&redactor), &mut Closed, line), line.len(), "all written, as far as tracing knows");
+        assert_eq!(DROPPED.get(), before + 1);
+    }
+
+    #[test]
+    fn what_the_logs_lose_grows_with_each_configuration_loaded() {
+        let first = Redactor::new([&Secret::new("first-secret-1")], &[]);
+        let second =
+            Redactor::new([&Secret::new("second-secret-2")], &[("user@contoso.example", &Secret::new("pw-1234567"))]);
+        let both = first.merged(&second);
+        assert_eq!(both.redact("first-secret-1 second-secret-2 pw-1234567"), "[redacted] [redacted] [redacted]");
+        use base64::Engine;
+        let blob = base64::engine::general_purpose::STANDARD.encode("\0user@contoso.example\0pw-1234567");
+        assert_eq!(both.redact(&format!("AUTH PLAIN {blob}")), "AUTH PLAIN [redacted]");
+        assert_eq!(first.merged(&first).redact("first-secret-1"), "[redacted]");
     }
 }

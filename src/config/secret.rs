@@ -107,6 +107,8 @@ impl Redactor {
     }
 
     fn build(mut plain: Vec<String>, logins: Vec<(String, String)>) -> Redactor {
+        // A login's password is a secret in every form, besides its AUTH blobs.
+        plain.extend(logins.iter().map(|(_, password)| password.clone()));
         plain.retain(|text| text.len() >= SHORTEST);
         plain.sort();
         plain.dedup();
