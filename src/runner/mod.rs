@@ -457,7 +457,13 @@ pub fn run_playbook(
                 crate::telemetry::run_failed(&playbook.id, timing.elapsed());
                 let mut failed = record(RunStatus::Failed, Some(error.detail()), 0, 0, 0, false);
                 let streak = store.failing_streak(&playbook.id).map_err(store_error)?.saturating_add(1);
-                let alerts = meta_alerts(services, playbook, &failed, streak).unwrap_or_else(|problem| {
+                // A failed backfill is told to whoever started it; it is no failing streak of the schedule.
+                let alerts = if options.window.is_some() {
+                    Ok(Vec::new())
+                } else {
+                    meta_alerts(services, playbook, &failed, streak)
+                };
+                let alerts = alerts.unwrap_or_else(|problem| {
                     // The failure is recorded all the same, with why huntbook could not report it.
                     let reason = failed.error.take().unwrap_or_default();
                     failed.error = Some(format!("{reason}\n(the meta alert could not be made: {problem})"));
@@ -508,7 +514,9 @@ pub fn run_playbook(
                 run: &run,
                 seen_keys: &kept.keys,
                 messages: &summary.messages,
-                watermark: Some(window.end),
+                // A backfill (a window given by hand) leaves the schedule as it was: its hits are seen and sent,
+                // but the next ordinary run is the one it would have been.
+                watermark: options.window.is_none().then_some(window.end),
             };
             summary.archived = match store.commit_run(&commit) {
                 Ok(archived) => archived,

@@ -98,9 +98,10 @@ impl Store {
             .connection
             .prepare_cached(
                 "SELECT COUNT(*) FROM runs
-                 WHERE playbook = ?1 AND status = 'failed'
+                 WHERE playbook = ?1 AND status = 'failed' AND backfill = 0
                    AND started > COALESCE(
-                       (SELECT MAX(started) FROM runs WHERE playbook = ?1 AND status = 'succeeded'), '')",
+                       (SELECT MAX(started) FROM runs WHERE playbook = ?1 AND status = 'succeeded' AND backfill = 0),
+                       '')",
             )
             .and_then(|mut statement| statement.query_row([playbook], |row| row.get(0)))
             .map_err(self.sql("counting failed runs"))?;
@@ -108,14 +109,15 @@ impl Store {
     }
 
     /// What the schedule needs of a playbook's history: when its latest successful run started, and the
-    /// failed runs since then (the latest one's start, and how many).
+    /// failed runs since then (the latest one's start, and how many). Backfills (windows given by hand) are not
+    /// part of the schedule: they use up no slot and start no failing streak.
     pub fn schedule_history(&self, playbook: &str) -> Result<ScheduleHistory, StoreError> {
         const ACTION: &str = "reading the run history";
         let (succeeded, failed): (Option<String>, Option<String>) = self
             .connection
             .prepare_cached(
-                "SELECT (SELECT MAX(started) FROM runs WHERE playbook = ?1 AND status = 'succeeded'),
-                        (SELECT MAX(started) FROM runs WHERE playbook = ?1 AND status = 'failed')",
+                "SELECT (SELECT MAX(started) FROM runs WHERE playbook = ?1 AND status = 'succeeded' AND backfill = 0),
+                        (SELECT MAX(started) FROM runs WHERE playbook = ?1 AND status = 'failed' AND backfill = 0)",
             )
             .and_then(|mut statement| statement.query_row([playbook], |row| Ok((row.get(0)?, row.get(1)?))))
             .map_err(self.sql(ACTION))?;

@@ -37,8 +37,9 @@ impl Store {
         self.query_all(
             "counting failed runs",
             "SELECT playbook, COUNT(*) AS streak FROM runs AS r
-             WHERE status = 'failed' AND started > COALESCE(
-                 (SELECT MAX(started) FROM runs WHERE playbook = r.playbook AND status = 'succeeded'), '')
+             WHERE status = 'failed' AND backfill = 0 AND started > COALESCE(
+                 (SELECT MAX(started) FROM runs WHERE playbook = r.playbook AND status = 'succeeded' AND backfill = 0),
+                 '')
              GROUP BY playbook ORDER BY playbook",
             [],
             |row: &Row<'_>| Ok((row.get("playbook")?, count_column(row, "runs.streak")?)),

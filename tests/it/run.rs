@@ -422,6 +422,34 @@ fn a_hit_already_sent_is_never_sent_again_when_its_window_runs_again() {
 }
 
 #[test]
+fn a_backfill_leaves_the_schedule_as_it_was() {
+    let data = tempfile::tempdir().expect("a temporary directory");
+    std::fs::copy(repo().join("examples/data/CloudAppEvents.jsonl"), data.path().join("CloudAppEvents.jsonl"))
+        .expect("a copy");
+    let workspace = Workspace::over(&repo().join("playbooks"), data.path(), false, "");
+    let run = |args: &[&str]| {
+        let mut command = workspace.command(&[&["run", "offboarding-package-download"], args].concat());
+        let output = command.env("HUNTBOOK_NOW", common::SAMPLE_NOW).output().expect("huntbook runs");
+        assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
+        stdout(&output)
+    };
+    // A never-run playbook, backfilled over two days three weeks ago.
+    let backfill = run(&["--since", "2026-10-30T00:00:00Z", "--until", "2026-11-01T00:00:00Z"]);
+    assert!(backfill.contains("2026-10-30 00:00:00 → 2026-11-01 00:00:00"), "{backfill}");
+    // Its first ordinary run is what it would have been without the backfill: one window, its first look-back
+    // (the configuration's 30 days), not a catch-up from the backfill's end.
+    let ordinary = run(&[]);
+    let windows: Vec<&str> = ordinary.lines().filter(|l| l.starts_with("offboarding-package-download")).collect();
+    assert_eq!(windows.len(), 1, "{ordinary}");
+    assert!(windows[0].contains("2026-10-21 11:55:00 → 2026-11-20 11:55:00"), "{ordinary}");
+    // And it used up the slot: the next is not due yet. The backfill did not.
+    let again = workspace.command(&["run"]).env("HUNTBOOK_NOW", common::SAMPLE_NOW).output().expect("runs");
+    assert!(!stdout(&again).lines().any(|l| l.starts_with("offboarding-package-download")), "{}", stdout(&again));
+    let runs = workspace.ok(&["runs", "offboarding-package-download"]);
+    assert_eq!(runs.lines().filter(|l| l.contains("backfill")).count(), 1, "{runs}");
+}
+
+#[test]
 fn since_and_until_rerun_a_past_window() {
     let workspace = Workspace::new();
     let out = workspace.ok(&[

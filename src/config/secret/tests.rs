@@ -203,6 +203,10 @@ fn a_secret_across_the_cut_is_redacted_before_the_cut() {
         assert!(!tail.ends_with("[redac") && !tail.ends_with('['), "{padding}: {shown}");
     }
     assert_eq!(redactor.shown("a\n\n b\tc", 300), "a b c");
+    // A cut just after the marker keeps it; one through it moves before it.
+    let plain = Redactor::new([&Secret::new("SECRETVALUE1")], &[]);
+    assert_eq!(plain.shown("ab SECRETVALUE1 tail tail", 14), "ab [redacted]…");
+    assert_eq!(plain.shown("ab SECRETVALUE1 tail tail", 10), "ab …");
     assert_eq!(redactor.shown(&format!("x {WEBHOOK} y"), 5), "x …");
 }
 
