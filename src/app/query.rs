@@ -51,6 +51,21 @@ fn scanned_bytes(node: &Node) -> u64 {
     source + joined
 }
 
+/// Whether a plan reads a table (a file, an archive), not only literals (`print`, `datatable`, `range`).
+fn reads_a_table(node: &Node) -> bool {
+    let source = match &node.source {
+        Source::Table(_) => true,
+        Source::Union(union) => union.inputs.iter().any(|(input, _)| reads_a_table(input)),
+        Source::Shared(shared) => reads_a_table(&shared.node),
+        _ => false,
+    };
+    source
+        || node.operators.iter().any(|operator| match operator {
+            crate::kql::plan::Operator::Join(join) => reads_a_table(&join.right),
+            _ => false,
+        })
+}
+
 /// Shows a progress bar on a terminal while a large scan runs.
 fn progress_bar(total: u64, progress: Arc<AtomicU64>, done: Arc<AtomicBool>) -> Option<std::thread::JoinHandle<()>> {
     if total < 64 << 20 || !std::io::stderr().is_terminal() {
@@ -131,15 +146,15 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
             }
         },
     };
-    if shift != 0 {
-        crate::say!(
-            "note: times are rebased as huntbook.yaml says (rebase_time): the data's newest row is an hour before now"
-        );
-    }
+    // Every datetime of the data moved forward as it is read: the query runs at the real now.
+    let catalog: Arc<dyn Catalog> = match shift {
+        0 => catalog,
+        _ => Arc::new(crate::kql::table::Shifted { inner: catalog, ticks: shift, except: Vec::new() }),
+    };
     let catalog = catalog.as_ref();
     let source = SourceText::new(&name, &text);
     let progress = Arc::new(AtomicU64::new(0));
-    let options = ExecOptions { progress: Some(progress.clone()), ..ExecOptions::new(now - shift) };
+    let options = ExecOptions { progress: Some(progress.clone()), ..ExecOptions::new(now) };
     let plan = match compile_to_run(&text, catalog, &options) {
         Ok(plan) => plan,
         Err(errors) => {
@@ -154,6 +169,12 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
             return Ok(Outcome::Invalid);
         }
     };
+    // Only where the query reads data (`print now()` reads none).
+    if shift != 0 && reads_a_table(&plan.root) {
+        crate::say!(
+            "note: times are rebased as huntbook.yaml says (rebase_time): the data's newest row is an hour before now"
+        );
+    }
     let mut empty = catalog.empty_tables();
     empty.sort();
     match empty.len() {
@@ -177,22 +198,13 @@ pub fn query(args: QueryArgs) -> Result<Outcome> {
     if let Some(bar) = bar {
         let _ = bar.join();
     }
-    let mut result = match result {
+    let result = match result {
         Ok(result) => result,
         Err(error) => {
             crate::say_inline!("{}", render_all(&source, &[error]));
             return Ok(Outcome::Failed);
         }
     };
-    if shift != 0 {
-        for row in &mut result.table.rows {
-            for value in row.iter_mut() {
-                if let crate::kql::value::Value::DateTime(ticks) = value {
-                    *ticks = ticks.saturating_add(shift);
-                }
-            }
-        }
-    }
     if result.stats.bad_rows > 0 {
         crate::say!(
             "warning: skipped {} line{} that are not rows; the first: {}",

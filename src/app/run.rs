@@ -468,7 +468,8 @@ pub fn source(workspace: &Workspace) -> Result<Box<dyn Source>> {
                 Arc::new(workspace.archives.clone()),
                 Arc::clone(&workspace.catalog),
             ]);
-            Ok(Box::new(LocalSource::new(Arc::new(catalog), *rebase_time)))
+            let source = LocalSource::new(Arc::new(catalog), *rebase_time).keeping(workspace.archives.table_names());
+            Ok(Box::new(source))
         }
         SourceConfig::Graph => {
             let environment = Environment::interactive(workspace.config.redactor()).map_err(|e| anyhow!(e))?;

@@ -1,8 +1,10 @@
 //! The embedded default: queries run with the local KQL engine over a catalog of files. With `rebase_time`
-//! the data is made to look fresh — its newest row one hour before now — by running the query at a virtual
-//! "now" and window moved back by that shift, and moving the datetime columns of the result forward by it.
-//! The answers are those of data shifted in time, without touching a row of the files. (Datetimes written as
-//! text inside dynamic values, such as `RawEventData.CreationTime`, keep their original value.)
+//! the data is made to look fresh — its newest row one hour before now: every datetime value is moved forward by
+//! that much as it is read (`kql::table::Shifted`), and the query runs at the real now and window. The answers
+//! are those of data written that much later — `bin(Timestamp, 1d)` is a midnight, `format_datetime` agrees with
+//! the column beside it — without touching a row of the files. (Datetimes written as text inside dynamic values,
+//! such as `RawEventData.CreationTime`, keep their original value; the archives, which hold the times their runs
+//! saw, are not moved.)
 
 use std::sync::{Arc, OnceLock};
 
@@ -11,20 +13,38 @@ use chrono::TimeDelta;
 use super::{QueryRequest, QueryResponse, Source, SourceError, to_ticks};
 use crate::kql::eval::{ExecOptions, execute};
 use crate::kql::table::Catalog;
-use crate::kql::types::Type;
 use crate::kql::value::Value;
 use crate::kql::{compile, compile_to_run, error::KqlError};
 
 pub struct LocalSource {
     catalog: Arc<dyn Catalog>,
     rebase_time: bool,
+    /// Tables whose times are not moved: the archives.
+    kept: Vec<String>,
     /// The newest time in the data, found once (files do not change under a run).
     newest: OnceLock<Result<Option<i64>, KqlError>>,
 }
 
 impl LocalSource {
     pub fn new(catalog: Arc<dyn Catalog>, rebase_time: bool) -> Self {
-        LocalSource { catalog, rebase_time, newest: OnceLock::new() }
+        LocalSource { catalog, rebase_time, kept: Vec::new(), newest: OnceLock::new() }
+    }
+
+    /// The same, reading the tables `names` as they are when it rebases (the archives).
+    pub fn keeping(self, names: Vec<String>) -> Self {
+        LocalSource { kept: names, ..self }
+    }
+
+    /// The catalog a query at `now` reads: the data moved by the rebase shift.
+    fn catalog_at(&self, shift: i64) -> Arc<dyn Catalog> {
+        if shift == 0 {
+            return Arc::clone(&self.catalog);
+        }
+        Arc::new(crate::kql::table::Shifted {
+            inner: Arc::clone(&self.catalog),
+            ticks: shift,
+            except: self.kept.clone(),
+        })
     }
 
     pub fn catalog(&self) -> &dyn Catalog {
@@ -36,7 +56,7 @@ impl LocalSource {
         self.newest
             .get_or_init(|| {
                 let mut newest: Option<i64> = None;
-                for name in self.catalog.table_names() {
+                for name in self.catalog.table_names().into_iter().filter(|name| !self.kept.contains(name)) {
                     let Some(table) = self.catalog.table(&name)? else { continue };
                     let Some(time) = table.time_column() else { continue };
                     let column = &table.columns()[time].name;
@@ -90,28 +110,12 @@ impl Source for LocalSource {
         let now = to_ticks(request.now);
         let shift = self.shift(now).map_err(SourceError::Failed)?;
         let options = ExecOptions {
-            window: Some((to_ticks(request.window.start) - shift, to_ticks(request.window.end) - shift)),
-            ..ExecOptions::new(now - shift)
+            window: Some((to_ticks(request.window.start), to_ticks(request.window.end))),
+            ..ExecOptions::new(now)
         };
-        let plan = compile_to_run(request.query, self.catalog.as_ref(), &options).map_err(SourceError::Invalid)?;
-        let mut result = execute(plan, &options).map_err(SourceError::Failed)?;
-        if shift != 0 {
-            let datetime_columns: Vec<usize> = result
-                .table
-                .columns
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.ty == Type::DateTime)
-                .map(|(i, _)| i)
-                .collect();
-            for row in &mut result.table.rows {
-                for index in &datetime_columns {
-                    if let Some(Value::DateTime(ticks)) = row.get_mut(*index) {
-                        *ticks = ticks.saturating_add(shift);
-                    }
-                }
-            }
-        }
+        let catalog = self.catalog_at(shift);
+        let plan = compile_to_run(request.query, catalog.as_ref(), &options).map_err(SourceError::Invalid)?;
+        let result = execute(plan, &options).map_err(SourceError::Failed)?;
         Ok(QueryResponse {
             table: result.table,
             truncated: false,
@@ -129,6 +133,7 @@ mod tests {
     use super::*;
     use crate::kql::plan::Column;
     use crate::kql::table::MemoryCatalog;
+    use crate::kql::types::Type;
     use crate::schedule::Window;
 
     fn at(text: &str) -> chrono::DateTime<chrono::Utc> {

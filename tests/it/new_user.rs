@@ -256,3 +256,35 @@ fn links_name_columns_the_hits_have_or_none() {
     assert_eq!(unknown_kind.status.code(), Some(2));
     assert!(common::stderr(&unknown_kind).contains("host"), "{}", common::stderr(&unknown_kind));
 }
+
+/// Over rebased sample data, computed times agree with the data: the rows are moved before the query, not its
+/// answer after (a `bin(Timestamp, 1d)` used to come out as `07:16:00.41`, and `format_datetime` disagreed with
+/// the `Timestamp` beside it).
+#[test]
+fn rebased_data_is_moved_before_the_query_so_computed_times_agree() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let project = dir.path().join("soc");
+    let made = common::huntbook().arg("init").arg(&project).env_remove("HUNTBOOK_CONFIG").output().expect("init");
+    assert_eq!(made.status.code(), Some(0), "{}", common::stderr(&made));
+    let query = "CloudAppEvents | where ActionType == 'IsolateDevice' | summarize n = count() by Day = bin(Timestamp, 1d) \
+                 | join kind=inner (CloudAppEvents | where ActionType == 'IsolateDevice' \
+                 | project Timestamp, Shown = format_datetime(Timestamp, 'yyyy-MM-dd HH:mm:ss.fffffff'), \
+                 Day = bin(Timestamp, 1d)) on Day | project Day, Timestamp, Shown";
+    let output = huntbook(&project, &["query", "--format", "json", query]);
+    assert_eq!(output.status.code(), Some(0), "{}", common::stderr(&output));
+    assert!(common::stderr(&output).contains("times are rebased"), "{}", common::stderr(&output));
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let rows = answer["results"].as_array().expect("rows");
+    assert!(rows.len() >= 10, "{answer}");
+    for row in rows {
+        let day = row["Day"].as_str().expect("a day");
+        assert!(day.ends_with("T00:00:00.0000000Z"), "a day starts at midnight: {day}");
+        let timestamp = row["Timestamp"].as_str().expect("a time");
+        assert!(timestamp.starts_with(&day[..10]), "{timestamp} is on {day}");
+        let shown = row["Shown"].as_str().expect("shown");
+        assert_eq!(shown.replace(' ', "T") + "Z", timestamp, "format_datetime agrees with the column");
+    }
+    // A query that reads no table is not told about rebasing.
+    let plain = huntbook(&project, &["query", "print now()"]);
+    assert!(!common::stderr(&plain).contains("rebased"), "{}", common::stderr(&plain));
+}
