@@ -20,12 +20,12 @@ use crate::telemetry::Metrics;
 pub fn daemon(args: DaemonArgs) -> Result<Outcome> {
     let config_args = args.config.clone();
     let loader: Arc<Loader> = Arc::new(move || -> Result<(Workspace, Arc<dyn Source>), Vec<Diagnostic>> {
-        let workspace = workspace::open(&config_args)?;
+        let workspace = workspace::open_with_secrets(&config_args)?;
         let source = super::run::source(&workspace).map_err(|error| vec![Diagnostic::plain(format!("{error:#}"))])?;
         Ok((workspace, Arc::from(source)))
     });
     // The configuration is checked before anything else: an invalid one stops the daemon from starting (2).
-    let config = match workspace::config(&args.config) {
+    let config = match workspace::config_with_secrets(&args.config) {
         Ok(config) => config,
         Err(problems) => {
             crate::say_inline!("{}", render_diagnostics(&problems));

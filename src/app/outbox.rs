@@ -19,7 +19,12 @@ use crate::diagnostics::render_diagnostics;
 use crate::store::{OutboxEntry, OutboxState, Store};
 
 pub fn outbox(args: OutboxArgs) -> Result<Outcome> {
-    let config = match workspace::config(&args.config) {
+    // Retrying sends: every secret must be at hand. Listing, showing and dropping do not need them.
+    let config = match matches!(args.action, OutboxAction::Retry { .. }) {
+        true => workspace::config_with_secrets(&args.config),
+        false => workspace::config(&args.config),
+    };
+    let config = match config {
         Ok(config) => config,
         Err(problems) => {
             crate::say_inline!("{}", render_diagnostics(&problems));

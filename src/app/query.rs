@@ -288,7 +288,7 @@ fn archives(args: &QueryArgs) -> Result<crate::store::ArchiveCatalog, Outcome> {
 
 /// `huntbook query --tenant NAME`: the query through Graph, with the tenant's credentials from huntbook.yaml.
 fn query_tenant(args: &QueryArgs, tenant: &str, text: &str) -> Result<Outcome> {
-    let workspace = match super::workspace::open(&ConfigArgs { config: args.config.clone() }) {
+    let workspace = match super::workspace::open_with_secrets(&ConfigArgs { config: args.config.clone() }) {
         Ok(workspace) => workspace,
         Err(problems) => {
             crate::say_inline!("{}", crate::diagnostics::render_diagnostics(&problems));

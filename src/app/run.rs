@@ -31,7 +31,7 @@ pub const DUE_SLACK: TimeDelta = TimeDelta::seconds(30);
 const SEEN_KEYS_KEPT: TimeDelta = TimeDelta::days(35);
 
 pub fn run(args: RunArgs) -> Result<Outcome> {
-    let workspace = match workspace::open(&args.config) {
+    let workspace = match workspace::open_with_secrets(&args.config) {
         Ok(workspace) => workspace,
         Err(problems) => {
             crate::say_inline!("{}", render_diagnostics(&problems));

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cli::ConfigArgs;
-use crate::config::{Config, SourceConfig, check_templates, load_config};
+use crate::config::{Config, Secrets, SourceConfig, check_templates, load_config_with};
 use crate::diagnostics::Diagnostic;
 use crate::kql::load::DataDir;
 use crate::kql::schema;
@@ -58,8 +58,17 @@ pub fn config_path(args: &ConfigArgs) -> Option<PathBuf> {
     Path::new(CONFIG_FILE).is_file().then(|| PathBuf::from(CONFIG_FILE))
 }
 
-/// Reads the configuration alone; its problems are fatal.
+/// Reads the configuration alone, to check or show it (its secrets need not be at hand); its problems are fatal.
 pub fn config(args: &ConfigArgs) -> Result<Config, Vec<Diagnostic>> {
+    config_with(args, Secrets::Optional)
+}
+
+/// Reads the configuration alone, to send with it: every secret must be at hand.
+pub fn config_with_secrets(args: &ConfigArgs) -> Result<Config, Vec<Diagnostic>> {
+    config_with(args, Secrets::Required)
+}
+
+fn config_with(args: &ConfigArgs, secrets: Secrets) -> Result<Config, Vec<Diagnostic>> {
     let path = config_path(args);
     if path.is_none() {
         crate::say!(
@@ -67,15 +76,24 @@ pub fn config(args: &ConfigArgs) -> Result<Config, Vec<Diagnostic>> {
              examples/data, messages written under outbox/)"
         );
     }
-    let config = load_config(path.as_deref())?;
+    let config = load_config_with(path.as_deref(), secrets)?;
     crate::logging::redact_also(&config.redactor());
     Ok(config)
 }
 
 /// Loads everything. `Err` holds problems that stop every command (the configuration, the templates, the
-/// data directory); problems of single playbooks are in `Workspace::problems` and leave the others usable.
+/// data directory); problems of single playbooks are in `Workspace::problems` and leave the others usable. For
+/// checking and showing: the configuration's secrets need not be at hand (`open_with_secrets` to send).
 pub fn open(args: &ConfigArgs) -> Result<Workspace, Vec<Diagnostic>> {
-    let config = config(args)?;
+    open_from(config(args)?)
+}
+
+/// [`open`], to send: every secret of the configuration must be at hand.
+pub fn open_with_secrets(args: &ConfigArgs) -> Result<Workspace, Vec<Diagnostic>> {
+    open_from(config_with_secrets(args)?)
+}
+
+fn open_from(config: Config) -> Result<Workspace, Vec<Diagnostic>> {
     let templates = Templates::load(config.templates.as_deref())?;
     let catalog: Arc<dyn Catalog> = match &config.source {
         SourceConfig::Local { data, .. } => match DataDir::open(data) {
@@ -93,13 +111,15 @@ pub fn open(args: &ConfigArgs) -> Result<Workspace, Vec<Diagnostic>> {
     let mut problems = check_templates(&config, &templates.names());
     let mut loaded = load_playbook_dir(&config.playbooks, &config, catalog.as_ref());
     problems.append(&mut loaded.problems);
+    let mut warnings = config.warnings.clone();
+    warnings.append(&mut loaded.warnings);
     Ok(Workspace {
         config,
         templates,
         catalog,
         playbooks: loaded.playbooks,
         problems,
-        warnings: loaded.warnings,
+        warnings,
         invalid: loaded.invalid,
         archives: loaded.archives,
     })

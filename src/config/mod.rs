@@ -55,6 +55,9 @@ const DEFAULT_NAME: &str = "huntbook.yaml (built in)";
 /// A validated `huntbook.yaml`.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// What `validate` says without refusing the file: the secrets that are not available here (with
+    /// [`Secrets::Optional`]).
+    pub warnings: Vec<Diagnostic>,
     /// The file it was read from; `None` for the embedded default.
     pub file: Option<PathBuf>,
     /// The directory relative paths are resolved against: the file's directory, or the current directory for
@@ -287,34 +290,63 @@ fn read_daemon(value: Value) -> Option<DaemonConfig> {
     Some(DaemonConfig { shutdown_grace: shutdown_grace?, jitter: jitter?, runs_at_once: runs_at_once? })
 }
 
-/// Loads a configuration file, or the embedded default when `path` is `None`: every problem, with positions.
+/// Whether a configuration is loaded to send (every secret must be at hand) or only to be checked or shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Secrets {
+    /// `run`, `daemon`, `query --tenant`, `outbox retry`: a secret that is not available is an error.
+    Required,
+    /// `validate`, `test`, `preview` and the commands that only read: a well-formed reference to a secret that is
+    /// not available here is a warning (`Config::warnings`), and the secret is marked unavailable.
+    Optional,
+}
+
+/// Loads a configuration file, or the embedded default when `path` is `None`, for sending: every problem, with
+/// positions.
 pub fn load_config(path: Option<&Path>) -> Result<Config, Vec<Diagnostic>> {
+    load_config_with(path, Secrets::Required)
+}
+
+/// [`load_config`], saying whether its secrets must be at hand.
+pub fn load_config_with(path: Option<&Path>, secrets: Secrets) -> Result<Config, Vec<Diagnostic>> {
     let environment = |name: &str| std::env::var(name).ok();
     let Some(path) = path else {
         let base_dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-        return parse_config(None, DEFAULT_CONFIG, &base_dir, &environment);
+        return parse_config_with(None, DEFAULT_CONFIG, &base_dir, &environment, secrets);
     };
     let text = crate::diagnostics::read_text_file(path).map_err(|problem| vec![*problem])?;
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let base_dir = std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf());
-    parse_config(Some(path), &text, &base_dir, &environment)
+    parse_config_with(Some(path), &text, &base_dir, &environment, secrets)
 }
 
-/// Validates a configuration's text. `environment` looks up `${env:X}` variables (the process environment
-/// in `load_config`; a fixed set in tests).
+/// Validates a configuration's text, every secret required. `environment` looks up `${env:X}` variables (the
+/// process environment in `load_config`; a fixed set in tests).
 pub fn parse_config(
     file: Option<&Path>,
     text: &str,
     base_dir: &Path,
     environment: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, Vec<Diagnostic>> {
+    parse_config_with(file, text, base_dir, environment, Secrets::Required)
+}
+
+/// [`parse_config`], saying whether its secrets must be at hand.
+pub fn parse_config_with(
+    file: Option<&Path>,
+    text: &str,
+    base_dir: &Path,
+    environment: &dyn Fn(&str) -> Option<String>,
+    secrets: Secrets,
+) -> Result<Config, Vec<Diagnostic>> {
     let name = file.map_or_else(|| DEFAULT_NAME.to_string(), |path| path.display().to_string());
     let (node, mut problems) = yaml::parse(&name, text);
     let Some(node) = node else { return Err(problems) };
-    let resolver = Resolver { environment, base_dir };
+    let resolver = Resolver { environment, base_dir, allow_unavailable: secrets == Secrets::Optional };
     let reader = Reader::new(&name, text).with_resolver(&resolver);
     let config = read_config(reader.value(&node), file, base_dir);
-    problems.extend(reader.into_problems());
+    let (found, warnings) = reader.into_problems_and_warnings();
+    problems.extend(found);
+    let config = config.map(|config| Config { warnings, ..config });
     match config {
         Some(config) if problems.is_empty() => Ok(config),
         _ => {
@@ -428,6 +460,7 @@ fn read_config(root: Value, file: Option<&Path>, base_dir: &Path) -> Option<Conf
         None => Some(DaemonConfig::default()),
     };
     Some(Config {
+        warnings: Vec::new(),
         file: file.map(Path::to_path_buf),
         base_dir: base_dir.to_path_buf(),
         state: state?,

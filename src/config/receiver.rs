@@ -324,6 +324,10 @@ fn read_teams(value: Value, base_dir: &Path) -> Option<TeamsReceiver> {
 /// A webhook URL: a secret, https (or http on this machine). Its value never appears in a message.
 fn webhook_url(value: Value) -> Option<Secret> {
     let secret = value.secret()?;
+    if !secret.is_available() {
+        // Not at hand here (`validate` without the production secrets): said as a warning already.
+        return Some(secret);
+    }
     let problem = match url::Url::parse(secret.expose()) {
         Err(_) => "the webhook is not a URL",
         Ok(url) if url.scheme() == "https" => return Some(secret),

@@ -10,6 +10,11 @@ use std::path::Path;
 pub struct Resolver<'a> {
     pub environment: &'a dyn Fn(&str) -> Option<String>,
     pub base_dir: &'a Path,
+    /// Whether a reference to a secret that is not available here (a variable not set, a file not readable) is
+    /// allowed: for commands that check or show a configuration without sending anything (`validate`, `test`),
+    /// so that a playbook repository's CI needs no production secret. Such a reference resolves to nothing and
+    /// is listed in `Resolved::unavailable`; a malformed one is an error all the same.
+    pub allow_unavailable: bool,
 }
 
 /// A value with its references replaced.
@@ -18,6 +23,8 @@ pub struct Resolved {
     pub text: String,
     /// Whether the value used at least one reference (a secret written literally did not).
     pub used_reference: bool,
+    /// The references that were not available here (only when the resolver allows it): where, and why.
+    pub unavailable: Vec<ReferenceError>,
 }
 
 /// A reference that could not be resolved: the character range of `${...}` in the value, and why.
@@ -34,6 +41,7 @@ pub fn resolve(value: &str, resolver: &Resolver) -> Result<Resolved, Vec<Referen
     let mut text = String::new();
     let mut errors = Vec::new();
     let mut used_reference = false;
+    let mut unavailable_here = Vec::new();
     let mut rest = value;
     let mut offset = 0; // characters of `value` before `rest`
     while let Some(start) = rest.find("${") {
@@ -55,16 +63,38 @@ pub fn resolve(value: &str, resolver: &Resolver) -> Result<Resolved, Vec<Referen
         used_reference = true;
         match resolve_one(inner, resolver) {
             Ok(resolved) => text.push_str(&resolved),
-            Err((message, hint)) => errors.push(ReferenceError { start: start_chars, end: end_chars, message, hint }),
+            Err(Failure { message, hint, unavailable }) => {
+                let error = ReferenceError { start: start_chars, end: end_chars, message, hint };
+                if unavailable && resolver.allow_unavailable {
+                    unavailable_here.push(error);
+                } else {
+                    errors.push(error);
+                }
+            }
         }
         offset = end_chars;
         rest = &rest[start + length + 1..];
     }
     text.push_str(rest);
-    if errors.is_empty() { Ok(Resolved { text, used_reference }) } else { Err(errors) }
+    if errors.is_empty() { Ok(Resolved { text, used_reference, unavailable: unavailable_here }) } else { Err(errors) }
 }
 
-fn resolve_one(inner: &str, resolver: &Resolver) -> Result<String, (String, Option<String>)> {
+/// Why a reference did not resolve; `unavailable` when it is well-formed but its secret is not here.
+struct Failure {
+    message: String,
+    hint: Option<String>,
+    unavailable: bool,
+}
+
+fn malformed(message: String, hint: Option<String>) -> Failure {
+    Failure { message, hint, unavailable: false }
+}
+
+fn unavailable(message: String, hint: Option<String>) -> Failure {
+    Failure { message, hint, unavailable: true }
+}
+
+fn resolve_one(inner: &str, resolver: &Resolver) -> Result<String, Failure> {
     let (kind, name) = inner.split_once(':').unwrap_or((inner, ""));
     match kind.trim() {
         "env" => {
@@ -72,15 +102,15 @@ fn resolve_one(inner: &str, resolver: &Resolver) -> Result<String, (String, Opti
             let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !valid {
-                return Err((
+                return Err(malformed(
                     format!("`{name}` is not an environment variable name"),
                     Some("names are letters, digits and `_`, such as ${env:HUNTBOOK_SMTP_PASSWORD}".to_string()),
                 ));
             }
             match (resolver.environment)(name) {
                 Some(value) if !value.is_empty() => Ok(value),
-                Some(_) => Err((format!("the environment variable {name} is empty"), None)),
-                None => Err((
+                Some(_) => Err(unavailable(format!("the environment variable {name} is empty"), None)),
+                None => Err(unavailable(
                     format!("the environment variable {name} is not set"),
                     Some(format!("set {name}, or read the secret from a file with ${{file:/path}}")),
                 )),
@@ -89,7 +119,7 @@ fn resolve_one(inner: &str, resolver: &Resolver) -> Result<String, (String, Opti
         "file" => {
             let path = name.trim();
             if path.is_empty() {
-                return Err((
+                return Err(malformed(
                     "`${file:}` names no file".to_string(),
                     Some("write ${file:/path/to/secret}".to_string()),
                 ));
@@ -99,15 +129,17 @@ fn resolve_one(inner: &str, resolver: &Resolver) -> Result<String, (String, Opti
                 Ok(content) => {
                     let value = content.trim_end_matches(['\n', '\r']).to_string();
                     if value.is_empty() {
-                        Err((format!("the secret file {} is empty", full.display()), None))
+                        Err(unavailable(format!("the secret file {} is empty", full.display()), None))
                     } else {
                         Ok(value)
                     }
                 }
-                Err(error) => Err((format!("cannot read the secret file {}: {error}", full.display()), None)),
+                Err(error) => {
+                    Err(unavailable(format!("cannot read the secret file {}: {error}", full.display()), None))
+                }
             }
         }
-        other => Err((
+        other => Err(malformed(
             format!("unknown reference `${{{inner}}}`"),
             Some(if other.is_empty() {
                 "write ${env:NAME} or ${file:/path}".to_string()
@@ -131,7 +163,10 @@ mod tests {
     }
 
     fn run(value: &str) -> Result<Resolved, Vec<ReferenceError>> {
-        resolve(value, &Resolver { environment: &environment, base_dir: Path::new("/nonexistent") })
+        resolve(
+            value,
+            &Resolver { environment: &environment, base_dir: Path::new("/nonexistent"), allow_unavailable: false },
+        )
     }
 
     #[test]

@@ -13,24 +13,40 @@ use sha2::{Digest, Sha256};
 use views::{Escaping, View};
 
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret {
+    value: String,
+    /// False for a reference whose secret is not at hand where the configuration was only checked (`validate`
+    /// in a CI without production secrets): its value is empty, and nothing may be sent with it.
+    available: bool,
+}
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
+        Secret { value: value.into(), available: true }
+    }
+
+    /// A secret referred to but not at hand here.
+    pub fn unavailable() -> Self {
+        Secret { value: String::new(), available: false }
+    }
+
+    pub fn is_available(&self) -> bool {
+        self.available
     }
 
     /// The value itself, for the one place that sends it.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.value
     }
 
     /// A URL shown without its path and query (where webhook signatures are): `host#1a2b3c4d`.
     pub fn redacted_url(&self) -> String {
-        let digest = Sha256::digest(self.0.as_bytes());
+        let digest = Sha256::digest(self.value.as_bytes());
         let short: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
-        let host =
-            url::Url::parse(&self.0).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| "?".into());
+        let host = url::Url::parse(&self.value)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| "?".into());
         format!("{host}#{short}")
     }
 }

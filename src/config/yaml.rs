@@ -375,6 +375,12 @@ impl<'a> Value<'a> {
 
     /// The text and whether it used a `${...}` reference.
     pub fn resolved(&self) -> Option<(String, bool)> {
+        self.resolved_here().map(|(text, used_reference, _)| (text, used_reference))
+    }
+
+    /// The text, whether it used a reference, and whether a reference was not available here (allowed by the
+    /// resolver: each is a warning).
+    fn resolved_here(&self) -> Option<(String, bool, bool)> {
         let scalar = match self.node {
             Node::Scalar(scalar) if !self.is_null() => scalar,
             _ => {
@@ -382,9 +388,26 @@ impl<'a> Value<'a> {
                 return None;
             }
         };
-        let Some(resolver) = self.reader.resolver else { return Some((scalar.as_str().to_string(), false)) };
+        let Some(resolver) = self.reader.resolver else { return Some((scalar.as_str().to_string(), false, false)) };
         match resolve(scalar.as_str(), resolver) {
-            Ok(resolved) => Some((resolved.text, resolved.used_reference)),
+            Ok(resolved) => {
+                for missing in &resolved.unavailable {
+                    let place = self.reader.scalar_place(scalar, missing.start, missing.end);
+                    let diagnostic = self.reader.at(
+                        place,
+                        format!(
+                            "{} here: the commands that send (`run`, `daemon`, `query --tenant`, `outbox retry`) \
+                             need it",
+                            missing.message
+                        ),
+                    );
+                    self.reader.warn(match &missing.hint {
+                        Some(hint) => diagnostic.with_hint(hint.clone()),
+                        None => diagnostic,
+                    });
+                }
+                Some((resolved.text, resolved.used_reference, !resolved.unavailable.is_empty()))
+            }
             Err(errors) => {
                 for error in errors {
                     let place = self.reader.scalar_place(scalar, error.start, error.end);
@@ -402,9 +425,9 @@ impl<'a> Value<'a> {
     /// A secret: a password, a client secret, a webhook URL. It must come from a `${env:X}` or `${file:X}`
     /// reference; a value written in the file is refused, and masked in the message.
     pub fn secret(&self) -> Option<Secret> {
-        let (text, used_reference) = self.resolved()?;
+        let (text, used_reference, unavailable) = self.resolved_here()?;
         if used_reference {
-            return Some(Secret::new(text));
+            return Some(if unavailable { Secret::unavailable() } else { Secret::new(text) });
         }
         let place = self.place();
         let mut diagnostic = self
@@ -755,7 +778,7 @@ mod tests {
     #[test]
     fn secrets_resolve_and_missing_ones_are_named() {
         let environment = |name: &str| (name == "SET").then(|| "value".to_string());
-        let resolver = Resolver { environment: &environment, base_dir: Path::new("/") };
+        let resolver = Resolver { environment: &environment, base_dir: Path::new("/"), allow_unavailable: false };
         let text = "a: x${env:SET}\nb: \"${env:UNSET}\"\n";
         let (node, _) = parse("x.yaml", text);
         let node = node.expect("parsed");

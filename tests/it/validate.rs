@@ -13,6 +13,8 @@ use huntbook::config::{
 use huntbook::diagnostics::{SourceText, render_diagnostics};
 use huntbook::playbook::{Per, Playbook, Severity, TestData, Trigger, load_playbooks, parse_playbook};
 
+use crate::common::{copy_playbooks, huntbook, repo, stderr, stdout};
+
 /// The configuration the playbooks are checked against: receivers `soc-mail`, `soc-teams`, `soc-digest`
 /// and the tenant `contoso`.
 fn config() -> Config {
@@ -764,4 +766,46 @@ fn query_and_condition_sources_give_file_positions() {
     let when = offboarding.notify[1].when.as_ref().expect("when");
     assert_eq!(when.text, "OsFamily == \"Windows\" and isnotempty(UserId)");
     assert_eq!(at(&when.text, &when.source, "isnotempty"), format!("{name}:29:37"));
+}
+
+/// A playbook repository's CI checks its playbooks without any production secret: `validate` and `test` say
+/// which secrets are not available there (warnings) and succeed; the commands that send need them.
+#[test]
+fn validate_and_test_need_no_secret_and_the_commands_that_send_do() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_playbooks(&dir.path().join("playbooks"), &["offboarding-package-download", "manual-device-isolation"]);
+    let config = dir.path().join("huntbook.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "state: huntbook.db\nplaybooks: playbooks\nsource: {{ kind: local, data: '{}', rebase_time: true }}\n\
+             smtp: {{ host: smtp.contoso.example, username: hb@contoso.example, password: '${{env:HB_NEVER_SET_SMTP}}' }}\n\
+             receivers:\n  soc-mail: {{ email: {{ to: [soc@contoso.example], from: hb@contoso.example }} }}\n  \
+             soc-teams: {{ teams: {{ webhook: '${{file:secrets/teams-webhook}}' }} }}\n",
+            repo().join("examples/data").display()
+        ),
+    )
+    .expect("config");
+    let command = |args: &[&str]| {
+        huntbook().current_dir(dir.path()).args(args).env_remove("HB_NEVER_SET_SMTP").output().expect("runs")
+    };
+    let validated = command(&["validate"]);
+    let said = stderr(&validated);
+    assert_eq!(validated.status.code(), Some(0), "{said}");
+    assert!(stdout(&validated).starts_with("ok: 2 playbooks"), "{}", stdout(&validated));
+    assert!(said.contains("warning: the environment variable HB_NEVER_SET_SMTP is not set here"), "{said}");
+    assert!(said.contains("warning: cannot read the secret file") && said.contains("secrets/teams-webhook"), "{said}");
+    assert!(said.contains(" --> huntbook.yaml:4:"), "placed at the reference: {said}");
+    let tested = command(&["test"]);
+    assert_eq!(tested.status.code(), Some(0), "{}{}", stdout(&tested), stderr(&tested));
+    // `run` sends: the missing secrets are errors there, named at their place.
+    let ran = command(&["run"]);
+    assert_eq!(ran.status.code(), Some(2), "{}", stderr(&ran));
+    assert!(stderr(&ran).contains("error: the environment variable HB_NEVER_SET_SMTP is not set"), "{}", stderr(&ran));
+    // A reference that is wrong, not merely missing here, is an error for validate too.
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, text.replace("${env:HB_NEVER_SET_SMTP}", "${vault:smtp}")).expect("config");
+    let wrong = command(&["validate"]);
+    assert_eq!(wrong.status.code(), Some(2), "{}", stderr(&wrong));
+    assert!(stderr(&wrong).contains("error: unknown reference `${vault:smtp}`"), "{}", stderr(&wrong));
 }
