@@ -171,15 +171,18 @@ mod tests {
 
     #[test]
     fn replaces_environment_variables_anywhere_in_a_value() {
-        assert_eq!(run("a${env:PASSWORD}b"), Ok(Resolved { text: "ahunter2b".to_string(), used_reference: true }));
-        assert_eq!(run("plain"), Ok(Resolved { text: "plain".to_string(), used_reference: false }));
+        let resolved = |text: &str, used_reference| {
+            Ok(Resolved { text: text.to_string(), used_reference, unavailable: Vec::new() })
+        };
+        assert_eq!(run("a${env:PASSWORD}b"), resolved("ahunter2b", true));
+        assert_eq!(run("plain"), resolved("plain", false));
     }
 
     #[test]
     fn reads_files_without_their_trailing_newline() {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("secret"), "s3cret\n").expect("write");
-        let resolver = Resolver { environment: &environment, base_dir: dir.path() };
+        let resolver = Resolver { environment: &environment, base_dir: dir.path(), allow_unavailable: false };
         assert_eq!(resolve("${file:secret}", &resolver).map(|r| r.text), Ok("s3cret".to_string()));
     }
 
@@ -197,5 +200,21 @@ mod tests {
             ]
         );
         assert!(errors.iter().all(|e| !e.message.contains("hunter2")));
+    }
+
+    #[test]
+    fn a_secret_not_here_is_listed_when_allowed_and_a_wrong_reference_never_is() {
+        let resolver =
+            Resolver { environment: &environment, base_dir: Path::new("/nonexistent"), allow_unavailable: true };
+        let resolved = resolve("x${env:NOPE}y${file:gone}z", &resolver).expect("allowed");
+        assert_eq!(resolved.text, "xyz");
+        let said: Vec<&str> = resolved.unavailable.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(said.len(), 2, "{said:?}");
+        assert_eq!(said[0], "the environment variable NOPE is not set");
+        assert!(said[1].starts_with("cannot read the secret file /nonexistent/gone"), "{said:?}");
+        assert!(resolve("${env:EMPTY}", &resolver).is_ok_and(|r| r.unavailable.len() == 1));
+        for wrong in ["${vault:x}", "${env:bad-name}", "${file:}", "${env:X"] {
+            assert!(resolve(wrong, &resolver).is_err(), "{wrong}");
+        }
     }
 }
