@@ -74,7 +74,7 @@ fn playbook() -> Value {
     use crate::playbook::enrich::{ARCHIVE_KEYS, FILE_PROFILE_KEYS, ISOLATION_REASON_KEYS, LOOKUP_KEYS};
     use crate::playbook::notify::{LINK_KEYS, NOTIFY_KEYS, SUPPRESS_KEYS};
     use crate::playbook::schedule::SCHEDULE_KEYS;
-    use crate::playbook::test_case::{EXPECT_KEYS, TEST_KEYS};
+    use crate::playbook::test_case::{EXPECT_KEYS, RUN_KEYS, TEST_KEYS};
 
     let column_or_none = json!({ "type": "string", "description": "a column of the hits, or `none`" });
     let notify = with_required(
@@ -220,12 +220,35 @@ fn playbook() -> Value {
                     "now",
                     json!({ "type": "string", "format": "date-time", "description": "the time of the run (the window ends there)" }),
                 ),
-                ("silences", names("KQL conditions, each a silence in force during the run")),
-                ("expect", expect),
+                ("silences", names("KQL conditions, each a silence in force during the test's runs")),
+                ("expect", expect.clone()),
+                (
+                    "runs",
+                    json!({
+                        "type": "array",
+                        "minItems": 1,
+                        "description": "several runs in order against one state, instead of `now` and `expect`",
+                        "items": with_required(
+                            object(
+                                RUN_KEYS,
+                                vec![
+                                    (
+                                        "now",
+                                        json!({ "type": "string", "format": "date-time", "description": "the time of the run (the window ends there)" }),
+                                    ),
+                                    ("data", json!({ "description": "rows added before this run to those before it (a file, or a table → file mapping)" })),
+                                    ("expect", expect),
+                                ],
+                                "one run of the test",
+                            ),
+                            &["now", "expect"],
+                        ),
+                    }),
+                ),
             ],
-            "one test: fixtures in, hits and messages out",
+            "one test: fixtures in, hits and messages out (one run: `now` and `expect`; several: `runs`)",
         ),
-        &["name", "data", "now", "expect"],
+        &["name", "data"],
     );
     let archive = with_required(
         object(

@@ -28,19 +28,19 @@ pub fn test(args: TestArgs) -> Result<Outcome> {
     let workspace = match workspace::open(&args.config) {
         Ok(workspace) => workspace,
         Err(problems) => {
-            eprint!("{}", render_diagnostics(&problems));
+            crate::say_inline!("{}", render_diagnostics(&problems));
             return Ok(Outcome::Invalid);
         }
     };
     let mut outcome = Outcome::Success;
     if !workspace.problems.is_empty() {
-        eprint!("{}", render_diagnostics(&workspace.problems));
-        eprintln!("the playbooks above are not valid; their tests do not run");
+        crate::say_inline!("{}", render_diagnostics(&workspace.problems));
+        crate::say!("the playbooks above are not valid; their tests do not run");
         outcome = Outcome::Invalid;
     }
     for name in &args.playbooks {
-        if !workspace.playbooks.iter().any(|p| &p.id == name) {
-            eprintln!("error: no valid playbook {name} in {}", workspace.config.playbooks.display());
+        if let Err(problem) = workspace.playbook(name) {
+            crate::say_inline!("{}", render_diagnostics(&[*problem]));
             return Ok(Outcome::Invalid);
         }
     }
@@ -64,11 +64,17 @@ pub fn test(args: TestArgs) -> Result<Outcome> {
             continue;
         }
         for test in &playbook.tests {
-            let outcome = test_run(&workspace, playbook, test).and_then(|summary| {
+            let outcome = test_runs(&workspace, playbook, test).and_then(|summaries| {
                 if args.show {
-                    shown.push(show_run(&playbook.id, &test.name, &summary));
+                    for (index, summary) in summaries.iter().enumerate() {
+                        let name = match summaries.len() {
+                            1 => test.name.clone(),
+                            n => format!("{} › run {} of {n}", test.name, index + 1),
+                        };
+                        shown.push(show_run(&playbook.id, &name, summary));
+                    }
                 }
-                with_fixture_warnings(playbook, test, check_test(test, &summary))
+                with_fixture_warnings(playbook, test, check_runs(test, &summaries))
             });
             match outcome {
                 Ok(warnings) => {
@@ -109,8 +115,30 @@ pub fn test(args: TestArgs) -> Result<Outcome> {
 /// Runs one test; `Ok` holds what the reader should know of a test that passed (fixture lines skipped), `Err`
 /// every way it differs from what it expects, after the window it ran over.
 pub fn run_test(workspace: &Workspace, playbook: &Playbook, test: &PlaybookTest) -> Result<Vec<String>, Vec<String>> {
-    let summary = test_run(workspace, playbook, test)?;
-    with_fixture_warnings(playbook, test, check_test(test, &summary))
+    let summaries = test_runs(workspace, playbook, test)?;
+    with_fixture_warnings(playbook, test, check_runs(test, &summaries))
+}
+
+/// How each run of a test differs from what it expects: a test of several runs names the run and its time.
+fn check_runs(test: &PlaybookTest, summaries: &[crate::runner::RunSummary]) -> Result<Vec<String>, Vec<String>> {
+    let (mut warnings, mut failures) = (Vec::new(), Vec::new());
+    let several = test.runs.len() > 1;
+    for (index, (run, summary)) in test.runs.iter().zip(summaries).enumerate() {
+        match check_test(&run.expect, summary) {
+            Ok(mut found) => warnings.append(&mut found),
+            Err(found) if several => {
+                failures.push(format!(
+                    "run {} of {} (now {}):",
+                    index + 1,
+                    test.runs.len(),
+                    run.now.format("%Y-%m-%dT%H:%M:%SZ")
+                ));
+                failures.extend(found.into_iter().map(|line| format!("  {}", line.replace('\n', "\n  "))));
+            }
+            Err(mut found) => failures.append(&mut found),
+        }
+    }
+    if failures.is_empty() { Ok(warnings) } else { Err(failures.into_iter().chain(warnings).collect()) }
 }
 
 /// A test's outcome with the warnings about its fixture rows added.
@@ -136,14 +164,17 @@ fn with_fixture_warnings(
 /// no window holds the row and the test would miss it without a word. One warning, with the first by its line.
 fn timeless_rows(playbook: &Playbook, test: &PlaybookTest) -> Vec<String> {
     let directory = playbook.file.parent().unwrap_or(Path::new("."));
-    let paths: Vec<&Path> = match &test.data {
-        TestData::File(path) => vec![path.as_path()],
-        TestData::Tables(tables) => tables
-            .iter()
-            .filter(|(name, _)| !name.starts_with(crate::playbook::ARCHIVE_PREFIX))
-            .map(|(_, path)| path.as_path())
-            .collect(),
-    };
+    let paths: Vec<&Path> = std::iter::once(&test.data)
+        .chain(test.runs.iter().filter_map(|run| run.data.as_ref()))
+        .flat_map(|data| match data {
+            TestData::File(path) => vec![path.as_path()],
+            TestData::Tables(tables) => tables
+                .iter()
+                .filter(|(name, _)| !name.starts_with(crate::playbook::ARCHIVE_PREFIX))
+                .map(|(_, path)| path.as_path())
+                .collect(),
+        })
+        .collect();
     let mut count = 0usize;
     let mut first = None;
     for path in paths.into_iter().filter(|path| path.extension().is_some_and(|e| e == "jsonl" || e == "json")) {
@@ -169,48 +200,84 @@ fn timeless_rows(playbook: &Playbook, test: &PlaybookTest) -> Vec<String> {
     }
 }
 
-/// The run of one test: the playbook over the test's fixtures, at its `now`, with a fresh in-memory state.
-pub fn test_run(
+/// The runs of one test, in order, against one fresh in-memory state: the playbook over the test's fixtures
+/// (and, from each run on, the data that run adds) at the run's `now`.
+pub fn test_runs(
     workspace: &Workspace,
     playbook: &Playbook,
     test: &PlaybookTest,
-) -> Result<crate::runner::RunSummary, Vec<String>> {
+) -> Result<Vec<crate::runner::RunSummary>, Vec<String>> {
     let directory = playbook.file.parent().unwrap_or(Path::new("."));
-    let catalog = test_catalog(playbook, test, directory, workspace.catalog.as_ref(), &workspace.archives)
-        .map_err(|error| vec![error])?;
-    let source = LocalSource::new(catalog, false);
-    let clock = FixedClock(test.now);
     // A test checks the playbook as written: the configuration's first-lookback override does not apply.
     let config = crate::config::Config { first_lookback: None, ..workspace.config.clone() };
-    let services = Services { config: &config, source: &source, templates: &workspace.templates, clock: &clock };
     let mut store = Store::open_in_memory().map_err(|error| vec![format!("the in-memory state: {error}")])?;
-    fill_archives(&mut store, test, directory, test.now).map_err(|error| vec![error])?;
+    let first = test.first_now();
+    let last = test.runs.last().map_or(first, |run| run.now);
+    fill_archives(&mut store, &test.data, directory, first).map_err(|error| vec![error])?;
     for (number, condition) in test.silences.iter().enumerate() {
         let silence = crate::store::Silence {
             id: format!("test-{}", number + 1),
             playbook: playbook.id.clone(),
             condition: condition.clone(),
-            created: test.now,
-            expires: test.now + chrono::TimeDelta::days(1),
+            created: first,
+            expires: last + chrono::TimeDelta::days(1),
             reason: test.name.clone(),
             author: "huntbook test".to_string(),
             removed: None,
         };
         store.add_silence(&silence).map_err(|error| vec![format!("the in-memory state: {error}")])?;
     }
-    run_playbook(&services, &mut store, playbook, RunOptions::default())
-        .map_err(|error| vec![error.render().trim_end().to_string()])
+    let mut datas: Vec<&TestData> = vec![&test.data];
+    let mut summaries = Vec::new();
+    let several = test.runs.len() > 1;
+    for (index, run) in test.runs.iter().enumerate() {
+        let failed = |error: String| match several {
+            true => vec![format!(
+                "run {} of {} (now {}): {error}",
+                index + 1,
+                test.runs.len(),
+                run.now.format("%Y-%m-%dT%H:%M:%SZ")
+            )],
+            false => vec![error],
+        };
+        if let Some(data) = &run.data {
+            fill_archives(&mut store, data, directory, run.now).map_err(failed)?;
+            datas.push(data);
+        }
+        let catalog = test_catalog(playbook, &datas, directory, workspace.catalog.as_ref(), &workspace.archives)
+            .map_err(failed)?;
+        let source = LocalSource::new(catalog, false);
+        let clock = FixedClock(run.now);
+        let services = Services { config: &config, source: &source, templates: &workspace.templates, clock: &clock };
+        let summary = run_playbook(&services, &mut store, playbook, RunOptions::default())
+            .map_err(|error| failed(error.render().trim_end().to_string()))?;
+        summaries.push(summary);
+    }
+    Ok(summaries)
 }
 
-/// How a test's run differs from what the test expects; `Ok` with warnings when it does not.
-fn check_test(test: &PlaybookTest, summary: &crate::runner::RunSummary) -> Result<Vec<String>, Vec<String>> {
+/// The last run of a test (what `preview` shows of it).
+pub fn test_run(
+    workspace: &Workspace,
+    playbook: &Playbook,
+    test: &PlaybookTest,
+) -> Result<crate::runner::RunSummary, Vec<String>> {
+    let mut summaries = test_runs(workspace, playbook, test)?;
+    summaries.pop().ok_or_else(|| vec!["the test has no run".to_string()])
+}
+
+/// How a test's run differs from what the run expects; `Ok` with warnings when it does not.
+fn check_test(
+    expect: &crate::playbook::Expectation,
+    summary: &crate::runner::RunSummary,
+) -> Result<Vec<String>, Vec<String>> {
     let mut failures = Vec::new();
-    if let Some(hits) = test.expect.hits
+    if let Some(hits) = expect.hits
         && summary.new_hits != hits
     {
         failures.push(format!("expected {hits} hit{}, got {}", plural(hits), summary.new_hits));
     }
-    if let Some(archived) = test.expect.archived
+    if let Some(archived) = expect.archived
         && summary.archived != archived
     {
         failures.push(format!(
@@ -219,35 +286,34 @@ fn check_test(test: &PlaybookTest, summary: &crate::runner::RunSummary) -> Resul
             summary.archived
         ));
     }
-    for (expected, actual, what) in [
-        (test.expect.silenced, summary.silenced, "silenced"),
-        (test.expect.suppressed, summary.suppressed, "suppressed"),
-    ] {
+    for (expected, actual, what) in
+        [(expect.silenced, summary.silenced, "silenced"), (expect.suppressed, summary.suppressed, "suppressed")]
+    {
         if let Some(expected) = expected
             && expected != actual
         {
             failures.push(format!("expected {expected} {what} hit{}, got {actual}", plural(expected)));
         }
     }
-    if !test.expect.messages.is_empty() {
+    if !expect.messages.is_empty() {
         let mut got: BTreeMap<&str, usize> = BTreeMap::new();
         for message in &summary.messages {
             *got.entry(message.receiver.as_str()).or_default() += 1;
         }
-        for (receiver, expected) in &test.expect.messages {
+        for (receiver, expected) in &expect.messages {
             let actual = got.get(receiver.as_str()).copied().unwrap_or(0);
             if actual != *expected {
                 failures.push(format!("expected {expected} message{} to {receiver}, got {actual}", plural(*expected)));
             }
         }
         for (receiver, actual) in got {
-            if !test.expect.messages.contains_key(receiver) {
+            if !expect.messages.contains_key(receiver) {
                 failures.push(format!("expected no message to {receiver} (not listed), got {actual}"));
             }
         }
     }
     let hits = &summary.hits;
-    for expected in &test.expect.rows {
+    for expected in &expect.rows {
         let matches = |row: &Vec<crate::kql::value::Value>| {
             expected.iter().all(|(column, text)| {
                 hits.column_index(column).and_then(|i| row.get(i)).is_some_and(|value| value.to_text().as_ref() == text)
@@ -333,11 +399,11 @@ fn plural(count: usize) -> &'static str {
 /// Writes a test's `archive.NAME` fixtures into its archives, as runs before it would have.
 fn fill_archives(
     store: &mut Store,
-    test: &PlaybookTest,
+    data: &TestData,
     directory: &Path,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), String> {
-    let TestData::Tables(tables) = &test.data else { return Ok(()) };
+    let TestData::Tables(tables) = data else { return Ok(()) };
     for (name, path) in tables {
         let Some(archive) = name.strip_prefix(crate::playbook::ARCHIVE_PREFIX) else { continue };
         let path = directory.join(path);
@@ -364,11 +430,12 @@ fn fill_archives(
     Ok(())
 }
 
-/// The tables of a test: the built-in tables, empty, with the test's files in place of those it names. A single
-/// file is the table the query reads (it must read exactly one; `known` also knows the source's own tables).
+/// The tables of a test: the built-in tables, empty, with the test's files in place of those it names (the
+/// files of several runs for one table, one after the other). A single file is the table the query reads (it must
+/// read exactly one; `known` also knows the source's own tables).
 fn test_catalog(
     playbook: &Playbook,
-    test: &PlaybookTest,
+    datas: &[&TestData],
     directory: &Path,
     known: &dyn Catalog,
     archives: &crate::store::ArchiveCatalog,
@@ -376,31 +443,63 @@ fn test_catalog(
     let mut catalog = schema::catalog();
     // The archives, empty unless the test fills them (`archive.NAME`), are tables to the query.
     let mut archives = archives.clone();
-    let files: Vec<(String, std::path::PathBuf)> = match &test.data {
-        TestData::Tables(tables) => tables.iter().map(|(name, path)| (name.clone(), directory.join(path))).collect(),
-        TestData::File(path) => {
-            let tables = tables_read_by(&playbook.query, known, &catalog);
-            match tables.as_slice() {
-                [table] => vec![(table.clone(), directory.join(path))],
-                [] => return Err("the query reads no table, so `data:` has nothing to fill".to_string()),
-                several => {
-                    return Err(format!(
-                        "the query reads {}: give `data:` as a mapping, such as {{ {}: {} }}",
-                        several.join(" and "),
-                        several[0],
-                        path.display()
-                    ));
+    let mut files: BTreeMap<String, Vec<std::path::PathBuf>> = BTreeMap::new();
+    for data in datas {
+        let named: Vec<(String, std::path::PathBuf)> = match data {
+            TestData::Tables(tables) => {
+                tables.iter().map(|(name, path)| (name.clone(), directory.join(path))).collect()
+            }
+            TestData::File(path) => {
+                let tables = tables_read_by(&playbook.query, known, &catalog);
+                match tables.as_slice() {
+                    [table] => vec![(table.clone(), directory.join(path))],
+                    [] => return Err("the query reads no table, so `data:` has nothing to fill".to_string()),
+                    several => {
+                        return Err(format!(
+                            "the query reads {}: give `data:` as a mapping, such as {{ {}: {} }}",
+                            several.join(" and "),
+                            several[0],
+                            path.display()
+                        ));
+                    }
                 }
             }
+        };
+        for (name, path) in named {
+            files.entry(name).or_default().push(path);
         }
-    };
-    for (name, path) in files {
+    }
+    for (name, paths) in files {
         if let Some(archive) = name.strip_prefix(crate::playbook::ARCHIVE_PREFIX) {
-            archives.insert_rows(archive, fixture_rows(archive, &path)?);
+            for path in &paths {
+                archives.insert_rows(archive, fixture_rows(archive, path)?);
+            }
             continue;
         }
-        let table =
-            open_table(&name, &path).map_err(|error| format!("the test data {}: {}", path.display(), error.message))?;
+        let table = match paths.as_slice() {
+            [path] => open_table(&name, path)
+                .map_err(|error| format!("the test data {}: {}", path.display(), error.message))?,
+            several => {
+                let mut rows = Vec::new();
+                let mut columns: Option<Vec<crate::kql::plan::Column>> = None;
+                for path in several {
+                    let read = fixture_rows(&name, path)?;
+                    if columns.as_ref().is_some_and(|known| *known != read.columns) {
+                        return Err(format!(
+                            "the test data {}: its columns are not those of the {name} data of the runs before",
+                            path.display()
+                        ));
+                    }
+                    columns.get_or_insert(read.columns);
+                    rows.extend(read.rows);
+                }
+                Arc::new(crate::kql::table::MemoryTable {
+                    name: name.clone(),
+                    columns: columns.unwrap_or_default(),
+                    rows: Arc::new(rows),
+                })
+            }
+        };
         catalog.insert(table);
     }
     Ok(Arc::new(crate::kql::table::Layered(vec![Arc::new(archives), Arc::new(catalog)])))

@@ -15,7 +15,10 @@ use crate::kql::table::Catalog;
 pub const EXPECT_KEYS: &[&str] = &["hits", "messages", "rows", "archived", "silenced", "suppressed"];
 
 /// The keys of a test.
-pub const TEST_KEYS: &[&str] = &["name", "data", "now", "silences", "expect"];
+pub const TEST_KEYS: &[&str] = &["name", "data", "now", "silences", "expect", "runs"];
+
+/// The keys of one of a test's `runs:`.
+pub const RUN_KEYS: &[&str] = &["now", "data", "expect"];
 
 /// One `tests:` entry.
 #[derive(Clone, Debug)]
@@ -24,12 +27,29 @@ pub struct PlaybookTest {
     pub name: String,
     /// `data:` the rows the query runs over.
     pub data: TestData,
+    /// `silences:` conditions over the hits, each a silence in force during the test's runs.
+    pub silences: Vec<String>,
+    /// The runs, in order, against one state (a test of one run writes `now:` and `expect:`; a test of several,
+    /// `runs:`): dedup, suppression, silences and look-backs over time.
+    pub runs: Vec<TestRun>,
+}
+
+/// One run of a test.
+#[derive(Clone, Debug)]
+pub struct TestRun {
     /// `now:` the time of the run (UTC, ISO 8601: `2026-11-20T12:00:00Z`); the window ends there.
     pub now: chrono::DateTime<chrono::Utc>,
-    /// `silences:` conditions over the hits, each a silence in force during the test's run.
-    pub silences: Vec<String>,
+    /// `data:` rows added before this run to those of the test and of the runs before it.
+    pub data: Option<TestData>,
     /// `expect:` what the run must produce.
     pub expect: Expectation,
+}
+
+impl PlaybookTest {
+    /// The time of the first run.
+    pub fn first_now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.runs.first().map_or(chrono::DateTime::UNIX_EPOCH, |run| run.now)
+    }
 }
 
 /// `data:` fixture files, relative to the playbook's directory.
@@ -96,19 +116,6 @@ fn read_test(value: Value, context: &TestContext) -> Option<PlaybookTest> {
     let fields = value.fields(TEST_KEYS)?;
     let name = fields.required("name").and_then(|v| v.non_empty_string());
     let data = fields.required("data").and_then(|v| read_data(v, context));
-    let now = fields.required("now").and_then(|v| {
-        let text = v.string()?;
-        match chrono::DateTime::parse_from_rfc3339(text.trim()) {
-            Ok(time) => Some(time.with_timezone(&chrono::Utc)),
-            Err(_) => {
-                v.report_hint(
-                    format!("expected a time, found {}", v.describe()),
-                    "write it in ISO 8601 with a zone, such as 2026-11-20T12:00:00Z",
-                );
-                None
-            }
-        }
-    });
     let silences = fields.get("silences").map_or(Some(Vec::new()), |v| {
         let conditions: Vec<Option<String>> = v
             .list()?
@@ -119,8 +126,72 @@ fn read_test(value: Value, context: &TestContext) -> Option<PlaybookTest> {
             .collect();
         conditions.into_iter().collect()
     });
-    let expect = fields.required("expect").and_then(|v| read_expectation(v, context));
-    Some(PlaybookTest { name: name?, data: data?, now: now?, silences: silences?, expect: expect? })
+    let runs = match (fields.get("runs"), fields.raw("now").is_some() || fields.raw("expect").is_some()) {
+        (Some(runs), true) => {
+            runs.report_hint(
+                "a test has either `now:` and `expect:` (one run) or `runs:` (several), not both",
+                "move this test's `now:` and `expect:` into its first run",
+            );
+            None
+        }
+        (Some(runs), false) => read_runs(runs, context),
+        (None, _) => {
+            let now = fields.required("now").and_then(read_time);
+            let expect = fields.required("expect").and_then(|v| read_expectation(v, context));
+            Some(vec![TestRun { now: now?, data: None, expect: expect? }])
+        }
+    };
+    Some(PlaybookTest { name: name?, data: data?, silences: silences?, runs: runs? })
+}
+
+/// `runs:` a list of `{ now, expect, data? }`, each later than the one before.
+fn read_runs(value: Value, context: &TestContext) -> Option<Vec<TestRun>> {
+    let entries = value.list()?;
+    if entries.is_empty() {
+        value.report_hint("`runs` lists no run", "list each run: `- now: 2026-11-09T07:30:00Z` and its `expect:`");
+        return None;
+    }
+    let mut runs = Vec::new();
+    let mut valid = true;
+    let mut previous: Option<chrono::DateTime<chrono::Utc>> = None;
+    for entry in entries {
+        let Some(fields) = entry.fields(RUN_KEYS) else {
+            valid = false;
+            continue;
+        };
+        let now = fields.required("now").and_then(|v| {
+            let now = read_time(v.clone())?;
+            if previous.is_some_and(|before| now <= before) {
+                v.report_hint("each run comes after the one before it", "list the runs in the order of their `now:`");
+                return None;
+            }
+            Some(now)
+        });
+        previous = now.or(previous);
+        let data = fields.get("data").map(|v| read_data(v, context));
+        let expect = fields.required("expect").and_then(|v| read_expectation(v, context));
+        match (now, data, expect) {
+            (Some(now), None, Some(expect)) => runs.push(TestRun { now, data: None, expect }),
+            (Some(now), Some(Some(data)), Some(expect)) => runs.push(TestRun { now, data: Some(data), expect }),
+            _ => valid = false,
+        }
+    }
+    valid.then_some(runs)
+}
+
+/// A time in ISO 8601 with a zone.
+fn read_time(value: Value) -> Option<chrono::DateTime<chrono::Utc>> {
+    let text = value.string()?;
+    match chrono::DateTime::parse_from_rfc3339(text.trim()) {
+        Ok(time) => Some(time.with_timezone(&chrono::Utc)),
+        Err(_) => {
+            value.report_hint(
+                format!("expected a time, found {}", value.describe()),
+                "write it in ISO 8601 with a zone, such as 2026-11-20T12:00:00Z",
+            );
+            None
+        }
+    }
 }
 
 fn read_data(value: Value, context: &TestContext) -> Option<TestData> {

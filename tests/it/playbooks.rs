@@ -152,3 +152,80 @@ fn validate_reports_every_problem_and_exits_2() {
         assert!(errors.contains(expected), "{expected} not in:\n{errors}");
     }
 }
+
+/// A workspace with one playbook (`playbook.yaml`, the text given) over the sample's offboarding downloads, and a
+/// second fixture with one more download.
+fn offboarding_workspace(tests: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let playbooks = dir.path().join("playbooks");
+    std::fs::create_dir_all(playbooks.join("tests")).expect("mkdir");
+    let events = std::fs::read_to_string(repo().join("examples/data/CloudAppEvents.jsonl")).expect("the sample");
+    let downloads: Vec<&str> = events.lines().filter(|line| line.contains("\"DownloadOffboardingPkg\"")).collect();
+    std::fs::write(playbooks.join("tests/downloads.jsonl"), downloads.join("\n") + "\n").expect("fixture");
+    let mut extra: serde_json::Value = serde_json::from_str(downloads[0]).expect("JSON");
+    extra["ReportId"] = serde_json::json!("one-more-download");
+    extra["Timestamp"] = serde_json::json!("2026-11-20T12:05:00Z");
+    std::fs::write(playbooks.join("tests/one-more.jsonl"), format!("{extra}\n")).expect("fixture");
+    let shipped = std::fs::read_to_string(repo().join("playbooks/offboarding-package-download.yaml")).expect("shipped");
+    let without_tests = shipped.split("\ntests:").next().expect("the playbook").to_string();
+    std::fs::write(playbooks.join("offboarding-package-download.yaml"), format!("{without_tests}\ntests:\n{tests}"))
+        .expect("playbook");
+    std::fs::write(
+        dir.path().join("huntbook.yaml"),
+        format!(
+            "state: huntbook.db\nplaybooks: playbooks\nsource: {{ kind: local, data: '{}' }}\nreceivers:\n  \
+             soc-mail: {{ file: {{ dir: out }} }}\n",
+            repo().join("examples/data").display()
+        ),
+    )
+    .expect("config");
+    dir
+}
+
+#[test]
+fn a_test_of_several_runs_shares_one_state_and_names_the_run_that_failed() {
+    let runs = |second: usize, third: usize| {
+        format!(
+            "  - name: sent once, then only what is new\n    data: tests/downloads.jsonl\n    runs:\n      \
+             - now: 2026-11-20T12:00:00Z\n        expect: {{ hits: 1, messages: {{ soc-mail: 1 }} }}\n      \
+             - now: 2026-11-20T12:15:00Z\n        expect: {{ hits: {second}, messages: {{ soc-mail: 0 }} }}\n      \
+             - now: 2026-11-20T12:30:00Z\n        data: tests/one-more.jsonl\n        \
+             expect: {{ hits: {third}, messages: {{ soc-mail: 1 }} }}\n"
+        )
+    };
+    // The first run's day holds one download; the second finds nothing new (its window overlaps the first's:
+    // dedup), the third the one download added.
+    let dir = offboarding_workspace(&runs(0, 1));
+    let output = huntbook(dir.path(), &["test"]);
+    assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
+    assert!(stdout(&output).contains("ok    offboarding-package-download › sent once, then only what is new"));
+
+    // Each run on its own state would find the first download again: the same test with that expectation fails,
+    // and says which run.
+    let dir = offboarding_workspace(&runs(1, 2));
+    let output = huntbook(dir.path(), &["test"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let out = stdout(&output);
+    assert!(out.contains("FAIL  offboarding-package-download › sent once, then only what is new"), "{out}");
+    assert!(out.contains("run 2 of 3 (now 2026-11-20T12:15:00Z):\n"), "{out}");
+    assert!(out.contains("expected 1 hit, got 0"), "{out}");
+    assert!(
+        out.contains("run 3 of 3 (now 2026-11-20T12:30:00Z):\n") && out.contains("expected 2 hits, got 1"),
+        "{out}"
+    );
+    assert!(!out.contains("run 1 of 3"), "the first run passed: {out}");
+
+    // `now:` beside `runs:`, and runs out of order, are refused where they are written.
+    let dir = offboarding_workspace(
+        "  - name: both\n    data: tests/downloads.jsonl\n    now: 2026-11-20T12:00:00Z\n    runs:\n      \
+         - now: 2026-11-20T12:00:00Z\n        expect: { hits: 1 }\n  \
+         - name: backwards\n    data: tests/downloads.jsonl\n    runs:\n      \
+         - now: 2026-11-20T12:00:00Z\n        expect: { hits: 5 }\n      - now: 2026-11-20T11:00:00Z\n        \
+         expect: { hits: 0 }\n",
+    );
+    let output = huntbook(dir.path(), &["validate"]);
+    assert_eq!(output.status.code(), Some(2));
+    let said = stderr(&output);
+    assert!(said.contains("a test has either `now:` and `expect:` (one run) or `runs:` (several), not both"), "{said}");
+    assert!(said.contains("each run comes after the one before it"), "{said}");
+}

@@ -713,9 +713,12 @@ fn the_good_playbooks_load_into_the_expected_values() {
     let test = &offboarding.tests[0];
     assert_eq!(test.name, "a download is reported once");
     assert_eq!(test.data, TestData::File(PathBuf::from("tests/validate/playbooks/good/data/offboarding.jsonl")));
-    assert_eq!(test.now.to_rfc3339(), "2026-11-20T12:00:00+00:00");
-    assert_eq!(test.expect.hits, Some(1));
-    assert_eq!(test.expect.messages, BTreeMap::from([("soc-mail".to_string(), 1), ("soc-teams".to_string(), 1)]));
+    assert_eq!(test.runs[0].now.to_rfc3339(), "2026-11-20T12:00:00+00:00");
+    assert_eq!(test.runs[0].expect.hits, Some(1));
+    assert_eq!(
+        test.runs[0].expect.messages,
+        BTreeMap::from([("soc-mail".to_string(), 1), ("soc-teams".to_string(), 1)])
+    );
 
     let review = &playbooks[1];
     assert_eq!((review.id.as_str(), review.enabled, review.send_empty), ("release-review", false, true));
@@ -737,9 +740,13 @@ fn the_good_playbooks_load_into_the_expected_values() {
             PathBuf::from("tests/validate/playbooks/good/data/releases.jsonl")
         )]))
     );
-    assert_eq!(test.expect.messages, BTreeMap::from([("soc-digest".to_string(), 2)]));
-    let rows: Vec<Vec<(&str, &str)>> =
-        test.expect.rows.iter().map(|row| row.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()).collect();
+    assert_eq!(test.runs[0].expect.messages, BTreeMap::from([("soc-digest".to_string(), 2)]));
+    let rows: Vec<Vec<(&str, &str)>> = test.runs[0]
+        .expect
+        .rows
+        .iter()
+        .map(|row| row.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect())
+        .collect();
     assert_eq!(rows, [vec![("Comment", "patched"), ("DeviceName", "pc1")], vec![("DeviceName", "pc2")]]);
 }
 
