@@ -160,7 +160,7 @@ fn read_runs(value: Value, context: &TestContext) -> Option<Vec<TestRun>> {
             continue;
         };
         let now = fields.required("now").and_then(|v| {
-            let now = read_time(v.clone())?;
+            let now = read_time(v)?;
             if previous.is_some_and(|before| now <= before) {
                 v.report_hint("each run comes after the one before it", "list the runs in the order of their `now:`");
                 return None;
