@@ -183,6 +183,7 @@ mod tests {
     #[test]
     fn each_escaping_is_undone() {
         assert_eq!(decode(r#"a\"b\\c\/d\u00e9\u00E9\ud83d\ude00\n"#, Escaping::Json), "a\"b\\c/déé😀\n");
+        assert_eq!(decode(r#"\b\f\r\t|\q"#, Escaping::Json), "\u{8}\u{c}\r\t|\\q");
         assert_eq!(decode("a%2Fb%2fc+d%", Escaping::Percent), "a/b/c d%");
         assert_eq!(decode("a&amp;b&#39;c&#x27;d&quot;&unknown;", Escaping::Html), "a&b'c'd\"&unknown;");
         assert!(View::plain("nothing escaped").decoded(Escaping::Json).is_none());
