@@ -87,7 +87,28 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
     };
     let services =
         Services { config: &workspace.config, source: source.as_ref(), templates: &workspace.templates, clock };
-    let options = RunOptions { dry_run: args.dry_run, window };
+    // A backfill (`--since/--until`): one window — or, for a `lookback:` playbook, each of its evaluations in
+    // the range, in order, each with its own look-back.
+    let mut backfills: std::collections::HashMap<&str, std::collections::VecDeque<Window>> = Default::default();
+    if let Some(range) = window {
+        for playbook in &selected {
+            match backfill_windows(playbook, range, clock.now()) {
+                Ok(windows) => {
+                    backfills.insert(playbook.id.as_str(), windows.into());
+                }
+                Err(problem) => return Err(super::usage(format!("{}: {problem}", playbook.id))),
+            }
+        }
+    }
+    let backfills = std::sync::Mutex::new(backfills);
+    let options_for = |playbook: &Playbook| RunOptions {
+        dry_run: args.dry_run,
+        window: backfills
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(playbook.id.as_str())
+            .and_then(|windows| windows.front().copied()),
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if selected.is_empty() {
@@ -105,8 +126,18 @@ pub fn run(args: RunArgs) -> Result<Outcome> {
         let mut again = Vec::new();
         // Playbooks that keep an archive another one reads run first, so that the reader sees what they found.
         for stage in stages(&pending) {
-            let results = run_all(&services, &mut store, &workspace.config.state, &stage, options, workers);
+            let results = run_all(&services, &mut store, &workspace.config.state, &stage, &options_for, workers);
             for (result, playbook) in results.into_iter().zip(&stage) {
+                let more_backfill = {
+                    let mut backfills = backfills.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    backfills.get_mut(playbook.id.as_str()).is_some_and(|windows| {
+                        windows.pop_front();
+                        !windows.is_empty()
+                    })
+                };
+                if more_backfill && result.is_ok() {
+                    again.push(*playbook);
+                }
                 match result {
                     Ok(summary) => {
                         if summary.behind && !args.dry_run {
@@ -196,11 +227,11 @@ fn run_all(
     store: &mut Store,
     state: &std::path::Path,
     selected: &[&Playbook],
-    options: RunOptions,
+    options: &(dyn Fn(&Playbook) -> RunOptions + Sync),
     workers: usize,
 ) -> Vec<Result<RunSummary, RunError>> {
     if workers <= 1 || selected.len() <= 1 {
-        return selected.iter().map(|playbook| run_playbook(services, store, playbook, options)).collect();
+        return selected.iter().map(|playbook| run_playbook(services, store, playbook, options(playbook))).collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results: std::sync::Mutex<Vec<Option<Result<RunSummary, RunError>>>> =
@@ -213,7 +244,7 @@ fn run_all(
                     let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(playbook) = selected.get(index) else { break };
                     let result = match &mut own {
-                        Ok(store) => run_playbook(services, store, playbook, options),
+                        Ok(store) => run_playbook(services, store, playbook, options(playbook)),
                         Err(error) => Err(RunError::Failed {
                             playbook: playbook.id.clone(),
                             message: format!("opening the state file: {error}"),
@@ -235,6 +266,31 @@ fn run_all(
             })
         })
         .collect()
+}
+
+/// The most evaluations one backfill of a `lookback:` playbook runs (30 days of a 15-minute schedule).
+const MAX_BACKFILL_EVALUATIONS: i64 = 2_880;
+
+/// The windows a backfill over `range` runs for `playbook`: the range itself; or, with `lookback:`, one per
+/// fire of its schedule whose end falls in the range (the last at its end), each the look-back before it.
+fn backfill_windows(playbook: &Playbook, range: Window, now: DateTime<Utc>) -> Result<Vec<Window>, String> {
+    let Some(lookback) = playbook.schedule.lookback else { return Ok(vec![range]) };
+    let interval = crate::runner::interval(playbook, now).max(TimeDelta::seconds(1));
+    let count = ((range.end - range.start).num_seconds() / interval.num_seconds()).max(1);
+    if count > MAX_BACKFILL_EVALUATIONS {
+        return Err(format!(
+            "--since/--until hold {count} evaluations of its schedule (one every {}); at most \
+             {MAX_BACKFILL_EVALUATIONS} at once: give a shorter range",
+            crate::config::duration::format_duration(interval.num_seconds())
+        ));
+    }
+    let mut windows: Vec<Window> = (0..count)
+        .map(|step| range.end - interval * step as i32)
+        .filter(|end| *end > range.start)
+        .map(|end| Window { start: end - lookback, end })
+        .collect();
+    windows.reverse();
+    Ok(windows)
 }
 
 /// The state file's run lock, held while it lives (the operating system releases it when the process ends,

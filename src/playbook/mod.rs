@@ -9,6 +9,7 @@
 pub mod enrich;
 pub mod notify;
 mod query;
+pub use query::{WINDOW_END, WINDOW_START, window_declarations, with_window};
 pub mod schedule;
 pub mod severity;
 pub mod test_case;
@@ -60,6 +61,9 @@ pub struct Playbook {
     pub visualization: Option<kql::visualization::Visualization>,
     /// The query's output columns, when the local engine knows them before it runs.
     pub columns: Option<Vec<kql::plan::Column>>,
+    /// Whether the query's rows are aggregates (`summarize`, `count`, `distinct`…), not events: without `key:`,
+    /// each evaluation's rows are then news (the key includes the window's end).
+    pub aggregate: bool,
     /// `key:` the columns that identify a hit (dedup). Default: `ReportId` if the result has it, else a hash
     /// of the query's columns (never of enrichment columns: a file's prevalence changes, the hit does not).
     pub key: Option<Vec<String>>,
@@ -367,6 +371,9 @@ fn read_fields(
         Some(notify) => notify.iter().flat_map(|n| n.to.iter().map(String::as_str)).collect(),
         None => receivers.clone(),
     };
+    if query.as_ref().is_some_and(|q| q.aggregate) {
+        warn_about_aggregates(fields, schedule.as_ref());
+    }
     let send_empty = fields.get("send_empty").map_or(Some(false), |v| v.bool());
     let directory = file.parent().unwrap_or(Path::new(""));
     let context = test_case::TestContext { directory, receivers: &notified, columns, catalog };
@@ -386,6 +393,7 @@ fn read_fields(
             schedule: schedule?,
             query: query.text,
             not_local: query.not_local,
+            aggregate: query.aggregate,
             query_source: query.source,
             visualization,
             columns: query.columns,
@@ -409,6 +417,37 @@ fn read_fields(
         })
     })();
     (playbook, id_source)
+}
+
+/// Where a playbook whose rows are aggregates would treat them as events, said as warnings: an explicit `key:`
+/// dedups them across windows (a count seen once is never sent again), and `overlap` counts the events near a
+/// window's edge twice.
+fn warn_about_aggregates(fields: &yaml::Fields, schedule: Option<&Schedule>) {
+    if let Some(key) = fields.get("key") {
+        key.reader().warn(
+            key.reader()
+                .at(key.key_place(), "the query's rows are aggregates, and `key:` dedups them across windows")
+                .with_hint(
+                    "a row whose key was sent before is never sent again, in a later window too; without `key:` each \
+                     evaluation's rows are news, and `suppress:` damps repeats",
+                ),
+        );
+    }
+    if let (Some(overlap), Some(schedule)) = (fields.get("schedule").and_then(|v| v.child("overlap")), schedule)
+        && schedule.overlap > chrono::TimeDelta::zero()
+    {
+        overlap.reader().warn(
+            overlap
+                .reader()
+                .at(
+                    overlap.key_place(),
+                    "the query's rows are aggregates, and `overlap` counts the events of each overlap twice",
+                )
+                .with_hint(
+                    "for a count over a fixed time (\"the last hour, every 15 minutes\"), use `lookback:` instead",
+                ),
+        );
+    }
 }
 
 fn strings(value: Value) -> Option<Vec<String>> {

@@ -38,6 +38,29 @@ pub(super) struct Query {
     pub columns: Option<Vec<Column>>,
     /// Why the local engine cannot run it, when Graph may (`Playbook::local`).
     pub not_local: Option<String>,
+    /// Whether its rows are aggregates rather than events (`kql::shape`).
+    pub aggregate: bool,
+}
+
+/// The name a query reads the start of its run's window by (a `datetime`).
+pub const WINDOW_START: &str = "huntbook_window_start";
+/// The name a query reads the end of its run's window by (a `datetime`).
+pub const WINDOW_END: &str = "huntbook_window_end";
+
+/// The `let` statements that give a query its window's bounds, on one line.
+pub fn window_declarations(start: chrono::DateTime<chrono::Utc>, end: chrono::DateTime<chrono::Utc>) -> String {
+    let time = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    format!("let {WINDOW_START} = datetime({}); let {WINDOW_END} = datetime({}); ", time(start), time(end))
+}
+
+/// The query text a run sends: with its window's bounds declared before it (on its first line, so that line
+/// numbers in Graph's messages stay the playbook's) when it reads them; else as written.
+pub fn with_window(query: &str, start: chrono::DateTime<chrono::Utc>, end: chrono::DateTime<chrono::Utc>) -> String {
+    if query.contains(WINDOW_START) || query.contains(WINDOW_END) {
+        format!("{}{query}", window_declarations(start, end))
+    } else {
+        query.to_string()
+    }
 }
 
 /// Where a playbook's query runs, which decides what of the local engine's problems stops it.
@@ -56,8 +79,12 @@ pub(super) fn read_query(value: Value, catalog: &dyn Catalog, gate: QueryGate) -
     let scalar = value.scalar()?;
     let reader = value.reader();
     let mut not_local = None;
-    let columns = match crate::kql::compile(&text, catalog) {
+    let aggregate;
+    // The window's bounds are declared (their values do not matter to the check).
+    let declarations = window_declarations(chrono::DateTime::UNIX_EPOCH, chrono::DateTime::UNIX_EPOCH);
+    let columns = match crate::kql::compile_declaring(&text, catalog, &declarations) {
         Ok(plan) => {
+            aggregate = crate::kql::shape::node_is_aggregate(&plan.root);
             for difference in &plan.differences {
                 let diagnostic = reader.kql_diagnostic(scalar, difference);
                 reader.warn(Diagnostic {
@@ -70,6 +97,7 @@ pub(super) fn read_query(value: Value, catalog: &dyn Catalog, gate: QueryGate) -
             (!plan.is_open()).then(|| plan.root.schema().to_vec())
         }
         Err(errors) => {
+            aggregate = crate::kql::shape::is_aggregate(&text, catalog);
             for error in &errors.0 {
                 let diagnostic = reader.kql_diagnostic(scalar, error);
                 if gate == QueryGate::Graph && !error.is_certain() {
@@ -87,7 +115,7 @@ pub(super) fn read_query(value: Value, catalog: &dyn Catalog, gate: QueryGate) -
             None
         }
     };
-    Some(Query { source: source_of(reader, scalar), text, columns, not_local })
+    Some(Query { source: source_of(reader, scalar), text, columns, not_local, aggregate })
 }
 
 /// The `render` that ends the query, when its e-mails can draw it. What huntbook cannot draw, or a result that

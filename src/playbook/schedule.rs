@@ -12,7 +12,7 @@ use crate::config::duration::format_duration;
 use crate::config::yaml::Value;
 
 /// The keys of this mapping (also what `huntbook schema` lists).
-pub const SCHEDULE_KEYS: &[&str] = &["every", "cron", "timezone", "first_lookback", "overlap", "delay"];
+pub const SCHEDULE_KEYS: &[&str] = &["every", "cron", "timezone", "lookback", "first_lookback", "overlap", "delay"];
 
 /// `schedule:` when the playbook runs.
 #[derive(Clone, Debug)]
@@ -21,6 +21,10 @@ pub struct Schedule {
     pub trigger: Trigger,
     /// `timezone:` the IANA zone a cron expression is read in (`Europe/Amsterdam`). Default UTC.
     pub timezone: chrono_tz::Tz,
+    /// `lookback:` every run's query sees the last this much, `[end - lookback, end)` — whatever the interval,
+    /// the first run, a catch-up or a backfill: "the last hour, every 15 minutes", for aggregates and
+    /// thresholds. At most 30 days. Without it, windows follow each other (events).
+    pub lookback: Option<TimeDelta>,
     /// `first_lookback:` the window of the very first run. Default: one interval, at most 30 days.
     pub first_lookback: Option<TimeDelta>,
     /// `overlap:` each window starts this much before the previous one ended, for late events (hits already
@@ -103,11 +107,47 @@ pub(super) fn read_schedule(value: Value) -> Option<Schedule> {
         }),
         None => Some(None),
     };
+    let lookback = match fields.get("lookback") {
+        Some(v) => v.duration().and_then(|lookback| {
+            if lookback <= TimeDelta::zero() || lookback > MAX_LOOKBACK {
+                v.report_hint(
+                    "the look-back must be longer than zero and at most 30 days",
+                    "Graph keeps 30 days of advanced-hunting data",
+                );
+                return None;
+            }
+            Some(Some(lookback))
+        }),
+        None => Some(None),
+    };
+    // With a fixed look-back each run reads its whole look-back: windows do not follow each other.
+    let mut exclusive = Some(());
+    for key in ["overlap", "first_lookback"] {
+        if fields.has("lookback")
+            && let Some(other) = fields.get(key)
+        {
+            let why = match key {
+                "overlap" => {
+                    "each run with `lookback:` reads its whole look-back again, so there is nothing to overlap"
+                }
+                _ => "every run with `lookback:`, the first too, reads its look-back",
+            };
+            other.reader().report(
+                other
+                    .reader()
+                    .at(other.key_place(), format!("`{key}` and `lookback` do not go together"))
+                    .with_hint(format!("{why}; remove `{key}`")),
+            );
+            exclusive = None;
+        }
+    }
     let overlap = fields.get("overlap").map_or(Some(TimeDelta::zero()), |v| v.duration());
     let delay = fields.get("delay").map_or(Some(TimeDelta::zero()), |v| v.duration());
+    exclusive?;
     Some(Schedule {
         trigger: trigger?,
         timezone: timezone?,
+        lookback: lookback?,
         first_lookback: first_lookback?,
         overlap: overlap?,
         delay: delay?,
@@ -330,8 +370,12 @@ fn value(text: &str, field: &Field) -> Result<u32, String> {
 impl std::fmt::Display for Schedule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.trigger {
-            Trigger::Every(interval) => write!(f, "every {}", format_duration(interval.num_seconds())),
-            Trigger::Cron(cron) => write!(f, "cron {} ({})", cron.expression, self.timezone.name()),
+            Trigger::Every(interval) => write!(f, "every {}", format_duration(interval.num_seconds()))?,
+            Trigger::Cron(cron) => write!(f, "cron {} ({})", cron.expression, self.timezone.name())?,
+        }
+        match self.lookback {
+            Some(lookback) => write!(f, ", the last {} each run", format_duration(lookback.num_seconds())),
+            None => Ok(()),
         }
     }
 }

@@ -200,6 +200,7 @@ fn window_rules(config: &Config, playbook: &Playbook, now: DateTime<Utc>) -> Win
         overlap: playbook.schedule.overlap,
         delay: playbook.schedule.delay,
         catch_up: Some(config.catch_up_window),
+        lookback: playbook.schedule.lookback,
     }
 }
 
@@ -298,9 +299,29 @@ pub fn run_playbook(
     let timing = std::time::Instant::now();
     let store_error = |source| RunError::Store { playbook: playbook.id.clone(), source: Box::new(source) };
     let rules = window_rules(services.config, playbook, started);
+    let watermark = match options.window {
+        Some(_) => None,
+        None => store.watermark(&playbook.id).map_err(store_error)?,
+    };
     let window = match options.window {
         Some(window) => window,
-        None => next_window(&rules, store.watermark(&playbook.id).map_err(store_error)?, started),
+        None => next_window(&rules, watermark, started),
+    };
+    // A `lookback:` playbook down for more than a day skips the oldest missed evaluations: said with the run.
+    let skipped = match options.window {
+        Some(_) => None,
+        None => crate::schedule::skipped_evaluations(&rules, watermark, started).map(|(count, first, last)| {
+            format!(
+                "{count} missed evaluation{} ({} to {} UTC) {} skipped: a look-back playbook catches up at most a day \
+                 (and {} evaluations) after downtime; `huntbook run {} --since … --until …` evaluates them",
+                if count == 1 { "" } else { "s" },
+                first.format("%Y-%m-%d %H:%M"),
+                last.format("%Y-%m-%d %H:%M"),
+                if count == 1 { "was" } else { "were" },
+                crate::schedule::LOOKBACK_CATCH_UP_EVALUATIONS,
+                playbook.id
+            )
+        }),
     };
     let behind = options.window.is_none() && is_behind(&rules, &window, started);
     let record =
@@ -353,7 +374,16 @@ pub fn run_playbook(
             let tenant = per_tenant.then_some(0);
             tenant.into_iter().chain(names.iter().filter_map(|name| table.column_index(name))).collect()
         });
-        let keys = hit_keys(&unshifted(&table, response.time_shift), key_columns.as_deref());
+        let mut keys = hit_keys(&unshifted(&table, response.time_shift), key_columns.as_deref());
+        // Aggregates are news at every evaluation: "1 isolation by Alex" this week is not last week's. Without a
+        // `key:`, their key is the row and the window's end (a rerun of the same window still dedups).
+        if playbook.aggregate && playbook.key.is_none() && table.column_index("ReportId").is_none() {
+            let evaluation = window.end.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            for key in &mut keys {
+                key.push('@');
+                key.push_str(&evaluation);
+            }
+        }
         let seen = store.seen(&playbook.id, &keys).map_err(store_error)?;
         let fresh = new_hits(&keys, &seen);
         let hits =
@@ -397,7 +427,8 @@ pub fn run_playbook(
         }
         // Silences: a hit one holds for goes to nobody, and is recorded with the silence's id.
         let silences = store.active_silences(&playbook.id, started).map_err(store_error)?;
-        let (silenced, warnings) = silenced_hits(&silences, &hits, started);
+        let (silenced, mut warnings) = silenced_hits(&silences, &hits, started);
+        warnings.extend(skipped.clone());
         let mut quiet: Vec<QuietHit> = silenced
             .iter()
             .map(|(index, id)| QuietHit { hit_key: fresh_keys[*index].clone(), why: Quieted::Silenced(id.clone()) })
@@ -681,7 +712,8 @@ fn query_tenants(
     let tenants = tenants_of(services, playbook);
     let mut merged: Option<crate::source::QueryResponse> = None;
     for tenant in &tenants {
-        let request = QueryRequest { query: &playbook.query, window, now: started, tenant: tenant.as_deref() };
+        let text = crate::playbook::with_window(&playbook.query, window.start, window.end);
+        let request = QueryRequest { query: &text, window, now: started, tenant: tenant.as_deref() };
         let mut response =
             services.source.run_query(&request).map_err(|error| query_error(services.config, playbook, error))?;
         if tenants.len() == 1 {

@@ -94,6 +94,42 @@ pub struct WindowRules {
     /// missed time is caught up in order, in windows of at most this, so that no Graph call has to return days of
     /// events at once (its cap is 100,000 rows). `None`: one window up to now.
     pub catch_up: Option<TimeDelta>,
+    /// `lookback:` each window is the last this much before its end; after downtime each missed fire is
+    /// evaluated in order with its own look-back (within [`lookback_catch_up_span`]).
+    pub lookback: Option<TimeDelta>,
+}
+
+/// How far back missed fires of a `lookback:` playbook are still evaluated after downtime: one day, and at most
+/// 96 evaluations (an hourly rule: a day; every 15 minutes: a day; every 5 minutes: 8 hours). Each evaluation
+/// is one hunting call; 96 of them are about two minutes of a tenant's Graph quota (45 calls a minute). Older
+/// missed fires are skipped — said in the run's record — rather than merged into one huge window, which would
+/// make every threshold meaningless.
+pub fn lookback_catch_up_span(interval: TimeDelta) -> TimeDelta {
+    TimeDelta::days(1).min(interval * LOOKBACK_CATCH_UP_EVALUATIONS)
+}
+
+/// The most missed evaluations of a `lookback:` playbook caught up after downtime.
+pub const LOOKBACK_CATCH_UP_EVALUATIONS: i32 = 96;
+
+/// The missed evaluations of a `lookback:` playbook that the next window skips (too old to catch up): how many,
+/// and the ends of the first and the last of them. `None` when none is skipped.
+pub fn skipped_evaluations(
+    rules: &WindowRules,
+    watermark: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<(i64, DateTime<Utc>, DateTime<Utc>)> {
+    use chrono::SubsecRound;
+    rules.lookback?;
+    let interval = rules.interval.max(TimeDelta::seconds(1));
+    let end_now = (now - rules.delay.max(TimeDelta::zero())).trunc_subsecs(0);
+    let grid = watermark? + interval;
+    let oldest = end_now - lookback_catch_up_span(interval);
+    if end_now - grid < interval || grid >= oldest {
+        return None;
+    }
+    let skipped = (oldest - grid).num_seconds().div_euclid(interval.num_seconds())
+        + i64::from((oldest - grid).num_seconds().rem_euclid(interval.num_seconds()) != 0);
+    Some((skipped, grid, grid + interval * (skipped as i32 - 1)))
 }
 
 /// The window of the next run, given the previous run's end (`watermark`). Windows end on a whole second, the
@@ -102,6 +138,19 @@ pub fn next_window(rules: &WindowRules, watermark: Option<DateTime<Utc>>, now: D
     use chrono::SubsecRound;
     let end = (now - rules.delay.max(TimeDelta::zero())).trunc_subsecs(0);
     let oldest = end - MAX_LOOKBACK;
+    if let Some(lookback) = rules.lookback {
+        // A fixed look-back: the window is the last `lookback` before its end. The end is now, unless whole
+        // fires were missed: then the next missed fire (the oldest still caught up, see `skipped_evaluations`).
+        let interval = rules.interval.max(TimeDelta::seconds(1));
+        let end = match watermark.map(|previous| previous + interval) {
+            Some(grid) if end - grid >= interval => match skipped_evaluations(rules, watermark, now) {
+                Some((skipped, _, _)) => grid + interval * (skipped as i32),
+                None => grid,
+            },
+            _ => end,
+        };
+        return Window { start: (end - lookback).max(oldest).min(end), end };
+    }
     let Some(previous_end) = watermark else {
         let start = end - rules.first_lookback.unwrap_or(rules.interval).clamp(TimeDelta::zero(), MAX_LOOKBACK);
         return Window { start: start.max(oldest).min(end), end };
@@ -140,7 +189,62 @@ mod tests {
             overlap: TimeDelta::minutes(10),
             delay: TimeDelta::minutes(5),
             catch_up: None,
+            lookback: None,
         }
+    }
+
+    fn lookback(interval_minutes: i64, lookback: TimeDelta) -> WindowRules {
+        WindowRules {
+            overlap: TimeDelta::zero(),
+            lookback: Some(lookback),
+            catch_up: Some(TimeDelta::hours(6)),
+            ..rules(interval_minutes)
+        }
+    }
+
+    #[test]
+    fn with_a_lookback_every_window_is_the_last_lookback_first_run_and_catch_up_alike() {
+        let hourly = lookback(15, TimeDelta::hours(1));
+        let now = at("2026-11-20T12:00:00Z");
+        // The first run: the last hour, whatever first_lookback would say.
+        let first = next_window(&WindowRules { first_lookback: Some(TimeDelta::days(30)), ..hourly }, None, now);
+        assert_eq!(first, Window { start: at("2026-11-20T10:55:00Z"), end: at("2026-11-20T11:55:00Z") });
+        // On time, or a little late: the last hour before now.
+        let next = next_window(&hourly, Some(first.end), at("2026-11-20T12:15:20Z"));
+        assert_eq!(next, Window { start: at("2026-11-20T11:10:20Z"), end: at("2026-11-20T12:10:20Z") });
+        assert!(!is_behind(&hourly, &next, at("2026-11-20T12:15:20Z")));
+        // After two hours down: each missed fire, in order, with its own hour — never one three-hour window.
+        let mut watermark = first.end;
+        let later = at("2026-11-20T14:00:00Z");
+        let mut ends = Vec::new();
+        loop {
+            let window = next_window(&hourly, Some(watermark), later);
+            assert_eq!(window.end - window.start, TimeDelta::hours(1));
+            ends.push(window.end.format("%H:%M").to_string());
+            watermark = window.end;
+            if !is_behind(&hourly, &window, later) {
+                break;
+            }
+        }
+        assert_eq!(ends, ["12:10", "12:25", "12:40", "12:55", "13:10", "13:25", "13:40", "13:55"]);
+        assert_eq!(skipped_evaluations(&hourly, Some(first.end), later), None);
+    }
+
+    #[test]
+    fn missed_evaluations_older_than_a_day_are_skipped_and_counted() {
+        let hourly = lookback(60, TimeDelta::hours(1));
+        let watermark = at("2026-11-17T11:55:00Z");
+        let now = at("2026-11-20T12:00:00Z");
+        // Three days down: the evaluations older than a day are skipped, the last day's are caught up.
+        let skipped = skipped_evaluations(&hourly, Some(watermark), now).expect("some skipped");
+        assert_eq!(skipped, (47, at("2026-11-17T12:55:00Z"), at("2026-11-19T10:55:00Z")));
+        let window = next_window(&hourly, Some(watermark), now);
+        assert_eq!(window, Window { start: at("2026-11-19T10:55:00Z"), end: at("2026-11-19T11:55:00Z") });
+        // Every five minutes: at most 96 evaluations, eight hours.
+        let often = lookback(5, TimeDelta::hours(1));
+        let window = next_window(&often, Some(at("2026-11-20T00:00:00Z")), now);
+        assert_eq!(window.end, at("2026-11-20T03:55:00Z"));
+        assert_eq!(lookback_catch_up_span(TimeDelta::minutes(5)), TimeDelta::hours(8));
     }
 
     #[test]
@@ -215,7 +319,7 @@ mod tests {
         /// Consecutive runs leave no gap: each window starts at or before the previous one ended.
         #[test]
         fn consecutive_windows_cover_time_without_gaps(steps in prop::collection::vec(1i64..1_000_000, 1..50), overlap in 0i64..3600, delay in 0i64..3600, catch_up: bool) {
-            let rules = WindowRules { interval: TimeDelta::minutes(15), first_lookback: None, overlap: TimeDelta::seconds(overlap), delay: TimeDelta::seconds(delay), catch_up: catch_up.then_some(TimeDelta::hours(6)) };
+            let rules = WindowRules { interval: TimeDelta::minutes(15), first_lookback: None, overlap: TimeDelta::seconds(overlap), delay: TimeDelta::seconds(delay), catch_up: catch_up.then_some(TimeDelta::hours(6)), lookback: None };
             let mut now = at("2026-01-01T00:00:00Z");
             let mut watermark = None;
             for step in steps {

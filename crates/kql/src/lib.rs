@@ -19,6 +19,7 @@ pub mod parser;
 pub mod plan;
 pub mod reference;
 pub mod schema;
+pub mod shape;
 pub mod span;
 pub mod table;
 pub mod types;
@@ -54,6 +55,17 @@ impl std::error::Error for QueryError {}
 /// Parses and checks a query: the plan, or every problem in it.
 pub fn compile(text: &str, catalog: &dyn Catalog) -> Result<Plan, KqlErrors> {
     let query = parser::parse_query(text)?;
+    check::check_query(&query, catalog)
+}
+
+/// `compile`, with `declarations` — KQL `let` statements such as `let huntbook_window_end = datetime(…);`, values
+/// a caller provides — in force before the query. Errors point into `text` as they would without them.
+pub fn compile_declaring(text: &str, catalog: &dyn Catalog, declarations: &str) -> Result<Plan, KqlErrors> {
+    let mut query = parser::parse_query(text)?;
+    let declared = parser::parse_query(&format!("{declarations}print 0"))?;
+    let mut statements = declared.statements;
+    statements.append(&mut query.statements);
+    query.statements = statements;
     check::check_query(&query, catalog)
 }
 
