@@ -434,10 +434,17 @@ pub fn run_playbook(
             .map(|(index, id)| QuietHit { hit_key: fresh_keys[*index].clone(), why: Quieted::Silenced(id.clone()) })
             .collect();
         let audible: Vec<usize> = (0..hits.rows.len()).filter(|index| !silenced.contains_key(index)).collect();
+        // The time an evaluation stands for: a `lookback:` playbook catching up evaluates a missed fire, and its
+        // suppression is reckoned from that fire (the burst alerted at 09:45 is still quiet at the 10:00
+        // evaluation run late at 10:45); otherwise, now.
+        let evaluated = match playbook.schedule.lookback {
+            Some(_) => (window.end + playbook.schedule.delay).min(started),
+            None => started,
+        };
         let mut suppression = SuppressionState {
             // Read only by playbooks that suppress.
             until: if playbook.notify.iter().any(|notify| notify.suppress.is_some()) {
-                store.suppressions(&playbook.id, started).map_err(store_error)?
+                store.suppressions(&playbook.id, evaluated).map_err(store_error)?
             } else {
                 Default::default()
             },
@@ -452,7 +459,7 @@ pub fn run_playbook(
             notes: &notes,
         };
         let (messages, message_rows) =
-            messages_for(services, playbook, &run_id, (started, window), &findings, &mut suppression)?;
+            messages_for(services, playbook, &run_id, (evaluated, window), &findings, &mut suppression)?;
         let suppressed =
             suppression.quiet.iter().map(|hit| &hit.hit_key).collect::<std::collections::HashSet<_>>().len();
         quiet.append(&mut suppression.quiet);

@@ -111,7 +111,9 @@ fn a_run_that_panics_fails_alone_and_the_daemon_goes_on() {
         assert!(row.contains("could not be recorded") && !row.contains("<td>now</td>"), "{row}");
     }
     let (_, metrics) = daemon.get("/metrics", None);
-    assert_eq!(metric(&metrics, "huntbook_panics_total{part=\"run\"}"), 2.0, "{metrics}");
+    // One each, not a loop (a minute later, under a heavy load, a retry may have panicked again).
+    let panics = metric(&metrics, "huntbook_panics_total{part=\"run\"}");
+    assert!((2.0..=4.0).contains(&panics), "{panics} panics: {metrics}");
     assert_eq!(daemon.get("/readyz", None), (200, "ready\n".to_string()));
     daemon.signal("TERM");
     let (status, log) = daemon.exit_within(Duration::from_secs(30));

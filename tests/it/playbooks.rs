@@ -229,3 +229,69 @@ fn a_test_of_several_runs_shares_one_state_and_names_the_run_that_failed() {
     assert!(said.contains("a test has either `now:` and `expect:` (one run) or `runs:` (several), not both"), "{said}");
     assert!(said.contains("each run comes after the one before it"), "{said}");
 }
+
+#[test]
+fn the_recipes_are_disabled_and_their_tests_pass() {
+    let config = repo().join("examples/recipes.yaml");
+    let output = huntbook(&repo(), &["test", "-c", config.to_str().expect("a path")]);
+    assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
+    let recipes: Vec<_> = std::fs::read_dir(repo().join("examples/recipes"))
+        .expect("the recipes")
+        .map(|entry| entry.expect("an entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    assert!(recipes.len() >= 5, "{recipes:?}");
+    assert!(stdout(&output).contains(&format!("{} passed, 0 failed", recipes.len())), "{}", stdout(&output));
+    for recipe in recipes {
+        let text = std::fs::read_to_string(&recipe).expect("a recipe");
+        assert!(text.lines().any(|line| line.starts_with("enabled: false")), "{} is enabled", recipe.display());
+        assert!(text.contains("  lookback: ") && text.contains("\n    runs:\n"), "{}", recipe.display());
+    }
+}
+
+/// The weekly count per admin of the issue that found it: week 1 sends "Alex, 1"; week 2 has "Alex, 1" again,
+/// and must send it again (the row's hash used to make it "the same hit", and the week was lost).
+#[test]
+fn a_weekly_aggregate_is_news_every_week_even_when_its_numbers_repeat() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let playbooks = dir.path().join("playbooks");
+    std::fs::create_dir_all(playbooks.join("tests")).expect("mkdir");
+    let isolation = |at: &str, report: &str| {
+        serde_json::json!({"Timestamp": at, "ActionType": "IsolateDevice", "AccountDisplayName": "Alex Wilber",
+                           "ReportId": report, "RawEventData": {"DeviceName": "pc-1"}})
+        .to_string()
+    };
+    std::fs::write(
+        playbooks.join("tests/rows.jsonl"),
+        format!("{}\n{}\n", isolation("2026-11-05T10:00:00Z", "week-1"), isolation("2026-11-12T10:00:00Z", "week-2")),
+    )
+    .expect("fixture");
+    let playbook = |expect_second: usize| {
+        format!(
+            "id: weekly-isolations\ntitle: Isolations per admin this week\nseverity: informational\n\
+             schedule: {{ cron: \"30 7 * * MON\" }}\nquery: |\n  CloudAppEvents\n  | where ActionType == \"IsolateDevice\"\n  \
+             | summarize Isolations = count() by Admin = AccountDisplayName\nnotify:\n  - to: [m]\ntests:\n  \
+             - name: two weeks, two digests\n    data: tests/rows.jsonl\n    runs:\n      \
+             - now: 2026-11-09T07:30:00Z\n        expect: {{ hits: 1, messages: {{ m: 1 }} }}\n      \
+             - now: 2026-11-16T07:30:00Z\n        expect: {{ hits: {expect_second}, messages: {{ m: {expect_second} }} }}\n"
+        )
+    };
+    std::fs::write(playbooks.join("weekly-isolations.yaml"), playbook(1)).expect("playbook");
+    std::fs::write(
+        dir.path().join("huntbook.yaml"),
+        format!(
+            "state: huntbook.db\nplaybooks: playbooks\nsource: {{ kind: local, data: '{}' }}\nreceivers:\n  \
+             m: {{ email: {{ to: [soc@contoso.example], from: hb@contoso.example, via: file, dir: out }} }}\n",
+            repo().join("examples/data").display()
+        ),
+    )
+    .expect("config");
+    let output = huntbook(dir.path(), &["test"]);
+    assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
+    // The same test expecting the old behaviour fails, and says which run.
+    std::fs::write(playbooks.join("weekly-isolations.yaml"), playbook(0)).expect("playbook");
+    let output = huntbook(dir.path(), &["test"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(stdout(&output).contains("run 2 of 2 (now 2026-11-16T07:30:00Z):"), "{}", stdout(&output));
+    assert!(stdout(&output).contains("expected 0 hits, got 1"), "{}", stdout(&output));
+}

@@ -626,3 +626,44 @@ fn a_run_after_a_day_of_downtime_catches_up_in_windows_of_at_most_the_catch_up_w
     // Caught up: the next run (a minute later) finds nothing due.
     assert!(run("2026-11-20T12:01:00Z").contains("no playbook is due"));
 }
+
+/// "More than 3 devices within an hour", under the configuration `init` writes (`first_lookback: 30d`): the
+/// count is over the last hour whatever the run — it used to be over the run's window, 30 days on a first run,
+/// and fired for an actor who touched 4 devices over two weeks.
+#[test]
+fn a_threshold_with_a_lookback_counts_over_its_lookback_on_the_first_run_too() {
+    let data = tempfile::tempdir().expect("a temporary directory");
+    let action = |at: &str, actor: &str, device: &str| {
+        serde_json::json!({"Timestamp": at, "ActionType": "RunLiveResponseSession", "AccountDisplayName": actor,
+                           "ReportId": format!("{actor}-{at}"), "RawEventData": {"DeviceName": device}})
+        .to_string()
+    };
+    let mut rows = Vec::new();
+    for (day, device) in ["2026-11-06", "2026-11-10", "2026-11-14", "2026-11-19"].iter().zip(["a", "b", "c", "d"]) {
+        rows.push(action(&format!("{day}T10:00:00Z"), "Megan Bowen", device));
+    }
+    for (minute, device) in [10, 20, 30, 40].iter().zip(["e", "f", "g", "h"]) {
+        rows.push(action(&format!("2026-11-20T11:{minute}:00Z"), "Alex Wilber", device));
+    }
+    std::fs::write(data.path().join("CloudAppEvents.jsonl"), rows.join("\n") + "\n").expect("data");
+    let playbooks = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(
+        playbooks.path().join("burst.yaml"),
+        "id: burst\ntitle: Live Response on many devices\nseverity: high\nschedule: { every: 15m, lookback: 1h }\n\
+         query: |\n  CloudAppEvents\n  | summarize Devices = dcount(tostring(RawEventData.DeviceName)) by Actor = AccountDisplayName\n  \
+         | where Devices > 3\nnotify:\n  - to: [soc-mail]\n    per: hit\n",
+    )
+    .expect("playbook");
+    let run_at = |now: &str| {
+        let workspace = Workspace::over(playbooks.path(), data.path(), false, "");
+        let output = workspace.command(&["run"]).env("HUNTBOOK_NOW", now).output().expect("huntbook runs");
+        assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
+        stdout(&output)
+    };
+    // At 11:30 the last hour holds two of Alex's actions; Megan's four are spread over two weeks.
+    let early = run_at("2026-11-20T11:30:00Z");
+    assert!(early.contains("2026-11-20 10:30:00 → 2026-11-20 11:30:00") && early.contains("new hits     0"), "{early}");
+    // At 11:45 the last hour holds Alex's four: one hit, Alex's.
+    let later = run_at("2026-11-20T11:45:00Z");
+    assert!(later.contains("2026-11-20 10:45:00 → 2026-11-20 11:45:00") && later.contains("new hits     1"), "{later}");
+}

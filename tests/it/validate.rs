@@ -816,3 +816,46 @@ fn validate_and_test_need_no_secret_and_the_commands_that_send_do() {
     assert_eq!(wrong.status.code(), Some(2), "{}", stderr(&wrong));
     assert!(stderr(&wrong).contains("error: unknown reference `${vault:smtp}`"), "{}", stderr(&wrong));
 }
+
+#[test]
+fn lookback_aggregates_and_the_window_names_are_checked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let playbooks = dir.path().join("playbooks");
+    std::fs::create_dir_all(&playbooks).expect("mkdir");
+    let write = |name: &str, schedule: &str, query: &str, extra: &str| {
+        std::fs::write(
+            playbooks.join(format!("{name}.yaml")),
+            format!(
+                "id: {name}\ntitle: {name}\nseverity: low\nschedule: {schedule}\nquery: |\n  {query}\n{extra}notify:\n  - to: [soc-mail]\n"
+            ),
+        )
+        .expect("playbook");
+    };
+    let count = "CloudAppEvents | summarize n = count() by AccountDisplayName";
+    write("keyed", "{ every: 1h }", count, "key: [AccountDisplayName]\n");
+    write("overlapping", "{ every: 1h, overlap: 10m }", count, "");
+    write("windowed", "{ every: 1h, lookback: 2h }", "CloudAppEvents | where Timestamp > huntbook_window_end - 1h", "");
+    std::fs::write(
+        dir.path().join("huntbook.yaml"),
+        format!(
+            "state: huntbook.db\nplaybooks: playbooks\nsource: {{ kind: local, data: '{}' }}\nreceivers:\n  \
+             soc-mail: {{ file: {{ dir: out }} }}\n",
+            repo().join("examples/data").display()
+        ),
+    )
+    .expect("config");
+    let validated = huntbook().current_dir(dir.path()).arg("validate").output().expect("runs");
+    let said = stderr(&validated);
+    assert_eq!(validated.status.code(), Some(0), "{said}");
+    assert!(said.contains("warning: the query's rows are aggregates, and `key:` dedups them across windows"), "{said}");
+    assert!(said.contains("warning: the query's rows are aggregates, and `overlap` counts"), "{said}");
+    assert!(!said.contains("windowed"), "the window's names are declared: {said}");
+
+    write("both", "{ every: 1h, lookback: 2h, overlap: 10m }", count, "");
+    write("too-long", "{ every: 1h, lookback: 31d }", count, "");
+    let refused = huntbook().current_dir(dir.path()).arg("validate").output().expect("runs");
+    let said = stderr(&refused);
+    assert_eq!(refused.status.code(), Some(2), "{said}");
+    assert!(said.contains("error: `overlap` and `lookback` do not go together"), "{said}");
+    assert!(said.contains("error: the look-back must be longer than zero and at most 30 days"), "{said}");
+}
