@@ -186,6 +186,10 @@ mod tests {
         assert_eq!(decode(r#"\b\f\r\t|\q"#, Escaping::Json), "\u{8}\u{c}\r\t|\\q");
         assert_eq!(decode("a%2Fb%2fc+d%", Escaping::Percent), "a/b/c d%");
         assert_eq!(decode("a&amp;b&#39;c&#x27;d&quot;&unknown;", Escaping::Html), "a&b'c'd\"&unknown;");
+        assert_eq!(
+            decode("&lt;&gt;&apos;&sol;&equals;&plus;&percnt;&bsol;&colon;&quest;&num;&nbsp;&#X2F;", Escaping::Html),
+            "<>'/=+%\\:?#\u{a0}/"
+        );
         assert!(View::plain("nothing escaped").decoded(Escaping::Json).is_none());
     }
 
