@@ -11,6 +11,25 @@ use crate::config::SourceConfig;
 use crate::diagnostics::render_diagnostics;
 use crate::store::RunStatus;
 
+/// "3 problems: 1 in the configuration, 2 in 1 of 4 playbooks" — where the problems are.
+fn problem_count(workspace: &workspace::Workspace) -> String {
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let config_file = workspace
+        .config
+        .file
+        .as_ref()
+        .map_or_else(|| crate::config::DEFAULT_NAME.to_string(), |path| path.display().to_string());
+    let in_config = workspace.problems.iter().filter(|problem| problem.file == config_file).count();
+    let in_playbooks = workspace.problems.len() - in_config;
+    let playbooks = workspace.invalid.len() + workspace.playbooks.len();
+    let playbooks = format!("in {} of {}", workspace.invalid.len(), plural(playbooks, "playbook"));
+    match (in_config, in_playbooks) {
+        (0, n) => format!("{} {playbooks}", plural(n, "problem")),
+        (n, 0) => format!("{} in the configuration", plural(n, "problem")),
+        (c, p) => format!("{}: {c} in the configuration, {p} {playbooks}", plural(c + p, "problem")),
+    }
+}
+
 pub fn validate(args: ConfigArgs) -> Result<Outcome> {
     let workspace = match workspace::open(&args) {
         Ok(workspace) => workspace,
@@ -30,13 +49,7 @@ pub fn validate(args: ConfigArgs) -> Result<Outcome> {
     }
     if !workspace.problems.is_empty() {
         crate::say_inline!("{}", render_diagnostics(&workspace.problems));
-        crate::say!(
-            "{} problem{} in {} of {} playbooks",
-            workspace.problems.len(),
-            if workspace.problems.len() == 1 { "" } else { "s" },
-            workspace.invalid.len(),
-            workspace.invalid.len() + workspace.playbooks.len()
-        );
+        crate::say!("{}", problem_count(&workspace));
         return Ok(Outcome::Invalid);
     }
     let config = &workspace.config;

@@ -50,7 +50,7 @@ pub const HTTP_KEYS: &[&str] = &["listen", "token"];
 pub const DEFAULT_CONFIG: &str = include_str!("../../examples/huntbook.yaml");
 
 /// The name diagnostics give the embedded default.
-const DEFAULT_NAME: &str = "huntbook.yaml (built in)";
+pub const DEFAULT_NAME: &str = "huntbook.yaml (built in)";
 
 /// A validated `huntbook.yaml`.
 #[derive(Clone, Debug)]

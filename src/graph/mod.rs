@@ -283,9 +283,14 @@ impl GraphClient {
     }
 
     /// Says what the client waits for, to whoever listens.
+    /// Every wait is in the log (a warning: `-v` shows it, also when the output is a pipe, as under cron or
+    /// systemd); on a terminal without `-v`, the sentence is printed instead.
     fn tell_wait(&self, wait: Duration, why: &str) {
-        if let Some(notice) = &self.waits {
-            let seconds = wait.as_secs_f64();
+        let seconds = wait.as_secs_f64();
+        tracing::warn!(tenant = %self.name, wait_seconds = seconds, reason = %why, "waiting before asking Graph again");
+        if let Some(notice) = &self.waits
+            && !tracing::enabled!(tracing::Level::WARN)
+        {
             notice(&format!("waiting {seconds:.0} s before asking again (tenant {}): {why}", self.name));
         }
     }

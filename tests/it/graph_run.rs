@@ -430,4 +430,21 @@ fn on_a_terminal_a_retry_says_what_it_waits_for() {
     assert_eq!(piped.status.code(), Some(0), "{}", common::stderr(&piped));
     assert!(emulator.statuses("/runHuntingQuery").contains(&429), "throttled here too");
     assert!(!common::stderr(&piped).contains("waiting"), "{}", common::stderr(&piped));
+
+    // With -v the log has every wait, piped too (as cron and systemd read it), in text and in JSON.
+    for format in ["text", "json"] {
+        let (emulator, _dir, config) = throttled_once();
+        let logged = common::huntbook()
+            .args(["-v", "--log-format", format, "query", "-c"])
+            .arg(&config)
+            .args(["--tenant", "contoso", "CloudAppEvents | take 1"])
+            .env("GRAPH_RUN_SECRET", SECRET)
+            .output()
+            .expect("huntbook runs");
+        assert_eq!(logged.status.code(), Some(0), "{}", common::stderr(&logged));
+        assert!(emulator.statuses("/runHuntingQuery").contains(&429));
+        let said = common::stderr(&logged);
+        assert_eq!(said.matches("waiting before asking Graph again").count(), 1, "{format}: {said}");
+        assert!(said.contains("throttled (Graph, try 1 of ") && said.contains("contoso"), "{format}: {said}");
+    }
 }

@@ -859,3 +859,32 @@ fn lookback_aggregates_and_the_window_names_are_checked() {
     assert!(said.contains("error: `overlap` and `lookback` do not go together"), "{said}");
     assert!(said.contains("error: the look-back must be longer than zero and at most 30 days"), "{said}");
 }
+
+/// A query that does not compile does not hide the other problems, and the count says where they are.
+#[test]
+fn every_problem_is_reported_beside_a_broken_query_and_counted_where_it_is() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(dir.path().join("playbooks")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("playbooks/p.yaml"),
+        "id: p\ntitle: P\nseverity: low\nschedule: { every: 1h }\nquery: |\n  CloudAppEvents | where Nope == 1\n\
+         notify:\n  - to: [soc-mial]\n",
+    )
+    .expect("playbook");
+    std::fs::write(
+        dir.path().join("huntbook.yaml"),
+        format!(
+            "state: h.db\nplaybooks: playbooks\nsource: {{ kind: local, data: '{}' }}\nreceivers:\n  \
+             soc-mail: {{ email: {{ to: [a@contoso.example], from: h@contoso.example, via: file, dir: out, template: nope }} }}\n",
+            repo().join("examples/data").display()
+        ),
+    )
+    .expect("config");
+    let output = huntbook().current_dir(dir.path()).arg("validate").output().expect("runs");
+    let said = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(said.contains("error: unknown template `nope`"), "{said}");
+    assert!(said.contains("Failed to resolve scalar expression named 'Nope'"), "{said}");
+    assert!(said.contains("error: unknown receiver `soc-mial`") && said.contains("did you mean `soc-mail`?"), "{said}");
+    assert!(said.trim_end().ends_with("3 problems: 1 in the configuration, 2 in 1 of 1 playbook"), "{said}");
+}
