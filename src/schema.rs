@@ -92,6 +92,12 @@ fn playbook() -> Value {
                 ("when", text("a KQL condition over the hit's columns: only the hits it holds for")),
                 ("subject", text("the e-mail subject, a handlebars template: {{first.Column}}, {{count}}")),
                 ("title", text("the Teams card's title, a handlebars template (default: the playbook's title)")),
+                (
+                    "template",
+                    text(
+                        "the e-mail layout of this entry's e-mails (email-table, digest, or one of yours), in place of the receiver's",
+                    ),
+                ),
                 ("columns", names("the columns e-mail tables and cards show, in order; the CSV attachment has all")),
                 (
                     "chart",

@@ -110,6 +110,7 @@ fn open_from(config: Config) -> Result<Workspace, Vec<Diagnostic>> {
     // An unknown template is one problem among the others: the playbooks are still checked.
     let mut problems = check_templates(&config, &templates.names());
     let mut loaded = load_playbook_dir(&config.playbooks, &config, catalog.as_ref());
+    crate::playbook::check_notify_templates(&mut loaded, &templates.names());
     problems.append(&mut loaded.problems);
     let mut warnings = config.warnings.clone();
     warnings.append(&mut loaded.warnings);

@@ -136,9 +136,35 @@ pub fn load_playbooks(
     templates: &[String],
 ) -> (Vec<Playbook>, Vec<Diagnostic>) {
     let mut loaded = load_playbook_dir(dir, config, catalog);
+    check_notify_templates(&mut loaded, templates);
     let mut problems = crate::config::check_templates(config, templates);
     problems.append(&mut loaded.problems);
     (loaded.playbooks, problems)
+}
+
+/// Leaves out the playbooks whose `notify:` entries name an e-mail `template:` that does not exist (`known`:
+/// the shipped and user templates), each problem at its place, with a "did you mean".
+pub fn check_notify_templates(loaded: &mut LoadedPlaybooks, known: &[String]) {
+    let playbooks = std::mem::take(&mut loaded.playbooks);
+    for playbook in playbooks {
+        let problems: Vec<Diagnostic> = playbook
+            .notify
+            .iter()
+            .filter_map(|notify| Some((notify.template.as_ref()?, notify.template_at.as_ref()?)))
+            .filter(|(name, _)| !known.contains(name))
+            .map(|(name, at)| {
+                let hint = yaml::did_you_mean(name, known.iter().map(String::as_str))
+                    .unwrap_or_else(|| format!("the templates are {}", known.join(", ")));
+                Diagnostic { message: format!("unknown template `{name}`"), ..at.clone() }.with_hint(hint)
+            })
+            .collect();
+        if problems.is_empty() {
+            loaded.playbooks.push(playbook);
+        } else {
+            loaded.problems.extend(problems);
+            loaded.invalid.push(playbook.id);
+        }
+    }
 }
 
 /// The playbooks of a directory, what is wrong with the others, and which those are.

@@ -10,7 +10,8 @@ use crate::kql::table::Catalog;
 pub use crate::render::links::LinkColumns;
 
 /// The keys of this mapping (also what `huntbook schema` lists).
-pub const NOTIFY_KEYS: &[&str] = &["to", "per", "when", "subject", "title", "columns", "links", "suppress", "chart"];
+pub const NOTIFY_KEYS: &[&str] =
+    &["to", "per", "when", "subject", "title", "template", "layout", "columns", "links", "suppress", "chart"];
 
 /// The keys of this mapping (also what `huntbook schema` lists).
 pub const LINK_KEYS: &[&str] = &["device", "file", "user"];
@@ -32,6 +33,15 @@ pub struct Notify {
     pub subject: Option<String>,
     /// `title:` a handlebars template for the Teams card's title (default: the playbook's title).
     pub title: Option<String>,
+    /// `template:` the e-mail layout this entry's e-mails use (a shipped or user template, such as `digest`),
+    /// in place of their receiver's `template:`.
+    pub template: Option<String>,
+    /// Where `template:` is written: the place its problem is reported at when no such template exists (known
+    /// only once the templates are loaded).
+    pub template_at: Option<crate::diagnostics::Diagnostic>,
+    /// `layout:` `table` (always a table, also a wide one) or `blocks` (one block per hit); default: a table of
+    /// up to 4 columns, blocks beyond.
+    pub layout: crate::render::email::TableLayout,
     /// `columns:` the hit columns the e-mail table and the card show, in order (default: all); every column
     /// still goes into the CSV attachment.
     pub columns: Option<Vec<String>>,
@@ -87,6 +97,17 @@ fn read_entry(value: Value, receivers: &[&str], columns: Option<&[Column]>, cata
     let when = fields.get("when").map_or(Some(None), |v| read_condition(v, columns, catalog).map(Some));
     let subject = fields.get("subject").map_or(Some(None), |v| read_template(v, "subject", columns).map(Some));
     let title = fields.get("title").map_or(Some(None), |v| read_template(v, "title", columns).map(Some));
+    let layout = fields.get("layout").map_or(Some(crate::render::email::TableLayout::Auto), |v| {
+        use crate::render::email::TableLayout;
+        v.keyword(
+            "layout",
+            &[("table", TableLayout::Table), ("blocks", TableLayout::Blocks), ("auto", TableLayout::Auto)],
+        )
+    });
+    let template = fields.get("template").map_or(Some(None), |v| {
+        let name = v.non_empty_string()?;
+        Some(Some((name, v.reader().at(v.place(), String::new()))))
+    });
     let shown = fields.get("columns").map_or(Some(None), |v| read_columns(v, columns).map(Some));
     let links = fields.get("links").map_or(Some(LinkColumns::default()), |v| read_links(v, columns));
     let suppress = fields.get("suppress").map_or(Some(None), |v| read_suppress(v, columns).map(Some));
@@ -97,6 +118,9 @@ fn read_entry(value: Value, receivers: &[&str], columns: Option<&[Column]>, cata
         when: when?,
         subject: subject?,
         title: title?,
+        template: template.clone()?.map(|(name, _)| name),
+        template_at: template?.map(|(_, at)| at),
+        layout: layout?,
         columns: shown?,
         links: links?,
         suppress: suppress?,

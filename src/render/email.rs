@@ -50,6 +50,30 @@ pub struct EmailSettings<'a> {
     pub portal: &'a str,
     /// Times are shown in this zone (default UTC).
     pub timezone: chrono_tz::Tz,
+    /// How the HTML part lays out the hits: a table, or one block per hit when the table is wide.
+    pub layout: TableLayout,
+}
+
+/// How an e-mail's HTML part lays out its hits (`notify: layout:`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TableLayout {
+    /// A table of up to 4 columns; wider, one block per hit (a mail client cuts or squeezes a wide table).
+    #[default]
+    Auto,
+    /// Always a table (a wide aggregate read across: counts per admin and week), scrolling sideways if need be.
+    Table,
+    /// Always one block per hit.
+    Blocks,
+}
+
+impl TableLayout {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TableLayout::Auto => "auto",
+            TableLayout::Table => "table",
+            TableLayout::Blocks => "blocks",
+        }
+    }
 }
 
 /// A rendered e-mail.
@@ -194,6 +218,7 @@ pub fn render_email(
     let mut prepared = build(message, &context_settings, mime::attachment_name(message));
     let chart = chart_of(message, settings.timezone, outbox_id);
     if let Some(object) = prepared.context.as_object_mut() {
+        object.insert("layout".to_string(), serde_json::Value::from(settings.layout.as_str()));
         match &chart {
             Some(Ok((cid, chart))) => {
                 let shown = serde_json::json!({

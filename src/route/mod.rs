@@ -36,6 +36,10 @@ pub struct Route {
     pub subject: Option<String>,
     /// The card's `title:` template.
     pub title: Option<String>,
+    /// The e-mail layout of this route's e-mails (`template:`), in place of the receiver's.
+    pub template: Option<String>,
+    /// How its e-mails lay out the hits (`layout:`).
+    pub layout: crate::render::email::TableLayout,
     /// `columns:` resolved (indexes into the hits' columns).
     pub shown: Option<Vec<usize>>,
     pub links: crate::render::links::LinkColumns,
@@ -157,6 +161,8 @@ mod tests {
             when,
             subject: None,
             title: None,
+            template: None,
+            layout: Default::default(),
             shown: None,
             links: Default::default(),
             suppress: None,

@@ -257,6 +257,8 @@ fn routes(playbook: &Playbook, hits: &Table) -> Result<Vec<Route>, RunError> {
             when,
             subject: notify.subject.clone(),
             title: notify.title.clone(),
+            template: notify.template.clone(),
+            layout: notify.layout,
             shown,
             links: notify.links.clone(),
             suppress,
@@ -675,7 +677,11 @@ pub fn meta_messages(services: &Services, report: &MetaReport, at: DateTime<Utc>
         links: crate::render::links::LinkColumns::default(),
         chart: None,
     };
-    report.receivers.iter().map(|receiver| render_message(services, &message, receiver, at)).collect()
+    report
+        .receivers
+        .iter()
+        .map(|receiver| render_message(services, &message, receiver, at, None, Default::default()))
+        .collect()
 }
 
 /// The table as the data holds it, before a `rebase_time` shift (borrowed when there is none).
@@ -920,8 +926,9 @@ fn messages_for(
                     links: route.links.clone(),
                     chart: route.chart.clone(),
                 };
-                let rendered = render_message(services, &message, receiver, started)
-                    .map_err(|message| RunError::Failed { playbook: playbook.id.clone(), message })?;
+                let rendered =
+                    render_message(services, &message, receiver, started, route.template.as_deref(), route.layout)
+                        .map_err(|message| RunError::Failed { playbook: playbook.id.clone(), message })?;
                 out.push(rendered);
                 rows_of.push(sent.len());
             }

@@ -41,11 +41,15 @@ fn archive_document(message: &Message) -> serde_json::Value {
 }
 
 /// Renders a message for one receiver; the error says what went wrong, in a sentence.
+/// `template` and `layout` are what a `notify:` entry asks of its e-mails (the template in place of the
+/// receiver's).
 pub fn render_message(
     services: &Services,
     message: &Message,
     receiver: &str,
     at: DateTime<Utc>,
+    template: Option<&str>,
+    layout: crate::render::email::TableLayout,
 ) -> Result<NewMessage, String> {
     // Version 7: ordered by creation within the process, so a receiver's messages of one run keep their order.
     let id = uuid::Uuid::now_v7().to_string();
@@ -70,10 +74,11 @@ pub fn render_message(
                 to: &email.to,
                 cc: &email.cc,
                 from: &email.from,
-                template: &email.template,
+                template: template.unwrap_or(&email.template),
                 max_rows: email.max_rows,
                 portal: portal(services),
                 timezone: email.timezone,
+                layout,
             };
             let rendered = render_email(message, &settings, services.templates, &id, at)
                 .map_err(|error| format!("rendering the e-mail for {receiver}: {error}"))?;

@@ -96,6 +96,7 @@ struct Receiver {
     template: String,
     max_rows: usize,
     timezone: chrono_tz::Tz,
+    layout: huntbook::render::email::TableLayout,
 }
 
 impl Default for Receiver {
@@ -107,6 +108,7 @@ impl Default for Receiver {
             template: "email-table".to_string(),
             max_rows: 200,
             timezone: chrono_tz::Europe::Amsterdam,
+            layout: Default::default(),
         }
     }
 }
@@ -121,6 +123,7 @@ impl Receiver {
             max_rows: self.max_rows,
             portal: PORTAL,
             timezone: self.timezone,
+            layout: self.layout,
         }
     }
 
@@ -309,6 +312,17 @@ fn wide_hits_are_blocks_and_a_few_chosen_columns_a_table() {
         csv.trim_start_matches('\u{feff}')
             .starts_with("Timestamp,ReportId,AccountDisplayName,UserId,ClientIP,OsFamily,DeviceId")
     );
+
+    // `layout: table` keeps the wide one a table (a wide aggregate read across); `layout: blocks` makes the
+    // narrow one blocks.
+    use huntbook::render::email::TableLayout;
+    let table = Receiver { layout: TableLayout::Table, ..Receiver::default() }.render(&downloads(2));
+    let (header, rows) = html_table(&table.html);
+    assert_eq!(header.len(), 1 + 7 + 1, "#, the seven columns and Defender: {header:?}");
+    assert_eq!(rows.len(), 2);
+    assert!(!table.html.contains("data-hit="));
+    let blocks = Receiver { layout: TableLayout::Blocks, ..Receiver::default() }.render(&narrow);
+    assert!(!blocks.html.contains("<table role=\"table\"") && blocks.html.matches("data-hit=").count() == 2);
 }
 
 #[test]

@@ -667,3 +667,40 @@ fn a_threshold_with_a_lookback_counts_over_its_lookback_on_the_first_run_too() {
     let later = run_at("2026-11-20T11:45:00Z");
     assert!(later.contains("2026-11-20 10:45:00 → 2026-11-20 11:45:00") && later.contains("new hits     1"), "{later}");
 }
+
+/// One receiver, two layouts: a `notify:` entry's `template:` replaces the receiver's for its e-mails.
+#[test]
+fn a_notify_entry_chooses_its_own_email_layout() {
+    let playbooks = tempfile::tempdir().expect("a temporary directory");
+    let text = |template: &str| {
+        format!(
+            "id: two-layouts\ntitle: Offboarding packages\nseverity: high\nschedule: {{ every: 1h }}\nquery: |\n  \
+             CloudAppEvents | where ActionType == \"DownloadOffboardingPkg\" | project Timestamp, ReportId, AccountDisplayName\n\
+             notify:\n  - to: [soc-mail]\n    subject: as a table\n  - to: [soc-mail]\n    subject: as a digest\n    \
+             template: {template}\n"
+        )
+    };
+    std::fs::write(playbooks.path().join("two-layouts.yaml"), text("digest")).expect("playbook");
+    let workspace = Workspace::with_playbooks(playbooks.path());
+    workspace.ok(&["run"]);
+    let mails = workspace.outbox().get("soc-mail").cloned().unwrap_or_default();
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    let mut layouts: Vec<(String, bool)> = mails
+        .iter()
+        .map(|file| {
+            let bytes = std::fs::read(file).expect("an e-mail");
+            let parsed = mail_parser::MessageParser::default().parse(&bytes).expect("MIME");
+            let text = parsed.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
+            (parsed.subject().unwrap_or_default().to_string(), text.trim_start().starts_with("DIGEST ["))
+        })
+        .collect();
+    layouts.sort();
+    assert_eq!(layouts, [("as a digest".to_string(), true), ("as a table".to_string(), false)]);
+
+    std::fs::write(playbooks.path().join("two-layouts.yaml"), text("digets")).expect("playbook");
+    let refused = workspace.huntbook(&["validate"]);
+    assert_eq!(refused.status.code(), Some(2));
+    let said = stderr(&refused);
+    assert!(said.contains("error: unknown template `digets`") && said.contains("did you mean `digest`?"), "{said}");
+    assert!(said.contains("two-layouts.yaml:12:15"), "placed at the value: {said}");
+}

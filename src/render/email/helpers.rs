@@ -238,6 +238,8 @@ struct TableHelper {
 struct TableData<'a> {
     columns: Vec<&'a str>,
     rows: &'a [Json],
+    /// `auto`, `table` or `blocks` (`TableLayout`).
+    layout: &'a str,
 }
 
 fn table_data(context: &Context) -> TableData<'_> {
@@ -248,7 +250,8 @@ fn table_data(context: &Context) -> TableData<'_> {
         .map(|columns| columns.iter().filter_map(Json::as_str).collect())
         .unwrap_or_default();
     let rows = root.get("rows").and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
-    TableData { columns, rows }
+    let layout = root.get("layout").and_then(Json::as_str).unwrap_or("auto");
+    TableData { columns, rows, layout }
 }
 
 fn row_cells(row: &Json) -> Vec<&str> {
@@ -332,7 +335,8 @@ const MOST_TABLE_COLUMNS: usize = 4;
 
 fn html_table(data: &TableData) -> String {
     let with_links = data.rows.iter().any(|row| !row_links(row).is_empty());
-    if data.columns.len() + usize::from(with_links) > MOST_TABLE_COLUMNS {
+    let wide = data.columns.len() + usize::from(with_links) > MOST_TABLE_COLUMNS;
+    if data.layout == "blocks" || (wide && data.layout != "table") {
         return html_blocks(data);
     }
     let header_cell = format!(
