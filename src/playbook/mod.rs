@@ -145,6 +145,16 @@ pub fn load_playbooks(
 /// Leaves out the playbooks whose `notify:` entries name an e-mail `template:` that does not exist (`known`:
 /// the shipped and user templates), each problem at its place, with a "did you mean".
 pub fn check_notify_templates(loaded: &mut LoadedPlaybooks, known: &[String]) {
+    let unknown = |name: &String, at: &Diagnostic| {
+        let hint = yaml::did_you_mean(name, known.iter().map(String::as_str))
+            .unwrap_or_else(|| format!("the templates are {}", known.join(", ")));
+        Diagnostic { message: format!("unknown template `{name}`"), ..at.clone() }.with_hint(hint)
+    };
+    let mut found: Vec<Diagnostic> = std::mem::take(&mut loaded.unchecked_templates)
+        .iter()
+        .filter(|(name, _)| !known.contains(name))
+        .map(|(name, at)| unknown(name, at))
+        .collect();
     let playbooks = std::mem::take(&mut loaded.playbooks);
     for playbook in playbooks {
         let problems: Vec<Diagnostic> = playbook
@@ -152,18 +162,19 @@ pub fn check_notify_templates(loaded: &mut LoadedPlaybooks, known: &[String]) {
             .iter()
             .filter_map(|notify| Some((notify.template.as_ref()?, notify.template_at.as_ref()?)))
             .filter(|(name, _)| !known.contains(name))
-            .map(|(name, at)| {
-                let hint = yaml::did_you_mean(name, known.iter().map(String::as_str))
-                    .unwrap_or_else(|| format!("the templates are {}", known.join(", ")));
-                Diagnostic { message: format!("unknown template `{name}`"), ..at.clone() }.with_hint(hint)
-            })
+            .map(|(name, at)| unknown(name, at))
             .collect();
         if problems.is_empty() {
             loaded.playbooks.push(playbook);
         } else {
-            loaded.problems.extend(problems);
+            found.extend(problems);
             loaded.invalid.push(playbook.id);
         }
+    }
+    if !found.is_empty() {
+        // Each beside its file's other problems, in the order of the file.
+        loaded.problems.extend(found);
+        loaded.problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     }
 }
 
@@ -178,6 +189,9 @@ pub struct LoadedPlaybooks {
     pub warnings: Vec<Diagnostic>,
     /// The ids of the files left out (from `id:`, or the file name), so that `run ID` can say why.
     pub invalid: Vec<String>,
+    /// The e-mail `template:` names the files left out give on their `notify:` entries, each at its place: an
+    /// unknown one is reported beside the file's other problems (a broken query hides nothing else).
+    pub unchecked_templates: Vec<(String, Diagnostic)>,
     /// The archives the playbooks keep, with the columns of their hits and no rows: what a `source: local` query
     /// over an archive is checked against, and reads until the recorder has kept something.
     pub archives: crate::store::ArchiveCatalog,
@@ -243,7 +257,8 @@ fn load_playbook_dir_with(dir: &Path, config: &Config, catalog: &dyn Catalog, ar
                 continue;
             }
         };
-        let (playbook, mut problems, warnings, id) = read_playbook(&file, &text, config, catalog, archives);
+        let Read { playbook, mut problems, warnings, id, templates } =
+            read_playbook(&file, &text, config, catalog, archives);
         loaded.warnings.extend(warnings);
         let name = id.as_ref().map_or(stem, |id| id.name.clone());
         if let Some(id) = id {
@@ -268,6 +283,7 @@ fn load_playbook_dir_with(dir: &Path, config: &Config, catalog: &dyn Catalog, ar
             _ => {
                 loaded.problems.extend(problems);
                 loaded.invalid.push(name);
+                loaded.unchecked_templates.extend(templates);
             }
         }
     }
@@ -293,7 +309,7 @@ pub fn parse_playbook(
     catalog: &dyn Catalog,
     _templates: &dyn Fn(&str) -> bool,
 ) -> Result<Playbook, Vec<Diagnostic>> {
-    let (playbook, mut problems, _, _) = read_playbook(file, text, config, catalog, &[]);
+    let Read { playbook, mut problems, .. } = read_playbook(file, text, config, catalog, &[]);
     problems.sort_by_key(|d| (d.line, d.column));
     match playbook {
         Some(playbook) if problems.is_empty() => Ok(playbook),
@@ -320,25 +336,50 @@ impl IdSource {
     }
 }
 
-/// A playbook from its file's text: the playbook when it is valid, its problems, its warnings, and its id.
-fn read_playbook(
-    file: &Path,
-    text: &str,
-    config: &Config,
-    catalog: &dyn Catalog,
-    archives: &[String],
-) -> (Option<Playbook>, Vec<Diagnostic>, Vec<Diagnostic>, Option<IdSource>) {
+/// What reading one playbook file found.
+struct Read {
+    /// The playbook, when every part of it could be read.
+    playbook: Option<Playbook>,
+    problems: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
+    id: Option<IdSource>,
+    /// Every `notify:` entry's `template:` name with its place, read from the file whatever else is wrong.
+    templates: Vec<(String, Diagnostic)>,
+}
+
+/// A playbook from its file's text: the playbook when it is valid, its problems, its warnings, its id, and the
+/// e-mail templates its entries name.
+fn read_playbook(file: &Path, text: &str, config: &Config, catalog: &dyn Catalog, archives: &[String]) -> Read {
     let name = file.display().to_string();
     let (node, mut problems) = yaml::parse(&name, text);
-    let Some(node) = node else { return (None, problems, Vec::new(), None) };
+    let Some(node) = node else {
+        return Read { playbook: None, problems, warnings: Vec::new(), id: None, templates: Vec::new() };
+    };
     let reader = Reader::new(&name, text);
     let (playbook, id) = match reader.value(&node).fields(KEYS) {
         Some(fields) => read_fields(&fields, file, config, catalog, archives),
         None => (None, None),
     };
+    let templates = named_templates(reader.value(&node));
     let (found, warnings) = reader.into_problems_and_warnings();
     problems.extend(found);
-    (playbook, problems, warnings, id)
+    Read { playbook, problems, warnings, id, templates }
+}
+
+/// The `template:` names of a playbook's `notify:` entries, as written (a second look that reports nothing:
+/// a malformed entry is reported by `notify::read_notify`).
+fn named_templates(playbook: yaml::Value<'_>) -> Vec<(String, Diagnostic)> {
+    let Some(entries) = playbook.child("notify").and_then(|notify| notify.node().as_sequence()) else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter_map(|entry| {
+            let template = playbook.reader().value(entry).child("template")?;
+            let name = template.written().map(str::trim).filter(|name| !name.is_empty())?;
+            Some((name.to_string(), template.reader().at(template.place(), String::new())))
+        })
+        .collect()
 }
 
 fn read_fields(

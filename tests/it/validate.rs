@@ -868,7 +868,7 @@ fn every_problem_is_reported_beside_a_broken_query_and_counted_where_it_is() {
     std::fs::write(
         dir.path().join("playbooks/p.yaml"),
         "id: p\ntitle: P\nseverity: low\nschedule: { every: 1h }\nquery: |\n  CloudAppEvents | where Nope == 1\n\
-         notify:\n  - to: [soc-mial]\n",
+         notify:\n  - to: [soc-mial]\n    template: digset\n",
     )
     .expect("playbook");
     std::fs::write(
@@ -886,5 +886,7 @@ fn every_problem_is_reported_beside_a_broken_query_and_counted_where_it_is() {
     assert!(said.contains("error: unknown template `nope`"), "{said}");
     assert!(said.contains("Failed to resolve scalar expression named 'Nope'"), "{said}");
     assert!(said.contains("error: unknown receiver `soc-mial`") && said.contains("did you mean `soc-mail`?"), "{said}");
-    assert!(said.trim_end().ends_with("3 problems: 1 in the configuration, 2 in 1 of 1 playbook"), "{said}");
+    // The entry's own template is checked too, though the query that gives the playbook its columns is broken.
+    assert!(said.contains("error: unknown template `digset`") && said.contains("did you mean `digest`?"), "{said}");
+    assert!(said.trim_end().ends_with("4 problems: 1 in the configuration, 3 in 1 of 1 playbook"), "{said}");
 }
