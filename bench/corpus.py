@@ -14,6 +14,16 @@ this repository. Each query becomes a playbook, and two numbers are measured:
 
 Queries over the tables Defender renamed in 2020 (ProcessCreationEvents, MachineInfo, ...) are not valid in
 advanced hunting today and are counted apart. The blockers are ranked by the number of queries they stop.
+
+With node and `npm ci --prefix tests/oracle`, every query is also judged by Kusto.Language, Microsoft's own
+parser and binder (tests/oracle/oracle.js), loaded with the same table schemas, and the two are compared:
+
+- false refusals: Kusto.Language accepts, `validate` refuses (a playbook kept from Graph for nothing);
+- false accepts: Kusto.Language refuses, `validate` accepts (Graph answers 400 at 3 a.m.);
+- of the queries Kusto.Language accepts, how many the local engine runs;
+- of the queries both accept and the engine runs, how many have the same result schema (names, order, types).
+
+`--oracle-report FILE` writes each disagreement with both answers.
 """
 
 import argparse
@@ -102,11 +112,76 @@ def blocker(message):
     return message[:110]
 
 
+# Graph's type names in a response schema, as KQL names them.
+GRAPH_TYPES = {"String": "string", "Int64": "long", "Int32": "int", "Double": "real", "Boolean": "bool",
+               "DateTime": "datetime", "TimeSpan": "timespan", "Object": "dynamic", "Guid": "guid",
+               "Decimal": "decimal", "SByte": "bool"}
+
+
+def kusto_language(oracle, queries):
+    """Kusto.Language's answer for each query: (errors, columns as name:type), or None when node is missing."""
+    modules = os.path.join(os.path.dirname(oracle), "node_modules", "@kusto", "language-service-next")
+    if not os.path.isdir(modules):
+        print(f"\nKusto.Language is not installed ({modules}): run `npm ci --prefix tests/oracle`", file=sys.stderr)
+        return None
+    request = json.dumps({"defender": True, "queries": queries})
+    answered = subprocess.run(["node", oracle], input=request, capture_output=True, text=True)
+    if answered.returncode != 0:
+        print(f"\nKusto.Language failed: {answered.stderr.strip()}", file=sys.stderr)
+        return None
+    return [([e["message"] for e in a["errors"]],
+             None if a["columns"] is None else [f"{c['name']}:{c['type']}" for c in a["columns"]])
+            for a in json.loads(answered.stdout)]
+
+
+def compare_with_kusto(args, current, errors, local_failures, local_schemas):
+    answers = kusto_language(args.oracle, [query for _, query in current])
+    if answers is None:
+        return
+    valid = [i for i, (refused, _) in enumerate(answers) if not refused]
+    false_refusals = [i for i in valid if i in errors]
+    false_accepts = [i for i, (refused, _) in enumerate(answers) if refused and i not in errors]
+    run = [i for i in valid if i not in local_failures]
+    compared = [i for i in run if answers[i][1] is not None]
+    different = [i for i in compared if answers[i][1] != local_schemas.get(i)]
+    total = len(current)
+    pct = lambda part, whole: f"{100 * part / max(whole, 1):.1f}%"
+    print(f"\nKusto.Language: accepts {len(valid)}/{total}, refuses {total - len(valid)}")
+    print(f"  false refusals (Kusto.Language accepts, validate refuses): {len(false_refusals)}")
+    print(f"  false accepts (Kusto.Language refuses, validate accepts):  {len(false_accepts)}")
+    print(f"  of the queries Kusto.Language accepts, run locally: {len(run)}/{len(valid)} = {pct(len(run), len(valid))}")
+    print(f"  same result schema: {len(compared) - len(different)}/{len(compared)} = "
+          f"{pct(len(compared) - len(different), len(compared))}")
+    counts = collections.Counter(blocker(answers[i][0][0]) for i in false_accepts)
+    if counts:
+        print("  false accepts, by Kusto.Language's reason:")
+        for reason, count in counts.most_common(args.show):
+            print(f"    {count:4}  {reason}")
+    if args.oracle_report:
+        with open(args.oracle_report, "w") as out:
+            for title, indexes in [("false refusal", false_refusals), ("false accept", false_accepts),
+                                   ("not run locally", [i for i in valid if i in local_failures]),
+                                   ("schema", different)]:
+                for i in indexes:
+                    out.write(f"== {title} {current[i][0]}\n")
+                    if title == "schema":
+                        ours, theirs = local_schemas.get(i) or [], answers[i][1] or []
+                        out.write(f"engine only: {[c for c in ours if c not in theirs]}\n")
+                        out.write(f"Kusto only:  {[c for c in theirs if c not in ours]}\n")
+                    out.write(f"validate: {errors.get(i, ['accepted'])[0]}\n")
+                    out.write(f"local:    {local_failures.get(i) or local_schemas.get(i)}\n")
+                    out.write(f"Kusto:    {answers[i][0][:1] or answers[i][1]}\n{current[i][1]}\n")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--huntbook", default="target/release/huntbook")
     parser.add_argument("--show", type=int, default=25, help="blockers to list")
     parser.add_argument("--failures", help="write every rejected query and its message to this file")
+    parser.add_argument("--oracle", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                                         "oracle", "oracle.js"),
+                        help="the Kusto.Language harness (tests/oracle/oracle.js); 'none' to skip it")
+    parser.add_argument("--oracle-report", help="write every disagreement with Kusto.Language to this file")
     parser.add_argument("dirs", nargs="+")
     args = parser.parse_args()
     huntbook = os.path.abspath(args.huntbook)
@@ -147,6 +222,7 @@ def main():
             (warnings if block.startswith("warning") else errors)[index].append(first_line(block))
 
         local_failures = {}
+        local_schemas = {}
         for index, (_, query) in enumerate(current):
             path = os.path.join(work, "q.kql")
             with open(path, "w") as out:
@@ -157,6 +233,12 @@ def main():
             )
             if ran.returncode != 0:
                 local_failures[index] = first_line(ran.stderr)
+            else:
+                try:
+                    schema = json.loads(ran.stdout)["schema"]
+                    local_schemas[index] = [f"{c['name']}:{GRAPH_TYPES.get(c['type'], c['type'])}" for c in schema]
+                except (ValueError, KeyError):
+                    local_failures[index] = "no JSON answer"
 
     total = len(current)
     accepted = total - len(errors)
@@ -171,6 +253,8 @@ def main():
         print(f"\n{title}, by reason:")
         for reason, count in counts.most_common(args.show):
             print(f"  {count:4}  {reason}")
+    if args.oracle != "none":
+        compare_with_kusto(args, current, errors, local_failures, local_schemas)
     if args.failures:
         with open(args.failures, "w") as out:
             for index, messages in sorted(errors.items()):

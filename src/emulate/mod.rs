@@ -480,8 +480,9 @@ async fn answer_hunting_query(emulator: &Arc<Emulator>, headers: &HeaderMap, bod
         Ok(Ok(table)) => table,
         Ok(Err(SourceError::Invalid(errors))) => {
             let message = match errors.first() {
-                // Graph would run it: say that this is the emulator's limit, not the query's fault.
-                Some(error) if !error.is_certain() => {
+                // Graph would run it: say that this is the emulator's limit, not the query's fault. (A name
+                // the data does not have is Kusto's error here: the emulated tenant has only this data.)
+                Some(error) if error.kind == crate::kql::error::ErrorKind::Unsupported => {
                     format!("not supported locally: huntbook emulate cannot run this query ({})", error.message)
                 }
                 Some(error) => error.message.clone(),

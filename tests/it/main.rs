@@ -27,6 +27,7 @@ mod hostile_input;
 mod never_panics;
 mod never_panics_yaml;
 mod new_user;
+mod oracle;
 mod playbooks;
 mod preview;
 mod quiet;

@@ -27,6 +27,14 @@ pub struct Let {
     pub span: Span,
 }
 
+/// A plugin's declared output: `(*, x: string)` keeps the input's columns (`star`), then the columns named.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputSchema {
+    pub star: bool,
+    pub columns: Vec<(Name, crate::types::Type)>,
+    pub span: Span,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum LetValue {
     /// A scalar or tabular expression (which one is decided by the checker: `let t = CloudAppEvents;`).
@@ -503,10 +511,11 @@ pub enum OperatorKind {
         function: Name,
         arguments: Vec<Expr>,
     },
-    /// `evaluate plugin(arguments)`.
+    /// `evaluate plugin(arguments)`, with its declared output schema (`: (x: string, y: long)`).
     Evaluate {
         plugin: Name,
         arguments: Vec<Expr>,
+        schema: Option<OutputSchema>,
     },
     GetSchema,
     As(Name),

@@ -122,6 +122,32 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     best.filter(|(distance, _)| *distance <= limit).map(|(_, candidate)| candidate)
 }
 
+/// The candidate `name` is most likely a typo of, by a tighter rule than `closest`'s "did you mean": the same
+/// name in other letter case, one letter added, dropped, changed or two swapped, or a plural `s` more or less
+/// (`RegistryKeys` for `RegistryKey`, `tolowr` for `tolower`). A name further from every candidate may be one
+/// the service has and the documentation lags (`EpssScore` beside `CvssScore`): not a certain error.
+pub fn likely_typo<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = name.to_lowercase();
+    candidates.into_iter().find(|candidate| {
+        let other = candidate.to_lowercase();
+        other == lower
+            || edit_distance(&lower, &other) <= 1
+            || swapped_once(&lower, &other)
+            || lower.strip_suffix('s') == Some(other.as_str())
+            || other.strip_suffix('s') == Some(lower.as_str())
+    })
+}
+
+/// Whether `a` is `b` with two neighbouring characters swapped.
+fn swapped_once(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len() != b.len() {
+        return false;
+    }
+    let differ: Vec<usize> = (0..a.len()).filter(|i| a[*i] != b[*i]).collect();
+    matches!(differ.as_slice(), [i, j] if *j == i + 1 && a[*i] == b[*j] && a[*j] == b[*i])
+}
+
 fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();

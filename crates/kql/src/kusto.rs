@@ -530,8 +530,12 @@ pub const PLUGINS: &[&str] = &[
     "sql_request",
 ];
 
-/// Functions whose unnamed result column is named after their first argument (`tostring(x)` makes `x`).
+/// How Kusto names the column of an unnamed call (Kusto.Language, Functions.cs: `WithResultNameKind` and
+/// `WithResultNamePrefix`; made by crates/kql/tools/kusto_names.py). A function in none of these lists makes
+/// `Column1`, `Column2`, ...; `column_ifexists` is named in `check::names`.
+/// Named after their first argument (`tostring(x)` makes `x`).
 pub const NAMED_AFTER_FIRST_ARGUMENT: &[&str] = &[
+    "__hll_normalize",
     "abs",
     "acos",
     "asin",
@@ -548,8 +552,6 @@ pub const NAMED_AFTER_FIRST_ARGUMENT: &[&str] = &[
     "binary_xor",
     "bitset_count_ones",
     "ceiling",
-    "column_ifexists",
-    "columnifexists",
     "cos",
     "erf",
     "erfc",
@@ -601,6 +603,29 @@ pub const NAMED_AFTER_FIRST_ARGUMENT: &[&str] = &[
     "totimespan",
 ];
 
+/// Named `prefix_` and their first argument (`strlen(Device)` is `strlen_Device`).
+pub const PREFIXED_RESULT_NAMES: &[(&str, &str)] = &[
+    ("dcount_hll", "dcount_hll"),
+    ("gettype", "type"),
+    ("percentile_tdigest", "percentile_tdigest"),
+    ("percentiles_array_tdigest", "percentile_tdigest"),
+    ("repeat", "repeat"),
+    ("string_size", "string_size"),
+    ("strlen", "strlen"),
+    ("treepath", "tree"),
+];
+
+/// Named after their argument when they have only one.
+pub const ONLY_ARGUMENT_RESULT_NAMES: &[&str] = &["make_datetime", "make_timespan"];
+
+/// Named by a fixed name.
+pub const FIXED_RESULT_NAMES: &[(&str, &str)] = &[
+    ("hll_merge", "hll_merged_result"),
+    ("ingestion_time", "$IngestionTime"),
+    ("merge_tdigest", "tdigests_merge_result"),
+    ("tdigest_merge", "tdigests_merge_result"),
+];
+
 /// Whether Kusto has a scalar function of this name.
 pub fn is_function(name: &str) -> bool {
     FUNCTIONS.binary_search(&name).is_ok()
@@ -621,11 +646,32 @@ pub fn named_after_first_argument(name: &str) -> bool {
     NAMED_AFTER_FIRST_ARGUMENT.binary_search(&name).is_ok()
 }
 
+/// The prefix of the name of an unnamed call of this function (`strlen` for `strlen(Device)`: `strlen_Device`).
+pub fn result_name_prefix(name: &str) -> Option<&'static str> {
+    PREFIXED_RESULT_NAMES.binary_search_by(|(n, _)| n.cmp(&name)).ok().map(|i| PREFIXED_RESULT_NAMES[i].1)
+}
+
+/// The fixed name of an unnamed call of this function, if it has one.
+pub fn fixed_result_name(name: &str) -> Option<&'static str> {
+    FIXED_RESULT_NAMES.binary_search_by(|(n, _)| n.cmp(&name)).ok().map(|i| FIXED_RESULT_NAMES[i].1)
+}
+
+/// Whether an unnamed call of this function with one argument is named after it (`make_timespan(x)`).
+pub fn named_after_only_argument(name: &str) -> bool {
+    ONLY_ARGUMENT_RESULT_NAMES.binary_search(&name).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn the_lists_are_sorted_for_binary_search() {
-        for list in [super::FUNCTIONS, super::AGGREGATES, super::PLUGINS, super::NAMED_AFTER_FIRST_ARGUMENT] {
+        for list in [
+            super::FUNCTIONS,
+            super::AGGREGATES,
+            super::PLUGINS,
+            super::NAMED_AFTER_FIRST_ARGUMENT,
+            super::ONLY_ARGUMENT_RESULT_NAMES,
+        ] {
             assert!(list.windows(2).all(|pair| pair[0] < pair[1]));
         }
         assert!(super::is_function("parse_command_line") && super::is_aggregate("arg_max"));

@@ -17,6 +17,7 @@ pub mod lexer;
 pub mod load;
 pub mod parser;
 pub mod plan;
+pub mod re2;
 pub mod reference;
 pub mod schema;
 pub mod shape;

@@ -141,4 +141,5 @@ mod errors;
 mod functions;
 mod language;
 mod operators;
+mod referee;
 mod semantics;

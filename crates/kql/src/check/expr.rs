@@ -22,7 +22,19 @@ fn literal(value: Value, ty: Type) -> TExpr {
     typed(TExprKind::Literal(value), ty)
 }
 
-/// Whether values of two types can be compared with `==` or `<`.
+/// Whether values of two types can be ordered with `<`, `<=`, `>` or `>=` (Kusto.Language's operator table:
+/// numbers and bools with each other, a datetime or a timespan with its own kind, a dynamic with a number or
+/// a dynamic; never strings or guids).
+fn orderable(a: Type, b: Type) -> bool {
+    let number = |t: Type| t.is_numeric();
+    let numberish = |t: Type| number(t) || t == Type::Bool;
+    (numberish(a) && numberish(b))
+        || (a == b && matches!(a, Type::DateTime | Type::TimeSpan | Type::Dynamic))
+        || (a == Type::Dynamic && number(b))
+        || (b == Type::Dynamic && number(a))
+}
+
+/// Whether values of two types can be compared with `==`.
 fn comparable(a: Type, b: Type) -> bool {
     a == b
         || a == Type::Dynamic
@@ -181,7 +193,22 @@ impl Checker<'_> {
         }
         let columns: Vec<String> = row.iter().map(|c| c.name.clone()).collect();
         let hint = self.suggestion(name, &columns);
-        Err(self.error_with_hint(span, format!("Failed to resolve scalar expression named '{name}'"), hint))
+        let message = format!("Failed to resolve scalar expression named '{name}'");
+        // The schema pages lag the service (`EmailEvents.ForwardingInformation` ran before its page listed
+        // it): where every column of a documented table is still here, a name that is no likely typo of one of
+        // them may be one the service has. Elsewhere (after `project`, `summarize`), it is wrong for certain.
+        if crate::error::likely_typo(name, columns.iter().map(String::as_str)).is_none()
+            && super::names::known_alias(name).is_none()
+            && let Some(table) = crate::schema::documented_within(row)
+        {
+            let lag = format!("{table}'s documented schema does not have it; the service may");
+            let hint = Some(match hint {
+                Some(hint) => format!("{hint} ({lag})"),
+                None => lag,
+            });
+            return Err(self.unknown(span, message, hint));
+        }
+        Err(self.error_with_hint(span, message, hint))
     }
 
     fn inline_scalar(
@@ -272,12 +299,18 @@ impl Checker<'_> {
                 ));
             }
             let candidates: Vec<String> = functions::names().chain(aggregate::names()).map(String::from).collect();
+            let message = format!("The name '{name}' does not refer to any known function.");
+            // A likely typo of one of Kusto's functions is wrong for certain; another name may be a function
+            // saved in the tenant (advanced hunting's custom functions).
+            let kusto = super::super::kusto::FUNCTIONS.iter().chain(super::super::kusto::AGGREGATES).copied();
+            let typo =
+                crate::error::likely_typo(name, functions::names()).or_else(|| crate::error::likely_typo(name, kusto));
+            if let Some(typo) = typo {
+                let hint = format!("did you mean '{typo}'?");
+                return Err(self.error_with_hint(function.span, message, Some(hint)));
+            }
             let hint = self.suggestion(name, &candidates);
-            return Err(self.unknown(
-                function.span,
-                format!("The name '{name}' does not refer to any known function."),
-                hint,
-            ));
+            return Err(self.unknown(function.span, message, hint));
         };
         if arguments.len() < definition.min_args || arguments.len() > definition.max_args {
             let expected = match (definition.min_args, definition.max_args) {
@@ -341,15 +374,18 @@ impl Checker<'_> {
         self.scalar(argument, row)
     }
 
+    /// A Kusto (RE2) regular expression: what RE2 refuses is an error Kusto makes too; what only the `regex`
+    /// crate cannot run is beyond the local engine.
     pub(super) fn compile_regex(&mut self, pattern: &str, span: Span) -> CResult<Arc<Regex>> {
-        match Regex::new(pattern) {
+        match crate::re2::compile(pattern) {
             Ok(regex) => Ok(Arc::new(regex)),
-            Err(error) => {
-                let detail = error.to_string();
-                let last = detail.lines().last().unwrap_or_default().trim();
-                let reason = last.strip_prefix("error: ").unwrap_or(last).to_string();
+            Err(crate::re2::Re2Error::Invalid(reason)) => {
                 Err(self.error(span, format!("invalid regular expression: {reason}")))
             }
+            Err(crate::re2::Re2Error::Unsupported(reason)) => Err(self.unsupported(
+                span,
+                format!("the local engine cannot run this regular expression (Kusto can): {reason}"),
+            )),
         }
     }
 
@@ -547,7 +583,14 @@ impl Checker<'_> {
             | BinaryOperator::LessEqual
             | BinaryOperator::Greater
             | BinaryOperator::GreaterEqual) => {
-                if !comparable(a, b) {
+                let ordering = matches!(
+                    comparison,
+                    BinaryOperator::Less
+                        | BinaryOperator::LessEqual
+                        | BinaryOperator::Greater
+                        | BinaryOperator::GreaterEqual
+                );
+                if !comparable(a, b) || (ordering && !orderable(a, b)) {
                     return Err(self.cannot_compare(span, a, b));
                 }
                 Ok(typed(TExprKind::Binary(comparison, l, r), Type::Bool))

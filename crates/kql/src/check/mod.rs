@@ -120,6 +120,9 @@ pub(super) struct Checker<'a> {
     open_input: bool,
     /// The window calls (`prev`, `row_number`, ...) of the operator being checked, when it may have some.
     windows: Option<window::Windows>,
+    /// The names written so far in the `summarize` being checked (`m = count()`): a second one of a name is
+    /// an error, while a name `arg_max(T, *)` made is renamed (`m1`), as Kusto does.
+    written_names: Vec<String>,
 }
 
 const MAX_INLINE_DEPTH: usize = 32;
@@ -157,6 +160,7 @@ impl<'a> Checker<'a> {
             probe: None,
             open_input: false,
             windows: None,
+            written_names: Vec::new(),
         }
     }
 
@@ -235,6 +239,11 @@ impl<'a> Checker<'a> {
 
     fn let_statement(&mut self, statement: &ast::Let) {
         let name = statement.name.text.clone();
+        if self.scopes.last().is_some_and(|scope| scope.bindings.contains_key(&name)) {
+            // Kusto: "A variable with the name 'a' has already been declared."
+            self.error(statement.name.span, format!("'{name}' is already declared by a let statement before"));
+            return;
+        }
         match &statement.value {
             LetValue::Function(function) => self.bind(&name, Binding::Function(Arc::new(function.clone()))),
             LetValue::Expr(expr) => {
@@ -331,9 +340,14 @@ impl<'a> Checker<'a> {
                 Ok(Node::new(Source::Table(table), columns))
             }
             Ok(None) => {
-                let tables = self.catalog.table_names();
-                let hint = self.suggestion(name, &tables);
-                Err(self.unknown(span, format!("Failed to resolve table or column expression named '{name}'"), hint))
+                if let Some(replacement) = crate::schema::retired(name) {
+                    return Err(self.error_with_hint(
+                        span,
+                        format!("'{name}' is a table advanced hunting no longer has"),
+                        Some(format!("use {replacement}")),
+                    ));
+                }
+                Err(self.unknown_table(name, span))
             }
             Err(error) => {
                 self.errors.push(KqlError { span, ..error });
@@ -355,16 +369,23 @@ impl<'a> Checker<'a> {
                 ExprKind::Literal { value: Value::String(table), .. } => self.named_table(&table.clone(), name.span),
                 _ => Err(self.error(name.span, "table() expects the table's name as a string literal")),
             },
-            _ => {
-                let tables = self.catalog.table_names();
-                let hint = self.suggestion(&function.text, &tables);
-                Err(self.unknown(
-                    function.span,
-                    format!("Failed to resolve table or column expression named '{}'", function.text),
-                    hint,
-                ))
-            }
+            _ => Err(self.unknown_table(&function.text, function.span)),
         }
+    }
+
+    /// A table nobody declared: for certain wrong when it is a likely typo of a table the catalog has (an
+    /// advanced-hunting table, or a local file's); otherwise perhaps one the tenant has (a Sentinel table
+    /// through the connected workspace, a newer table): a name the local engine does not know.
+    fn unknown_table(&mut self, name: &str, span: Span) -> Reported {
+        let message = format!("Failed to resolve table or column expression named '{name}'");
+        let tables = self.catalog.table_names();
+        let lets = self.let_names();
+        if let Some(typo) = crate::error::likely_typo(name, tables.iter().chain(&lets).map(String::as_str)) {
+            let hint = format!("did you mean '{typo}'?");
+            return self.error_with_hint(span, message, Some(hint));
+        }
+        let hint = self.suggestion(name, &tables);
+        self.unknown(span, message, hint)
     }
 
     fn pipeline(&mut self, pipeline: &ast::Pipeline) -> CResult<Node> {

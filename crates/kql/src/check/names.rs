@@ -4,20 +4,31 @@
 
 use super::super::ast::{Expr, ExprKind};
 use super::super::functions::{self, ResultName};
+use super::super::kusto;
 use super::super::value::Value;
 
-/// The name an expression gives its column, if it has one.
+/// The name an expression gives its column, if it has one (Kusto.Language's `GetExpressionResultName`).
 pub fn inferred_name(expr: &Expr) -> Option<String> {
     match &expr.kind {
         ExprKind::Name(name) => Some(name.clone()),
-        ExprKind::Member { target, name } => Some(format!("{}_{}", inferred_name(target)?, name.text)),
+        // `d.a` is `d_a`; a member of something unnamed is its own name (`parse_json(x).a` is `a`).
+        ExprKind::Member { target, name } => Some(match inferred_name(target) {
+            Some(target) if !target.is_empty() => format!("{target}_{}", name.text),
+            _ => name.text.clone(),
+        }),
+        // `arr[0]` is `arr_0`, `d['k']` is `d_k`; an index that is no literal leaves its place empty
+        // (`arr[-1]` and `arr[i]` are `arr_`).
         ExprKind::Index { target, index } => {
             let suffix = match &index.kind {
-                ExprKind::Literal { value: Value::String(s), .. } => s.to_string(),
-                ExprKind::Literal { value: Value::Long(n), .. } => n.to_string(),
-                _ => return None,
+                ExprKind::Literal { value: Value::String(s), .. } => Some(s.to_string()),
+                ExprKind::Literal { value: Value::Long(n), .. } if *n >= 0 => Some(n.to_string()),
+                ExprKind::Literal { value: Value::Int(n), .. } if *n >= 0 => Some(n.to_string()),
+                _ => None,
             };
-            Some(format!("{}_{}", inferred_name(target)?, suffix))
+            match inferred_name(target) {
+                Some(target) if !target.is_empty() => Some(format!("{target}_{}", suffix.unwrap_or_default())),
+                _ => suffix,
+            }
         }
         ExprKind::Named { name, .. } => Some(name.text.clone()),
         ExprKind::Call { function, arguments } => {
@@ -28,15 +39,28 @@ pub fn inferred_name(expr: &Expr) -> Option<String> {
             }) {
                 return Some(named);
             }
-            if function.text == "column_ifexists" {
+            let name = function.text.as_str();
+            if matches!(name, "column_ifexists" | "columnifexists") {
                 return match arguments.first().map(|a| &a.kind) {
                     Some(ExprKind::Literal { value: Value::String(s), .. }) => Some(s.to_string()),
                     _ => None,
                 };
             }
-            let by_first = functions::lookup(&function.text)
-                .is_some_and(|f| f.result_name == ResultName::FirstArgument)
-                || super::super::kusto::named_after_first_argument(&function.text);
+            if let Some(prefix) = kusto::result_name_prefix(name) {
+                let first = arguments.first().and_then(inferred_name).unwrap_or_default();
+                return Some(format!("{prefix}_{first}"));
+            }
+            if let Some(fixed) = kusto::fixed_result_name(name) {
+                return Some(fixed.to_string());
+            }
+            if kusto::named_after_only_argument(name) {
+                return match arguments.as_slice() {
+                    [only] => inferred_name(only),
+                    _ => None,
+                };
+            }
+            let by_first = functions::lookup(name).is_some_and(|f| f.result_name == ResultName::FirstArgument)
+                || kusto::named_after_first_argument(name);
             if by_first { arguments.first().and_then(inferred_name) } else { None }
         }
         _ => None,

@@ -190,10 +190,15 @@ impl Checker<'_> {
             OperatorKind::MakeSeries(series) => self.make_series(&mut node, series, span)?,
             OperatorKind::Distinct(assignments) => {
                 if assignments.is_empty() {
+                    if let Some(column) = input.iter().find(|c| c.ty == Type::Dynamic) {
+                        let message = dynamic_key_message("distinct", &column.name);
+                        return Err(self.error(span, message));
+                    }
                     let all = input.iter().enumerate().map(|(i, c)| column_ref(i, c.ty)).collect();
                     node.push(Operator::Distinct(all), input);
                 } else {
                     let (keys, schema) = self.project(assignments, &input)?;
+                    self.refuse_dynamic_keys("distinct", assignments, &schema)?;
                     node.push(Operator::Distinct(keys), schema);
                 }
             }
@@ -203,6 +208,12 @@ impl Checker<'_> {
                 node.push(Operator::Take(count), input);
             }
             OperatorKind::Top { count, by } => {
+                if let Some(second) = by.get(1) {
+                    return Err(self.error(
+                        second.expr.span,
+                        "'top' sorts by one expression: for more, write 'sort by' with them, then 'take'",
+                    ));
+                }
                 let count = self.count_argument(count, &input)?;
                 let keys = self.sort_keys(by, &input)?;
                 node.push(Operator::Top { count, keys }, input);
@@ -290,7 +301,9 @@ impl Checker<'_> {
                 let (plan, schema) = self.parse(*kind, flags, source, pattern, *keep_only_matches, &input)?;
                 node.push(Operator::Parse(plan), schema);
             }
-            OperatorKind::Evaluate { plugin, arguments } => return self.evaluate(node, plugin, arguments, span),
+            OperatorKind::Evaluate { plugin, arguments, schema } => {
+                return self.evaluate(node, plugin, arguments, schema.as_ref(), span);
+            }
             OperatorKind::Invoke { function, arguments } => {
                 if let Some(Binding::Function(definition)) = self.lookup(&function.text).cloned() {
                     return self.invoke_function(&definition, node, arguments, span);
@@ -305,7 +318,7 @@ impl Checker<'_> {
                     .map(|(ordinal, column)| {
                         vec![
                             Value::string(column.name.as_str()),
-                            Value::Int(ordinal as i32),
+                            Value::Long(ordinal as i64),
                             Value::string(column.ty.dotnet_name()),
                             Value::string(column.ty.name()),
                         ]
@@ -313,7 +326,7 @@ impl Checker<'_> {
                     .collect();
                 let schema = vec![
                     Column::new("ColumnName", Type::String),
-                    Column::new("ColumnOrdinal", Type::Int),
+                    Column::new("ColumnOrdinal", Type::Long),
                     Column::new("DataType", Type::String),
                     Column::new("ColumnType", Type::String),
                 ];
@@ -345,22 +358,38 @@ impl Checker<'_> {
         Ok(())
     }
 
-    /// `extend` and `serialize`: each assignment sees the columns made before it; an existing name is replaced
-    /// in place.
+    /// `extend` and `serialize`: each assignment sees the input's columns only (Kusto refuses a name made
+    /// earlier in the same `extend`); an existing name is replaced in place.
     fn extend(&mut self, assignments: &[ast::Assignment], input: &[Column]) -> CResult<Extended> {
         let mut schema = input.to_vec();
         let mut assigned = Vec::new();
         let mut numbers = ColumnNumbers::default();
         let mut failed = false;
+        // Input columns replaced so far: the row is extended in place, so a later expression cannot read them.
+        let mut replaced: Vec<usize> = Vec::new();
         for assignment in assignments {
             self.single_target(assignment)?;
-            let typed = match self.scalar(&assignment.expr, &schema) {
+            let typed = match self.scalar(&assignment.expr, input) {
                 Ok(typed) => typed,
                 Err(Reported) => {
                     failed = true;
                     continue;
                 }
             };
+            let mut reads_replaced = false;
+            super::super::eval::visit(&typed, &mut |e| {
+                if let TExprKind::Column(index) = e.kind {
+                    reads_replaced |= replaced.contains(&index);
+                }
+            });
+            if reads_replaced {
+                self.unsupported(
+                    assignment.expr.span,
+                    "an 'extend' that reads a column it replaced before is not supported by the local engine",
+                );
+                failed = true;
+                continue;
+            }
             let name = match assignment.names.first() {
                 Some(name) => name.text.clone(),
                 None => inferred_name(&assignment.expr).unwrap_or_else(|| numbers.next(&names_of(&schema))),
@@ -368,6 +397,9 @@ impl Checker<'_> {
             let slot = match schema.iter().position(|c| c.name == name) {
                 Some(index) => {
                     schema[index].ty = typed.ty;
+                    if index < input.len() {
+                        replaced.push(index);
+                    }
                     index
                 }
                 None => {
@@ -469,6 +501,10 @@ impl Checker<'_> {
         let mut specs = Vec::new();
         for key in keys {
             let expr = self.scalar(&key.expr, input)?;
+            if expr.ty == Type::Dynamic && self.operator.as_deref() != Some("top") {
+                let name = inferred_name(&key.expr).unwrap_or_else(|| "the key".to_string());
+                return Err(self.error(key.expr.span, dynamic_key_message("sort", &name)));
+            }
             specs.push(SortSpec {
                 expr,
                 descending: key.descending,
@@ -476,6 +512,18 @@ impl Checker<'_> {
             });
         }
         Ok(specs)
+    }
+
+    /// Kusto groups, dedups and sorts by no `dynamic` value: each such key is refused, with the cast to write.
+    fn refuse_dynamic_keys(&mut self, what: &str, keys: &[ast::Assignment], schema: &[Column]) -> CResult<()> {
+        let mut failed = false;
+        for (assignment, column) in keys.iter().zip(schema) {
+            if column.ty == Type::Dynamic {
+                self.error(assignment.expr.span, dynamic_key_message(what, &column.name));
+                failed = true;
+            }
+        }
+        if failed { Err(Reported) } else { Ok(()) }
     }
 
     /// `summarize`: the aggregation, and — when an aggregate sits inside an expression
@@ -492,6 +540,8 @@ impl Checker<'_> {
             return Err(self.error(span, "summarize needs an aggregation or a 'by' clause"));
         }
         let (keys, mut schema) = self.project(by, input)?;
+        self.refuse_dynamic_keys("summarize", by, &schema)?;
+        self.written_names.clear();
         let key_names = names_of(&schema);
         let key_count = schema.len();
         let mut specs = Vec::new();
@@ -607,7 +657,12 @@ impl Checker<'_> {
                 return Err(self.unsupported(function.span, message));
             }
             let message = format!("The name '{}' does not refer to any known aggregation function.", function.text);
-            return Err(self.unknown(function.span, message, hint));
+            // Kusto knows every aggregation there is (a tenant cannot save one): an unknown name is wrong for
+            // certain.
+            let hint = crate::error::likely_typo(&function.text, aggregate::names())
+                .map(|typo| format!("did you mean '{typo}'?"))
+                .or(hint);
+            return Err(self.error_with_hint(function.span, message, hint));
         };
         if arguments.len() < definition.min_args || arguments.len() > definition.max_args {
             return Err(self.error(
@@ -809,8 +864,11 @@ impl Checker<'_> {
         for (index, (name, ty)) in output_names.into_iter().zip(spec.output_types.iter()).enumerate() {
             let explicit = index < assignment.names.len();
             let taken = names_of(schema);
-            if explicit && taken.contains(&name) {
+            if explicit && (key_names.contains(&name) || self.written_names.contains(&name)) {
                 return Err(self.error(expr.span, format!("the column name '{name}' is used twice")));
+            }
+            if explicit {
+                self.written_names.push(name.clone());
             }
             schema.push(Column::new(unique(&name, &taken), *ty));
         }
@@ -933,9 +991,18 @@ impl Checker<'_> {
             _ => input.to_vec(),
         };
         if !matches!(kind, JoinKind::LeftSemi | JoinKind::LeftAnti) {
+            // A right column whose name the left side has takes the first number that no column of either
+            // side has (`k2` when the right side already holds `k1`), as Kusto names them.
+            let right_names: Vec<String> = right_columns.iter().map(|i| right_schema[*i].name.clone()).collect();
             for index in &right_columns {
                 let column = &right_schema[*index];
-                let name = unique(&column.name, &names_of(&schema));
+                let mut taken = names_of(&schema);
+                let name = if taken.contains(&column.name) {
+                    taken.extend(right_names.iter().cloned());
+                    unique(&column.name, &taken)
+                } else {
+                    column.name.clone()
+                };
                 schema.push(Column::new(name, column.ty));
             }
         }
@@ -1360,6 +1427,19 @@ impl Checker<'_> {
         }
         Ok((FileProfilePlan { id_column, limit, profiles, slots }, schema))
     }
+}
+
+/// Kusto's words for a `dynamic` group, distinct or sort key.
+fn dynamic_key_message(what: &str, name: &str) -> String {
+    let (noun, example) = match what {
+        "summarize" => ("Summarize group key", format!("summarize ... by tostring({name})")),
+        "distinct" => ("Distinct key", format!("distinct tostring({name})")),
+        _ => ("Sort key", format!("sort by tostring({name})")),
+    };
+    format!(
+        "{noun} '{name}' is of a 'dynamic' type. Please use an explicit cast (for example, '{example}') as a \
+         'dynamic' type is not supported here"
+    )
 }
 
 fn project_indexes(node: &mut Node, input: &[Column], indexes: &[usize]) {

@@ -43,16 +43,28 @@ impl<'e> Arguments<'e> {
 }
 
 impl Checker<'_> {
-    pub(super) fn evaluate(&mut self, node: Node, plugin: &ast::Name, arguments: &[Expr], span: Span) -> CResult<Node> {
-        match plugin.text.as_str() {
-            "bag_unpack" => self.bag_unpack(node, &Arguments::of(arguments), span),
-            "pivot" => self.pivot(node, arguments, span),
+    pub(super) fn evaluate(
+        &mut self,
+        node: Node,
+        plugin: &ast::Name,
+        arguments: &[Expr],
+        schema: Option<&ast::OutputSchema>,
+        span: Span,
+    ) -> CResult<Node> {
+        let input: Vec<String> = node.schema().iter().map(|c| c.name.clone()).collect();
+        let output = match plugin.text.as_str() {
+            "bag_unpack" => self.bag_unpack(node, &Arguments::of(arguments), span)?,
+            "pivot" => self.pivot(node, arguments, span)?,
             name if super::super::kusto::is_plugin(name) => {
-                Err(self
-                    .unsupported(plugin.span, format!("the local engine does not implement Kusto's plugin '{name}'")))
+                return Err(self
+                    .unsupported(plugin.span, format!("the local engine does not implement Kusto's plugin '{name}'")));
             }
-            name => Err(self.unknown(plugin.span, format!("'{name}' is not a plugin"), None)),
-        }
+            name => return Err(self.unknown(plugin.span, format!("'{name}' is not a plugin"), None)),
+        };
+        Ok(match schema {
+            Some(schema) => conform(output, &input, schema),
+            None => output,
+        })
     }
 
     /// The rows of `node`, run now with the options the query is checked for; `None` when it is only checked.
@@ -188,6 +200,23 @@ impl Checker<'_> {
                 &arguments[1.min(arguments.len())..],
             ),
         };
+        // Without columns named, every column but the pivot column and the aggregated one groups the rows
+        // (pivot plugin, docs: "The default value is all columns other than the pivot column and the
+        // aggregation column").
+        let defaults: Vec<Expr> = if key_exprs.is_empty() {
+            let mut skipped: Vec<String> = super::names::inferred_name(pivot_expr).into_iter().collect();
+            if let ExprKind::Call { arguments: aggregated, .. } = &aggregation.kind {
+                skipped.extend(aggregated.first().and_then(super::names::inferred_name));
+            }
+            input
+                .iter()
+                .filter(|column| !skipped.contains(&column.name))
+                .map(|column| Expr { kind: ExprKind::Name(column.name.clone()), span: pivot_expr.span })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let key_exprs = if key_exprs.is_empty() { &defaults[..] } else { key_exprs };
         let mut keys = Vec::new();
         let mut schema = Vec::new();
         for expr in key_exprs {
@@ -250,4 +279,44 @@ impl Checker<'_> {
             .collect();
         Ok(Node::new(Source::Rows(Arc::new(pivoted)), schema))
     }
+}
+
+/// A plugin's output made to match its declared schema (`: (*, x: string)`): with `*`, the columns it kept from
+/// its input; then each declared column, its values converted to the declared type (null where the data has
+/// none). The schema is then known: the node is no longer open.
+fn conform(node: Node, input: &[String], declared: &ast::OutputSchema) -> Node {
+    let produced = node.schema().to_vec();
+    let rows: Arc<Vec<Row>> = match &node.source {
+        Source::Rows(rows) if node.operators.is_empty() => rows.clone(),
+        _ => Arc::new(Vec::new()),
+    };
+    let mut columns = Vec::new();
+    let mut sources: Vec<(Option<usize>, Option<Type>)> = Vec::new();
+    if declared.star {
+        for (index, column) in produced.iter().enumerate() {
+            if input.contains(&column.name) && !declared.columns.iter().any(|(name, _)| name.text == column.name) {
+                columns.push(column.clone());
+                sources.push((Some(index), None));
+            }
+        }
+    }
+    for (name, ty) in &declared.columns {
+        columns.push(Column::new(name.text.clone(), *ty));
+        sources.push((produced.iter().position(|c| c.name == name.text), Some(*ty)));
+    }
+    let conformed: Vec<Row> = rows
+        .iter()
+        .map(|row| {
+            sources
+                .iter()
+                .map(|(index, ty)| match (index.and_then(|i| row.get(i)), ty) {
+                    (Some(value), None) => value.clone(),
+                    (Some(value), Some(ty)) => super::super::functions::convert(value, *ty),
+                    (None, Some(ty)) => Value::null_of(*ty),
+                    (None, None) => Value::Null,
+                })
+                .collect()
+        })
+        .collect();
+    Node::new(Source::Rows(Arc::new(conformed)), columns)
 }

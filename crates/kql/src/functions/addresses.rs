@@ -27,8 +27,8 @@ pub(super) static FUNCTIONS: [FunctionDef; 5] = [
         "ipv4_compare",
         2,
         3,
-        |a| to(Type::Int, TWO_AND_PREFIX)(a),
-        |_, v| compare(v).map_or(Value::Null, |order| Value::Int(order as i32)),
+        |a| to(Type::Long, TWO_AND_PREFIX)(a),
+        |_, v| compare(v).map_or(Value::Null, |order| Value::Long(order as i64)),
     ),
     def(
         "parse_ipv4",

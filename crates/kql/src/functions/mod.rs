@@ -259,7 +259,7 @@ pub(crate) fn with_regex<R>(context: &CallContext, pattern: &Value, f: impl FnOn
         if let Some((_, regex)) = cache.iter().find(|(p, _)| *p == pattern) {
             return Some(regex.clone());
         }
-        let regex = Arc::new(Regex::new(&pattern).ok()?);
+        let regex = Arc::new(crate::re2::compile(&pattern).ok()?);
         if cache.len() >= 32 {
             cache.remove(0);
         }

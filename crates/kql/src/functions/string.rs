@@ -83,7 +83,7 @@ pub(super) static FUNCTIONS: [FunctionDef; 27] = [
             |c, v| replace_regex(c, &[v[2].clone(), v[0].clone(), v[1].clone()]),
         )
     },
-    def("strcmp", 2, 2, |a| strings_to(Type::Int, SS)(a), |_, v| Value::Int(text(&v[0]).cmp(&text(&v[1])) as i32)),
+    def("strcmp", 2, 2, |a| strings_to(Type::Long, SS)(a), |_, v| Value::Long(text(&v[0]).cmp(&text(&v[1])) as i64)),
     def("has_any_index", 2, 2, |a| strings_to(Type::Long, &[Param::String, Param::Any])(a), has_any_index),
     def("translate", 3, 3, |a| strings_to(Type::String, SSS)(a), translate),
     // The older spelling of `extract_all`.

@@ -137,7 +137,9 @@ pub fn open_table(name: &str, path: &Path) -> Result<Arc<dyn TableSource>, KqlEr
 impl Catalog for DataDir {
     /// A table of a file of the directory; a Defender table without a file is an empty table of its schema.
     fn table(&self, name: &str) -> Result<Option<Arc<dyn TableSource>>, KqlError> {
-        let Some((path, format)) = self.files.get(name) else {
+        // A file of the table under another of its names (GraphApiAuditEvents.jsonl for GraphAPIAuditEvents).
+        let file = self.files.get(name).or_else(|| schema::spellings(name).into_iter().find_map(|n| self.files.get(n)));
+        let Some((path, format)) = file else {
             let Some(schema) = schema::builtin(name) else { return Ok(None) };
             if let Ok(mut empty) = self.empty.lock() {
                 empty.insert(name.to_string());

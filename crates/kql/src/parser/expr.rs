@@ -474,7 +474,17 @@ impl Parser<'_> {
             (TokenKind::Timespan(t), Type::TimeSpan) => Value::TimeSpan(*t * sign),
             (TokenKind::String(text), Type::DateTime) if !negative => match parse_datetime(text) {
                 Some(ticks) => Value::DateTime(ticks),
-                None => return Err(KqlError::syntax(content.span, format!("'{text}' is not a valid datetime"))),
+                None if iso_shaped(text) => {
+                    return Err(KqlError::syntax(content.span, format!("'{text}' is not a valid datetime")));
+                }
+                None => {
+                    return Err(KqlError::unsupported(
+                        content.span,
+                        format!(
+                            "the local engine does not read the datetime '{text}' (Kusto may: it reads many formats)"
+                        ),
+                    ));
+                }
             },
             (TokenKind::String(text), Type::TimeSpan) if !negative => match parse_timespan(text) {
                 Some(ticks) => Value::TimeSpan(ticks),
@@ -493,10 +503,17 @@ impl Parser<'_> {
     fn typed_raw(&mut self, keyword: &str, raw: &str, span: Span) -> PResult<Expr> {
         let null = raw.eq_ignore_ascii_case("null");
         match keyword {
-            "datetime" => match (null, parse_datetime(raw)) {
+            "datetime" => match (null, parse_datetime(raw).or_else(|| datetime_of_parts(raw))) {
                 (true, _) => Ok(literal(Value::Null, Type::DateTime, span)),
                 (false, Some(ticks)) => Ok(literal(Value::DateTime(ticks), Type::DateTime, span)),
-                (false, None) => Err(KqlError::syntax(span, format!("'{raw}' is not a valid datetime literal"))),
+                (false, None) if iso_shaped(raw) => {
+                    Err(KqlError::syntax(span, format!("'{raw}' is not a valid datetime literal")))
+                }
+                // Kusto reads more formats than the local engine (`datetime("8:00:00 AM")` is today at 8).
+                (false, None) => Err(KqlError::unsupported(
+                    span,
+                    format!("the local engine does not read the datetime '{raw}' (Kusto may: it reads many formats)"),
+                )),
             },
             "guid" => Ok(if null {
                 literal(Value::empty_string(), Type::Guid, span)
@@ -629,4 +646,34 @@ fn constructor_type(word: &str) -> Option<Type> {
         "guid" => Type::Guid,
         _ => return None,
     })
+}
+
+/// `datetime(2025, 6, 14)` and `datetime(2025, 6, 14, 13, 5, 7)`: a year, month and day, then the hour,
+/// minute and second if given (Kusto's `startofweek` examples write dates so).
+fn datetime_of_parts(raw: &str) -> Option<i64> {
+    let parts: Vec<u32> = raw.split(',').map(|part| part.trim().parse().ok()).collect::<Option<_>>()?;
+    if !(3..=6).contains(&parts.len()) {
+        return None;
+    }
+    let part = |i: usize| parts.get(i).copied().unwrap_or(0);
+    crate::datetime::Civil {
+        year: i64::from(part(0)),
+        month: part(1),
+        day: part(2),
+        hour: part(3),
+        minute: part(4),
+        second: part(5),
+        fraction: 0,
+    }
+    .to_ticks()
+}
+
+/// Whether a datetime text has the shape of an ISO date (`2026-13-45`): one the local engine reads whenever
+/// Kusto does, so a value it cannot read is wrong for certain.
+fn iso_shaped(text: &str) -> bool {
+    let bytes = text.trim().as_bytes();
+    bytes.len() >= 8
+        && bytes[..4].iter().all(u8::is_ascii_digit)
+        && bytes[4] == b'-'
+        && bytes[5..].iter().take_while(|b| **b != b'-').all(u8::is_ascii_digit)
 }

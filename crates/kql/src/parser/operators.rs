@@ -166,11 +166,8 @@ impl Parser<'_> {
                     }
                 }
                 self.expect(&TokenKind::RightParen, "')' after the arguments")?;
-                // An output schema (`: (Name: string, ...)`) changes nothing here.
-                if self.eat(&TokenKind::Colon) {
-                    self.skip_balanced_parentheses()?;
-                }
-                OperatorKind::Evaluate { plugin, arguments }
+                let schema = if self.eat(&TokenKind::Colon) { Some(self.output_schema()?) } else { None };
+                OperatorKind::Evaluate { plugin, arguments, schema }
             }
             "getschema" => OperatorKind::GetSchema,
             "as" => {
@@ -327,22 +324,6 @@ impl Parser<'_> {
     }
 
     /// Skips `hint.strategy=shuffle`-style options, which change nothing locally.
-    /// Skips `( ... )` with whatever is inside, nested parentheses included.
-    fn skip_balanced_parentheses(&mut self) -> PResult<()> {
-        self.expect(&TokenKind::LeftParen, "'(' before the output schema")?;
-        let mut depth = 1usize;
-        while depth > 0 {
-            match self.peek().kind {
-                TokenKind::Eof => return Err(self.unexpected("')' at the end of the output schema")),
-                TokenKind::LeftParen => depth += 1,
-                TokenKind::RightParen => depth -= 1,
-                _ => {}
-            }
-            self.advance();
-        }
-        Ok(())
-    }
-
     fn skip_hints(&mut self) {
         while self.at_word("hint") && matches!(self.peek_at(1).kind, TokenKind::Dot) {
             self.advance();
@@ -1084,6 +1065,28 @@ impl Parser<'_> {
         }
         self.expect(&TokenKind::RightBracket, "']' after the values")?;
         Ok(Source::Datatable { columns, values, span: self.span_from(start) })
+    }
+
+    /// A plugin's output schema after `:`: `(*, Name: type, ...)`.
+    fn output_schema(&mut self) -> PResult<super::super::ast::OutputSchema> {
+        let start = self.expect(&TokenKind::LeftParen, "'(' and the output columns after ':'")?.span;
+        let mut star = false;
+        let mut columns = Vec::new();
+        if self.eat(&TokenKind::Star) {
+            star = true;
+            self.eat(&TokenKind::Comma);
+        }
+        while !self.at(&TokenKind::RightParen) {
+            let name = self.name("a column name")?;
+            self.expect(&TokenKind::Colon, "':' and the column's type")?;
+            let ty = self.type_name()?;
+            columns.push((name, ty));
+            if !self.eat(&TokenKind::Comma) {
+                break;
+            }
+        }
+        self.expect(&TokenKind::RightParen, "')' after the output columns")?;
+        Ok(super::super::ast::OutputSchema { star, columns, span: self.span_from(start) })
     }
 
     pub(super) fn print(&mut self) -> PResult<Source> {

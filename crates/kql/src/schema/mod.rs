@@ -1,4 +1,4 @@
-//! Built-in schemas of every Defender advanced-hunting table (64, and `FileProfile`), one JSON file per table
+//! Built-in schemas of every Defender advanced-hunting table (66, and `FileProfile`), one JSON file per table
 //! under `tables/`, taken from Microsoft's schema reference (each file names its page). A data file of one of
 //! these tables gets these column types, and a table without a data file reads as an empty table; the other
 //! columns of a data file, and tables not listed here, are inferred from the data.
@@ -18,6 +18,9 @@ use super::types::Type;
 #[derive(Debug, Deserialize)]
 pub struct TableSchema {
     pub table: String,
+    /// Other names advanced hunting answers to for this table (`GraphAPIAuditEvents`).
+    #[serde(default)]
+    pub aliases: Vec<String>,
     pub source: String,
     pub time_column: Option<String>,
     pub columns: Vec<SchemaColumn>,
@@ -41,7 +44,7 @@ impl TableSchema {
     }
 }
 
-const FILES: [&str; 65] = [
+const FILES: [&str; 67] = [
     include_str!("tables/AADSignInEventsBeta.json"),
     include_str!("tables/AADSpnSignInEventsBeta.json"),
     include_str!("tables/AIAgentsInfo.json"),
@@ -50,6 +53,7 @@ const FILES: [&str; 65] = [
     include_str!("tables/AlertInfo.json"),
     include_str!("tables/BehaviorEntities.json"),
     include_str!("tables/BehaviorInfo.json"),
+    include_str!("tables/CallActivityEvents.json"),
     include_str!("tables/CampaignInfo.json"),
     include_str!("tables/CloudAppEvents.json"),
     include_str!("tables/CloudAuditEvents.json"),
@@ -102,6 +106,7 @@ const FILES: [&str; 65] = [
     include_str!("tables/IdentityInfo.json"),
     include_str!("tables/IdentityLogonEvents.json"),
     include_str!("tables/IdentityQueryEvents.json"),
+    include_str!("tables/MessageContents.json"),
     include_str!("tables/MessageEvents.json"),
     include_str!("tables/MessagePostDeliveryEvents.json"),
     include_str!("tables/MessageUrlInfo.json"),
@@ -114,14 +119,61 @@ fn all() -> &'static [TableSchema] {
     SCHEMAS.get_or_init(|| FILES.iter().filter_map(|text| serde_json::from_str(text).ok()).collect())
 }
 
-/// The names of the tables with a built-in schema.
+/// The names of the tables with a built-in schema, each alias too.
 pub fn names() -> impl Iterator<Item = &'static str> {
-    all().iter().map(|schema| schema.table.as_str())
+    all()
+        .iter()
+        .flat_map(|schema| std::iter::once(schema.table.as_str()).chain(schema.aliases.iter().map(String::as_str)))
 }
 
-/// The documented schema of a Defender table.
+/// The documented schema of a Defender table, by its name or an alias.
 pub fn builtin(table: &str) -> Option<&'static TableSchema> {
-    all().iter().find(|schema| schema.table == table)
+    all().iter().find(|schema| schema.table == table || schema.aliases.iter().any(|alias| alias == table))
+}
+
+/// The documented table whose every column is among `row`'s (the row a query read from it, with columns added):
+/// where the service may have a column the documentation does not list yet.
+pub fn documented_within(row: &[super::plan::Column]) -> Option<&'static str> {
+    all()
+        .iter()
+        .filter(|schema| schema.table != "FileProfile")
+        .find(|schema| schema.columns.iter().all(|c| row.iter().any(|r| r.name == c.name)))
+        .map(|schema| schema.table.as_str())
+}
+
+/// Tables advanced hunting no longer has, each with what replaced it: a query over one is refused by Kusto, for
+/// certain. The 2020 renames (Microsoft Defender ATP to Microsoft 365 Defender), `AppFileEvents` (a preview
+/// folded into `CloudAppEvents`), `DeviceTvmSoftwareInventoryVulnerabilities` (split in 2021) and
+/// `DeviceAlertEvents` (retired; Microsoft's table list of July 2026 no longer has it).
+const RETIRED: &[(&str, &str)] = &[
+    ("AlertEvents", "AlertInfo and AlertEvidence"),
+    ("AppFileEvents", "CloudAppEvents"),
+    ("DeviceAlertEvents", "AlertInfo and AlertEvidence"),
+    ("DeviceTvmSoftwareInventoryVulnerabilities", "DeviceTvmSoftwareInventory and DeviceTvmSoftwareVulnerabilities"),
+    ("FileCreationEvents", "DeviceFileEvents"),
+    ("ImageLoadEvents", "DeviceImageLoadEvents"),
+    ("LogonEvents", "DeviceLogonEvents"),
+    ("MachineInfo", "DeviceInfo"),
+    ("MachineNetworkInfo", "DeviceNetworkInfo"),
+    ("MiscEvents", "DeviceEvents"),
+    ("NetworkCommunicationEvents", "DeviceNetworkEvents"),
+    ("ProcessCreationEvents", "DeviceProcessEvents"),
+    ("RegistryEvents", "DeviceRegistryEvents"),
+];
+
+/// What replaced a table advanced hunting no longer has.
+pub fn retired(table: &str) -> Option<&'static str> {
+    RETIRED.iter().find(|(name, _)| *name == table).map(|(_, replacement)| *replacement)
+}
+
+/// Every name of the table `table` names (itself first when it has no built-in schema).
+pub fn spellings(table: &str) -> Vec<&str> {
+    match builtin(table) {
+        Some(schema) => {
+            std::iter::once(schema.table.as_str()).chain(schema.aliases.iter().map(String::as_str)).collect()
+        }
+        None => vec![table],
+    }
 }
 
 pub fn builtin_names() -> impl Iterator<Item = &'static str> {
@@ -165,7 +217,9 @@ mod tests {
 /// tenant (`huntbook validate` with the Graph source).
 pub fn catalog() -> super::table::MemoryCatalog {
     all().iter().fold(super::table::MemoryCatalog::new(), |catalog, schema| {
-        catalog.with_table(&schema.table, schema.columns(), Vec::new())
+        let columns = schema.columns();
+        let catalog = catalog.with_table(&schema.table, columns.clone(), Vec::new());
+        schema.aliases.iter().fold(catalog, |catalog, alias| catalog.with_table(alias, columns.clone(), Vec::new()))
     })
 }
 
@@ -174,7 +228,7 @@ mod every_table {
     #[test]
     fn every_file_loads_with_known_types_and_a_unique_name_per_column() {
         assert_eq!(super::all().len(), super::FILES.len(), "a schema file does not parse");
-        assert_eq!(super::all().len(), 65, "the 64 advanced-hunting tables and FileProfile");
+        assert_eq!(super::all().len(), 67, "the 66 advanced-hunting tables and FileProfile");
         for schema in super::all() {
             let mut seen = std::collections::HashSet::new();
             for column in &schema.columns {

@@ -145,7 +145,10 @@ fn member_access() {
 fn comparison_logic_and_arithmetic() {
     table(&[
         ("print 1 < 2, 2 <= 2, 3 > 2, 2 >= 3, 1 == 1, 1 != 1", "true, true, true, false, true, false"),
-        ("print datetime(2024-01-01) < datetime(2024-01-02), 1h > 30m, 2.5 >= 2, 'a' < 'b'", "true, true, true, true"),
+        (
+            "print datetime(2024-01-01) < datetime(2024-01-02), 1h > 30m, 2.5 >= 2, strcmp('a', 'b') < 0",
+            "true, true, true, true",
+        ),
         ("print true and false, true or false, false or false, not(1 == 1) or 2 > 1", "false, true, false, true"),
         ("print not(true), not(false), isnull(not(bool(null)))", "false, true, true"),
         // numerical-operators: `%` is never negative.
@@ -576,7 +579,7 @@ fn dynamic_function_examples() {
             r#"datatable(Source:int, Destination:int, Message:string)[1234, 100, "Hi", 4567, 200, "Hello", 1212, 300, "Hey"] | extend MyBag = bag_pack("Dest", Destination, "Text", Message) | project-away Source, Destination, Message | extend MyBag_Dest = MyBag.Dest, MyBag_Text = MyBag.Text"#,
             r#"{"Dest":100,"Text":"Hi"}, 100, Hi; {"Dest":200,"Text":"Hello"}, 200, Hello; {"Dest":300,"Text":"Hey"}, 300, Hey"#,
         ),
-        ("print pack('a', 1, 'b', dynamic(null)), pack_array()", r#"{"a":1,"b":null}, []"#),
+        ("print pack('a', 1, 'b', dynamic(null)), pack_array(1)", r#"{"a":1,"b":null}, [1]"#),
         // make-bag-aggregation-function (with the doc's trailing comma in the datatable).
         (
             r#"let T = datatable(prop:string, value:string)["prop01", "val_a", "prop02", "val_b", "prop03", "val_c",]; T | extend p = bag_pack(prop, value) | summarize dict = make_bag(p)"#,
@@ -595,7 +598,8 @@ fn dynamic_function_examples() {
         ("print set_has_element(dynamic([1, 2]), 2), set_has_element(dynamic(['a']), 'A')", "true, false"),
         // array-length-function; dynamic: array_length is null for a non-array.
         (
-            r#"print array_length(parse_json('[1, 2, 3, "four"]')), array_length(dynamic([])), isnull(array_length(parse_json('{}'))), isnull(array_length(dynamic('x')))"#,
+            // (Values in columns: Kusto refuses a literal that is no array, `array_length(dynamic({}))`.)
+            r#"print a = parse_json('[1, 2, 3, "four"]'), e = dynamic([]), o = parse_json(tostring('{}')), x = parse_json(tostring('"x"')) | project array_length(a), array_length(e), isnull(array_length(o)), isnull(array_length(x))"#,
             "4, 0, true, true",
         ),
         ("Events | where isnotempty(RawEventData.Items) | project array_length(RawEventData.Items)", "2"),
@@ -808,7 +812,7 @@ fn sort_and_top_nulls() {
         ("Events | top 2 by Size desc nulls first | project Size", "null; 30"),
         ("Events | top 1 by Size asc nulls first | project Actor", "alice"),
         ("Events | top 3 by Timestamp asc | project Actor", "alice; bob; alice"),
-        ("Events | top 2 by strlen(Actor) asc, Actor asc | project Actor", "bob; bob"),
+        ("Events | sort by strlen(Actor) asc, Actor asc | take 2 | project Actor", "bob; bob"),
     ]);
 }
 

@@ -275,8 +275,9 @@ fn plugins_whose_columns_come_from_the_data() {
             "1",
         ),
         (
-            "datatable(State: string, Type: string, Damage: long) ['TX', 'Hail', 1, 'TX', 'Flood', 2, 'OK', 'Hail', 3, 'TX', 'Hail', 4] | evaluate pivot(Type)",
-            "1, 3",
+            // The columns not pivoted group the rows (State, Damage), as Kusto's pivot does by default.
+            "datatable(State: string, Type: string, Damage: long) ['TX', 'Hail', 1, 'TX', 'Flood', 2, 'OK', 'Hail', 3, 'TX', 'Hail', 4] | evaluate pivot(Type) | order by State asc, Damage asc",
+            "OK, 3, 0, 1; TX, 1, 0, 1; TX, 2, 1, 0; TX, 4, 0, 1",
         ),
         (
             "datatable(State: string, Type: string, Damage: long) ['TX', 'Hail', 1, 'TX', 'Flood', 2, 'OK', 'Hail', 3, 'TX', 'Hail', 4] | evaluate pivot(Type, sum(Damage), State) | order by State asc",

@@ -6,7 +6,7 @@ fn where_extend_project() {
     table(&[
         ("Events | where ActionType == 'IsolateDevice' | count", "3"),
         ("Events | filter Size > 15 | project Device, Size", "pc2, 20; pc1, 30"),
-        ("Events | take 1 | extend a = 1, b = a + 1 | project a, b", "1, 2"),
+        ("Events | take 1 | extend a = 1 | extend b = a + 1 | project a, b", "1, 2"),
         ("Events | take 1 | extend Size = Size * 2 | project Size", "20"),
         (
             "Events | take 1 | project RawEventData.ActionScope, tostring(RawEventData.ActionComment), strlen(Device)",
@@ -21,7 +21,7 @@ fn where_extend_project() {
         columns(
             "Events | take 1 | project RawEventData.ActionScope, tostring(RawEventData.ActionComment), strlen(Device), x = 1, bin(Timestamp, 1d)"
         ),
-        "RawEventData_ActionScope:dynamic, RawEventData_ActionComment:string, Column1:long, x:long, Timestamp:datetime"
+        "RawEventData_ActionScope:dynamic, RawEventData_ActionComment:string, strlen_Device:long, x:long, Timestamp:datetime"
     );
     assert_eq!(columns("Events | take 1 | extend Size = tostring(Size) | project-keep Size"), "Size:string");
 }

@@ -58,7 +58,7 @@ fn dynamic_comparisons() {
         ("print dynamic({'n': 5}).n == '5', dynamic({'n': 5}).n > 4", "true, true"),
         // An array or a bag orders against no number: null, not an endless recursion (it overflowed the stack).
         (
-            "print a = dynamic([0, 2, 4]), b = dynamic({'n': 1}) | project a > 2, b < 1, isnull(a > now())",
+            "print a = dynamic([0, 2, 4]), b = dynamic({'n': 1}) | project a > 2, b < 1, isnull(a > 1)",
             "null, null, true",
         ),
         ("print tostring(dynamic({'a':{'b':1}}).a), tostring(dynamic('x')), tostring(dynamic(null))", "{\"b\":1}, x, "),

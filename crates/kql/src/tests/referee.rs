@@ -1,0 +1,200 @@
+//! Where the engine once answered otherwise than Kusto: each case quotes Kusto's documentation or the schema
+//! Kusto.Language (Microsoft's parser and binder, `tests/oracle/`) gives. Wrong answers first, then what the
+//! engine accepted and Kusto refuses, then what it refused and Kusto runs.
+use super::*;
+
+/// Whether the query's first error is one Kusto makes for certain (not a limit of the local engine).
+fn certain(query: &str) -> bool {
+    match run(query, &fixture(), &options()) {
+        Err(QueryError::Invalid(errors)) => errors.0[0].is_certain(),
+        other => panic!("{query}\n  expected an error, got {:?}", other.map(|r| r.table.rows.len())),
+    }
+}
+
+/// pivot plugin (docs): "StormEvents | project State, EventType | … | evaluate pivot(State)" gives
+/// `EventType, ALABAMA, ALASKA`: the columns that are not pivoted are kept and group the rows; a count missing
+/// for a group is 0.
+#[test]
+fn pivot_keeps_the_other_columns_as_group_keys() {
+    let storm = "datatable(State: string, EventType: string) ['ALABAMA', 'Thunderstorm Wind', 'ALABAMA', 'Thunderstorm Wind', \
+                 'ALASKA', 'Thunderstorm Wind', 'ALASKA', 'High Wind', 'ALABAMA', 'Strong Wind']";
+    assert_eq!(columns(&format!("{storm} | evaluate pivot(State)")), "EventType:string, ALABAMA:long, ALASKA:long");
+    table(&[(
+        &format!("{storm} | evaluate pivot(State) | order by EventType asc"),
+        "High Wind, 0, 1; Strong Wind, 1, 0; Thunderstorm Wind, 2, 1",
+    )]);
+    // Kusto.Language: `… | evaluate pivot(Type)` over (State, Type, Damage) has the schema `State, Damage, …`.
+    table(&[(
+        "datatable(State: string, Type: string, Damage: long) ['TX', 'Hail', 1, 'TX', 'Flood', 2, 'OK', 'Hail', 3, 'TX', 'Hail', 1] \
+         | evaluate pivot(Type) | order by State asc, Damage asc",
+        "OK, 3, 0, 1; TX, 1, 0, 2; TX, 2, 1, 0",
+    )]);
+}
+
+/// bag_unpack plugin (docs): "If OutputSchema is specified, the plugin returns only the columns defined in the
+/// output schema … To add all columns of the input table, use a wildcard * as the first parameter."
+#[test]
+fn a_declared_output_schema_is_the_plugins_output() {
+    let bags = "datatable(n: long, d: dynamic) [1, dynamic({'x': 'a', 'y': 1, 'z': true}), 2, dynamic({'x': 'b'})]";
+    assert_eq!(
+        columns(&format!("{bags} | evaluate bag_unpack(d): (x:string, y:long) | project x, y")),
+        "x:string, y:long"
+    );
+    table(&[
+        (&format!("{bags} | evaluate bag_unpack(d): (x:string, y:long) | project x, y"), "a, 1; b, null"),
+        (&format!("{bags} | evaluate bag_unpack(d): (*, x:string)"), "1, a; 2, b"),
+    ]);
+    // Kusto.Language: `(*, x:string)` keeps the input's columns but the unpacked one.
+    assert_eq!(columns(&format!("{bags} | evaluate bag_unpack(d): (*, x:string)")), "n:long, x:string");
+}
+
+/// join operator: a right column whose name is taken is renamed with the first free number; Kusto.Language
+/// names `A | join (B | join C on k) on k` `k, T, k2, T2, k1, T1` (the right side already holds k1 and T1).
+#[test]
+fn nested_joins_name_clashing_columns_as_kusto_does() {
+    let t = |v: &str| format!("datatable(k: long, T: string) [1, '{v}']");
+    let query = format!("{} | join ({} | join ({}) on k) on k", t("a"), t("b"), t("c"));
+    assert_eq!(columns(&query), "k:long, T:string, k2:long, T2:string, k1:long, T1:string");
+    table(&[(&query, "1, a, 1, b, 1, c")]);
+}
+
+/// Kusto.Language: `summarize arg_max(T, *), m = count()` over (T, m, x) is `T, m, x, m1`.
+#[test]
+fn an_aggregate_named_like_a_column_of_arg_max_star_gets_the_next_name() {
+    let query = "datatable(T: datetime, m: long, x: string) [datetime(2026-01-01), 5, 'a', datetime(2026-01-02), 6, 'b'] \
+                 | summarize arg_max(T, *), m = count()";
+    assert_eq!(columns(query), "T:datetime, m:long, x:string, m1:long");
+    table(&[(query, "2026-01-02T00:00:00.0000000Z, 6, b, 2")]);
+}
+
+/// Kusto: "Summarize group key 'RawEventData' is of a 'dynamic' type. Please use an explicit cast"
+/// (Kusto.Language: "The value of type 'dynamic' is not allowed in this context").
+#[test]
+fn a_dynamic_group_key_needs_a_cast() {
+    assert!(error("Events | summarize count() by RawEventData").contains("is of a 'dynamic' type"));
+    assert!(certain("Events | summarize count() by RawEventData"));
+    assert!(certain("Events | summarize count() by RawEventData.ActionScope"));
+    assert_eq!(
+        columns("Events | summarize count() by tostring(RawEventData.ActionScope)"),
+        "RawEventData_ActionScope:string, count_:long"
+    );
+}
+
+/// Microsoft's table list (July 2026) no longer has `DeviceAlertEvents`: Kusto refuses it for certain.
+#[test]
+fn a_retired_table_is_a_certain_error_that_names_its_successor() {
+    let catalog = crate::schema::catalog();
+    let Err(QueryError::Invalid(errors)) = run("DeviceAlertEvents | take 1", &catalog, &options()) else {
+        panic!("DeviceAlertEvents is refused");
+    };
+    assert!(errors.0[0].is_certain());
+    assert_eq!(errors.0[0].hint.as_deref(), Some("use AlertInfo and AlertEvidence"));
+    // Both spellings of the Graph API audit table.
+    assert!(run("GraphAPIAuditEvents | take 1", &catalog, &options()).is_ok());
+    assert!(run("GraphApiAuditEvents | take 1", &catalog, &options()).is_ok());
+    assert!(run("CallActivityEvents | project ActivityTimestamp, CallId", &catalog, &options()).is_ok());
+    assert!(run("MessageContents | project Timestamp, MessageSnippet", &catalog, &options()).is_ok());
+}
+
+/// Kusto.Language refuses each: a name defined in the same extend, project or summarize; `top` by two keys;
+/// `pack_array()`; `<` between strings; a let name declared twice.
+#[test]
+fn what_kusto_refuses_is_refused_for_certain() {
+    for (query, said) in [
+        ("print x = 1 | extend a = 1, b = a + 1", "Failed to resolve scalar expression named 'a'"),
+        ("print x = 1 | project a = 1, b = a + 1", "Failed to resolve scalar expression named 'a'"),
+        ("Events | summarize a = count(), b = a + 1", "expected an aggregation"),
+        ("Events | top 2 by Size, Actor", "top"),
+        ("print pack_array()", "pack_array"),
+        ("print 'a' < 'b'", "Cannot compare values of types string and string"),
+        ("print dynamic([1]) > now()", "Cannot compare values of types dynamic and datetime"),
+        ("let a = 1; let a = 2; print a", "'a' is already declared"),
+    ] {
+        let message = error(query);
+        assert!(message.contains(said), "{query}: {message}");
+        assert!(certain(query), "{query}: not certain");
+    }
+}
+
+/// RE2 (doc/syntax.txt): a malformed repetition is a literal, `\0` an octal escape — Kusto runs both.
+#[test]
+fn regular_expressions_are_re2s() {
+    table(&[
+        ("print extract('a{1-3}', 0, 'xa{1-3}')", "a{1-3}"),
+        ("print replace_regex('a\\\\0b', @'\\0', '-')", "a\\0b"),
+        ("print replace_regex(strcat('a', make_string(0), 'b'), @'\\0', '-')", "a-b"),
+        // `[` inside a class is a literal: the class is `[`, `"`, `,` and `]`.
+        ("print r = replace_regex('[x],\"y\"', @'[[\",\\]]', '')", "xy"),
+    ]);
+    assert!(certain("print extract(@'(a)\\1', 0, 'aa')"));
+}
+
+/// datetime(year, month, day) is a literal Kusto takes (the startofweek examples use it).
+#[test]
+fn a_datetime_of_year_month_and_day() {
+    table(&[
+        ("print datetime(2025, 6, 14)", "2025-06-14T00:00:00.0000000Z"),
+        ("print datetime(2025, 6, 14, 13, 5, 7)", "2025-06-14T13:05:07.0000000Z"),
+        ("print startofweek(datetime(2017-01-01 10:10:17), -1)", "2016-12-25T00:00:00.0000000Z"),
+    ]);
+}
+
+/// Kusto.Language's result types and names (Functions.cs): strcmp and ipv4_compare are long; getschema's
+/// ColumnOrdinal is long; unnamed columns take the function's prefix (`strlen_Device`, `type_x`) and an index
+/// that is no literal leaves its place empty (`arr_`).
+#[test]
+fn names_and_types_are_kusto_languages() {
+    assert_eq!(columns("print strcmp('a', 'b'), ipv4_compare('1.1.1.1', '1.1.1.2')"), "print_0:long, print_1:long");
+    assert_eq!(
+        columns("Events | take 1 | project Device | getschema"),
+        "ColumnName:string, ColumnOrdinal:long, DataType:string, ColumnType:string"
+    );
+    assert_eq!(
+        columns("Events | project strlen(Device), gettype(RawEventData.Items), isnull(Size)"),
+        "strlen_Device:long, type_RawEventData_Items:string, Column1:bool"
+    );
+    assert_eq!(
+        columns("print arr = dynamic([1, 2, 3]), i = 1 | project arr[-1], arr[i], arr[0]"),
+        "arr_:dynamic, arr_1:dynamic, arr_0:dynamic"
+    );
+}
+
+/// The schema pages lag the service: a column that is no likely typo of a documented one may be real
+/// (`EmailEvents.ForwardingInformation`, `DeviceTvmSoftwareVulnerabilitiesKB.EpssScore` ran in Graph before their
+/// pages listed them) and is not refused for certain; a likely typo stays a certain error with its
+/// did-you-mean. So for tables (a Sentinel table may come through the connected workspace) and functions (a
+/// tenant may save its own).
+#[test]
+fn a_likely_typo_is_certain_and_a_name_the_docs_may_lag_is_not() {
+    let catalog = crate::schema::catalog();
+    let first = |query: &str| match run(query, &catalog, &options()) {
+        Err(QueryError::Invalid(errors)) => errors.0[0].clone(),
+        other => panic!("{query}: expected an error, got {:?}", other.map(|r| r.table.rows.len())),
+    };
+    for query in [
+        "EmailEvents | where ForwardingInformation != ''",
+        "DeviceTvmSoftwareVulnerabilitiesKB | where EpssScore > 0.5",
+        "DeviceEvents | extend Extra = 1 | where IsFirstContact",
+        "SigninLogs | take 1",
+        "print SavedTenantFunction(1)",
+    ] {
+        let error = first(query);
+        assert!(!error.is_certain(), "{query}: {}", error.message);
+    }
+    for (query, hint) in [
+        ("DeviceRegistryEvents | where RegistryKeys has 'Run'", "did you mean 'RegistryKey'?"),
+        ("CloudAppEvents | where accountdisplayname == 'x'", "did you mean 'AccountDisplayName'?"),
+        ("CloudAppEvent | take 1", "did you mean 'CloudAppEvents'?"),
+        ("print tolowr('A')", "did you mean 'tolower'?"),
+        ("CloudAppEvents | summarize dcuont(AccountObjectId)", "did you mean 'dcount'?"),
+        // After a project, a missing column is missing for certain.
+        ("EmailEvents | project Timestamp | where ForwardingInformation != ''", "did you mean 'Timestamp'?"),
+    ] {
+        let error = first(query);
+        assert!(error.is_certain(), "{query}: {}", error.message);
+        if query.contains("project Timestamp") {
+            continue;
+        }
+        assert_eq!(error.hint.as_deref(), Some(hint), "{query}");
+    }
+}
