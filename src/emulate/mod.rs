@@ -480,9 +480,10 @@ async fn answer_hunting_query(emulator: &Arc<Emulator>, headers: &HeaderMap, bod
         Ok(Ok(table)) => table,
         Ok(Err(SourceError::Invalid(errors))) => {
             let message = match errors.first() {
-                // Graph would run it: say that this is the emulator's limit, not the query's fault. (A name
-                // the data does not have is Kusto's error here: the emulated tenant has only this data.)
-                Some(error) if error.kind == crate::kql::error::ErrorKind::Unsupported => {
+                // Graph would run it: say that this is the emulator's limit, not the query's fault. A table
+                // or a column the data does not have is Kusto's error here (the emulated tenant has only this
+                // data); a function or a plugin the engine does not know is the emulator's limit.
+                Some(error) if !error.is_certain() && !error.message.contains("Failed to resolve") => {
                     format!("not supported locally: huntbook emulate cannot run this query ({})", error.message)
                 }
                 Some(error) => error.message.clone(),

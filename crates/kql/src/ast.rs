@@ -57,6 +57,8 @@ pub struct Parameter {
     /// `None` for a tabular parameter `T:(*)`.
     pub ty: Option<Type>,
     pub default: Option<Expr>,
+    /// The columns a tabular parameter requires (`T:(Key:string, Value:long)`); none for `T:(*)`.
+    pub columns: Vec<(Name, Type)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -711,6 +711,9 @@ impl<'a> Checker<'a> {
         let skipped = usize::from(first.is_some());
         let mut scope = Scope { parameters: true, ..Scope::default() };
         if let (Some(first), Some(parameter)) = (first, function.parameters.first()) {
+            if let Binding::Tabular(node) = &first {
+                self.require_columns(parameter, node.node.schema(), span)?;
+            }
             scope.bindings.insert(parameter.name.text.clone(), first);
         }
         let parameters = &function.parameters[skipped.min(function.parameters.len())..];
@@ -725,7 +728,9 @@ impl<'a> Checker<'a> {
             let argument = arguments.get(index).or(parameter.default.as_ref());
             let Some(argument) = argument else { continue };
             let binding = if parameter.ty.is_none() || self.is_tabular(argument) {
-                Binding::Tabular(shared(self.tabular(argument)?))
+                let node = self.tabular(argument)?;
+                self.require_columns(parameter, node.schema(), argument.span)?;
+                Binding::Tabular(shared(node))
             } else {
                 let typed = self.scalar(argument, row)?;
                 let ty = parameter.ty.unwrap_or(typed.ty);
@@ -743,6 +748,31 @@ impl<'a> Checker<'a> {
         self.inline_depth -= 1;
         self.scopes.pop();
         result
+    }
+
+    /// A table passed for a parameter that names its columns (`T:(Key:string, Value:long)`) must have each, of
+    /// that type: Kusto refuses it otherwise ("The tabular value does not have the required columns").
+    fn require_columns(&mut self, parameter: &ast::Parameter, schema: &[Column], span: Span) -> CResult<()> {
+        let missing: Vec<String> = parameter
+            .columns
+            .iter()
+            .filter(|(name, ty)| !schema.iter().any(|c| c.name == name.text && c.ty == *ty))
+            .map(|(name, ty)| match schema.iter().find(|c| c.name == name.text) {
+                Some(found) => format!("{}:{ty} (it is {})", name.text, found.ty),
+                None => format!("{}:{ty}", name.text),
+            })
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(self.error(
+            span,
+            format!(
+                "the table given for '{}' does not have the columns it requires: {}",
+                parameter.name.text,
+                missing.join(", ")
+            ),
+        ))
     }
 
     /// Evaluates an expression that must be constant (a `take` count, a `datatable` cell).

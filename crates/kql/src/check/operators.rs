@@ -367,6 +367,8 @@ impl Checker<'_> {
         let mut failed = false;
         // Input columns replaced so far: the row is extended in place, so a later expression cannot read them.
         let mut replaced: Vec<usize> = Vec::new();
+        // The names written so far (`a = ...`): Kusto refuses the same one twice.
+        let mut written: Vec<String> = Vec::new();
         for assignment in assignments {
             self.single_target(assignment)?;
             let typed = match self.scalar(&assignment.expr, input) {
@@ -391,7 +393,15 @@ impl Checker<'_> {
                 continue;
             }
             let name = match assignment.names.first() {
-                Some(name) => name.text.clone(),
+                Some(name) if written.contains(&name.text) => {
+                    self.error(name.span, format!("the column name '{}' is used twice", name.text));
+                    failed = true;
+                    continue;
+                }
+                Some(name) => {
+                    written.push(name.text.clone());
+                    name.text.clone()
+                }
                 None => inferred_name(&assignment.expr).unwrap_or_else(|| numbers.next(&names_of(&schema))),
             };
             let slot = match schema.iter().position(|c| c.name == name) {
@@ -422,6 +432,7 @@ impl Checker<'_> {
         let mut schema: Vec<Column> = Vec::new();
         let mut numbers = ColumnNumbers::default();
         let mut failed = false;
+        let mut declared: Vec<String> = Vec::new();
         for assignment in assignments {
             self.single_target(assignment)?;
             let typed = match self.scalar(&assignment.expr, input) {
@@ -438,10 +449,24 @@ impl Checker<'_> {
                     failed = true;
                     continue;
                 }
-                Some(name) => name.text.clone(),
-                None => match inferred_name(&assignment.expr) {
-                    Some(name) => unique(&name, &taken),
-                    None => numbers.next(&taken),
+                Some(name) => {
+                    declared.push(name.text.clone());
+                    name.text.clone()
+                }
+                // A column named twice is declared twice, as Kusto says (`project x, x`); an expression named
+                // after a column takes the next free name (`project x, tostring(x)` makes `x1`).
+                None => match (&assignment.expr.kind, inferred_name(&assignment.expr)) {
+                    (ExprKind::Name(name), _) if declared.contains(name) => {
+                        self.error(assignment.expr.span, format!("the column name '{name}' is used twice"));
+                        failed = true;
+                        continue;
+                    }
+                    (ExprKind::Name(name), _) => {
+                        declared.push(name.clone());
+                        unique(name, &taken)
+                    }
+                    (_, Some(name)) => unique(&name, &taken),
+                    (_, None) => numbers.next(&taken),
                 },
             };
             schema.push(Column::new(name, typed.ty));
@@ -469,6 +494,14 @@ impl Checker<'_> {
         let mut order: Vec<usize> = Vec::new();
         let mut failed = false;
         for (pattern, descending) in patterns {
+            if !pattern.is_wildcard()
+                && let Some(index) = input.iter().position(|c| c.name == pattern.text)
+                && order.contains(&index)
+            {
+                self.error(pattern.span, format!("the column name '{}' is used twice", pattern.text));
+                failed = true;
+                continue;
+            }
             let mut found: Vec<usize> =
                 (0..input.len()).filter(|i| pattern.matches(&input[*i].name) && !order.contains(i)).collect();
             if found.is_empty()

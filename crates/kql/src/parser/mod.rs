@@ -363,22 +363,26 @@ impl<'a> Parser<'a> {
         while !self.at(&TokenKind::RightParen) {
             let name = self.name("a parameter name")?;
             self.expect(&TokenKind::Colon, "':' and the parameter's type")?;
+            let mut columns = Vec::new();
             let ty = if self.eat(&TokenKind::LeftParen) {
-                // A tabular parameter: `T:(*)` or `T:(Col:string, ...)`; its columns are not checked.
-                let mut nesting = 1;
-                while nesting > 0 && !self.at(&TokenKind::Eof) {
-                    match self.advance().kind {
-                        TokenKind::LeftParen => nesting += 1,
-                        TokenKind::RightParen => nesting -= 1,
-                        _ => {}
+                // A tabular parameter: `T:(*)`, or the columns its argument must have: `T:(Col:string, ...)`.
+                while !self.at(&TokenKind::RightParen) {
+                    if !self.eat(&TokenKind::Star) {
+                        let column = self.name("a column name")?;
+                        self.expect(&TokenKind::Colon, "':' and the column's type")?;
+                        columns.push((column, self.type_name()?));
+                    }
+                    if !self.eat(&TokenKind::Comma) {
+                        break;
                     }
                 }
+                self.expect(&TokenKind::RightParen, "')' after the table's columns")?;
                 None
             } else {
                 Some(self.type_name()?)
             };
             let default = if self.eat(&TokenKind::Assign) { Some(self.expr()?) } else { None };
-            parameters.push(Parameter { name, ty, default });
+            parameters.push(Parameter { name, ty, default, columns });
             if !self.eat(&TokenKind::Comma) {
                 break;
             }

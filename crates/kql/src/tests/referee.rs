@@ -97,7 +97,8 @@ fn a_retired_table_is_a_certain_error_that_names_its_successor() {
 }
 
 /// Kusto.Language refuses each: a name defined in the same extend, project or summarize; `top` by two keys;
-/// `pack_array()`; `<` between strings; a let name declared twice.
+/// `pack_array()`; `<` between strings; a let name declared twice; a column declared twice; a table without
+/// the columns a function's parameter requires.
 #[test]
 fn what_kusto_refuses_is_refused_for_certain() {
     for (query, said) in [
@@ -109,6 +110,17 @@ fn what_kusto_refuses_is_refused_for_certain() {
         ("print 'a' < 'b'", "Cannot compare values of types string and string"),
         ("print dynamic([1]) > now()", "Cannot compare values of types dynamic and datetime"),
         ("let a = 1; let a = 2; print a", "'a' is already declared"),
+        // "A column with the name 'Device' is already declared."
+        ("Events | project Device, Device", "'Device' is used twice"),
+        ("Events | project-reorder Device, Device", "'Device' is used twice"),
+        ("Events | extend a = 1, a = 2", "'a' is used twice"),
+        ("Events | summarize by Device, Device", "'Device' is used twice"),
+        // "The tabular value does not have the required columns."
+        (
+            "let f = (T:(Key:string, Value:long)) { T | count }; datatable(Key:string, Value:int)['a', 1] | invoke f()",
+            "Value:long (it is int)",
+        ),
+        ("let f = (T:(Key:string, Value:long)) { T | count }; f(datatable(Key:string)['a'])", "Value:long"),
     ] {
         let message = error(query);
         assert!(message.contains(said), "{query}: {message}");
