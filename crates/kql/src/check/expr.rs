@@ -197,9 +197,14 @@ impl Checker<'_> {
         // The schema pages lag the service (`EmailEvents.ForwardingInformation` ran before its page listed
         // it): where every column of a documented table is still here, a name that is no likely typo of one of
         // them may be one the service has. Elsewhere (after `project`, `summarize`), it is wrong for certain.
+        let documented = crate::schema::documented_within(row);
+        if let Some(replacement) = documented.and_then(|table| crate::schema::retired_column(table, name)) {
+            let hint = format!("{} no longer has it: use {replacement}", documented.unwrap_or_default());
+            return Err(self.error_with_hint(span, message, Some(hint)));
+        }
         if crate::error::likely_typo(name, columns.iter().map(String::as_str)).is_none()
             && super::names::known_alias(name).is_none()
-            && let Some(table) = crate::schema::documented_within(row)
+            && let Some(table) = documented
         {
             let lag = format!("{table}'s documented schema does not have it; the service may");
             let hint = Some(match hint {

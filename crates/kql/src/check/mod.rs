@@ -828,6 +828,15 @@ fn union_schema(inputs: &[(Node, Str)], inner: bool) -> (Vec<Column>, Vec<Vec<Op
             inputs.iter().all(|(node, _)| node.schema().iter().any(|c| c.name == *name && c.ty == *ty))
         });
     }
+    // The columns one name splits into stand together where the name first appears (Kusto.Language:
+    // `union (a, r:long), (r:string, b)` is `a, r_long, r_string, b`).
+    let mut grouped: Vec<(String, Type)> = Vec::with_capacity(keys.len());
+    for (name, _) in &keys {
+        if !grouped.iter().any(|(n, _)| n == name) {
+            grouped.extend(keys.iter().filter(|(n, _)| n == name).cloned());
+        }
+    }
+    let keys = grouped;
     let conflicting = |name: &str| keys.iter().filter(|(n, _)| n == name).count() > 1;
     // A renamed column (`x` becoming `x_long`) must not take the name of a column that has it already.
     let reserved: Vec<String> = keys.iter().filter(|(n, _)| !conflicting(n)).map(|(n, _)| n.clone()).collect();

@@ -308,6 +308,27 @@ impl Checker<'_> {
                 if let Some(Binding::Function(definition)) = self.lookup(&function.text).cloned() {
                     return self.invoke_function(&definition, node, arguments, span);
                 }
+                if function.text == "SeenBy" {
+                    // Defender's SeenBy(): the devices that discovered each device, a list the local data does
+                    // not hold (null here), in a column of its own.
+                    if let Some(extra) = arguments.first() {
+                        return Err(self.error(extra.span, "SeenBy() takes no arguments"));
+                    }
+                    let mut schema = input.clone();
+                    let slot = match schema.iter().position(|c| c.name == "SeenBy") {
+                        Some(slot) => {
+                            schema[slot].ty = Type::Dynamic;
+                            slot
+                        }
+                        None => {
+                            schema.push(Column::new("SeenBy", Type::Dynamic));
+                            schema.len() - 1
+                        }
+                    };
+                    let null = TExpr { kind: TExprKind::Literal(Value::Null), ty: Type::Dynamic };
+                    node.push(Operator::Extend(vec![(slot, null)]), schema);
+                    return Ok(node);
+                }
                 let (plan, schema) = self.invoke(function, arguments, &input)?;
                 node.push(Operator::FileProfile(plan), schema);
             }
@@ -536,7 +557,7 @@ impl Checker<'_> {
             let expr = self.scalar(&key.expr, input)?;
             if expr.ty == Type::Dynamic && self.operator.as_deref() != Some("top") {
                 let name = inferred_name(&key.expr).unwrap_or_else(|| "the key".to_string());
-                return Err(self.error(key.expr.span, dynamic_key_message("sort", &name)));
+                return Err(self.dynamic_key(key.expr.span, dynamic_key_message("sort", &name)));
             }
             specs.push(SortSpec {
                 expr,
@@ -547,12 +568,22 @@ impl Checker<'_> {
         Ok(specs)
     }
 
+    /// A `dynamic` key: Kusto's error for certain, unless the input's columns come from data not seen yet
+    /// (`bag_unpack` types each column it makes by its values: the key may well be a string there).
+    fn dynamic_key(&mut self, span: Span, message: String) -> Reported {
+        if self.open_input {
+            let hint = Some("the data decides the type of the columns bag_unpack makes".to_string());
+            return self.unknown(span, message, hint);
+        }
+        self.error(span, message)
+    }
+
     /// Kusto groups, dedups and sorts by no `dynamic` value: each such key is refused, with the cast to write.
     fn refuse_dynamic_keys(&mut self, what: &str, keys: &[ast::Assignment], schema: &[Column]) -> CResult<()> {
         let mut failed = false;
         for (assignment, column) in keys.iter().zip(schema) {
             if column.ty == Type::Dynamic {
-                self.error(assignment.expr.span, dynamic_key_message(what, &column.name));
+                self.dynamic_key(assignment.expr.span, dynamic_key_message(what, &column.name));
                 failed = true;
             }
         }
@@ -1415,7 +1446,10 @@ impl Checker<'_> {
         if function.text != "FileProfile" {
             return Err(self.unsupported(
                 function.span,
-                format!("'invoke {}()' is not supported by the local engine (only FileProfile() is)", function.text),
+                format!(
+                    "'invoke {}()' is not supported by the local engine (only FileProfile() and SeenBy() are)",
+                    function.text
+                ),
             ));
         }
         let column_name = match arguments.first().map(|a| &a.kind) {

@@ -55,6 +55,7 @@ impl Checker<'_> {
         let output = match plugin.text.as_str() {
             "bag_unpack" => self.bag_unpack(node, &Arguments::of(arguments), span)?,
             "pivot" => self.pivot(node, arguments, span)?,
+            "ipv4_lookup" => self.ipv4_lookup(node, arguments, span)?,
             name if super::super::kusto::is_plugin(name) => {
                 return Err(self
                     .unsupported(plugin.span, format!("the local engine does not implement Kusto's plugin '{name}'")));
@@ -89,7 +90,9 @@ impl Checker<'_> {
     }
 
     /// `bag_unpack(Column[, OutputColumnPrefix[, columnsConflict[, ignoredProperties]]])`: one column per
-    /// property of the bags (sorted by name, of type dynamic), in place of the bag column.
+    /// property of the bags (sorted by name), in place of the bag column. A column's type is its values' when
+    /// they all have one (docs: "the slot's type, if all values of the same slot have the same type, or
+    /// dynamic, if the values differ in type").
     fn bag_unpack(&mut self, node: Node, arguments: &Arguments, span: Span) -> CResult<Node> {
         let input = node.schema().to_vec();
         let Some(column) = arguments.get(0, "column") else {
@@ -156,25 +159,141 @@ impl Checker<'_> {
                     }
                 },
                 None => {
-                    columns.push(Column::new(name, Type::Dynamic));
+                    columns.push(Column::new(name, slot_type(&rows, index, &key)));
                     sources.push(Err(key));
                 }
             }
         }
+        let types: Vec<Type> = columns.iter().map(|c| c.ty).collect();
         let unpacked: Vec<Row> = rows
             .into_iter()
             .map(|row| {
                 let bag = row.get(index).and_then(|value| value.as_dyn().cloned()).unwrap_or_default();
                 sources
                     .iter()
-                    .map(|source| match source {
+                    .zip(&types)
+                    .map(|(source, ty)| match source {
                         Ok(position) => row.get(*position).cloned().unwrap_or(Value::Null),
-                        Err(key) => Value::Dynamic(bag.member(key)),
+                        Err(key) => slot_value(bag.member(key), *ty),
                     })
                     .collect()
             })
             .collect();
         Ok(Node::new(Source::Rows(Arc::new(unpacked)), columns))
+    }
+
+    /// `ipv4_lookup(LookupTable, SourceIPv4Key, IPv4LookupKey[, ExtraKey…][, return_unmatched])`: each row with
+    /// every row of the lookup table whose address or range (`10.0.0.0/8`) holds the row's (either may carry a
+    /// prefix; the shorter one decides), and whose extra keys are equal; with `return_unmatched`, a row nothing
+    /// holds too, with nulls. The columns are the input's, then the lookup table's but the extra keys, a
+    /// clashing name taking the first free number (as `lookup` and Kusto.Language name them).
+    fn ipv4_lookup(&mut self, node: Node, arguments: &[Expr], span: Span) -> CResult<Node> {
+        let input = node.schema().to_vec();
+        let mut positional: Vec<&Expr> = Vec::new();
+        let mut unmatched_expr = None;
+        for argument in arguments {
+            match &argument.kind {
+                ExprKind::Named { name, value } if name.text.eq_ignore_ascii_case("return_unmatched") => {
+                    unmatched_expr = Some(&**value);
+                }
+                _ => positional.push(argument),
+            }
+        }
+        if positional.len() >= 4
+            && unmatched_expr.is_none()
+            && matches!(positional.last().map(|e| &e.kind), Some(ExprKind::Literal { value: Value::Bool(_), .. }))
+        {
+            unmatched_expr = positional.pop();
+        }
+        let [table, source, key, extras @ ..] = &positional[..] else {
+            return Err(self.error(
+                span,
+                "ipv4_lookup() expects the lookup table, the input's column of addresses and the lookup table's \
+                 column of addresses or ranges",
+            ));
+        };
+        let return_unmatched = match unmatched_expr {
+            Some(expr) => match self.constant(expr, &[])? {
+                Value::Bool(b) => b,
+                _ => return Err(self.error(expr.span, "return_unmatched is true or false")),
+            },
+            None => false,
+        };
+        let lookup = self.tabular(table)?;
+        let lookup_schema = lookup.schema().to_vec();
+        let source_index = self.string_column(source, &input)?;
+        let key_index = self.string_column(key, &lookup_schema)?;
+        let mut extra_pairs = Vec::new();
+        for extra in extras {
+            let ExprKind::Name(name) = &extra.kind else {
+                return Err(self.error(extra.span, "an extra key of ipv4_lookup() is a column name both tables have"));
+            };
+            match (input.iter().position(|c| c.name == *name), lookup_schema.iter().position(|c| c.name == *name)) {
+                (Some(left), Some(right)) => extra_pairs.push((left, right)),
+                _ => {
+                    return Err(self.error(
+                        extra.span,
+                        format!("'{name}' is not a column of both the input and the lookup table"),
+                    ));
+                }
+            }
+        }
+        let mut columns = input.clone();
+        let mut right_slots = Vec::new();
+        for (position, column) in lookup_schema.iter().enumerate() {
+            if extra_pairs.iter().any(|(_, right)| *right == position) {
+                continue;
+            }
+            let taken: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+            let name = if taken.contains(&column.name) {
+                super::names::unique(&format!("{}1", column.name), &taken)
+            } else {
+                column.name.clone()
+            };
+            columns.push(Column::new(name, column.ty));
+            right_slots.push(position);
+        }
+        let (Some(rows), Some(lookup_rows)) = (self.probe(&node, span)?, self.probe(&lookup, span)?) else {
+            return Ok(Node::new(Source::Rows(Arc::new(Vec::new())), columns));
+        };
+        let ranges: Vec<Option<(u32, u32)>> = lookup_rows
+            .iter()
+            .map(|row| row.get(key_index).and_then(|v| crate::functions::ipv4_range(&v.to_text())))
+            .collect();
+        let mut out = Vec::new();
+        for row in &rows {
+            let address = row.get(source_index).and_then(|v| crate::functions::ipv4_range(&v.to_text()));
+            let mut matched = false;
+            for (lookup_row, range) in lookup_rows.iter().zip(&ranges) {
+                let (Some((a, a_prefix)), Some((b, b_prefix))) = (address, *range) else { continue };
+                let prefix = a_prefix.min(b_prefix);
+                let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+                let extras_equal = extra_pairs.iter().all(|(left, right)| {
+                    matches!((row.get(*left), lookup_row.get(*right)), (Some(l), Some(r)) if !l.is_null() && l == r)
+                });
+                if a & mask == b & mask && extras_equal {
+                    matched = true;
+                    let mut joined = row.clone();
+                    joined.extend(right_slots.iter().map(|slot| lookup_row.get(*slot).cloned().unwrap_or(Value::Null)));
+                    out.push(joined);
+                }
+            }
+            if !matched && return_unmatched {
+                let mut joined = row.clone();
+                joined.extend(right_slots.iter().map(|slot| null_of(lookup_schema[*slot].ty)));
+                out.push(joined);
+            }
+        }
+        Ok(Node::new(Source::Rows(Arc::new(out)), columns))
+    }
+
+    /// The position of the string column an argument names.
+    fn string_column(&mut self, expr: &Expr, row: &[Column]) -> CResult<usize> {
+        let typed = self.scalar(expr, row)?;
+        match typed.kind {
+            TExprKind::Column(index) if typed.ty == Type::String => Ok(index),
+            _ => Err(self.error(expr.span, "ipv4_lookup() expects a column of type string here")),
+        }
     }
 
     /// `pivot(PivotColumn[, aggregation(column)[, Column1, ...]])`: a row per value of the given columns, and a
@@ -319,4 +438,43 @@ fn conform(node: Node, input: &[String], declared: &ast::OutputSchema) -> Node {
         })
         .collect();
     Node::new(Source::Rows(Arc::new(conformed)), columns)
+}
+
+/// The type of a column `bag_unpack` makes for the property `key`: the one type its non-null values share, or
+/// `dynamic` when they differ (or are all null, or are arrays and bags).
+fn slot_type(rows: &[Row], index: usize, key: &str) -> Type {
+    let mut shared: Option<Type> = None;
+    for row in rows {
+        let Some(Value::Dynamic(bag)) = row.get(index) else { continue };
+        let ty = match bag.member(key) {
+            Dyn::Null => continue,
+            Dyn::Bool(_) => Type::Bool,
+            Dyn::Long(_) => Type::Long,
+            Dyn::Real(_) => Type::Real,
+            Dyn::String(_) => Type::String,
+            Dyn::DateTime(_) => Type::DateTime,
+            Dyn::TimeSpan(_) => Type::TimeSpan,
+            Dyn::Array(_) | Dyn::Object(_) => return Type::Dynamic,
+        };
+        match shared {
+            None => shared = Some(ty),
+            Some(seen) if seen == ty => {}
+            Some(_) => return Type::Dynamic,
+        }
+    }
+    shared.unwrap_or(Type::Dynamic)
+}
+
+/// A property's value in a column of the slot's type.
+fn slot_value(value: Dyn, ty: Type) -> Value {
+    match (ty, value) {
+        (Type::Dynamic, value) => Value::Dynamic(value),
+        (Type::String, Dyn::Null) => Value::String(crate::value::empty_str()),
+        (_, value) => value.to_scalar(),
+    }
+}
+
+/// The null of a column of type `ty`: the empty string for a string.
+fn null_of(ty: Type) -> Value {
+    if ty == Type::String { Value::String(crate::value::empty_str()) } else { Value::Null }
 }

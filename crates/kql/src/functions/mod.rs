@@ -288,6 +288,11 @@ pub fn common_type(types: &[Type]) -> Option<Type> {
     })
 }
 
+/// An IPv4 address or range, `a.b.c.d` or `a.b.c.d/n`, as its address and prefix length.
+pub(crate) fn ipv4_range(text: &str) -> Option<(u32, u32)> {
+    network::parse_ipv4_range(text).map(|(address, prefix)| (u32::from(address), prefix))
+}
+
 /// Converts a value to a type, as `to typeof(T)` and implicit widening do; null when it does not convert.
 pub fn convert(value: &Value, ty: Type) -> Value {
     conversion::convert(value, ty)

@@ -14,7 +14,7 @@ fn to(ty: Type, params: &'static [Param]) -> impl Fn(&Args) -> Result<Type, Stri
 
 const ARRAYS: &[Param] = &[Param::Any];
 
-pub(super) static FUNCTIONS: [FunctionDef; 12] = [
+pub(super) static FUNCTIONS: [FunctionDef; 13] = [
     def("set_union", 1, 64, |a| to(Type::Dynamic, ARRAYS)(a), set_union),
     def("set_intersect", 1, 64, |a| to(Type::Dynamic, ARRAYS)(a), set_intersect),
     def("set_difference", 1, 64, |a| to(Type::Dynamic, ARRAYS)(a), set_difference),
@@ -27,7 +27,19 @@ pub(super) static FUNCTIONS: [FunctionDef; 12] = [
     def("bag_remove_keys", 2, 2, |a| to(Type::Dynamic, ARRAYS)(a), bag_remove_keys),
     def("pack_dictionary", 0, 128, check_pairs, pack_dictionary),
     def("range", 2, 3, |a| to(Type::Dynamic, &[Param::Any])(a), range),
+    def("jaccard_index", 2, 2, |a| to(Type::Real, ARRAYS)(a), jaccard_index),
 ];
+
+/// `jaccard_index(set1, set2)`: |set1 ∩ set2| / |set1 ∪ set2| over the distinct elements (docs: `[1,2,3]` and
+/// `[1,2,3,4]` give 0.75); two empty sets divide 0 by 0, a NaN as in .NET.
+fn jaccard_index(_: &CallContext, v: &[Value]) -> Value {
+    let (Some(first), Some(second)) = (items(&v[0]), items(&v[1])) else { return Value::Null };
+    let first: HashSet<String> = first.iter().map(key).collect();
+    let second: HashSet<String> = second.iter().map(key).collect();
+    let union = first.union(&second).count();
+    let both = first.intersection(&second).count();
+    Value::Real(both as f64 / union as f64)
+}
 
 /// `range(start, stop[, step])`: the array of values from `start` to `stop` (both included) by `step` (1,
 /// or 1 hour... as the type needs: numbers, datetimes with a timespan step, timespans); at most 1,048,576.

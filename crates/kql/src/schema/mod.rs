@@ -166,6 +166,24 @@ pub fn retired(table: &str) -> Option<&'static str> {
     RETIRED.iter().find(|(name, _)| *name == table).map(|(_, replacement)| *replacement)
 }
 
+/// Columns a table no longer has, each with what replaced it: Microsoft folded the four verdict and method
+/// columns of the e-mail tables into `ThreatTypes` and `DetectionMethods` in December 2020 ("Additional email
+/// data in advanced hunting"), and Kusto refuses the old names for certain — unlike a column the schema pages
+/// do not list yet, which the service may have.
+const RETIRED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("EmailEvents", "PhishFilterVerdict", "ThreatTypes"),
+    ("EmailEvents", "MalwareFilterVerdict", "ThreatTypes"),
+    ("EmailEvents", "PhishDetectionMethod", "DetectionMethods"),
+    ("EmailEvents", "MalwareDetectionMethod", "DetectionMethods"),
+    ("EmailAttachmentInfo", "MalwareFilterVerdict", "ThreatTypes"),
+    ("EmailAttachmentInfo", "MalwareDetectionMethod", "DetectionMethods"),
+];
+
+/// What replaced the column `column` of the table `table`, when the table no longer has it.
+pub fn retired_column(table: &str, column: &str) -> Option<&'static str> {
+    RETIRED_COLUMNS.iter().find(|(t, c, _)| *t == table && *c == column).map(|(_, _, replacement)| *replacement)
+}
+
 /// Every name of the table `table` names (itself first when it has no built-in schema).
 pub fn spellings(table: &str) -> Vec<&str> {
     match builtin(table) {

@@ -210,3 +210,101 @@ fn a_likely_typo_is_certain_and_a_name_the_docs_may_lag_is_not() {
         assert_eq!(error.hint.as_deref(), Some(hint), "{query}");
     }
 }
+
+/// union operator: one name with two types makes a column per type, standing together where the name first
+/// appears (Kusto.Language: `union (a, r:long), (b, r:string), (r:long, c)` is `a, r_long, r_string, b, c`).
+#[test]
+fn a_union_keeps_the_columns_of_one_name_together() {
+    let query = "union (datatable(a:long, r:long)[1, 2]), (datatable(b:long, r:string)[3, 'x']), \
+                 (datatable(r:long, c:int)[4, 5])";
+    assert_eq!(columns(query), "a:long, r_long:long, r_string:string, b:long, c:int");
+    table(&[(
+        &format!("{query} | order by r_long asc nulls first"),
+        "null, null, x, 3, null; 1, 2, , null, null; null, 4, , null, 5",
+    )]);
+}
+
+/// bag_unpack plugin (docs): a column's type is "the slot's type, if all values of the same slot have the same
+/// type, or dynamic, if the values differ in type" — so a string property groups rows as it is.
+#[test]
+fn bag_unpack_types_each_column_by_its_values() {
+    let bags = "datatable(d: dynamic) [dynamic({'Name': 'John', 'Age': 20, 'Tags': ['a']}), \
+                dynamic({'Name': 'Dave', 'Age': 40.5, 'Tags': ['b']}), dynamic({'Name': 'John'})]";
+    assert_eq!(columns(&format!("{bags} | evaluate bag_unpack(d)")), "Age:dynamic, Name:string, Tags:dynamic");
+    table(&[(
+        &format!("{bags} | evaluate bag_unpack(d) | summarize n = count() by Name | order by Name asc"),
+        "Dave, 1; John, 2",
+    )]);
+    // Over data not seen yet, the column's type is the data's: a key that may be a string is no certain error.
+    let catalog = crate::schema::catalog();
+    let query =
+        "CloudAppEvents | mv-expand ActivityObjects | evaluate bag_unpack(ActivityObjects) | distinct Type, Name";
+    if let Err(errors) = crate::compile(query, &catalog) {
+        assert!(errors.0.iter().all(|e| !e.is_certain()), "{errors:?}");
+    }
+}
+
+/// Microsoft folded EmailEvents' verdict columns into ThreatTypes and DetectionMethods (December 2020): Kusto
+/// refuses the old names for certain, and the error says what replaced them.
+#[test]
+fn a_retired_column_is_a_certain_error_that_names_its_successor() {
+    let catalog = crate::schema::catalog();
+    for (query, hint) in [
+        ("EmailEvents | where PhishFilterVerdict == 'Phish'", "EmailEvents no longer has it: use ThreatTypes"),
+        ("EmailEvents | where MalwareDetectionMethod != ''", "EmailEvents no longer has it: use DetectionMethods"),
+    ] {
+        let Err(QueryError::Invalid(errors)) = run(query, &catalog, &options()) else { panic!("{query} runs") };
+        assert!(errors.0[0].is_certain(), "{query}");
+        assert_eq!(errors.0[0].hint.as_deref(), Some(hint), "{query}");
+    }
+}
+
+/// jaccard_index (docs): `print set1=dynamic([1,2,3]), set2=dynamic([1,2,3,4]) | extend jaccard=…` is 0.75.
+/// ipv4_lookup plugin (docs): the IPs example, matched rows only, then with return_unmatched. SeenBy(): the
+/// input's columns and a dynamic `SeenBy` (Microsoft's example projects DeviceId, DeviceName, DeviceType, SeenBy).
+#[test]
+fn jaccard_index_ipv4_lookup_and_seen_by_run() {
+    table(&[
+        (
+            "print set1=dynamic([1,2,3]), set2=dynamic([1,2,3,4]) | extend jaccard=jaccard_index(set1, set2) | project jaccard",
+            "0.75",
+        ),
+        ("print j = jaccard_index(dynamic([1, 1, 2]), dynamic([2, 2, 3]))", "0.3333333333333333"),
+    ]);
+    assert_eq!(columns("print j = jaccard_index(dynamic([1]), dynamic([2]))"), "j:real");
+    let ips = "let IP_Data = datatable(network:string, continent_code:string, continent_name:string, country_iso_code:string, country_name:string) \
+               ['111.68.128.0/17','AS','Asia','JP','Japan', '5.8.0.0/19','EU','Europe','RU','Russia', \
+               '223.255.254.0/24','AS','Asia','SG','Singapore', '46.36.200.51/32','OC','Oceania','CK','Cook Islands', \
+               '2.20.183.0/24','EU','Europe','GB','United Kingdom']; \
+               let IPs = datatable(ip:string) ['2.20.183.12', '5.8.1.2', '192.165.12.17']; IPs";
+    assert_eq!(
+        columns(&format!("{ips} | evaluate ipv4_lookup(IP_Data, ip, network)")),
+        "ip:string, network:string, continent_code:string, continent_name:string, country_iso_code:string, country_name:string"
+    );
+    table(&[
+        (
+            &format!("{ips} | evaluate ipv4_lookup(IP_Data, ip, network)"),
+            "2.20.183.12, 2.20.183.0/24, EU, Europe, GB, United Kingdom; 5.8.1.2, 5.8.0.0/19, EU, Europe, RU, Russia",
+        ),
+        (
+            &format!(
+                "{ips} | evaluate ipv4_lookup(IP_Data, ip, network, return_unmatched = true) | project ip, country_name"
+            ),
+            "2.20.183.12, United Kingdom; 5.8.1.2, Russia; 192.165.12.17, ",
+        ),
+    ]);
+    // Kusto.Language: an extra key stands once; a clashing name takes the next number.
+    assert_eq!(
+        columns(
+            "datatable(ip:string, name:string, k:long)['10.1.2.3','a',1] \
+                 | evaluate ipv4_lookup(datatable(net:string, name:string, k:long)['10.0.0.0/8','corp',1], ip, net, k)"
+        ),
+        "ip:string, name:string, k:long, net:string, name1:string"
+    );
+    let catalog = crate::schema::catalog();
+    let seen =
+        run("DeviceInfo | invoke SeenBy() | project DeviceId, DeviceName, DeviceType, SeenBy", &catalog, &options())
+            .expect("SeenBy runs");
+    let names: Vec<String> = seen.table.columns.iter().map(|c| format!("{}:{}", c.name, c.ty.name())).collect();
+    assert_eq!(names.join(", "), "DeviceId:string, DeviceName:string, DeviceType:string, SeenBy:dynamic");
+}
