@@ -33,7 +33,7 @@ pub fn sections() -> Vec<(&'static str, String)> {
         ("functions", listed(crate::functions::names())),
         ("aggregations", listed(crate::aggregate::names())),
         ("window-functions", listed(crate::check::window::WINDOW_FUNCTIONS.iter().copied())),
-        ("plugins", listed(["bag_unpack", "pivot"].into_iter())),
+        ("plugins", listed(crate::check::plugins::PLUGINS.iter().copied())),
         ("tables", listed(crate::schema::names())),
     ]
 }

@@ -8,7 +8,7 @@ mod expr;
 mod find;
 mod names;
 mod operators;
-mod plugins;
+pub(crate) mod plugins;
 mod series;
 pub mod window;
 

@@ -42,6 +42,9 @@ impl<'e> Arguments<'e> {
     }
 }
 
+/// The plugins the local engine runs (the others run in Graph only).
+pub(crate) const PLUGINS: &[&str] = &["bag_unpack", "ipv4_lookup", "pivot"];
+
 impl Checker<'_> {
     pub(super) fn evaluate(
         &mut self,
