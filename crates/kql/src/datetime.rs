@@ -110,13 +110,32 @@ pub fn format_datetime(ticks: i64) -> String {
 }
 
 pub fn write_datetime(out: &mut String, ticks: i64) {
-    use std::fmt::Write;
     let c = Civil::from_ticks(ticks);
-    let _ = write!(
-        out,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
-        c.year, c.month, c.day, c.hour, c.minute, c.second, c.fraction
-    );
+    if !(0..=9999).contains(&c.year) {
+        use std::fmt::Write;
+        let _ = write!(
+            out,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
+            c.year, c.month, c.day, c.hour, c.minute, c.second, c.fraction
+        );
+        return;
+    }
+    // `yyyy-MM-ddTHH:mm:ss.fffffffZ` digit by digit: formatting machinery costs more than the digits.
+    let mut text = *b"0000-00-00T00:00:00.0000000Z";
+    let mut put = |at: usize, width: usize, mut value: u64| {
+        for position in (at..at + width).rev() {
+            text[position] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0, 4, c.year as u64);
+    put(5, 2, u64::from(c.month));
+    put(8, 2, u64::from(c.day));
+    put(11, 2, u64::from(c.hour));
+    put(14, 2, u64::from(c.minute));
+    put(17, 2, u64::from(c.second));
+    put(20, 7, u64::from(c.fraction));
+    out.extend(text.iter().map(|b| char::from(*b)));
 }
 
 /// `[-][d.]hh:mm:ss[.fffffff]`, as Kusto prints timespans.

@@ -7,7 +7,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::plan::Column;
 use super::table::Table;
-use super::value::Value;
+use super::value::{Dyn, Value};
 
 /// `{"schema":[{"name":...,"type":...}],"results":[{...}]}`, exactly what Graph returns, so that a saved
 /// file loads back as a table.
@@ -42,8 +42,20 @@ pub fn write_json_lines(out: &mut dyn Write, table: &Table) -> io::Result<()> {
 pub fn write_csv(out: &mut dyn Write, table: &Table) -> io::Result<()> {
     let mut writer = csv::Writer::from_writer(out);
     writer.write_record(table.columns.iter().map(|c| c.name.as_str()))?;
+    // One buffer for every field that is not already text: no allocation per value.
+    let mut text = String::new();
     for row in &table.rows {
-        writer.write_record(row.iter().map(|v| v.to_text().to_string()))?;
+        for value in row {
+            match value {
+                Value::String(s) | Value::Dynamic(Dyn::String(s)) => writer.write_field(s.as_bytes())?,
+                _ => {
+                    text.clear();
+                    value.write_text(&mut text);
+                    writer.write_field(text.as_bytes())?;
+                }
+            }
+        }
+        writer.write_record(None::<&[u8]>)?;
     }
     writer.flush()
 }

@@ -32,12 +32,60 @@ pub struct Prefilter {
     /// Each group's needles, and whether they ignore (ASCII) case.
     groups: Vec<(AhoCorasick, bool)>,
     ignores_case: bool,
+    /// What a line that may match holds for certain: a needle of the first group, or what makes `may_match`
+    /// let a line through (a `\u` escape, the two characters). A scan looks for it across many lines at once
+    /// and passes over the lines without it, without splitting them.
+    locator: Locator,
+}
+
+/// The searches for what a line that may match holds: SIMD substring searches for a few case-sensitive
+/// needles (each fast on its own rare bytes), an automaton for many or for ASCII case-insensitive ones.
+#[derive(Debug)]
+enum Locator {
+    Substrings(Vec<memchr::memmem::Finder<'static>>),
+    Automaton(AhoCorasick, Vec<memchr::memmem::Finder<'static>>),
 }
 
 impl Prefilter {
-    pub fn new(groups: Vec<(AhoCorasick, bool)>) -> Self {
+    /// The groups, and the first group's needles again (for the locator). `None` when there is no group or
+    /// the locator cannot be built.
+    pub fn new(groups: Vec<(AhoCorasick, bool)>, first: &[String], case_sensitive: bool) -> Option<Self> {
+        if groups.is_empty() {
+            return None;
+        }
         let ignores_case = groups.iter().any(|(_, ignore)| *ignore);
-        Prefilter { groups, ignores_case }
+        let mut always: Vec<memchr::memmem::Finder<'static>> = vec![memchr::memmem::Finder::new(b"\\u").into_owned()];
+        if ignores_case {
+            always.push(memchr::memmem::Finder::new("\u{212A}".as_bytes()).into_owned());
+            always.push(memchr::memmem::Finder::new("\u{130}".as_bytes()).into_owned());
+        }
+        let locator = if case_sensitive && first.len() <= 4 {
+            always.extend(first.iter().map(|needle| memchr::memmem::Finder::new(needle.as_bytes()).into_owned()));
+            Locator::Substrings(always)
+        } else {
+            let automaton = AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+                .ascii_case_insensitive(!case_sensitive)
+                .build(first)
+                .ok()?;
+            Locator::Automaton(automaton, always)
+        };
+        Some(Prefilter { groups, ignores_case, locator })
+    }
+
+    /// Calls `found` with the start of every place in `text` that holds what every line that may match
+    /// holds (in no particular order, perhaps several times for one line). A line with none cannot match.
+    pub fn locate(&self, text: &[u8], found: &mut impl FnMut(usize)) {
+        let finders = match &self.locator {
+            Locator::Substrings(finders) => finders,
+            Locator::Automaton(automaton, finders) => {
+                automaton.find_iter(text).for_each(|m| found(m.start()));
+                finders
+            }
+        };
+        for finder in finders {
+            finder.find_iter(text).for_each(&mut *found);
+        }
     }
 
     /// Whether the raw text may hold a matching row. A line with `\u` escapes may hide a needle behind an
@@ -71,6 +119,7 @@ pub struct ScanRequest<'a> {
 /// What a scan of one partition saw.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ScanStats {
+    /// Lines looked at one by one (lines a prefilter passes over in bulk are not counted).
     pub rows_read: u64,
     /// Lines that were not valid rows (bad JSON, wrong shape): skipped, counted, the first one described.
     pub bad_rows: u64,

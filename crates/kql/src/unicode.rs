@@ -54,7 +54,9 @@ pub fn repair_lone_surrogates(text: &str) -> Option<(String, usize)> {
 
 /// Whether `text` may hold a surrogate escape (`\ud…`/`\uD…`): the cheap test before `repair_lone_surrogates`.
 pub fn may_hold_surrogates(text: &[u8]) -> bool {
-    memchr::memmem::find(text, b"\\ud").is_some() || memchr::memmem::find(text, b"\\uD").is_some()
+    // One pass over the backslashes (a line has few), not a substring search per spelling.
+    memchr::memchr_iter(b'\\', text)
+        .any(|at| text.get(at + 1) == Some(&b'u') && matches!(text.get(at + 2), Some(b'd' | b'D')))
 }
 
 #[cfg(test)]

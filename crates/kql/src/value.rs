@@ -60,6 +60,16 @@ pub fn empty_str() -> Str {
 }
 
 impl Value {
+    /// The same value with its own allocations, shared with nothing: a thread that clones it often (the right
+    /// side of a lookup) then counts references on its own cache lines, not on another thread's.
+    pub fn unshared(&self) -> Value {
+        match self {
+            Value::String(s) => Value::String(Str::from(&**s)),
+            Value::Dynamic(d) => Value::Dynamic(d.unshared()),
+            other => other.clone(),
+        }
+    }
+
     pub fn string(text: impl Into<Str>) -> Value {
         Value::String(text.into())
     }
@@ -253,6 +263,16 @@ pub fn write_real(out: &mut String, x: f64) {
 }
 
 impl Dyn {
+    /// The same value with its own allocations, shared with nothing (see `Value::unshared`).
+    pub fn unshared(&self) -> Dyn {
+        match self {
+            Dyn::String(s) => Dyn::String(Str::from(&**s)),
+            Dyn::Array(items) => Dyn::Array(items.iter().map(Dyn::unshared).collect()),
+            Dyn::Object(pairs) => Dyn::Object(pairs.iter().map(|(k, v)| (Str::from(&**k), v.unshared())).collect()),
+            other => other.clone(),
+        }
+    }
+
     pub fn is_null(&self) -> bool {
         matches!(self, Dyn::Null)
     }

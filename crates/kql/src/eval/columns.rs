@@ -210,8 +210,12 @@ pub fn prefilter(predicate: &TExpr) -> Option<Prefilter> {
     let mut conjuncts = Vec::new();
     collect_conjuncts(predicate, &mut conjuncts);
     let mut groups = Vec::new();
+    let mut first = None;
     for conjunct in conjuncts {
         let Some((needles, case_sensitive)) = needles(conjunct) else { continue };
+        if first.is_none() {
+            first = Some((needles.clone(), case_sensitive));
+        }
         // Only `is_match` is asked, which every match kind answers alike; the standard kind's build is
         // quadratic in the number of needles (an `in` list of 100,000 IOCs took 17 s), leftmost-first's linear.
         let automaton = AhoCorasick::builder()
@@ -221,7 +225,8 @@ pub fn prefilter(predicate: &TExpr) -> Option<Prefilter> {
             .ok()?;
         groups.push((automaton, !case_sensitive));
     }
-    (!groups.is_empty()).then(|| Prefilter::new(groups))
+    let (needles, case_sensitive) = first?;
+    Prefilter::new(groups, &needles, case_sensitive)
 }
 
 fn collect_conjuncts<'a>(expr: &'a TExpr, out: &mut Vec<&'a TExpr>) {

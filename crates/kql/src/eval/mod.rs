@@ -329,7 +329,7 @@ impl Executor<'_> {
             cancel,
             progress: self.options.progress.as_deref(),
         };
-        let run_partition = |partition: usize| -> Result<Accumulator, KqlError> {
+        let run_partition = |partition: usize, steps: &[Step<'p>]| -> Result<Accumulator, KqlError> {
             let mut accumulator = accumulator();
             let mut seen = 0u32;
             let stats = source.scan_partition(partition, &request, &mut |row| {
@@ -337,7 +337,7 @@ impl Executor<'_> {
                 if seen.is_multiple_of(4096) && cancel.load(Ordering::Relaxed) {
                     return false;
                 }
-                steps::push(&steps, row, &context, &mut |row| accumulator.push(row))
+                steps::push(steps, row, &context, &mut |row| accumulator.push(row))
             })?;
             if let Ok(mut total) = self.stats.lock() {
                 total.absorb(stats);
@@ -349,7 +349,7 @@ impl Executor<'_> {
         let mut merged: Option<Accumulator> = None;
         if threads <= 1 {
             for partition in 0..partitions {
-                let part = run_partition(partition)?;
+                let part = run_partition(partition, &steps)?;
                 merged = Some(match merged {
                     Some(mut so_far) => {
                         so_far.merge(part);
@@ -370,12 +370,14 @@ impl Executor<'_> {
                     // Expressions are evaluated recursively: give the workers the main thread's stack size.
                     let builder = std::thread::Builder::new().name("kql-scan".into()).stack_size(8 << 20);
                     let spawned = builder.spawn_scoped(scope, || {
+                        let own = steps::for_thread(&steps);
+                        let steps = own.as_deref().unwrap_or(&steps);
                         loop {
                             let partition = next.fetch_add(1, Ordering::Relaxed);
                             if partition >= partitions || cancel.load(Ordering::Relaxed) {
                                 break;
                             }
-                            let result = run_partition(partition);
+                            let result = run_partition(partition, steps);
                             let failed = result.is_err();
                             if let Ok(mut slot) = results[partition].lock() {
                                 *slot = Some(result);
@@ -397,7 +399,7 @@ impl Executor<'_> {
                     Some(result) => result?,
                     None if cancel.load(Ordering::Relaxed) => continue,
                     // No thread could be started for it: scan it here.
-                    None => run_partition(partition)?,
+                    None => run_partition(partition, &steps)?,
                 };
                 merged = Some(match merged {
                     Some(mut so_far) => {

@@ -38,6 +38,46 @@ pub struct FileProfile<'p> {
     enriched: Mutex<HashSet<String>>,
 }
 
+/// Right sides of a lookup up to this many rows are copied for each scan thread (see `for_thread`).
+const COPIED_PER_THREAD: usize = 1 << 16;
+
+/// The steps for one scan thread: the same, but that a small lookup's right side is its own copy, so that
+/// the threads do not count references to the same values (an atomic on one cache line, bounced between
+/// cores for every joined row). `None` when there is nothing to copy.
+pub fn for_thread<'p>(steps: &[Step<'p>]) -> Option<Vec<Step<'p>>> {
+    let copies = |step: &Step| match step {
+        Step::Lookup(lookup) => lookup.index.values().map(Vec::len).sum::<usize>() <= COPIED_PER_THREAD,
+        _ => false,
+    };
+    if !steps.iter().any(copies) {
+        return None;
+    }
+    let unshared = |row: &Row| row.iter().map(Value::unshared).collect::<Row>();
+    steps
+        .iter()
+        .map(|step| {
+            Some(match step {
+                Step::Filter(e) => Step::Filter(e),
+                Step::Extend(a) => Step::Extend(a),
+                Step::Project(e) => Step::Project(e),
+                Step::MvExpand(p) => Step::MvExpand(p),
+                Step::Parse(p) => Step::Parse(p),
+                Step::Lookup(lookup) => Step::Lookup(Lookup {
+                    plan: lookup.plan,
+                    index: lookup
+                        .index
+                        .iter()
+                        .map(|(k, rows)| (k.clone(), rows.iter().map(unshared).collect()))
+                        .collect(),
+                    empty: unshared(&lookup.empty),
+                }),
+                // Its record limit is shared by all threads: such steps are not copied.
+                Step::FileProfile(_) => return None,
+            })
+        })
+        .collect()
+}
+
 /// The key of a row for joins: `None` when a key is null (nulls match nothing).
 pub fn join_key(row: &Row, columns: &[usize]) -> Option<Vec<GroupKey>> {
     columns

@@ -21,6 +21,21 @@ fn fold<'a>(text: &'a str, case_sensitive: bool) -> Cow<'a, str> {
 
 /// Evaluates `haystack <op> needle`.
 pub fn string_test(op: StringOperator, haystack: &str, needle: &str) -> bool {
+    // ASCII text ignoring case: compared in place, without lowercased copies (the common case, once a row).
+    if !op.case_sensitive && haystack.is_ascii() && needle.is_ascii() {
+        let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+        let found = match op.test {
+            StringTest::Contains => n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n)),
+            StringTest::StartsWith => h.len() >= n.len() && h[..n.len()].eq_ignore_ascii_case(n),
+            StringTest::EndsWith => h.len() >= n.len() && h[h.len() - n.len()..].eq_ignore_ascii_case(n),
+            _ => return folded_test(op, haystack, needle),
+        };
+        return found != op.negated;
+    }
+    folded_test(op, haystack, needle)
+}
+
+fn folded_test(op: StringOperator, haystack: &str, needle: &str) -> bool {
     let haystack = fold(haystack, op.case_sensitive);
     let needle = fold(needle, op.case_sensitive);
     let (haystack, needle) = (haystack.as_ref(), needle.as_ref());
@@ -104,5 +119,21 @@ mod tests {
         assert!(string_test(op(StringTest::HasSuffix, false, false), "North America", "ica"));
         assert!(string_test(op(StringTest::HasSuffix, false, false), "North America", "rth"));
         assert!(!string_test(op(StringTest::HasSuffix, false, false), "North America", "americ"));
+    }
+
+    proptest::proptest! {
+        /// ASCII text ignoring case is compared in place; the answer is the lowercased copies' answer.
+        #[test]
+        fn ascii_text_is_compared_in_place_as_lowercased_copies_are(
+            haystack in "[a-zA-Z0-9 _.-]{0,24}",
+            needle in "[a-zA-Z0-9 _.-]{0,4}",
+        ) {
+            for test in [StringTest::Contains, StringTest::StartsWith, StringTest::EndsWith] {
+                for negated in [false, true] {
+                    let o = op(test, negated, false);
+                    proptest::prop_assert_eq!(string_test(o, &haystack, &needle), folded_test(o, &haystack, &needle));
+                }
+            }
+        }
     }
 }

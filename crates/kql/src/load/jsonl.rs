@@ -3,9 +3,10 @@
 //! `serde_json` finds where each wanted column's value is (skipping the others without building them);
 //! the filter's columns are decoded and tested first, and the rest of the row only for lines that pass.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::io::{Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
@@ -14,12 +15,12 @@ use serde_json::value::RawValue;
 
 use super::super::error::KqlError;
 use super::super::plan::{Column, Row};
-use super::super::table::{ScanRequest, ScanStats, TableSource};
+use super::super::table::{Prefilter, ScanRequest, ScanStats, TableSource};
 use super::super::types::Type;
 use super::super::unicode::{may_hold_surrogates, repair_lone_surrogates};
 use super::super::value::{Dyn, Str, Value};
 use super::decode::from_raw_json;
-use super::members::for_each_member;
+use super::members::{Members, Visit, value_len, walk_members};
 
 /// Bytes per partition: large enough that a partition's setup is noise, small enough to balance threads.
 const PARTITION_BYTES: u64 = 16 << 20;
@@ -31,12 +32,20 @@ pub struct JsonLinesTable {
     columns: Vec<Column>,
     positions: HashMap<String, usize>,
     size: u64,
+    /// Bytes per partition and per read (constants but in tests, which make them small).
+    partition_bytes: u64,
+    block: usize,
 }
 
 impl JsonLinesTable {
     pub fn new(name: String, path: PathBuf, columns: Vec<Column>, size: u64) -> Self {
         let positions = columns.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
-        JsonLinesTable { name, path, columns, positions, size }
+        JsonLinesTable { name, path, columns, positions, size, partition_bytes: PARTITION_BYTES, block: Lines::BLOCK }
+    }
+
+    /// The same table, scanned in partitions of `partition_bytes` read `block` bytes at a time.
+    pub fn with_sizes(self, partition_bytes: u64, block: usize) -> Self {
+        JsonLinesTable { partition_bytes, block, ..self }
     }
 
     /// The column of a key, trying the column after the previous key first (rows usually keep one order).
@@ -53,30 +62,32 @@ impl JsonLinesTable {
 
     /// Finds the raw values of the wanted columns of a line: with the fast member walk, or, when the line
     /// is not shaped like an object, with `serde_json` (for its exact error).
+    /// The last wanted column, when the query reads only members of it, is handed over with the rest of the
+    /// line (`open_ended`): its members are looked for without first walking the whole bag to its end.
     fn wanted_values<'l>(
         &self,
         line: &'l str,
         request: &ScanRequest,
         found: &mut [Option<&'l str>],
+        open_ended: &mut Option<usize>,
     ) -> Result<(), String> {
-        let mut remaining =
-            (0..self.columns.len()).filter(|i| request.columns.get(*i).copied().unwrap_or(true)).count();
-        let mut guess = 0;
-        let walked = for_each_member(line, |key, value| {
-            if let Some(index) = self.position(&key, &mut guess)
-                && request.columns.get(index).copied().unwrap_or(true)
-            {
-                if found[index].is_none() {
-                    remaining = remaining.saturating_sub(1);
-                }
-                found[index] = Some(value);
-            }
-            // Every wanted column is found: the rest of the line is not read.
-            remaining > 0
-        });
-        if walked.is_ok() {
-            return Ok(());
+        let mut walk = LineMembers {
+            table: self,
+            request,
+            found,
+            remaining: (0..self.columns.len()).filter(|i| request.columns.get(*i).copied().unwrap_or(true)).count(),
+            guess: 0,
+            current: None,
+            open_ended: None,
+        };
+        let walked = walk_members(line, &mut walk);
+        *open_ended = walk.open_ended;
+        match walked {
+            Ok(None) => return Ok(()),
+            Ok(Some(end)) if line[end..].trim_ascii_start().is_empty() => return Ok(()),
+            _ => {}
         }
+        *open_ended = None;
         found.iter_mut().for_each(|slot| *slot = None);
         let mut raw: Vec<Option<&RawValue>> = vec![None; self.columns.len()];
         let mut deserializer = serde_json::Deserializer::from_str(line);
@@ -117,7 +128,11 @@ impl JsonLinesTable {
     /// Decodes one line; `Ok(None)` when the scan's filter rejects it. `repaired` counts the lone surrogate
     /// escapes the line held (read as U+FFFD).
     fn decode_line(&self, line: &[u8], request: &ScanRequest, repaired: &mut usize) -> Result<Option<Row>, String> {
-        let line = std::str::from_utf8(line).map_err(|e| format!("not UTF-8: {e}"))?;
+        // SIMD validation; std's, for its exact error, only when the line is not UTF-8.
+        let line = match simdutf8::basic::from_utf8(line) {
+            Ok(line) => line,
+            Err(_) => std::str::from_utf8(line).map_err(|e| format!("not UTF-8: {e}"))?,
+        };
         let line = line.strip_prefix('\u{feff}').unwrap_or(line);
         let fixed = if may_hold_surrogates(line.as_bytes()) { repair_lone_surrogates(line) } else { None };
         let line = match &fixed {
@@ -128,7 +143,8 @@ impl JsonLinesTable {
             None => line,
         };
         let mut found: Vec<Option<&str>> = vec![None; self.columns.len()];
-        self.wanted_values(line, request, &mut found)?;
+        let mut open_ended = None;
+        self.wanted_values(line, request, &mut found, &mut open_ended)?;
         // Columns the query never reads stay null: never looked at, and cheaper than `""`.
         let mut row: Row = self
             .columns
@@ -144,7 +160,7 @@ impl JsonLinesTable {
             if let Some(raw) = found[index] {
                 let members = request.members.get(index).and_then(Option::as_deref);
                 row[index] = match members {
-                    Some(members) => decode_members(raw, members),
+                    Some(members) => decode_members(raw, members, open_ended == Some(index)),
                     None => from_raw_json(raw, self.columns[index].ty),
                 };
             }
@@ -168,9 +184,84 @@ impl JsonLinesTable {
     }
 }
 
+/// The walk over a line's members: the wanted columns' raw values, the last one (when only its members are
+/// read) open-ended.
+struct LineMembers<'t, 'f, 'l> {
+    table: &'t JsonLinesTable,
+    request: &'t ScanRequest<'t>,
+    found: &'f mut [Option<&'l str>],
+    remaining: usize,
+    guess: usize,
+    current: Option<usize>,
+    open_ended: Option<usize>,
+}
+
+impl<'l> Members<'l> for LineMembers<'_, '_, 'l> {
+    fn choose(&mut self, key: &str) -> Visit {
+        let wanted = |index: &usize| self.request.columns.get(*index).copied().unwrap_or(true);
+        self.current = self.table.position(key, &mut self.guess).filter(wanted);
+        match self.current {
+            None => Visit::Skip,
+            Some(index)
+                if self.remaining == 1
+                    && self.found[index].is_none()
+                    && self.request.members.get(index).is_some_and(Option::is_some) =>
+            {
+                self.open_ended = Some(index);
+                Visit::TakeRest
+            }
+            Some(_) => Visit::Take,
+        }
+    }
+
+    fn take(&mut self, _: Cow<'l, str>, value: &'l str) -> bool {
+        if let Some(index) = self.current {
+            if self.found[index].is_none() {
+                self.remaining = self.remaining.saturating_sub(1);
+            }
+            self.found[index] = Some(value);
+        }
+        // Every wanted column is found: the rest of the line is not read.
+        self.remaining > 0
+    }
+}
+
+/// The walk over a bag's members: the wanted ones, parsed.
+struct BagMembers<'m> {
+    members: &'m [String],
+    pairs: Vec<(Str, Dyn)>,
+    wanted: Option<usize>,
+    failed: bool,
+}
+
+impl<'a> Members<'a> for BagMembers<'_> {
+    fn choose(&mut self, key: &str) -> Visit {
+        self.wanted = self.members.iter().position(|m| m == key);
+        if self.wanted.is_some() { Visit::Take } else { Visit::Skip }
+    }
+
+    fn take(&mut self, _: Cow<'a, str>, value: &'a str) -> bool {
+        if let Some(index) = self.wanted {
+            match serde_json::from_str::<Dyn>(value) {
+                Ok(parsed) => self.pairs.push((Str::from(self.members[index].as_str()), parsed)),
+                Err(_) => self.failed = true,
+            }
+        }
+        !self.failed && self.pairs.len() < self.members.len()
+    }
+}
+
 /// A dynamic value of which the query reads only some members: a bag holding just those, without
-/// building the rest. A value that is not a bag (or JSON text holding one) is decoded whole.
-fn decode_members(raw: &str, members: &[String]) -> Value {
+/// building the rest. A value that is not a bag (or JSON text holding one) is decoded whole. When
+/// `open_ended`, `raw` goes on past the value (the rest of the line): a bag is walked only as far as its
+/// members, and any other value is cut at its end first.
+fn decode_members(raw: &str, members: &[String], open_ended: bool) -> Value {
+    if open_ended && !raw.starts_with('{') {
+        return match value_len(raw) {
+            Ok(length) => decode_members(&raw[..length], members, false),
+            Err(_) => Value::Dynamic(Dyn::Null),
+        };
+    }
     let trimmed = raw.trim_start();
     let object_text: std::borrow::Cow<str> = if trimmed.starts_with('{') {
         std::borrow::Cow::Borrowed(raw)
@@ -188,19 +279,11 @@ fn decode_members(raw: &str, members: &[String]) -> Value {
     } else {
         return from_raw_json(raw, Type::Dynamic);
     };
-    let mut pairs: Vec<(Str, Dyn)> = Vec::with_capacity(members.len());
-    let mut failed = false;
-    let walked = for_each_member(&object_text, |key, value| {
-        if let Some(index) = members.iter().position(|m| *m == key) {
-            match serde_json::from_str::<Dyn>(value) {
-                Ok(parsed) => pairs.push((Str::from(members[index].as_str()), parsed)),
-                Err(_) => failed = true,
-            }
-        }
-        !failed && pairs.len() < members.len()
-    });
-    if walked.is_ok() && !failed {
-        return Value::Dynamic(Dyn::object(pairs));
+    let mut walk = BagMembers { members, pairs: Vec::with_capacity(members.len()), wanted: None, failed: false };
+    let walked = walk_members(&object_text, &mut walk);
+    let whole = |end: usize| open_ended || object_text[end..].trim_ascii_start().is_empty();
+    if !walk.failed && (matches!(walked, Ok(None)) || matches!(walked, Ok(Some(end)) if whole(end))) {
+        return Value::Dynamic(Dyn::object(walk.pairs));
     }
     let mut deserializer = serde_json::Deserializer::from_str(&object_text);
     match deserializer.deserialize_map(MembersVisitor { members }) {
@@ -314,6 +397,137 @@ impl Visitor<'_> for KeySeed<'_, '_> {
     }
 }
 
+/// What `Lines::skip_to` passed over (its lines are not counted: that would be one more pass over them).
+#[derive(Default)]
+struct Skipped {
+    bytes: u64,
+}
+
+/// The lines of a file from a byte offset on, read in large blocks and handed out in place (no copy per
+/// line; the newline search is SIMD `memchr`).
+struct Lines {
+    file: File,
+    buffer: Vec<u8>,
+    /// The unread part of `buffer`.
+    start: usize,
+    end: usize,
+    /// The file offset of `buffer[start]`.
+    offset: u64,
+    /// For `skip_to`: the starts of the lines found that may match, and how far the search went.
+    candidates: std::collections::VecDeque<u64>,
+    searched_to: u64,
+}
+
+impl Lines {
+    const BLOCK: usize = 1 << 20;
+
+    fn new(file: File, offset: u64, block: usize) -> Self {
+        Lines {
+            file,
+            buffer: vec![0; block.max(1)],
+            start: 0,
+            end: 0,
+            offset,
+            candidates: Default::default(),
+            searched_to: 0,
+        }
+    }
+
+    /// The next line (with its newline, if it has one) and the offset it starts at; `None` at the end.
+    fn next_line(&mut self) -> std::io::Result<Option<(u64, &[u8])>> {
+        let mut searched = 0;
+        loop {
+            if let Some(at) = memchr::memchr(b'\n', &self.buffer[self.start + searched..self.end]) {
+                return Ok(Some(self.take(searched + at + 1)));
+            }
+            searched = self.end - self.start;
+            // Keep the partial line, make room (a line longer than the buffer doubles it), and read on.
+            if !self.fill()? {
+                return Ok((self.end > self.start).then(|| self.take(self.end - self.start)));
+            }
+        }
+    }
+
+    /// Passes over the lines before the first one that may match the prefilter (and no line that starts at
+    /// or after `end`, the partition's end): the next `next_line` is that line. Each stretch of whole lines is
+    /// searched once; the starts of the lines that may match are queued.
+    fn skip_to(&mut self, prefilter: &Prefilter, end: u64) -> std::io::Result<Skipped> {
+        let mut skipped = Skipped::default();
+        loop {
+            while self.candidates.front().is_some_and(|line| *line < self.offset) {
+                self.candidates.pop_front();
+            }
+            // Up to the next line that may match, or over the whole stretch searched.
+            let until = match self.candidates.front() {
+                Some(line) => Some(*line),
+                None if self.searched_to > self.offset => Some(self.searched_to),
+                None => None,
+            };
+            if let Some(until) = until {
+                let skip = usize::try_from(until - self.offset).unwrap_or(usize::MAX).min(self.end - self.start);
+                skipped.bytes += skip as u64;
+                self.start += skip;
+                self.offset += skip as u64;
+                if !self.candidates.is_empty() || self.offset >= end {
+                    return Ok(skipped);
+                }
+                continue;
+            }
+            // Search the whole lines buffered that start before `end`.
+            let buffered = &self.buffer[self.start..self.end];
+            let Some(last_newline) = memchr::memrchr(b'\n', buffered) else {
+                if !self.fill()? {
+                    return Ok(skipped);
+                }
+                continue;
+            };
+            let mut region = last_newline + 1;
+            let before_end = usize::try_from(end.saturating_sub(self.offset)).unwrap_or(usize::MAX);
+            if before_end < region {
+                // The line holding byte `end - 1` is the partition's last.
+                region = before_end.saturating_sub(1);
+                region = memchr::memchr(b'\n', &buffered[region..]).map_or(buffered.len(), |at| region + at + 1);
+            }
+            let mut found = Vec::new();
+            prefilter.locate(&buffered[..region], &mut |at| found.push(at));
+            let mut starts: Vec<u64> = found
+                .into_iter()
+                .map(|at| self.offset + memchr::memrchr(b'\n', &buffered[..at]).map_or(0, |newline| newline + 1) as u64)
+                .collect();
+            starts.sort_unstable();
+            starts.dedup();
+            self.candidates.extend(starts);
+            self.searched_to = self.offset + region as u64;
+            if self.candidates.is_empty() && region == 0 && !self.fill()? {
+                return Ok(skipped);
+            }
+        }
+    }
+
+    /// Moves what is unread to the front, makes room (a line longer than the buffer doubles it) and reads
+    /// more of the file behind it; `false` at the end of the file.
+    fn fill(&mut self) -> std::io::Result<bool> {
+        if self.start > 0 {
+            self.buffer.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buffer.len() {
+            self.buffer.resize(self.buffer.len() * 2, 0);
+        }
+        let read = std::io::Read::read(&mut self.file, &mut self.buffer[self.end..])?;
+        self.end += read;
+        Ok(read > 0)
+    }
+
+    fn take(&mut self, length: usize) -> (u64, &[u8]) {
+        let (offset, start) = (self.offset, self.start);
+        self.start += length;
+        self.offset += length as u64;
+        (offset, &self.buffer[start..start + length])
+    }
+}
+
 impl TableSource for JsonLinesTable {
     fn name(&self) -> &str {
         &self.name
@@ -324,7 +538,7 @@ impl TableSource for JsonLinesTable {
     }
 
     fn partition_count(&self) -> usize {
-        self.size.div_ceil(PARTITION_BYTES).max(1) as usize
+        self.size.div_ceil(self.partition_bytes).max(1) as usize
     }
 
     fn size_hint(&self) -> u64 {
@@ -338,30 +552,32 @@ impl TableSource for JsonLinesTable {
         request: &ScanRequest,
         sink: &mut dyn FnMut(Row) -> bool,
     ) -> Result<ScanStats, KqlError> {
-        let start = partition as u64 * PARTITION_BYTES;
-        let end = (start + PARTITION_BYTES).min(self.size);
+        let start = partition as u64 * self.partition_bytes;
+        let end = (start + self.partition_bytes).min(self.size);
         let file_name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let io_error = |e: std::io::Error| KqlError::runtime(format!("reading {file_name}: {e}"));
         let mut file = File::open(&self.path).map_err(io_error)?;
-        let mut offset = start.saturating_sub(1);
-        file.seek(SeekFrom::Start(offset)).map_err(io_error)?;
-        let mut reader = BufReader::with_capacity(1 << 20, file);
-        let mut line = Vec::with_capacity(4096);
+        let first = start.saturating_sub(1);
+        file.seek(SeekFrom::Start(first)).map_err(io_error)?;
+        let mut lines = Lines::new(file, first, self.block);
         if start > 0 {
             // Skip the line that began in the previous partition (or just the newline before `start`).
-            offset += reader.read_until(b'\n', &mut line).map_err(io_error)? as u64;
+            lines.next_line().map_err(io_error)?;
         }
         let mut stats = ScanStats::default();
         let mut unreported = 0u64;
-        while offset < end {
-            line.clear();
-            let read = reader.read_until(b'\n', &mut line).map_err(io_error)?;
-            if read == 0 {
-                break;
+        while lines.offset < end {
+            if let Some(prefilter) = request.prefilter {
+                // The lines that cannot match are passed over in bulk, without being split one by one.
+                let skipped = lines.skip_to(prefilter, end).map_err(io_error)?;
+                unreported += skipped.bytes;
+                if lines.offset >= end {
+                    break;
+                }
             }
-            let line_start = offset;
-            offset += read as u64;
-            unreported += read as u64;
+            let Some((line_start, line)) = lines.next_line().map_err(io_error)? else { break };
+            let read = line.len() as u64;
+            unreported += read;
             if unreported >= 1 << 20 {
                 if let Some(progress) = request.progress {
                     progress.fetch_add(unreported, Ordering::Relaxed);

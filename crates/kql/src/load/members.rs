@@ -7,8 +7,6 @@
 
 use std::borrow::Cow;
 
-use memchr::memchr2;
-
 /// The text is not a JSON object this walker understands.
 #[derive(Debug, PartialEq, Eq)]
 pub struct NotAnObject;
@@ -20,16 +18,45 @@ fn skip_whitespace(bytes: &[u8], mut position: usize) -> usize {
     position
 }
 
-/// The position of the quote that closes the string opened at `start`.
+/// The position of the quote that closes the string opened at `start`. Eight bytes are looked at at once
+/// (a word compared against `"` and `\\` with the usual bit trick): most strings of a line are short (keys,
+/// ids, names), too short for a SIMD search to pay for its set-up.
 fn string_end(bytes: &[u8], start: usize) -> Result<usize, NotAnObject> {
+    string_extent(bytes, start).map(|(end, _)| end)
+}
+
+/// `string_end`, and whether the string holds an escape.
+#[inline(always)]
+fn string_extent(bytes: &[u8], start: usize) -> Result<(usize, bool), NotAnObject> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each byte of `word` that is zero (exact for the lowest such byte, which is all we use).
+    let zeros = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
     let mut position = start + 1;
+    let mut escaped = false;
     loop {
-        let found = memchr2(b'"', b'\\', bytes.get(position..).ok_or(NotAnObject)?).ok_or(NotAnObject)?;
-        let at = position + found;
-        if bytes[at] == b'"' {
-            return Ok(at);
+        match bytes.get(position..position + 8) {
+            Some(chunk) => {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(chunk);
+                let word = u64::from_le_bytes(word);
+                let found = zeros(word ^ (ONES * u64::from(b'"'))) | zeros(word ^ (ONES * u64::from(b'\\')));
+                if found == 0 {
+                    position += 8;
+                    continue;
+                }
+                position += (found.trailing_zeros() / 8) as usize;
+            }
+            None => match bytes.get(position..).ok_or(NotAnObject)?.iter().position(|b| matches!(b, b'"' | b'\\')) {
+                Some(at) => position += at,
+                None => return Err(NotAnObject),
+            },
         }
-        position = at + 2;
+        if bytes[position] == b'"' {
+            return Ok((position, escaped));
+        }
+        escaped = true;
+        position += 2;
     }
 }
 
@@ -72,12 +99,57 @@ fn value_end(bytes: &[u8], start: usize) -> Result<usize, NotAnObject> {
     }
 }
 
+/// What the walk does with a member, once its key is read.
+pub enum Visit {
+    /// Skip its value and go on.
+    Skip,
+    /// Hand over its value and go on.
+    Take,
+    /// Hand over the text from its value's start to the end (its value and what follows), and stop: the
+    /// value's end is not looked for, which saves walking a large object only some members of which are read.
+    TakeRest,
+}
+
 /// Calls `visit(key, raw value)` for each member of the object in `text`, in order, until it returns
 /// `false`. Returns `Ok(true)` when the whole object was walked, `Ok(false)` when `visit` stopped it.
+#[cfg(test)]
 pub fn for_each_member<'a>(
     text: &'a str,
     mut visit: impl FnMut(Cow<'a, str>, &'a str) -> bool,
 ) -> Result<bool, NotAnObject> {
+    struct All<F>(F);
+    impl<'a, F: FnMut(Cow<'a, str>, &'a str) -> bool> Members<'a> for All<F> {
+        fn choose(&mut self, _: &str) -> Visit {
+            Visit::Take
+        }
+        fn take(&mut self, key: Cow<'a, str>, value: &'a str) -> bool {
+            (self.0)(key, value)
+        }
+    }
+    match walk_members(text, &mut All(&mut visit))? {
+        Some(end) if skip_whitespace(text.as_bytes(), end) == text.len() => Ok(true),
+        Some(_) => Err(NotAnObject),
+        None => Ok(false),
+    }
+}
+
+/// The length of the JSON value that starts `text` (what follows it is not looked at).
+pub fn value_len(text: &str) -> Result<usize, NotAnObject> {
+    value_end(text.as_bytes(), 0)
+}
+
+/// What a walk over an object's members asks of its caller.
+pub trait Members<'a> {
+    /// What to do with the member of this key.
+    fn choose(&mut self, key: &str) -> Visit;
+    /// A member taken (its key and raw value); whether to go on.
+    fn take(&mut self, key: Cow<'a, str>, value: &'a str) -> bool;
+}
+
+/// Walks the members of the object that starts `text` (what follows it is not looked at), asking `visitor`
+/// what to do with each. Returns the position just after the object when it was walked to its end, `None`
+/// when it stopped early.
+pub fn walk_members<'a>(text: &'a str, visitor: &mut impl Members<'a>) -> Result<Option<usize>, NotAnObject> {
     let bytes = text.as_bytes();
     let mut position = skip_whitespace(bytes, 0);
     if bytes.get(position) != Some(&b'{') {
@@ -85,15 +157,15 @@ pub fn for_each_member<'a>(
     }
     position = skip_whitespace(bytes, position + 1);
     if bytes.get(position) == Some(&b'}') {
-        return if skip_whitespace(bytes, position + 1) == bytes.len() { Ok(true) } else { Err(NotAnObject) };
+        return Ok(Some(position + 1));
     }
     loop {
         if bytes.get(position) != Some(&b'"') {
             return Err(NotAnObject);
         }
-        let key_end = string_end(bytes, position)?;
+        let (key_end, escaped) = string_extent(bytes, position)?;
         let raw_key = &text[position + 1..key_end];
-        let key = if raw_key.contains('\\') {
+        let key = if escaped {
             Cow::Owned(serde_json::from_str::<String>(&text[position..=key_end]).map_err(|_| NotAnObject)?)
         } else {
             Cow::Borrowed(raw_key)
@@ -103,16 +175,27 @@ pub fn for_each_member<'a>(
             return Err(NotAnObject);
         }
         let value_start = skip_whitespace(bytes, position + 1);
-        let end = value_end(bytes, value_start)?;
-        if !visit(key, &text[value_start..end]) {
-            return Ok(false);
+        match visitor.choose(&key) {
+            Visit::TakeRest => {
+                if bytes.get(value_start).is_none() {
+                    return Err(NotAnObject);
+                }
+                visitor.take(key, &text[value_start..]);
+                return Ok(None);
+            }
+            Visit::Take => {
+                let end = value_end(bytes, value_start)?;
+                if !visitor.take(key, &text[value_start..end]) {
+                    return Ok(None);
+                }
+                position = end;
+            }
+            Visit::Skip => position = value_end(bytes, value_start)?,
         }
-        position = skip_whitespace(bytes, end);
+        position = skip_whitespace(bytes, position);
         match bytes.get(position) {
             Some(b',') => position = skip_whitespace(bytes, position + 1),
-            Some(b'}') => {
-                return if skip_whitespace(bytes, position + 1) == bytes.len() { Ok(true) } else { Err(NotAnObject) };
-            }
+            Some(b'}') => return Ok(Some(position + 1)),
             _ => return Err(NotAnObject),
         }
     }

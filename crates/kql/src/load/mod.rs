@@ -41,6 +41,8 @@ pub struct DataDir {
     opened: Mutex<HashMap<String, Arc<dyn TableSource>>>,
     /// Known tables without a file that were read (as empty).
     empty: Mutex<std::collections::BTreeSet<String>>,
+    /// `.jsonl` partition and read sizes other than the defaults (tests make them small).
+    scan_sizes: Option<(u64, usize)>,
 }
 
 impl std::fmt::Debug for DataDir {
@@ -80,7 +82,20 @@ impl DataDir {
             }
             files.insert(stem.to_string(), (path, format));
         }
-        Ok(DataDir { dir: dir.to_path_buf(), files, opened: Mutex::new(HashMap::new()), empty: Mutex::default() })
+        Ok(DataDir {
+            dir: dir.to_path_buf(),
+            files,
+            opened: Mutex::new(HashMap::new()),
+            empty: Mutex::default(),
+            scan_sizes: None,
+        })
+    }
+
+    /// The same directory, its `.jsonl` files scanned in partitions of `partition_bytes` read `block` bytes
+    /// at a time.
+    #[cfg(test)]
+    pub fn with_scan_sizes(self, partition_bytes: u64, block: usize) -> Self {
+        DataDir { scan_sizes: Some((partition_bytes, block)), ..self }
     }
 
     pub fn dir(&self) -> &Path {
@@ -94,7 +109,11 @@ impl DataDir {
             Format::JsonLines => {
                 let size = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?.len();
                 let columns = sample_jsonl_columns(name, path).map_err(|e| fail(e.to_string()))?;
-                Ok(Arc::new(JsonLinesTable::new(name.to_string(), path.to_path_buf(), columns, size)))
+                let table = JsonLinesTable::new(name.to_string(), path.to_path_buf(), columns, size);
+                Ok(Arc::new(match self.scan_sizes {
+                    Some((partition_bytes, block)) => table.with_sizes(partition_bytes, block),
+                    None => table,
+                }))
             }
             Format::Json => {
                 let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
@@ -130,6 +149,7 @@ pub fn open_table(name: &str, path: &Path) -> Result<Arc<dyn TableSource>, KqlEr
         files: BTreeMap::new(),
         opened: Mutex::new(HashMap::new()),
         empty: Mutex::default(),
+        scan_sizes: None,
     };
     dir.load(name, path, format)
 }

@@ -48,6 +48,7 @@ const QUERIES: &[&str] = &[
     r#"CloudAppEvents | where ActionType != "MailItemsAccessed" and RawEventData.Workload != "Exchange" | count"#,
     r#"CloudAppEvents | where ActionType == "SetAdvancedFeatures" and RawEventData.SettingsNewValue == false | project tostring(RawEventData.SettingName)"#,
     r#"CloudAppEvents | take 3 | project RawEventData.Workload"#,
+    r#"let isolations = CloudAppEvents | where ActionType == "IsolateDevice" | project IsolatedAt = Timestamp, Device = tostring(RawEventData.DeviceName), Why = tostring(RawEventData.ActionComment); CloudAppEvents | where ActionType == "ReleaseFromIsolation" | project ReleasedAt = Timestamp, Device = tostring(RawEventData.DeviceName) | lookup kind=leftouter isolations on Device"#,
 ];
 
 /// Runs a query over a directory, rows rendered as JSON text (sorted: order is not part of the answer).
@@ -56,8 +57,15 @@ fn answer(dir: &Path, query: &str) -> Vec<String> {
 }
 
 fn answer_in(catalog: &DataDir, query: &str) -> Vec<String> {
+    answer_with(catalog, query, None)
+}
+
+/// The answer with this many scan threads (the machine's by default).
+fn answer_with(catalog: &DataDir, query: &str, threads: Option<usize>) -> Vec<String> {
     let now = crate::datetime::parse_datetime(NOW).expect("now");
-    let result = run(query, catalog, &ExecOptions::new(now)).unwrap_or_else(|e| panic!("{query}: {e}"));
+    let mut options = ExecOptions::new(now);
+    options.parallelism = threads.unwrap_or(options.parallelism);
+    let result = run(query, catalog, &options).unwrap_or_else(|e| panic!("{query}: {e}"));
     let mut rows: Vec<String> = result
         .table
         .rows
@@ -73,11 +81,15 @@ fn compare(lines: &[String]) {
     let whole = tempfile::tempdir().expect("temp dir");
     std::fs::write(streamed.path().join("CloudAppEvents.jsonl"), lines.join("\n")).expect("write jsonl");
     std::fs::write(whole.path().join("CloudAppEvents.json"), format!("[{}]", lines.join(","))).expect("write json");
+    // The same file in many small partitions, read in small blocks by three threads (each with its own copy
+    // of a lookup's right side).
+    let split = DataDir::open(streamed.path()).expect("dir").with_scan_sizes(4096, 1000);
     let (whole, streamed) = (DataDir::open(whole.path()).expect("dir"), DataDir::open(streamed.path()).expect("dir"));
     for query in QUERIES {
         let expected = answer_in(&whole, query);
         let actual = answer_in(&streamed, query);
         assert_eq!(actual, expected, "{query}");
+        assert_eq!(answer_with(&split, query, Some(3)), expected, "{query}, in partitions");
     }
 }
 
@@ -110,4 +122,79 @@ fn the_tricky_rows_are_found() {
         vec!["[2]"]
     );
     assert_eq!(answer(dir.path(), r#"CloudAppEvents | where RawEventData.DeviceName == "pc2" | count"#), vec!["[1]"]);
+}
+
+/// The scan splits a file into partitions read in blocks, and passes over the lines a prefilter rules out in
+/// bulk: whatever the sizes (a block smaller than a line, a partition ending inside a line, blank lines, a
+/// last line without its newline), every line the prefilter lets through comes out once; without one, every
+/// line comes out and is counted once.
+#[test]
+fn partitions_blocks_and_bulk_skips_lose_and_repeat_no_line() {
+    use std::sync::atomic::AtomicBool;
+
+    use aho_corasick::AhoCorasick;
+
+    use super::jsonl::JsonLinesTable;
+    use crate::plan::Column;
+    use crate::table::{Prefilter, ScanRequest, TableSource};
+    use crate::types::Type;
+
+    let mut lines = Vec::new();
+    for n in 0..60 {
+        let action = match n % 7 {
+            0 => "IsolateDevice".to_string(),
+            3 => "Isolate\\u0044evice".to_string(),
+            _ => format!("Other{}", "x".repeat(n * 3)),
+        };
+        lines.push(format!(r#"{{"n":{n},"ActionType":"{action}"}}"#));
+        if n % 11 == 5 {
+            lines.push("   ".to_string());
+        }
+    }
+    let text = lines.join("\n");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("T.jsonl");
+    std::fs::write(&path, &text).expect("write");
+    let expected: Vec<i64> = (0..60).filter(|n| n % 7 == 0 || n % 7 == 3).collect();
+    let columns = vec![Column::new("n", Type::Long), Column::new("ActionType", Type::String)];
+    let group = AhoCorasick::new(["IsolateDevice"]).expect("automaton");
+    let prefilter = Prefilter::new(vec![(group, false)], &["IsolateDevice".to_string()], true).expect("prefilter");
+    let cancel = AtomicBool::new(false);
+    let wanted = [true, true];
+    for partition_bytes in [7, 64, 333, 1 << 20] {
+        for block in [1, 5, 40, 4096] {
+            let table = JsonLinesTable::new("T".into(), path.clone(), columns.clone(), text.len() as u64)
+                .with_sizes(partition_bytes, block);
+            let mut seen = Vec::new();
+            for filtered in [true, false] {
+                let request = ScanRequest {
+                    columns: &wanted,
+                    members: &[],
+                    filter: None,
+                    filter_columns: &[],
+                    prefilter: filtered.then_some(&prefilter),
+                    cancel: &cancel,
+                    progress: None,
+                };
+                let mut rows = Vec::new();
+                let mut total = 0;
+                for partition in 0..table.partition_count() {
+                    let stats = table
+                        .scan_partition(partition, &request, &mut |row| {
+                            rows.push(row[0].as_i64().expect("n"));
+                            true
+                        })
+                        .expect("scan");
+                    total += stats.rows_read;
+                }
+                if filtered {
+                    seen = rows;
+                } else {
+                    assert_eq!(rows, (0..60).collect::<Vec<_>>(), "partitions of {partition_bytes}, blocks of {block}");
+                    assert_eq!(total, 60);
+                }
+            }
+            assert_eq!(seen, expected, "partitions of {partition_bytes}, blocks of {block}");
+        }
+    }
 }
