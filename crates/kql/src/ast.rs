@@ -256,6 +256,12 @@ pub enum Source {
         values: Vec<Expr>,
         span: Span,
     },
+    /// `externaldata(Name: type, ...) [uri, ...] [with (...)]`: rows read from storage or the web.
+    ExternalData {
+        columns: Vec<(Name, Type)>,
+        uris: Vec<Expr>,
+        span: Span,
+    },
     Print(Vec<Assignment>),
     Range {
         column: Name,

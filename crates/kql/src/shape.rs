@@ -72,7 +72,10 @@ fn expr_is_aggregate(expr: &Expr) -> bool {
         }
     }
     match &pipeline.source {
-        AstSource::Datatable { .. } | AstSource::Print(_) | AstSource::Range { .. } => true,
+        AstSource::Datatable { .. }
+        | AstSource::ExternalData { .. }
+        | AstSource::Print(_)
+        | AstSource::Range { .. } => true,
         AstSource::Expr(inner) => expr_is_aggregate(inner),
         AstSource::Union(_) | AstSource::Find(_) => false,
     }

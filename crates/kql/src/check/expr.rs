@@ -202,6 +202,11 @@ impl Checker<'_> {
             let hint = format!("{} no longer has it: use {replacement}", documented.unwrap_or_default());
             return Err(self.error_with_hint(span, message, Some(hint)));
         }
+        // Sentinel's time column on a table of advanced hunting: Graph answers exactly this error.
+        if name == "TimeGenerated" && documented.is_some() && columns.iter().any(|c| c == "Timestamp") {
+            let hint = "did you mean 'Timestamp'?".to_string();
+            return Err(self.error_with_hint(span, message, Some(hint)));
+        }
         if crate::error::likely_typo(name, columns.iter().map(String::as_str)).is_none()
             && super::names::known_alias(name).is_none()
             && let Some(table) = documented

@@ -500,6 +500,7 @@ impl<'a> Checker<'a> {
         match source {
             AstSource::Expr(expr) => self.tabular(expr),
             AstSource::Datatable { columns, values, span } => self.datatable(columns, values, *span),
+            AstSource::ExternalData { columns, uris, span } => self.externaldata(columns, uris, *span),
             AstSource::Print(assignments) => {
                 self.operator = Some("print".to_string());
                 let result = self.print(assignments);
@@ -512,7 +513,44 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Each column declared once, as Kusto requires of `datatable` and `externaldata`.
+    fn declared_once(&mut self, columns: &[(ast::Name, Type)]) -> CResult<()> {
+        for (index, (name, _)) in columns.iter().enumerate() {
+            if columns[..index].iter().any(|(earlier, _)| earlier.text == name.text) {
+                return Err(
+                    self.error(name.span, format!("A column with the name '{}' is already declared", name.text))
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// `externaldata`: its rows come from storage or the web, which the local engine does not fetch (a limit
+    /// of its own: Graph runs the query). Its columns are declared, so what follows is checked all the same.
+    fn externaldata(&mut self, columns: &[(ast::Name, Type)], uris: &[Expr], span: Span) -> CResult<Node> {
+        self.declared_once(columns)?;
+        for uri in uris {
+            let typed = self.scalar(uri, &[])?;
+            if typed.ty != Type::String {
+                return Err(self.error(uri.span, "externaldata expects the address of its data as a string"));
+            }
+        }
+        let from = uris.first().and_then(|uri| match &uri.kind {
+            ExprKind::Literal { value: Value::String(text), .. } => Some(text.to_string()),
+            _ => None,
+        });
+        let message = match from {
+            Some(from) => format!("'externaldata' reads its rows from {from}: the local engine does not fetch them"),
+            None => "'externaldata' reads its rows from storage or the web: the local engine does not fetch them"
+                .to_string(),
+        };
+        self.unsupported(span, message);
+        let schema: Vec<Column> = columns.iter().map(|(name, ty)| Column::new(name.text.clone(), *ty)).collect();
+        Ok(Node::new(Source::Rows(Arc::new(Vec::new())), schema))
+    }
+
     fn datatable(&mut self, columns: &[(ast::Name, Type)], values: &[Expr], span: Span) -> CResult<Node> {
+        self.declared_once(columns)?;
         let schema: Vec<Column> = columns.iter().map(|(name, ty)| Column::new(name.text.clone(), *ty)).collect();
         if schema.is_empty() || !values.len().is_multiple_of(schema.len()) {
             return Err(self.error(

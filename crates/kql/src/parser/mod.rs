@@ -477,6 +477,7 @@ impl<'a> Parser<'a> {
                 let keyword = self.advance();
                 Some(Source::Find(Box::new(self.find_body(keyword.span)?)))
             }
+            Some("externaldata") if matches!(self.peek_at(1).kind, TokenKind::LeftParen) => Some(self.externaldata()?),
             Some(word @ ("evaluate" | "externaldata" | "materialized_view" | "external_table")) => {
                 let span = self.peek().span;
                 return Err(KqlError::unsupported(span, format!("'{word}' is not supported by the local engine")));

@@ -1067,6 +1067,49 @@ impl Parser<'_> {
         Ok(Source::Datatable { columns, values, span: self.span_from(start) })
     }
 
+    /// `externaldata(Name: type, ...) [uri, ...] [with (property = value, ...)]`. The properties (format,
+    /// ignoreFirstRecord, ...) only say how to read what is fetched: they are read past.
+    pub(super) fn externaldata(&mut self) -> PResult<Source> {
+        let start = self.advance().span;
+        self.expect(&TokenKind::LeftParen, "'(' after 'externaldata'")?;
+        let mut columns = Vec::new();
+        loop {
+            let name = self.name("a column name")?;
+            self.expect(&TokenKind::Colon, "':' and the column's type")?;
+            let ty = self.type_name()?;
+            columns.push((name, ty));
+            if !self.eat(&TokenKind::Comma) {
+                break;
+            }
+        }
+        self.expect(&TokenKind::RightParen, "')' after the columns")?;
+        self.expect(&TokenKind::LeftBracket, "'[' and the address of the data")?;
+        let mut uris = Vec::new();
+        while !self.at(&TokenKind::RightBracket) {
+            uris.push(self.expr()?);
+            if !self.eat(&TokenKind::Comma) {
+                break;
+            }
+        }
+        self.expect(&TokenKind::RightBracket, "']' after the addresses")?;
+        if self.eat_word("with") {
+            self.expect(&TokenKind::LeftParen, "'(' after 'with'")?;
+            let mut depth = 1usize;
+            while depth > 0 {
+                match self.peek().kind {
+                    TokenKind::LeftParen => depth += 1,
+                    TokenKind::RightParen => depth -= 1,
+                    TokenKind::Eof => {
+                        self.expect(&TokenKind::RightParen, "')' after the properties")?;
+                    }
+                    _ => {}
+                }
+                self.advance();
+            }
+        }
+        Ok(Source::ExternalData { columns, uris, span: self.span_from(start) })
+    }
+
     /// A plugin's output schema after `:`: `(*, Name: type, ...)`.
     fn output_schema(&mut self) -> PResult<super::super::ast::OutputSchema> {
         let start = self.expect(&TokenKind::LeftParen, "'(' and the output columns after ':'")?.span;

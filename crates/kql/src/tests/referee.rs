@@ -115,6 +115,7 @@ fn what_kusto_refuses_is_refused_for_certain() {
         ("Events | project-reorder Device, Device", "'Device' is used twice"),
         ("Events | extend a = 1, a = 2", "'a' is used twice"),
         ("Events | summarize by Device, Device", "'Device' is used twice"),
+        ("datatable(a:string, a:long)['x', 1]", "A column with the name 'a' is already declared"),
         // "The tabular value does not have the required columns."
         (
             "let f = (T:(Key:string, Value:long)) { T | count }; datatable(Key:string, Value:int)['a', 1] | invoke f()",
@@ -201,6 +202,8 @@ fn a_likely_typo_is_certain_and_a_name_the_docs_may_lag_is_not() {
         ("CloudAppEvents | summarize dcuont(AccountObjectId)", "did you mean 'dcount'?"),
         // After a project, a missing column is missing for certain.
         ("EmailEvents | project Timestamp | where ForwardingInformation != ''", "did you mean 'Timestamp'?"),
+        // Graph answers "'summarize' operator: Failed to resolve scalar expression named 'TimeGenerated'".
+        ("DeviceProcessEvents | summarize count() by bin(TimeGenerated, 1h)", "did you mean 'Timestamp'?"),
     ] {
         let error = first(query);
         assert!(error.is_certain(), "{query}: {}", error.message);
@@ -307,4 +310,24 @@ fn jaccard_index_ipv4_lookup_and_seen_by_run() {
             .expect("SeenBy runs");
     let names: Vec<String> = seen.table.columns.iter().map(|c| format!("{}:{}", c.name, c.ty.name())).collect();
     assert_eq!(names.join(", "), "DeviceId:string, DeviceName:string, DeviceType:string, SeenBy:dynamic");
+}
+
+/// externaldata operator (docs: `externaldata (ColumnName:ColumnType [, ...]) [StorageConnectionString [, ...]]
+/// [with (PropertyName = PropertyValue [, ...])]`): the local engine does not fetch the rows, but the columns
+/// are declared, so a mistake further on is found as Kusto would find it.
+#[test]
+fn externaldata_declares_its_columns_and_what_follows_is_checked() {
+    let catalog = crate::schema::catalog();
+    let query = "let Feed = externaldata(IP: string)[@'https://example.org/ips.txt'] with (format='txt', ignoreFirstRecord=True); \
+                 DeviceNetworkEvents | where RemoteIP in (Feed) | project Timestamp, RemoteIP";
+    let errors = |query: &str| match run(query, &catalog, &options()) {
+        Err(QueryError::Invalid(errors)) => errors.0,
+        other => panic!("{query}: expected errors, got {:?}", other.map(|r| r.table.rows.len())),
+    };
+    let found = errors(query);
+    assert!(found.iter().all(|e| !e.is_certain()), "{found:?}");
+    assert!(found[0].message.contains("https://example.org/ips.txt"), "{}", found[0].message);
+    let later = errors(&query.replace("project Timestamp", "project TimeGenerated"));
+    assert!(later.iter().any(|e| e.is_certain() && e.message.contains("'TimeGenerated'")), "{later:?}");
+    assert!(certain("externaldata(a:string, a:long)['https://example.org/x']"));
 }
