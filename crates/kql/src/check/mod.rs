@@ -367,7 +367,17 @@ impl<'a> Checker<'a> {
             ("materialize", [inner]) => self.tabular(inner),
             ("table", [name]) => match &name.kind {
                 ExprKind::Literal { value: Value::String(table), .. } => self.named_table(&table.clone(), name.span),
-                _ => Err(self.error(name.span, "table() expects the table's name as a string literal")),
+                // A name given by a let or a function's parameter: a constant string is the table's name.
+                _ => match self.scalar(name, &[]) {
+                    Ok(typed) if typed.ty == Type::String && !references_columns(&typed) => {
+                        match eval::constant(&typed) {
+                            Value::String(table) if !table.is_empty() => self.named_table(&table, name.span),
+                            _ => Err(self.unsupported(name.span, "table() over a name only known when the query runs")),
+                        }
+                    }
+                    Ok(_) => Err(self.error(name.span, "table() expects the table's name as a string")),
+                    Err(reported) => Err(reported),
+                },
             },
             _ => Err(self.unknown_table(&function.text, function.span)),
         }

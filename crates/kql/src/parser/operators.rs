@@ -1050,7 +1050,8 @@ impl Parser<'_> {
             self.expect(&TokenKind::Colon, "':' and the column's type")?;
             let ty = self.type_name()?;
             columns.push((name, ty));
-            if !self.eat(&TokenKind::Comma) {
+            // A comma may end the list (Kusto reads `(a: string, b: string,)`).
+            if !self.eat(&TokenKind::Comma) || self.at(&TokenKind::RightParen) {
                 break;
             }
         }
@@ -1078,7 +1079,8 @@ impl Parser<'_> {
             self.expect(&TokenKind::Colon, "':' and the column's type")?;
             let ty = self.type_name()?;
             columns.push((name, ty));
-            if !self.eat(&TokenKind::Comma) {
+            // A comma may end the list (Kusto reads `(a: string, b: string,)`).
+            if !self.eat(&TokenKind::Comma) || self.at(&TokenKind::RightParen) {
                 break;
             }
         }

@@ -331,3 +331,19 @@ fn externaldata_declares_its_columns_and_what_follows_is_checked() {
     assert!(later.iter().any(|e| e.is_certain() && e.message.contains("'TimeGenerated'")), "{later:?}");
     assert!(certain("externaldata(a:string, a:long)['https://example.org/x']"));
 }
+
+/// Kusto.Language accepts each, and so does Kusto: a trailing comma after a datatable's columns, `table()` of
+/// a function's parameter (Defender queries wrap Entra sign-in tables so), and `FileProfile(x, 10000)` from
+/// published queries (Microsoft documents 1 to 1,000; the service decides — no certain error).
+#[test]
+fn what_kusto_runs_is_not_refused_for_certain() {
+    let catalog = crate::schema::catalog();
+    table(&[("datatable(a:string,)['x']", "x")]);
+    let result = run("let f = (t:string) { table(t) | project DeviceId }; f('DeviceInfo')", &catalog, &options())
+        .expect("table() of a parameter runs");
+    assert_eq!(result.table.columns.len(), 1);
+    match run("DeviceFileEvents | invoke FileProfile('SHA1', 10000)", &catalog, &options()) {
+        Err(QueryError::Invalid(errors)) => assert!(!errors.0[0].is_certain(), "{:?}", errors.0[0]),
+        other => panic!("expected a limit of the local engine, got {:?}", other.map(|r| r.table.rows.len())),
+    }
+}
