@@ -283,7 +283,7 @@ impl Checker<'_> {
             }
             if !matched && return_unmatched {
                 let mut joined = row.clone();
-                joined.extend(right_slots.iter().map(|slot| null_of(lookup_schema[*slot].ty)));
+                joined.extend(right_slots.iter().map(|slot| Value::null_of(lookup_schema[*slot].ty)));
                 out.push(joined);
             }
         }
@@ -472,12 +472,7 @@ fn slot_type(rows: &[Row], index: usize, key: &str) -> Type {
 fn slot_value(value: Dyn, ty: Type) -> Value {
     match (ty, value) {
         (Type::Dynamic, value) => Value::Dynamic(value),
-        (Type::String, Dyn::Null) => Value::String(crate::value::empty_str()),
+        (ty, Dyn::Null) => Value::null_of(ty),
         (_, value) => value.to_scalar(),
     }
-}
-
-/// The null of a column of type `ty`: the empty string for a string.
-fn null_of(ty: Type) -> Value {
-    if ty == Type::String { Value::String(crate::value::empty_str()) } else { Value::Null }
 }

@@ -1043,7 +1043,14 @@ impl Parser<'_> {
 
     pub(super) fn datatable(&mut self) -> PResult<Source> {
         let start = self.advance().span;
-        self.expect(&TokenKind::LeftParen, "'(' after 'datatable'")?;
+        let columns = self.declared_columns("'(' after 'datatable'")?;
+        let values = self.bracketed("'[' and the values", "']' after the values")?;
+        Ok(Source::Datatable { columns, values, span: self.span_from(start) })
+    }
+
+    /// `(Name: type, ...)`, as `datatable` and `externaldata` declare their columns.
+    fn declared_columns(&mut self, opening: &str) -> PResult<Vec<(Name, Type)>> {
+        self.expect(&TokenKind::LeftParen, opening)?;
         let mut columns = Vec::new();
         loop {
             let name = self.name("a column name")?;
@@ -1056,44 +1063,29 @@ impl Parser<'_> {
             }
         }
         self.expect(&TokenKind::RightParen, "')' after the columns")?;
-        self.expect(&TokenKind::LeftBracket, "'[' and the values")?;
-        let mut values = Vec::new();
+        Ok(columns)
+    }
+
+    /// `[expr, ...]`.
+    fn bracketed(&mut self, opening: &str, closing: &str) -> PResult<Vec<Expr>> {
+        self.expect(&TokenKind::LeftBracket, opening)?;
+        let mut items = Vec::new();
         while !self.at(&TokenKind::RightBracket) {
-            values.push(self.expr()?);
+            items.push(self.expr()?);
             if !self.eat(&TokenKind::Comma) {
                 break;
             }
         }
-        self.expect(&TokenKind::RightBracket, "']' after the values")?;
-        Ok(Source::Datatable { columns, values, span: self.span_from(start) })
+        self.expect(&TokenKind::RightBracket, closing)?;
+        Ok(items)
     }
 
     /// `externaldata(Name: type, ...) [uri, ...] [with (property = value, ...)]`. The properties (format,
     /// ignoreFirstRecord, ...) only say how to read what is fetched: they are read past.
     pub(super) fn externaldata(&mut self) -> PResult<Source> {
         let start = self.advance().span;
-        self.expect(&TokenKind::LeftParen, "'(' after 'externaldata'")?;
-        let mut columns = Vec::new();
-        loop {
-            let name = self.name("a column name")?;
-            self.expect(&TokenKind::Colon, "':' and the column's type")?;
-            let ty = self.type_name()?;
-            columns.push((name, ty));
-            // A comma may end the list (Kusto reads `(a: string, b: string,)`).
-            if !self.eat(&TokenKind::Comma) || self.at(&TokenKind::RightParen) {
-                break;
-            }
-        }
-        self.expect(&TokenKind::RightParen, "')' after the columns")?;
-        self.expect(&TokenKind::LeftBracket, "'[' and the address of the data")?;
-        let mut uris = Vec::new();
-        while !self.at(&TokenKind::RightBracket) {
-            uris.push(self.expr()?);
-            if !self.eat(&TokenKind::Comma) {
-                break;
-            }
-        }
-        self.expect(&TokenKind::RightBracket, "']' after the addresses")?;
+        let columns = self.declared_columns("'(' after 'externaldata'")?;
+        let uris = self.bracketed("'[' and the address of the data", "']' after the addresses")?;
         if self.eat_word("with") {
             self.expect(&TokenKind::LeftParen, "'(' after 'with'")?;
             let mut depth = 1usize;
