@@ -35,6 +35,27 @@ pub enum Dyn {
     Object(Arc<[(Str, Dyn)]>),
 }
 
+/// A whole decimal's 128 bits, kept as two 64-bit halves: an `i128` would align a `Value` to 16 bytes and make
+/// every cell of every row 32 bytes instead of 24.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Whole {
+    high: i64,
+    low: u64,
+}
+
+impl Whole {
+    pub fn get(self) -> i128 {
+        (i128::from(self.high) << 64) | i128::from(self.low)
+    }
+}
+
+impl From<i128> for Whole {
+    fn from(n: i128) -> Self {
+        // The two halves of the same 128 bits: the casts keep every bit.
+        Whole { high: (n >> 64) as i64, low: n as u64 }
+    }
+}
+
 /// A KQL scalar value.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub enum Value {
@@ -44,8 +65,11 @@ pub enum Value {
     Bool(bool),
     Int(i32),
     Long(i64),
-    /// `real`, and `decimal` which is held as `real`.
+    /// `real`, and a `decimal` with a fraction (`todecimal(1.5)`), held as `real`.
     Real(f64),
+    /// A whole `decimal`, exactly: `parse_version("10.0.19041.1")` is 10,000,000,000,000,001,904,100,000,001,
+    /// which no `f64` tells apart from the next version.
+    Decimal(Whole),
     /// `string`, and `guid` which is held as a string.
     String(Str),
     DateTime(i64),
@@ -130,6 +154,7 @@ impl Value {
             Value::Long(n) | Value::Dynamic(Dyn::Long(n)) => Some(*n),
             Value::Real(x) | Value::Dynamic(Dyn::Real(x)) if x.is_finite() => Some(x.trunc() as i64),
             Value::Bool(b) | Value::Dynamic(Dyn::Bool(b)) => Some(i64::from(*b)),
+            Value::Decimal(n) => i64::try_from(n.get()).ok(),
             _ => None,
         }
     }
@@ -140,6 +165,7 @@ impl Value {
             Value::Long(n) | Value::Dynamic(Dyn::Long(n)) => Some(*n as f64),
             Value::Real(x) | Value::Dynamic(Dyn::Real(x)) => Some(*x),
             Value::Bool(b) | Value::Dynamic(Dyn::Bool(b)) => Some(f64::from(u8::from(*b))),
+            Value::Decimal(n) => Some(n.get() as f64),
             _ => None,
         }
     }
@@ -152,6 +178,7 @@ impl Value {
             Value::Int(_) => Type::Int,
             Value::Long(_) => Type::Long,
             Value::Real(_) => Type::Real,
+            Value::Decimal(_) => Type::Decimal,
             Value::String(_) => Type::String,
             Value::DateTime(_) => Type::DateTime,
             Value::TimeSpan(_) => Type::TimeSpan,
@@ -185,6 +212,9 @@ impl Value {
                 let _ = write!(out, "{n}");
             }
             Value::Real(x) => write_real(out, *x),
+            Value::Decimal(n) => {
+                let _ = write!(out, "{}", n.get());
+            }
             Value::String(s) => out.push_str(s),
             Value::DateTime(t) => write_datetime(out, *t),
             Value::TimeSpan(t) => out.push_str(&format_timespan(*t)),
@@ -200,6 +230,8 @@ impl Value {
             Value::Int(n) => Dyn::Long(i64::from(*n)),
             Value::Long(n) => Dyn::Long(*n),
             Value::Real(x) => Dyn::Real(*x),
+            // A dynamic holds no decimal: the nearest number.
+            Value::Decimal(n) => i64::try_from(n.get()).map_or(Dyn::Real(n.get() as f64), Dyn::Long),
             Value::String(s) => Dyn::String(s.clone()),
             Value::DateTime(t) => Dyn::DateTime(*t),
             Value::TimeSpan(t) => Dyn::TimeSpan(*t),
@@ -217,6 +249,8 @@ impl Value {
             Value::Int(n) => J::from(*n),
             Value::Long(n) => J::from(*n),
             Value::Real(x) => real_to_json(*x),
+            // As digits: a JSON number would lose them (Kusto's REST answers give decimals as strings too).
+            Value::Decimal(n) => J::String(n.get().to_string()),
             Value::String(s) => J::String(s.to_string()),
             Value::DateTime(t) => J::String(format_datetime(*t)),
             Value::TimeSpan(t) => J::String(format_timespan(*t)),
@@ -582,6 +616,11 @@ pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {
         (Long(x), Long(y)) => Some(x.cmp(y)),
         (Int(x), Long(y)) => Some(i64::from(*x).cmp(y)),
         (Long(x), Int(y)) => Some(x.cmp(&i64::from(*y))),
+        (Decimal(x), Decimal(y)) => Some(x.get().cmp(&y.get())),
+        (Decimal(x), Long(y)) => Some(x.get().cmp(&i128::from(*y))),
+        (Long(x), Decimal(y)) => Some(i128::from(*x).cmp(&y.get())),
+        (Decimal(x), Int(y)) => Some(x.get().cmp(&i128::from(*y))),
+        (Int(x), Decimal(y)) => Some(i128::from(*x).cmp(&y.get())),
         (DateTime(x), DateTime(y)) | (TimeSpan(x), TimeSpan(y)) => Some(x.cmp(y)),
         (Bool(x), Bool(y)) => Some(x.cmp(y)),
         (Dynamic(x), Dynamic(y)) => match (x, y) {
@@ -646,6 +685,7 @@ pub enum GroupKey {
     Bool(bool),
     Long(i64),
     Real(u64),
+    Decimal(i128),
     String(Str),
     DateTime(i64),
     TimeSpan(i64),
@@ -660,6 +700,11 @@ impl Value {
             Value::Int(n) => GroupKey::Long(i64::from(*n)),
             Value::Long(n) => GroupKey::Long(*n),
             Value::Real(x) => GroupKey::Real(if *x == 0.0 { 0 } else { x.to_bits() }),
+            // A whole decimal a real holds exactly groups with that real (`1` and `1.0` of one decimal column).
+            Value::Decimal(n) => match n.get() as f64 {
+                x if x.abs() < 9_007_199_254_740_992.0 && x as i128 == n.get() => Value::Real(x).group_key(),
+                _ => GroupKey::Decimal(n.get()),
+            },
             Value::String(s) => GroupKey::String(s.clone()),
             Value::DateTime(t) => GroupKey::DateTime(*t),
             Value::TimeSpan(t) => GroupKey::TimeSpan(*t),
@@ -674,6 +719,15 @@ mod tests {
 
     fn dynamic(json: &str) -> Value {
         Value::Dynamic(Dyn::parse(json).expect("valid json"))
+    }
+
+    /// Every cell of every row is a `Value`: a whole decimal must not make it larger.
+    #[test]
+    fn a_value_is_three_words_and_a_whole_decimal_keeps_its_bits() {
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+        for n in [0, 1, -1, i128::MAX, i128::MIN, 99_999_999_000_000_000_000_000_000_000_000, -(1 << 70) + 5] {
+            assert_eq!(Whole::from(n).get(), n);
+        }
     }
 
     #[test]

@@ -102,6 +102,7 @@ fn number(value: &Value) -> Option<f64> {
         Value::Int(v) => Some(f64::from(*v)),
         Value::Long(v) => Some(*v as f64),
         Value::Real(v) if v.is_finite() => Some(*v),
+        Value::Decimal(v) => Some(v.get() as f64),
         _ => None,
     }
 }

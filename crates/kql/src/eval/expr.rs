@@ -317,6 +317,26 @@ fn arithmetic(op: BinaryOp, a: &Value, b: &Value, ty: Type) -> Value {
             if let (Value::TimeSpan(x), Value::TimeSpan(y)) = (a, b) {
                 return Value::Real(*x as f64 / *y as f64);
             }
+            // Whole decimals (parse_version's) add and subtract exactly, with each other and with integers.
+            let whole = |v: &Value| match v {
+                Value::Decimal(n) => Some(n.get()),
+                Value::Long(n) => Some(i128::from(*n)),
+                Value::Int(n) => Some(i128::from(*n)),
+                _ => None,
+            };
+            if (matches!(a, Value::Decimal(_)) || matches!(b, Value::Decimal(_)))
+                && let (Some(x), Some(y)) = (whole(a), whole(b))
+            {
+                let exact = match op {
+                    BinaryOp::Add => x.checked_add(y),
+                    BinaryOp::Subtract => x.checked_sub(y),
+                    BinaryOp::Multiply => x.checked_mul(y),
+                    _ => None,
+                };
+                if let Some(n) = exact {
+                    return Value::Decimal(n.into());
+                }
+            }
             let (Some(x), Some(y)) = (a.as_f64(), b.as_f64()) else { return Value::Null };
             Value::Real(match op {
                 BinaryOp::Add => x + y,

@@ -27,6 +27,7 @@ impl Point {
         match value {
             Value::DateTime(t) | Value::TimeSpan(t) | Value::Long(t) => Some(Point::Whole(i128::from(*t))),
             Value::Int(n) => Some(Point::Whole(i128::from(*n))),
+            Value::Decimal(n) => Some(Point::Whole(n.get())),
             Value::Real(x) if x.is_finite() => Some(Point::Real(*x)),
             Value::Dynamic(d) => match d {
                 Dyn::Long(n) => Some(Point::Whole(i128::from(*n))),

@@ -1,4 +1,5 @@
-//! `tostring`, `toint`, `tolong`, `todouble`, `tobool`, `todatetime`, `totimespan`, `parse_json`, `gettype`.
+//! `tostring`, `toint`, `tolong`, `todouble`, `tobool`, `todatetime`, `totimespan`, `parse_json`, `gettype`,
+//! `parse_version`.
 
 use super::super::datetime::{parse_datetime, parse_timespan};
 use super::super::types::Type;
@@ -9,7 +10,7 @@ fn any_to(ty: Type) -> impl Fn(&Args) -> Result<Type, String> {
     move |args| expect(args, &[Param::Any]).map(|()| ty)
 }
 
-pub(super) static FUNCTIONS: [FunctionDef; 15] = [
+pub(super) static FUNCTIONS: [FunctionDef; 16] = [
     FunctionDef {
         result_name: ResultName::FirstArgument,
         ..def("tostring", 1, 1, |a| any_to(Type::String)(a), |_, v| Value::String(v[0].to_text()))
@@ -28,7 +29,30 @@ pub(super) static FUNCTIONS: [FunctionDef; 15] = [
     def("parse_json", 1, 1, |a| any_to(Type::Dynamic)(a), |_, v| parse_json(&v[0])),
     def("parsejson", 1, 1, |a| any_to(Type::Dynamic)(a), |_, v| parse_json(&v[0])),
     def("gettype", 1, 1, |a| any_to(Type::String)(a), gettype),
+    def("parse_version", 1, 1, |a| expect(a, &[Param::String]).map(|()| Type::Decimal), |_, v| parse_version(&v[0])),
 ];
+
+/// `parse_version`: one to four dot-separated parts of up to eight digits each, missing parts 0, as one
+/// decimal in which each part takes eight digits (docs: `1.2.3.4` is 1,000,000,020,000,000,300,000,004, `0.2`
+/// is 20,000,000,000,000,000); null when the text is not such a version.
+fn parse_version(value: &Value) -> Value {
+    let text = value.to_text();
+    let parts: Vec<&str> = text.split('.').collect();
+    if parts.len() > 4 {
+        return Value::Null;
+    }
+    let mut version: i128 = 0;
+    for position in 0..4 {
+        let part = match parts.get(position) {
+            Some(part) if (1..=8).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit()) => part,
+            Some(_) => return Value::Null,
+            None => "0",
+        };
+        let Ok(number) = part.parse::<i128>() else { return Value::Null };
+        version = version * 100_000_000 + number;
+    }
+    Value::Decimal(version.into())
+}
 
 /// `parse_json`: a string holding JSON becomes that JSON; other text becomes a dynamic string; a dynamic is
 /// returned as is (so `parse_json(RawEventData)` costs nothing when the column is already parsed).
@@ -110,6 +134,7 @@ pub(super) fn convert(value: &Value, ty: Type) -> Value {
                 (None, _) => Value::Null,
             }
         }
+        Type::Decimal if matches!(value, Value::Decimal(_)) => value.clone(),
         Type::Real | Type::Decimal => match value {
             Value::String(s) | Value::Dynamic(Dyn::String(s)) => s.trim().parse().map_or(Value::Null, Value::Real),
             Value::DateTime(t) | Value::TimeSpan(t) => Value::Real(*t as f64),

@@ -43,6 +43,14 @@ pub fn from_raw_json(raw: &str, ty: Type) -> Value {
     }
 }
 
+/// A decimal: exact when whole (Graph sends `parse_version`'s as digits), else the nearest real.
+fn decimal(text: &str) -> Value {
+    match text.parse::<i128>() {
+        Ok(whole) => Value::Decimal(whole.into()),
+        Err(_) => text.parse::<f64>().map_or(Value::Null, Value::Real),
+    }
+}
+
 /// A JSON number in a column of type `ty`.
 fn number(raw: &str, ty: Type) -> Value {
     match ty {
@@ -52,7 +60,8 @@ fn number(raw: &str, ty: Type) -> Value {
             .or_else(|| raw.parse::<f64>().ok().map(|x| x as i64))
             .map_or(Value::Null, Value::Long),
         Type::Int => raw.parse::<i64>().ok().and_then(|n| i32::try_from(n).ok()).map_or(Value::Null, Value::Int),
-        Type::Real | Type::Decimal => raw.parse::<f64>().map_or(Value::Null, Value::Real),
+        Type::Decimal => decimal(raw),
+        Type::Real => raw.parse::<f64>().map_or(Value::Null, Value::Real),
         Type::Bool => raw.parse::<f64>().map_or(Value::Null, |x| Value::Bool(x != 0.0)),
         Type::String | Type::Guid => Value::String(Arc::from(raw)),
         Type::Dynamic => Dyn::parse(raw).map_or(Value::Null, Value::Dynamic),
@@ -84,7 +93,8 @@ pub fn from_text(text: &str, ty: Type, quoted: bool) -> Value {
                 .map_or(Value::Null, Value::Long)
         }
         Type::Int => text.trim().parse::<i32>().map_or(Value::Null, Value::Int),
-        Type::Real | Type::Decimal => text.trim().parse::<f64>().map_or(Value::Null, Value::Real),
+        Type::Decimal => decimal(text.trim()),
+        Type::Real => text.trim().parse::<f64>().map_or(Value::Null, Value::Real),
         Type::Bool => match text.trim() {
             t if t.eq_ignore_ascii_case("true") || t == "1" => Value::Bool(true),
             t if t.eq_ignore_ascii_case("false") || t == "0" => Value::Bool(false),

@@ -347,3 +347,38 @@ fn what_kusto_runs_is_not_refused_for_certain() {
         other => panic!("expected a limit of the local engine, got {:?}", other.map(|r| r.table.rows.len())),
     }
 }
+
+/// parse_version (docs): "0.0.0.5" is 5, "0.0.7.0" 700,000,000, "0.0.3" 300,000,000, "0.2"
+/// 20,000,000,000,000,000, "0.1.2.0" 10,000,000,200,000,000, "1.2.3.4" 1,000,000,020,000,000,300,000,004, "1"
+/// 1,000,000,000,000,000,000,000,000; a decimal, null when the text is no version. The decimal is exact: the
+/// docs' lab example compares with parse_version("1.0.0.0"), and two builds of one Windows version differ in
+/// the 26th digit.
+#[test]
+fn parse_version_is_an_exact_decimal() {
+    let versions = "datatable(v: string) ['0.0.0.5', '0.0.7.0', '0.0.3', '0.2', '0.1.2.0', '1.2.3.4', '1', \
+                    '99999999.0.0.0', '1.2.3.4.5', '1..2', 'a.b', '123456789']";
+    assert_eq!(columns(&format!("{versions} | extend p = parse_version(v)")), "v:string, p:decimal");
+    table(&[
+        (
+            &format!("{versions} | project p = parse_version(v)"),
+            "5; 700000000; 300000000; 20000000000000000; 10000000200000000; 1000000020000000300000004; \
+             1000000000000000000000000; 99999999000000000000000000000000; null; null; null; null",
+        ),
+        (
+            "print parse_version('10.0.19041.1') < parse_version('10.0.19041.2'), \
+             parse_version('10.0.19041.1') == parse_version('10.0.19041.2'), parse_version('1.2') < parse_version('1.10')",
+            "true, false, true",
+        ),
+        (
+            "datatable(lab: string, v: string) ['Lab A', '0.0.0.5', 'Lab E', '1', 'Lab F', '1.2.3.4', 'Lab G', '0.1.2.0'] \
+             | extend needs_update = iff(parse_version(v) < parse_version('1.0.0.0'), 'Yes', 'No') | project lab, needs_update",
+            "Lab A, Yes; Lab E, No; Lab F, No; Lab G, Yes",
+        ),
+        (
+            "datatable(v: string) ['10.0.19041.2', '10.0.19041.1', '10.0.19041.1'] \
+             | summarize n = count() by p = parse_version(v) | order by p asc | project n",
+            "2; 1",
+        ),
+        ("print parse_version('1.0') + 1", "1000000000000000000000001"),
+    ]);
+}
