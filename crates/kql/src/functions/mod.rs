@@ -14,6 +14,7 @@ mod math;
 mod network;
 mod sets;
 mod string;
+mod useragent;
 
 use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
@@ -174,6 +175,7 @@ fn all_functions() -> &'static [&'static FunctionDef] {
         all.extend(encoding::FUNCTIONS.iter());
         all.extend(json::FUNCTIONS.iter());
         all.extend(sets::FUNCTIONS.iter());
+        all.extend(useragent::FUNCTIONS.iter());
         all
     })
 }

@@ -382,3 +382,28 @@ fn parse_version_is_an_exact_decimal() {
         ("print parse_version('1.0') + 1", "1000000000000000000000001"),
     ]);
 }
+
+/// parse_user_agent (docs): AdobeAIR 2.5.1 from its string look-for, and the Nokia N81 with the three targets
+/// of a dynamic array; each target's fields are strings, empty where the pattern gives none.
+#[test]
+fn parse_user_agent_reads_as_the_docs_show() {
+    let air = "Mozilla/5.0 (Windows; U; en-US) AppleWebKit/531.9 (KHTML, like Gecko) AdobeAIR/2.5.1";
+    let nokia = "Mozilla/5.0 (SymbianOS/9.2; U; Series60/3.1 NokiaN81-3/10.0.032 Profile/MIDP-2.0 \
+                 Configuration/CLDC-1.1 ) AppleWebKit/413 (KHTML, like Gecko) Safari/4";
+    table(&[
+        (
+            &format!("print x = parse_user_agent('{air}', 'browser') | project tostring(x)"),
+            r#"{"Browser":{"Family":"AdobeAIR","MajorVersion":"2","MinorVersion":"5","Patch":"1"}}"#,
+        ),
+        (
+            &format!(
+                "print x = parse_user_agent('{nokia}', dynamic(['browser', 'os', 'device'])) | project tostring(x)"
+            ),
+            r#"{"Browser":{"Family":"Nokia OSS Browser","MajorVersion":"3","MinorVersion":"1","Patch":""},"OperatingSystem":{"Family":"Symbian OS","MajorVersion":"9","MinorVersion":"2","Patch":"","PatchMinor":""},"Device":{"Family":"Nokia N81","Brand":"Nokia","Model":"N81-3"}}"#,
+        ),
+        (
+            "print tostring(parse_user_agent('curl-like thing', 'os'))",
+            r#"{"OperatingSystem":{"Family":"Other","MajorVersion":"","MinorVersion":"","Patch":"","PatchMinor":""}}"#,
+        ),
+    ]);
+}
