@@ -37,7 +37,8 @@ pub enum Dyn {
 
 /// A whole decimal's 128 bits, kept as two 64-bit halves: an `i128` would align a `Value` to 16 bytes and make
 /// every cell of every row 32 bytes instead of 24.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+// Ordered as the number it holds: the signed high half first, then the unsigned low half.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Whole {
     high: i64,
     low: u64,
@@ -685,7 +686,7 @@ pub enum GroupKey {
     Bool(bool),
     Long(i64),
     Real(u64),
-    Decimal(i128),
+    Decimal(Whole),
     String(Str),
     DateTime(i64),
     TimeSpan(i64),
@@ -703,7 +704,7 @@ impl Value {
             // A whole decimal a real holds exactly groups with that real (`1` and `1.0` of one decimal column).
             Value::Decimal(n) => match n.get() as f64 {
                 x if x.abs() < 9_007_199_254_740_992.0 && x as i128 == n.get() => Value::Real(x).group_key(),
-                _ => GroupKey::Decimal(n.get()),
+                _ => GroupKey::Decimal(*n),
             },
             Value::String(s) => GroupKey::String(s.clone()),
             Value::DateTime(t) => GroupKey::DateTime(*t),
@@ -725,6 +726,8 @@ mod tests {
     #[test]
     fn a_value_is_three_words_and_a_whole_decimal_keeps_its_bits() {
         assert_eq!(std::mem::size_of::<Value>(), 24);
+        assert_eq!(std::mem::size_of::<GroupKey>(), 24);
+        assert!(Whole::from(-1) < Whole::from(0) && Whole::from(1 << 64) > Whole::from((1 << 64) - 1));
         for n in [0, 1, -1, i128::MAX, i128::MIN, 99_999_999_000_000_000_000_000_000_000_000, -(1 << 70) + 5] {
             assert_eq!(Whole::from(n).get(), n);
         }
