@@ -170,15 +170,7 @@ fn offboarding_workspace(tests: &str) -> tempfile::TempDir {
     let without_tests = shipped.split("\ntests:").next().expect("the playbook").to_string();
     std::fs::write(playbooks.join("offboarding-package-download.yaml"), format!("{without_tests}\ntests:\n{tests}"))
         .expect("playbook");
-    std::fs::write(
-        dir.path().join("huntbook.yaml"),
-        format!(
-            "state: huntbook.db\nplaybooks: playbooks\nsource: {{ kind: local, data: '{}' }}\nreceivers:\n  \
-             soc-mail: {{ file: {{ dir: out }} }}\n",
-            repo().join("examples/data").display()
-        ),
-    )
-    .expect("config");
+    common::write_local_config(dir.path());
     dir
 }
 

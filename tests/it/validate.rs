@@ -13,7 +13,7 @@ use huntbook::config::{
 use huntbook::diagnostics::{SourceText, render_diagnostics};
 use huntbook::playbook::{Per, Playbook, Severity, TestData, Trigger, load_playbooks, parse_playbook};
 
-use crate::common::{copy_playbooks, huntbook, repo, stderr, stdout};
+use crate::common::{copy_playbooks, huntbook, repo, stderr, stdout, write_local_config};
 
 /// The configuration the playbooks are checked against: receivers `soc-mail`, `soc-teams`, `soc-digest`
 /// and the tenant `contoso`.
@@ -835,15 +835,7 @@ fn lookback_aggregates_and_the_window_names_are_checked() {
     write("keyed", "{ every: 1h }", count, "key: [AccountDisplayName]\n");
     write("overlapping", "{ every: 1h, overlap: 10m }", count, "");
     write("windowed", "{ every: 1h, lookback: 2h }", "CloudAppEvents | where Timestamp > huntbook_window_end - 1h", "");
-    std::fs::write(
-        dir.path().join("huntbook.yaml"),
-        format!(
-            "state: huntbook.db\nplaybooks: playbooks\nsource: {{ kind: local, data: '{}' }}\nreceivers:\n  \
-             soc-mail: {{ file: {{ dir: out }} }}\n",
-            repo().join("examples/data").display()
-        ),
-    )
-    .expect("config");
+    write_local_config(dir.path());
     let validated = huntbook().current_dir(dir.path()).arg("validate").output().expect("runs");
     let said = stderr(&validated);
     assert_eq!(validated.status.code(), Some(0), "{said}");

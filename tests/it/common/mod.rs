@@ -107,6 +107,20 @@ pub fn quarter_hour_workspace(extra: &str) -> tempfile::TempDir {
     dir
 }
 
+/// A `huntbook.yaml` in `dir` over the sample data (times not moved), its playbooks in `playbooks/` and one
+/// receiver, `soc-mail`, writing files to `out/`.
+pub fn write_local_config(dir: &Path) {
+    std::fs::write(
+        dir.join("huntbook.yaml"),
+        format!(
+            "state: huntbook.db\nplaybooks: playbooks\nsource: {{ kind: local, data: '{}' }}\nreceivers:\n  \
+             soc-mail: {{ file: {{ dir: out }} }}\n",
+            repo().join("examples/data").display()
+        ),
+    )
+    .expect("config");
+}
+
 /// HTML text as a reader sees it: the entities handlebars and huntbook write, decoded.
 pub fn html_unescape(html: &str) -> String {
     html.replace("&lt;", "<")

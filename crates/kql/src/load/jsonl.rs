@@ -397,12 +397,6 @@ impl Visitor<'_> for KeySeed<'_, '_> {
     }
 }
 
-/// What `Lines::skip_to` passed over (its lines are not counted: that would be one more pass over them).
-#[derive(Default)]
-struct Skipped {
-    bytes: u64,
-}
-
 /// The lines of a file from a byte offset on, read in large blocks and handed out in place (no copy per
 /// line; the newline search is SIMD `memchr`).
 struct Lines {
@@ -450,9 +444,10 @@ impl Lines {
 
     /// Passes over the lines before the first one that may match the prefilter (and no line that starts at
     /// or after `end`, the partition's end): the next `next_line` is that line. Each stretch of whole lines is
-    /// searched once; the starts of the lines that may match are queued.
-    fn skip_to(&mut self, prefilter: &Prefilter, end: u64) -> std::io::Result<Skipped> {
-        let mut skipped = Skipped::default();
+    /// searched once; the starts of the lines that may match are queued. Returns the bytes passed over (their
+    /// lines are not counted: that would be one more pass over them).
+    fn skip_to(&mut self, prefilter: &Prefilter, end: u64) -> std::io::Result<u64> {
+        let mut skipped = 0;
         loop {
             while self.candidates.front().is_some_and(|line| *line < self.offset) {
                 self.candidates.pop_front();
@@ -465,7 +460,7 @@ impl Lines {
             };
             if let Some(until) = until {
                 let skip = usize::try_from(until - self.offset).unwrap_or(usize::MAX).min(self.end - self.start);
-                skipped.bytes += skip as u64;
+                skipped += skip as u64;
                 self.start += skip;
                 self.offset += skip as u64;
                 if !self.candidates.is_empty() || self.offset >= end {
@@ -569,8 +564,7 @@ impl TableSource for JsonLinesTable {
         while lines.offset < end {
             if let Some(prefilter) = request.prefilter {
                 // The lines that cannot match are passed over in bulk, without being split one by one.
-                let skipped = lines.skip_to(prefilter, end).map_err(io_error)?;
-                unreported += skipped.bytes;
+                unreported += lines.skip_to(prefilter, end).map_err(io_error)?;
                 if lines.offset >= end {
                     break;
                 }

@@ -110,29 +110,6 @@ pub enum Visit {
     TakeRest,
 }
 
-/// Calls `visit(key, raw value)` for each member of the object in `text`, in order, until it returns
-/// `false`. Returns `Ok(true)` when the whole object was walked, `Ok(false)` when `visit` stopped it.
-#[cfg(test)]
-pub fn for_each_member<'a>(
-    text: &'a str,
-    mut visit: impl FnMut(Cow<'a, str>, &'a str) -> bool,
-) -> Result<bool, NotAnObject> {
-    struct All<F>(F);
-    impl<'a, F: FnMut(Cow<'a, str>, &'a str) -> bool> Members<'a> for All<F> {
-        fn choose(&mut self, _: &str) -> Visit {
-            Visit::Take
-        }
-        fn take(&mut self, key: Cow<'a, str>, value: &'a str) -> bool {
-            (self.0)(key, value)
-        }
-    }
-    match walk_members(text, &mut All(&mut visit))? {
-        Some(end) if skip_whitespace(text.as_bytes(), end) == text.len() => Ok(true),
-        Some(_) => Err(NotAnObject),
-        None => Ok(false),
-    }
-}
-
 /// The length of the JSON value that starts `text` (what follows it is not looked at).
 pub fn value_len(text: &str) -> Result<usize, NotAnObject> {
     value_end(text.as_bytes(), 0)
@@ -204,6 +181,28 @@ pub fn walk_members<'a>(text: &'a str, visitor: &mut impl Members<'a>) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Calls `visit(key, raw value)` for each member of the object in `text`, in order, until it returns
+    /// `false`. Returns `Ok(true)` when the whole object was walked, `Ok(false)` when `visit` stopped it.
+    fn for_each_member<'a>(
+        text: &'a str,
+        mut visit: impl FnMut(Cow<'a, str>, &'a str) -> bool,
+    ) -> Result<bool, NotAnObject> {
+        struct All<F>(F);
+        impl<'a, F: FnMut(Cow<'a, str>, &'a str) -> bool> Members<'a> for All<F> {
+            fn choose(&mut self, _: &str) -> Visit {
+                Visit::Take
+            }
+            fn take(&mut self, key: Cow<'a, str>, value: &'a str) -> bool {
+                (self.0)(key, value)
+            }
+        }
+        match walk_members(text, &mut All(&mut visit))? {
+            Some(end) if skip_whitespace(text.as_bytes(), end) == text.len() => Ok(true),
+            Some(_) => Err(NotAnObject),
+            None => Ok(false),
+        }
+    }
 
     fn members(text: &str) -> Result<Vec<(String, String)>, NotAnObject> {
         let mut out = Vec::new();
